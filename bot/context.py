@@ -1,0 +1,51 @@
+"""Who is asking, and the reply they get: the platform-neutral request/response of the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.forms import Form
+from bot.messages import Message
+from bot.model import Platform
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    """The person behind a command or click, as the adapter identified them."""
+
+    person_id: int
+    organization_id: int
+    handle: str
+    timezone: str
+    platform: Platform
+    workspace_id: int | None = None
+    channel_id: str | None = None
+    """Where the command was typed: lets ``#PROJECT`` be omitted in a project's home channel."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """What a platform knows about a user seen for the first time (Slack ``users.info``, Teams
+    ``TeamsInfo.get_member``): enough to create or match a Person."""
+
+    name: str
+    email: str = ""
+    timezone: str = ""
+    handle: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply:
+    """What the caller sees right away (ephemeral in Slack, a reply in Teams, printed in the
+    console). Messages to other people go through the outbox, never through a Reply."""
+
+    messages: tuple[Message, ...] = ()
+    ok: bool = True
+    """False when the request was refused: nothing changed."""
+    form: Form | None = None
+    """Open this form (modal / card) instead of, or after, showing the messages."""
+    replacement: Message | None = None
+    """For a click: the clicked message as it should now look (Teams ``Action.Execute`` returns
+    it in the invoke response; Slack may use it for the clicker's own copy)."""
+    changed: tuple[str, ...] = field(default_factory=tuple)
+    """Keys of items this request changed (``ask:12``): lets an adapter refresh views."""

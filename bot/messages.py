@@ -1,0 +1,114 @@
+"""The neutral message model every renderer (Block Kit, Adaptive Card, console text) understands.
+
+All text here is plain text: no markup of any platform. Renderers escape every string for their
+platform and cut it to that platform's limits, so user text can never inject ``<!channel>``, a
+mention or a spoofed link, and the core never has to know which platform it speaks to.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Style(StrEnum):
+    DEFAULT = "default"
+    PRIMARY = "primary"
+    DANGER = "danger"
+
+
+class InputKind(StrEnum):
+    """What an action asks for before it is submitted (a modal in Slack, a card input in Teams)."""
+
+    NONE = "none"
+    RATIONALE = "rationale"
+    QUESTION = "question"
+    COMMENT = "comment"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """A button. ``id`` names the handler (``ask.approve``); ``value`` the item (``12``)."""
+
+    id: str
+    label: str
+    value: str
+    style: Style = Style.DEFAULT
+    input: InputKind = InputKind.NONE
+    choices: tuple[tuple[str, str], ...] = ()
+    """For a menu (snooze): (value, label) pairs; the chosen value replaces ``value``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """Who sees a message: a person (their DM) or a project's home channel(s)."""
+
+    person_id: int | None = None
+    project_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """One message. ``key`` is its idempotency key (DESIGN §3) when it goes through the outbox."""
+
+    title: str = ""
+    sections: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    actions: tuple[Action, ...] = ()
+    footer: str = ""
+    target: Target = field(default_factory=Target)
+    key: str = ""
+    thread_key: str | None = None
+    """Post as a reply in the thread anchored under this key (``blocker:12``)."""
+    anchors_thread: str | None = None
+    """This message starts the thread with that key: the sender records where it landed."""
+    replaces_key: str | None = None
+    """Update in place the message previously sent under this key (``chat.update``)."""
+    link: str | None = None
+    """Where the full item lives, used when a renderer must cut text."""
+
+
+def to_json(message: Message) -> str:
+    """Serialize for the outbox."""
+    return json.dumps(asdict(message), separators=(",", ":"))
+
+
+def from_json(data: str) -> Message:
+    """Inverse of :func:`to_json`."""
+    raw: dict[str, Any] = json.loads(data)
+    return Message(
+        title=raw["title"],
+        sections=tuple(raw["sections"]),
+        facts=tuple(Fact(**f) for f in raw["facts"]),
+        actions=tuple(
+            Action(
+                id=a["id"],
+                label=a["label"],
+                value=a["value"],
+                style=Style(a["style"]),
+                input=InputKind(a["input"]),
+                choices=tuple((c[0], c[1]) for c in a["choices"]),
+            )
+            for a in raw["actions"]
+        ),
+        footer=raw["footer"],
+        target=Target(**raw["target"]),
+        key=raw["key"],
+        thread_key=raw["thread_key"],
+        anchors_thread=raw["anchors_thread"],
+        replaces_key=raw["replaces_key"],
+        link=raw["link"],
+    )
+
+
+def text(line: str, *more: str) -> Message:
+    """A plain reply with no title: the usual answer to a command."""
+    return Message(sections=(line, *more))

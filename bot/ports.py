@@ -1,0 +1,174 @@
+"""What the core needs from the outside world, as Protocols (DESIGN §6).
+
+``storage/`` implements these with SQLAlchemy; ``tests/fakes.py`` implements them in memory. One
+generic repository shape serves every entity because the queries the core makes are simple
+(equality, ``IN`` lists for batch loads, ranges on dates); the few that are not get their own
+method on the repository that needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
+
+from bot.messages import Message
+from bot.model import (
+    Ask,
+    AuditEvent,
+    Blocker,
+    CadencePreference,
+    Decision,
+    Delegation,
+    Feedback,
+    Identity,
+    Measure,
+    Observation,
+    Organization,
+    OutboxMessage,
+    Person,
+    Platform,
+    Project,
+    ProjectChannel,
+    RaciEntry,
+    Review,
+    Stakeholder,
+    Thread,
+    Update,
+    Workspace,
+)
+
+T = TypeVar("T")
+
+
+class Repository(Protocol[T]):
+    """Loads and stores one kind of entity inside a unit of work.
+
+    ``find`` criteria are field names with optional suffixes: ``field=v`` (equality; a list, tuple
+    or set means ``IN``; ``None`` means ``IS NULL``), ``field__ne``, ``field__lt``, ``field__lte``,
+    ``field__gt``, ``field__gte``. ``order_by`` is a field name, ``-field`` for descending.
+    """
+
+    async def add(self, item: T) -> T:
+        """Insert; returns the item with its ``id`` set."""
+        ...
+
+    async def get(self, id: int) -> T | None: ...
+
+    async def save(self, item: T) -> None:
+        """Write every field of an item that already has an id."""
+        ...
+
+    async def delete(self, id: int) -> None: ...
+
+    async def find(
+        self, *, order_by: str | None = None, limit: int | None = None, **where: object
+    ) -> list[T]: ...
+
+    async def first(self, *, order_by: str | None = None, **where: object) -> T | None: ...
+
+    async def count(self, **where: object) -> int: ...
+
+
+class OutboxRepository(Repository[OutboxMessage], Protocol):
+    async def enqueue(self, item: OutboxMessage) -> bool:
+        """Insert unless a message with the same ``key`` exists; True when inserted.
+
+        The unique key is what makes a retry, a second process or a restart unable to send twice.
+        """
+        ...
+
+    async def claim_due(self, *, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Pending messages whose ``next_attempt_at`` has come, oldest first, locked for this
+        unit of work (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so no other process takes them."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. ``async with uow: ...; await uow.commit()``; leaving without commit
+    rolls back, which is how a rejected command changes nothing."""
+
+    organizations: Repository[Organization]
+    workspaces: Repository[Workspace]
+    people: Repository[Person]
+    identities: Repository[Identity]
+    projects: Repository[Project]
+    channels: Repository[ProjectChannel]
+    stakeholders: Repository[Stakeholder]
+    raci: Repository[RaciEntry]
+    delegations: Repository[Delegation]
+    asks: Repository[Ask]
+    blockers: Repository[Blocker]
+    updates: Repository[Update]
+    measures: Repository[Measure]
+    observations: Repository[Observation]
+    reviews: Repository[Review]
+    decisions: Repository[Decision]
+    preferences: Repository[CadencePreference]
+    feedback: Repository[Feedback]
+    threads: Repository[Thread]
+    audit: Repository[AuditEvent]
+    outbox: OutboxRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    """One outbox message, ready for a platform sender."""
+
+    outbox: OutboxMessage
+    message: Message
+    thread_root: str | None = None
+    """Platform id of the root of ``message.thread_key``'s thread in this channel, if any."""
+    replaces_ref: str | None = None
+    """Platform ref of the message ``message.replaces_key`` names (update it in place)."""
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendResult:
+    outcome: SendOutcome
+    platform_ref: str | None = None
+    """Slack ``ts`` / Teams activity id of what was posted (kept to update or thread under it)."""
+    retry_after: float | None = None
+    """Seconds the platform asked us to wait (429 ``Retry-After``)."""
+    error: str = ""
+    unreachable: bool = False
+    """The address can never be reached again (bot removed, user left): mark the identity."""
+
+
+class Sender(Protocol):
+    """Sends rendered messages to one platform (implemented in adapters/, driven by cadence/)."""
+
+    platform: Platform
+
+    async def send(self, delivery: Delivery) -> SendResult: ...
