@@ -8,13 +8,64 @@ logged and answered with an apology.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from bot import commands as c
 from bot.context import Caller, Profile, Reply
+from bot.errors import LeaderbotError, NotFound, UsageError
 from bot.forms import Form
-from bot.model import Platform, Workspace
-from bot.ports import Clock, UnitOfWorkFactory
+from bot.grammar import parse
+from bot.handlers import items, people, projects
+from bot.handlers.actions import ACTIONS
+from bot.handlers.context import Ctx
+from bot.handlers.forms import command_from_form, form_for
+from bot.messages import Message, text
+from bot.model import Platform, Thread, Workspace
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.services import inbox
+from bot.services import people as people_service
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Ctx, Any], Awaitable[Reply]]
+
+COMMANDS: dict[type, Handler] = {
+    c.AskCmd: items.on_ask,
+    c.BlockerCmd: items.on_blocker,
+    c.DecideCmd: items.on_decide,
+    c.WithdrawCmd: items.on_withdraw,
+    c.BlockerActCmd: items.on_blocker_act,
+    c.AsksCmd: items.on_asks,
+    c.UpdateCmd: projects.on_update,
+    c.StatusCmd: projects.on_status,
+    c.RaciShowCmd: projects.on_raci_show,
+    c.RaciSetCmd: projects.on_raci_set,
+    c.RoleCmd: projects.on_role,
+    c.WhoCmd: projects.on_who,
+    c.ProjectNewCmd: projects.on_project_new,
+    c.ProjectShowCmd: projects.on_project_show,
+    c.ProjectCharterCmd: projects.on_project_charter,
+    c.ProjectChannelCmd: projects.on_project_channel,
+    c.ProjectStatusCmd: projects.on_project_status,
+    c.KpiListCmd: projects.on_kpi_list,
+    c.KpiAddCmd: projects.on_kpi_add,
+    c.KpiRecordCmd: projects.on_kpi_record,
+    c.DecisionsCmd: projects.on_decisions,
+    c.CadenceCmd: people.on_cadence,
+    c.DelegateCmd: people.on_delegate,
+    c.HandoverCmd: people.on_handover,
+    c.DigestCmd: people.on_digest,
+    c.HelpCmd: people.on_help,
+}
+"""Command type → handler: the whole command surface in one table."""
+
+SORRY = (
+    "Sorry — something went wrong on my side and nothing was changed. "
+    "Please try again; if it keeps happening, tell your Leaderbot admin."
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,8 +95,18 @@ class Core:
         organization_id: int | None = None,
     ) -> Workspace:
         """Find or create the workspace (Slack team, Teams tenant) and link it to an organization
-        (the given one, else the only/first one, else a new one named after the workspace)."""
-        raise NotImplementedError
+        (the given one, else the first one, else a new one named after the workspace)."""
+        async with self.uow() as uow:
+            workspace = await people_service.link_workspace(
+                uow,
+                platform=platform,
+                external_id=external_id,
+                name=name,
+                organization_id=organization_id,
+                now=self.clock.now(),
+            )
+            await uow.commit()
+            return workspace
 
     async def identify(
         self,
@@ -58,34 +119,138 @@ class Core:
         """Map a platform user to a Caller. A user seen for the first time gets an identity: matched
         to an existing person by email, else a new person from ``profile``. Returns None when the
         user is unknown and no profile was given (the adapter then fetches one and calls again)."""
-        raise NotImplementedError
+        async with self.uow() as uow:
+            workspace = await people_service.link_workspace(
+                uow,
+                platform=platform,
+                external_id=workspace_external_id,
+                name="",
+                organization_id=None,
+                now=self.clock.now(),
+            )
+            person = await people_service.identify(
+                uow, workspace=workspace, user_id=user_id, profile=profile, now=self.clock.now()
+            )
+            await uow.commit()
+        if person is None:
+            return None
+        return people_service.caller_of(person, platform=platform, workspace_id=workspace.id)
+
+    async def caller_for_handle(self, handle: str, *, platform: Platform) -> Caller | None:
+        """The person with this handle (first organization that has one): the console's and
+        the CLI's way in, where there is no chat identity to verify."""
+        async with self.uow() as uow:
+            person = await uow.people.first(handle=handle.lstrip("@").lower(), order_by="id")
+        if person is None:
+            return None
+        return people_service.caller_of(person, platform=platform, workspace_id=None)
 
     async def remember_conversation(
         self, *, platform: Platform, workspace_external_id: str, user_id: str, conversation_ref: str
     ) -> None:
         """Store where to DM a user (Slack IM channel id, Teams conversation reference JSON)."""
-        raise NotImplementedError
+        async with self.uow() as uow:
+            workspace = await uow.workspaces.first(
+                platform=platform, external_id=workspace_external_id
+            )
+            if workspace is not None and await people_service.remember_conversation(
+                uow, workspace=workspace, user_id=user_id, conversation_ref=conversation_ref
+            ):
+                await uow.commit()
 
     async def command(self, caller: Caller, text: str) -> Reply:
         """Run one command of the grammar (``ask …``, ``help``, …)."""
-        raise NotImplementedError
+
+        async def run(ctx: Ctx) -> Reply:
+            command = parse(text, today=ctx.today, max_text=self.settings.max_text)
+            return await COMMANDS[type(command)](ctx, command)
+
+        return await self._run(caller, run)
 
     async def action(self, caller: Caller, *, action: str, value: str, text: str = "") -> Reply:
         """Handle a button click: ``action`` is Action.id (``ask.approve``), ``value`` Action.value,
         ``text`` what the user typed into the action's input (rationale, question, comment)."""
-        raise NotImplementedError
+        handler = ACTIONS.get(action)
+        if handler is None:
+            return _refusal(UsageError("That button is no longer supported."))
+
+        async def run(ctx: Ctx) -> Reply:
+            return await handler(ctx, value, text)
+
+        return await self._run(caller, run)
 
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""
-        raise NotImplementedError
+        async with self.uow() as uow:
+            return await form_for(uow, caller=caller, form_id=form_id)
 
-    async def submit_form(self, caller: Caller, *, form_id: str, values: Mapping[str, str]) -> Reply:
+    async def submit_form(
+        self, caller: Caller, *, form_id: str, values: Mapping[str, str]
+    ) -> Reply:
         """Run the command a submitted form stands for."""
-        raise NotImplementedError
+
+        async def run(ctx: Ctx) -> Reply:
+            command = command_from_form(
+                form_id, values, today=ctx.today, max_text=self.settings.max_text
+            )
+            return await COMMANDS[type(command)](ctx, command)
+
+        return await self._run(caller, run)
 
     async def anchor_thread(
         self, *, key: str, workspace_id: int, channel_id: str, root_id: str
     ) -> None:
         """Record where a thread's root landed (called by a sender after posting a message whose
         ``anchors_thread`` is set), so later replies go into it."""
-        raise NotImplementedError
+        async with self.uow() as uow:
+            if not await uow.threads.first(
+                key=key, workspace_id=workspace_id, channel_id=channel_id
+            ):
+                await uow.threads.add(
+                    Thread(
+                        key=key, workspace_id=workspace_id, channel_id=channel_id, root_id=root_id
+                    )
+                )
+                await uow.commit()
+
+    async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
+        """Console messages now due for this person (``you``) or their project channels."""
+        async with self.uow() as uow:
+            taken = await inbox.take(uow, person_id=caller.person_id, now=self.clock.now())
+            await uow.commit()
+            return taken
+
+    async def _run(self, caller: Caller, body: Callable[[Ctx], Awaitable[Reply]]) -> Reply:
+        """One request, one transaction: commit on success; on a user error roll back and
+        answer with its sentence; on a bug roll back, log, and apologise."""
+        try:
+            async with self.uow() as uow:
+                ctx = await self._context(uow, caller)
+                reply = await body(ctx)
+                await uow.commit()
+                return reply
+        except LeaderbotError as error:
+            return _refusal(error)
+        except Exception:
+            log.exception(
+                "request failed: platform=%s person=%s", caller.platform, caller.person_id
+            )
+            return Reply(messages=(text(SORRY),), ok=False)
+
+    async def _context(self, uow: UnitOfWork, caller: Caller) -> Ctx:
+        person = await uow.people.get(caller.person_id)
+        if person is None or person.organization_id != caller.organization_id:
+            raise NotFound("I don't know you yet. Ask your Leaderbot admin to add you.")
+        return Ctx(
+            uow=uow,
+            caller=caller,
+            person=person,
+            now=self.clock.now(),
+            link_base=self.settings.link_base,
+            max_text=self.settings.max_text,
+        )
+
+
+def _refusal(error: LeaderbotError) -> Reply:
+    lines = [error.message] + ([error.hint] if error.hint else [])
+    return Reply(messages=(text(*lines),), ok=False)

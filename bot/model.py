@@ -367,11 +367,18 @@ class OutboxMessage:
     project_id: int | None = None
     payload: str
     """The neutral Message as JSON (bot.messages.to_json)."""
+    category: str = "reply"
+    """``ping`` (a DM that counts against a person's daily cap), ``urgent`` (critical: ignores
+    quiet hours and the cap), ``digest``, ``channel`` (project channel post) or ``reply``."""
     state: OutboxState = OutboxState.PENDING
     attempts: int = 0
     next_attempt_at: datetime
     created_at: datetime
     sent_at: datetime | None = None
     platform_ref: str | None = None
-    """What the platform returned (Slack ``ts``, Teams activity id): lets a later message update it."""
+    """What the platform returned (Slack ``ts``, Teams activity id), so a later message can
+    update it in place."""
     error: str = ""
+    memo: str = ""
+    """What the producer keeps with the message, as JSON: a digest's item fingerprints, read by
+    the next digest to mark items new / changed / still open (cadence)."""

@@ -1,0 +1,297 @@
+"""The composition root (DESIGN §9): settings → engine → core → adapters → scheduler.
+
+The only module that knows every part. Everything is built here from a ``Settings`` and handed
+down explicitly; nothing is a module-level singleton, so a test can build two applications side by
+side. Heavy parts (SQLAlchemy, bolt, botbuilder, APScheduler) are imported inside the functions
+that build them, so ``leaderbot --help`` and the console start fast and never load a platform SDK
+they do not use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from adapters.http import AccessLogger, Mount, build_web_app
+from adapters.settings import Settings
+from bot.clock import ManualClock, SystemClock
+from bot.dispatch import Core, CoreSettings
+from bot.model import Platform
+from bot.ports import Clock, Sender, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
+
+
+class SetupError(Exception):
+    """A command cannot run as configured (the CLI prints the sentence as one line)."""
+
+
+@dataclass(kw_only=True)
+class Application:
+    """Everything one server process runs, wired."""
+
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    uow: UnitOfWorkFactory
+    core: Core
+    web: web.Application
+    senders: dict[Platform, Sender] = field(default_factory=dict)
+    scheduler: AsyncIOScheduler
+    """Built, not started: :func:`serve` starts it (tests and one-shot commands do not)."""
+    platforms: dict[str, str] = field(default_factory=dict)
+    """Platform name → "on" or why it is off, for the startup line."""
+
+    async def close(self) -> None:
+        """Release the database pool (the scheduler is stopped by :func:`serve`)."""
+        await self.engine.dispose()
+
+
+async def migrate(settings: Settings) -> None:
+    """Bring the schema to the latest Alembic revision (``leaderbot db upgrade``)."""
+    from storage.migrate import upgrade
+
+    await upgrade(settings.database_url)
+
+
+def _storage(settings: Settings) -> tuple[AsyncEngine, UnitOfWorkFactory]:
+    from storage.engine import create_engine
+    from storage.uow import make_uow_factory
+
+    engine = create_engine(settings.database_url)
+    return engine, make_uow_factory(engine)
+
+
+def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> Core:
+    return Core(uow=uow, clock=clock, settings=CoreSettings(link_base=settings.link_base))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Platform:
+    mount: Mount
+    sender: Sender
+
+
+def _slack(settings: Settings, core: Core, engine: AsyncEngine) -> _Platform | str:
+    """The bolt app at ``/slack/…`` and its Web API sender, or why Slack stays off."""
+    reason = settings.slack_off_reason()
+    if reason:
+        return reason
+    from adapters.slack.app import build_slack_app, mount_slack
+    from adapters.slack.sender import SlackSender
+    from adapters.slack.settings import SlackSettings
+
+    bolt = build_slack_app(
+        core=core, settings=SlackSettings.from_env(settings.slack_env()), engine=engine
+    )
+    if bolt is None:
+        return "the Slack adapter refused the configuration (see above)"
+    return _Platform(mount=partial(mount_slack, bolt=bolt), sender=SlackSender(bolt))
+
+
+def _teams(settings: Settings, core: Core, uow: UnitOfWorkFactory, clock: Clock) -> _Platform | str:
+    """The Bot Framework adapter at ``/api/messages`` and its proactive sender, or why Teams
+    stays off."""
+    reason = settings.teams_off_reason()
+    if reason:
+        return reason
+    from adapters.teams.app import build_teams, mount_teams
+    from adapters.teams.refs import uow_ref_lookup
+    from adapters.teams.sender import TeamsSender
+    from adapters.teams.settings import TeamsSettings
+
+    teams_settings = TeamsSettings.from_env(settings.teams_env())
+    adapter, bot = build_teams(core, teams_settings)
+    sender = TeamsSender(
+        adapter, ref_for=uow_ref_lookup(uow), bot_app_id=teams_settings.bot_app_id, now=clock.now
+    )
+    return _Platform(mount=partial(mount_teams, adapter=adapter, bot=bot), sender=sender)
+
+
+def _dry_run_senders(settings: Settings) -> dict[Platform, Sender]:
+    """With OUTBOX_FILE set, every platform "sends" by appending to that file: a dry run that
+    reaches nobody (demos without credentials, and tests watching a real server deliver)."""
+    if settings.outbox_file is None:
+        return {}
+    from cadence.file_sender import FileSender
+
+    log.warning("OUTBOX_FILE is set: messages go to %s, not to any platform", settings.outbox_file)
+    return {platform: FileSender(settings.outbox_file, platform) for platform in Platform}
+
+
+async def build_application(settings: Settings, *, clock: Clock | None = None) -> Application:
+    """Wire one server process. Does not migrate, seed, listen or start the scheduler: that is
+    :func:`serve`'s job, so tests can build an application around a prepared database."""
+    clock = clock or SystemClock()
+    engine, uow = _storage(settings)
+    core = _core(settings, uow, clock)
+    mounts: list[Mount] = []
+    senders: dict[Platform, Sender] = {}
+    platforms: dict[str, str] = {}
+    for platform, built in (
+        (Platform.SLACK, _slack(settings, core, engine)),
+        (Platform.TEAMS, _teams(settings, core, uow, clock)),
+    ):
+        if isinstance(built, str):
+            platforms[platform.value] = f"off ({built})"
+            log.info("%s: off (%s)", platform.value.capitalize(), built)
+            continue
+        platforms[platform.value] = "on"
+        mounts.append(built.mount)
+        senders[platform] = built.sender
+    web_app = build_web_app(
+        uow=uow,
+        clock=clock,
+        admin_token=settings.admin_token_value,
+        dashboard_key=settings.dashboard_key,
+        mounts=mounts,
+    )
+    senders.update(_dry_run_senders(settings))
+    from cadence.scheduler import build_scheduler
+
+    return Application(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        uow=uow,
+        core=core,
+        web=web_app,
+        senders=senders,
+        scheduler=build_scheduler(uow_factory=uow, clock=clock, senders=senders, settings=settings),
+        platforms=platforms,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoreSession:
+    """What a one-shot CLI command needs: the core and its database, no server."""
+
+    settings: Settings
+    clock: Clock
+    uow: UnitOfWorkFactory
+    core: Core
+
+
+@asynccontextmanager
+async def core_session(
+    settings: Settings, *, clock: Clock | None = None
+) -> AsyncIterator[CoreSession]:
+    """Migrate, open the database and build the core for one CLI command; close on exit."""
+    await migrate(settings)
+    clock = clock or SystemClock()
+    engine, uow = _storage(settings)
+    try:
+        yield CoreSession(settings=settings, clock=clock, uow=uow, core=_core(settings, uow, clock))
+    finally:
+        await engine.dispose()
+
+
+async def seed_demo_if_empty(uow: UnitOfWorkFactory, clock: Clock) -> bool:
+    """Load the demo organization into an empty database; True when it did."""
+    async with uow() as session:
+        if await session.organizations.count():
+            log.info("Demo: the database already has data; not seeding")
+            return False
+    from bot.services.demo import seed_demo
+
+    await seed_demo(uow, clock)
+    log.info("Demo: seeded the demo organization")
+    return True
+
+
+async def _until_stopped() -> None:
+    """Wait for SIGTERM or SIGINT (Ctrl-C), the graceful way a container or a terminal stops us."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def serve(settings: Settings, *, demo: bool) -> None:
+    """Migrate, optionally seed, then serve HTTP and run the cadence until stopped."""
+    if settings.dashboard_secret_generated:
+        log.warning(
+            "DASHBOARD_SECRET is not set: using a random key, so signed dashboard links stop "
+            "working when this process restarts"
+        )
+    await migrate(settings)
+    app = await build_application(settings)
+    runner = web.AppRunner(app.web, access_log_class=AccessLogger, handle_signals=False)
+    scheduling = False
+    try:
+        if demo:
+            await seed_demo_if_empty(app.uow, app.clock)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        app.scheduler.start()
+        scheduling = True
+        platforms = ", ".join(f"{name} {state}" for name, state in app.platforms.items())
+        log.info(
+            "Leaderbot listening on http://%s:%s (links: %s; database: %s; %s)",
+            settings.host,
+            settings.port,
+            settings.link_base,
+            settings.safe_database_url,
+            platforms,
+        )
+        await _until_stopped()
+        log.info("Leaderbot stopping")
+    finally:
+        if scheduling:
+            app.scheduler.shutdown(wait=False)
+        await runner.cleanup()
+        await app.close()
+
+
+async def console(settings: Settings, *, handle: str) -> int:
+    """``leaderbot console --as <handle>``: the REPL over this database; the exit code."""
+    from adapters.console import run_console
+
+    async with core_session(settings) as session:
+        return await run_console(session.core, handle, sys.stdin, sys.stdout)
+
+
+async def tick(settings: Settings, *, now: datetime) -> str:
+    """``leaderbot tick --now <iso>``: one cadence tick as if the time were ``now``, then drain
+    the outbox through the configured platforms; returns what happened, one line each."""
+    from cadence.drain import drain_until_idle
+    from cadence.tick import run_tick
+
+    await migrate(settings)
+    app = await build_application(settings, clock=ManualClock(now))
+    try:
+        report = await run_tick(app.uow, now=now, link_base=settings.link_base)
+        drained = await drain_until_idle(app.uow, senders=app.senders, clock=app.clock)
+    finally:
+        await app.close()
+    return f"{report}\n{drained}"
+
+
+def teams_package(settings: Settings, *, out: Path) -> Path:
+    """``leaderbot teams-package``: the Teams app zip (manifest + icons) in directory ``out``."""
+    from adapters.teams.package import PackageError, build_package
+
+    try:
+        return build_package(settings.microsoft_app_id, out, host=settings.link_base)
+    except PackageError as exc:
+        raise SetupError(str(exc)) from None

@@ -1,0 +1,422 @@
+"""What the dashboard, its JSON API and the CSV export show (DESIGN §7).
+
+Loaders read one organization's rows through a unit of work and flatten them into small row
+records with names instead of ids; the HTML page, ``/api/v1/…`` and ``leaderbot export`` are three
+renderings of the same rows, so they can never disagree. Everything is read-only.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+
+from bot.model import AskState, BlockerState, Organization, Project
+from bot.ports import UnitOfWork
+from bot.services.lookup import names_of
+
+OPEN_ASK_STATES = (AskState.OPEN, AskState.INFO_REQUESTED)
+OPEN_BLOCKER_STATES = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectRow:
+    id: int
+    key: str
+    name: str
+    status: str
+    rag: str
+    """Of the latest update; "" before the first one."""
+    period: str
+    """ISO week of the latest update."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AskRow:
+    id: int
+    project: str
+    text: str
+    state: str
+    requester: str
+    assignee: str
+    needed_by: date | None
+    created_at: datetime
+    age_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlockerRow:
+    id: int
+    project: str
+    text: str
+    severity: str
+    state: str
+    level: int
+    owner: str
+    """Who holds the current rung of the escalation ladder."""
+    next_escalation_at: datetime | None
+    created_at: datetime
+    age_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewRow:
+    id: int
+    project: str
+    measure: str
+    level: str
+    value: float | None
+    observed_on: date | None
+    sponsor: str
+    created_at: datetime
+    age_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionRow:
+    id: int
+    project: str
+    subject: str
+    outcome: str
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+
+
+Row = ProjectRow | AskRow | BlockerRow | ReviewRow | DecisionRow
+
+
+def _aware(moment: datetime) -> datetime:
+    """Stored datetimes are UTC; SQLite may hand them back naive."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _age(now: datetime, since: datetime) -> int:
+    return max(0, (now - _aware(since)).days)
+
+
+async def _projects(uow: UnitOfWork, organization_id: int) -> dict[int, Project]:
+    projects = await uow.projects.find(organization_id=organization_id, order_by="key")
+    return {p.id: p for p in projects}
+
+
+def _key(projects: dict[int, Project], project_id: int) -> str:
+    project = projects.get(project_id)
+    return project.key if project else "?"
+
+
+async def default_organization(uow: UnitOfWork) -> Organization | None:
+    """The organization an admin token opens when none is named: the oldest one."""
+    return await uow.organizations.first(order_by="id")
+
+
+async def load_projects(uow: UnitOfWork, *, organization_id: int) -> list[ProjectRow]:
+    """Every project with the RAG status of its latest update."""
+    rows = []
+    for project in (await _projects(uow, organization_id)).values():
+        latest = await uow.updates.first(project_id=project.id, order_by="-created_at")
+        rows.append(
+            ProjectRow(
+                id=project.id,
+                key=project.key,
+                name=project.name,
+                status=str(project.status),
+                rag=str(latest.rag) if latest else "",
+                period=latest.period if latest else "",
+            )
+        )
+    return rows
+
+
+async def load_asks(
+    uow: UnitOfWork,
+    *,
+    organization_id: int,
+    now: datetime,
+    states: Sequence[AskState] | None = OPEN_ASK_STATES,
+) -> list[AskRow]:
+    """Asks oldest first; open ones by default, every one with ``states=None``."""
+    asks = await uow.asks.find(
+        organization_id=organization_id,
+        state=list(AskState if states is None else states),
+        order_by="created_at",
+    )
+    projects = await _projects(uow, organization_id)
+    names = await names_of(uow, [a.requester_id for a in asks] + [a.assignee_id for a in asks])
+    return [
+        AskRow(
+            id=a.id,
+            project=_key(projects, a.project_id),
+            text=a.text,
+            state=str(a.state),
+            requester=names.get(a.requester_id, "?"),
+            assignee=names.get(a.assignee_id, "?"),
+            needed_by=a.needed_by,
+            created_at=_aware(a.created_at),
+            age_days=_age(now, a.created_at),
+        )
+        for a in asks
+    ]
+
+
+async def load_blockers(
+    uow: UnitOfWork, *, organization_id: int, now: datetime
+) -> list[BlockerRow]:
+    """Open and acknowledged blockers, oldest first, with who holds them now."""
+    blockers = await uow.blockers.find(
+        organization_id=organization_id, state=list(OPEN_BLOCKER_STATES), order_by="created_at"
+    )
+
+    def owner_id(ladder: list[int], level: int) -> int:
+        return ladder[min(level, len(ladder) - 1)] if ladder else 0
+
+    projects = await _projects(uow, organization_id)
+    names = await names_of(uow, [owner_id(b.ladder, b.level) for b in blockers])
+    return [
+        BlockerRow(
+            id=b.id,
+            project=_key(projects, b.project_id),
+            text=b.text,
+            severity=str(b.severity),
+            state=str(b.state),
+            level=b.level,
+            owner=names.get(owner_id(b.ladder, b.level), ""),
+            next_escalation_at=_aware(b.next_escalation_at) if b.next_escalation_at else None,
+            created_at=_aware(b.created_at),
+            age_days=_age(now, b.created_at),
+        )
+        for b in blockers
+    ]
+
+
+async def load_reviews(uow: UnitOfWork, *, organization_id: int, now: datetime) -> list[ReviewRow]:
+    """KPI threshold crossings not yet closed by the sponsor."""
+    projects = await _projects(uow, organization_id)
+    if not projects:
+        return []
+    reviews = await uow.reviews.find(
+        project_id=list(projects), closed_at=None, order_by="created_at"
+    )
+    measures = {
+        m.id: m for m in await uow.measures.find(id=sorted({r.measure_id for r in reviews}))
+    }
+    observations = {
+        o.id: o for o in await uow.observations.find(id=sorted({r.observation_id for r in reviews}))
+    }
+    names = await names_of(uow, [r.sponsor_id for r in reviews])
+    rows = []
+    for r in reviews:
+        measure = measures.get(r.measure_id)
+        observation = observations.get(r.observation_id)
+        rows.append(
+            ReviewRow(
+                id=r.id,
+                project=_key(projects, r.project_id),
+                measure=measure.name if measure else "?",
+                level=str(r.level),
+                value=observation.value if observation else None,
+                observed_on=observation.observed_on if observation else None,
+                sponsor=names.get(r.sponsor_id, "?"),
+                created_at=_aware(r.created_at),
+                age_days=_age(now, r.created_at),
+            )
+        )
+    return rows
+
+
+async def load_decisions(
+    uow: UnitOfWork, *, organization_id: int, limit: int | None = 20
+) -> list[DecisionRow]:
+    """The decision log, newest first (the last ``limit`` lines; all with ``limit=None``)."""
+    decisions = await uow.decisions.find(
+        organization_id=organization_id, order_by="-decided_at", limit=limit
+    )
+    projects = await _projects(uow, organization_id)
+    names = await names_of(uow, [d.decided_by_id for d in decisions])
+    return [
+        DecisionRow(
+            id=d.id,
+            project=_key(projects, d.project_id),
+            subject=f"{d.subject_kind} {d.subject_id}" if d.subject_id else d.subject_kind,
+            outcome=d.outcome,
+            rationale=d.rationale,
+            decided_by=names.get(d.decided_by_id, "?"),
+            decided_at=_aware(d.decided_at),
+        )
+        for d in decisions
+    ]
+
+
+def row_dict(row: Row) -> dict[str, object]:
+    """A row as JSON/CSV-ready values: dates as ISO strings, enums as their values."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, date | datetime):
+            return value.isoformat()
+        if isinstance(value, Enum):
+            return value.value
+        return value
+
+    return {name: plain(value) for name, value in asdict(row).items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dashboard:
+    organization: str
+    generated_at: datetime
+    projects: list[ProjectRow]
+    asks: list[AskRow]
+    blockers: list[BlockerRow]
+    reviews: list[ReviewRow]
+    decisions: list[DecisionRow]
+
+
+async def load_dashboard(uow: UnitOfWork, *, organization_id: int, now: datetime) -> Dashboard:
+    """Everything the page shows, for one organization."""
+    organization = await uow.organizations.get(organization_id)
+    return Dashboard(
+        organization=organization.name if organization else "",
+        generated_at=now,
+        projects=await load_projects(uow, organization_id=organization_id),
+        asks=await load_asks(uow, organization_id=organization_id, now=now),
+        blockers=await load_blockers(uow, organization_id=organization_id, now=now),
+        reviews=await load_reviews(uow, organization_id=organization_id, now=now),
+        decisions=await load_decisions(uow, organization_id=organization_id),
+    )
+
+
+_STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;
+vertical-align:top;border-bottom:1px solid #eee}th{font-weight:600;color:#555}
+.rag{display:inline-block;padding:0 .5rem;border-radius:.6rem;color:#fff;font-size:.85rem}
+.red{background:#c62828}.amber{background:#ef8f00}.green{background:#2e7d32}.none{background:#999}
+.muted{color:#777}.empty{color:#777;font-style:italic}
+"""
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return html.escape(value.strftime("%Y-%m-%d %H:%M"))
+    if isinstance(value, date):
+        return html.escape(value.isoformat())
+    return html.escape(str(value))
+
+
+def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
+    """One section; every cell arrives already escaped."""
+    if not rows:
+        return f"<h2>{html.escape(title)}</h2><p class='empty'>{html.escape(empty)}</p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def _rag(rag: str) -> str:
+    css = rag if rag in {"red", "amber", "green"} else "none"
+    return f"<span class='rag {css}'>{html.escape(rag or 'no update')}</span>"
+
+
+def _days(age: int) -> str:
+    return "today" if age == 0 else f"{age} d"
+
+
+def render_dashboard(board: Dashboard) -> str:
+    """The dashboard page. All user text is escaped: it is shown to leaders in a browser."""
+    sections = [
+        _table(
+            "Projects",
+            ["Project", "Name", "Status", "RAG", "Week"],
+            [
+                [_cell(p.key), _cell(p.name), _cell(p.status), _rag(p.rag), _cell(p.period)]
+                for p in board.projects
+            ],
+            "No projects yet.",
+        ),
+        _table(
+            "Open asks",
+            ["#", "Project", "Ask", "Waiting on", "From", "Needed by", "State", "Age"],
+            [
+                [
+                    _cell(a.id),
+                    _cell(a.project),
+                    _cell(a.text),
+                    _cell(a.assignee),
+                    _cell(a.requester),
+                    _cell(a.needed_by),
+                    _cell(a.state),
+                    _days(a.age_days),
+                ]
+                for a in board.asks
+            ],
+            "No open asks.",
+        ),
+        _table(
+            "Blockers",
+            ["#", "Project", "Blocker", "Severity", "With", "Rung", "State", "Escalates", "Age"],
+            [
+                [
+                    _cell(b.id),
+                    _cell(b.project),
+                    _cell(b.text),
+                    _cell(b.severity),
+                    _cell(b.owner),
+                    _cell(b.level + 1),
+                    _cell(b.state),
+                    _cell(b.next_escalation_at),
+                    _days(b.age_days),
+                ]
+                for b in board.blockers
+            ],
+            "No open blockers.",
+        ),
+        _table(
+            "KPI reviews",
+            ["Project", "Measure", "Level", "Value", "Observed", "Sponsor", "Age"],
+            [
+                [
+                    _cell(r.project),
+                    _cell(r.measure),
+                    _cell(r.level),
+                    _cell(r.value),
+                    _cell(r.observed_on),
+                    _cell(r.sponsor),
+                    _days(r.age_days),
+                ]
+                for r in board.reviews
+            ],
+            "No KPI needs review.",
+        ),
+        _table(
+            "Recent decisions",
+            ["When", "Project", "Subject", "Outcome", "Rationale", "Decided by"],
+            [
+                [
+                    _cell(d.decided_at),
+                    _cell(d.project),
+                    _cell(d.subject),
+                    _cell(d.outcome),
+                    _cell(d.rationale),
+                    _cell(d.decided_by),
+                ]
+                for d in board.decisions
+            ],
+            "No decisions logged yet.",
+        ),
+    ]
+    title = f"Leaderbot — {board.organization}" if board.organization else "Leaderbot"
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        "<meta name='robots' content='noindex'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        f"<p class='muted'>As of {_cell(board.generated_at)} UTC</p>"
+        + "".join(sections)
+        + "</body></html>"
+    )

@@ -1,0 +1,312 @@
+"""The one aiohttp application of the server (DESIGN §7): health, metrics, dashboard, JSON API.
+
+Slack and Teams bring their own routes: the composition root passes their mount functions in, so
+this module knows neither platform. Two middlewares wrap every route: one counts requests for
+``/metrics``, one turns an unexpected exception into a short 500 (logged with its traceback
+server-side, never sent to the client). Dashboard and API access is an admin token or an
+HMAC-signed, expiring link naming one organization; every query is scoped to that organization.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlencode
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
+from adapters.dashboard import (
+    Row,
+    default_organization,
+    load_asks,
+    load_blockers,
+    load_dashboard,
+    load_decisions,
+    load_projects,
+    render_dashboard,
+    row_dict,
+)
+from bot.model import OutboxState
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+Mount = Callable[[web.Application], None]
+"""Adds a platform's routes (``/slack/events``, ``/api/messages``) to the application."""
+
+_READY_TIMEOUT = 5.0
+
+
+def dashboard_signature(key: bytes, organization_id: int, expires: int) -> str:
+    """HMAC-SHA256 over ``"<org>:<expiry epoch seconds>"``, hex."""
+    return hmac.new(key, f"{organization_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def sign_dashboard_link(
+    organization_id: int, expires_at: datetime, *, key: bytes, base_url: str = ""
+) -> str:
+    """A dashboard link for one organization that works until ``expires_at`` (sent in chat)."""
+    expires = int(expires_at.timestamp())
+    query = urlencode(
+        {
+            "org": organization_id,
+            "exp": expires,
+            "sig": dashboard_signature(key, organization_id, expires),
+        }
+    )
+    return f"{base_url.rstrip('/')}/dashboard?{query}"
+
+
+@dataclass
+class _Metrics:
+    """Request counters of this process; outbox figures are read from the DB at scrape time."""
+
+    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Deps:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    admin_token: str
+    dashboard_key: bytes
+    metrics: _Metrics
+
+
+_DEPS = web.AppKey("leaderbot_deps", _Deps)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _route(request: web.Request) -> str:
+    """The route template (``/api/v1/asks``), never the raw path: keeps label cardinality bounded
+    and keeps query strings (tokens) out of metrics."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+Handler = Callable[[web.Request], Awaitable[StreamResponse]]
+
+
+@web.middleware
+async def _count(request: web.Request, handler: Handler) -> StreamResponse:
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        request.app[_DEPS].metrics.requests[(_route(request), request.method, status)] += 1
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Access log without query strings: dashboard tokens and signatures ride in them."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %.1fms',
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
+        )
+
+
+Kind = Literal["json", "text"]
+"""How a refusal is worded: JSON for ``/api/v1``, a short text line for the page."""
+
+
+def _refuse(
+    kind: Kind, reason: str, status: type[web.HTTPError] = web.HTTPUnauthorized
+) -> web.HTTPError:
+    if kind == "json":
+        return status(text=json.dumps({"error": reason}), content_type="application/json")
+    return status(text=reason)
+
+
+async def _organization_id(request: web.Request, kind: Kind) -> int | None:
+    """The organization this request may see, or 401. None only when an admin opens a database
+    with no organization yet."""
+    deps = request.app[_DEPS]
+    query = request.query
+    bearer = request.headers.get("Authorization", "")
+    token = query.get("token") or bearer.removeprefix("Bearer ").strip()
+    if token:
+        if not deps.admin_token or not hmac.compare_digest(
+            token.encode(), deps.admin_token.encode()
+        ):
+            raise _refuse(kind, "invalid token")
+        return await _named_or_default(deps, query.get("org"), kind)
+    if "sig" in query:
+        return _verified(deps, query, kind)
+    raise _refuse(kind, "authentication required: ?token=… or a signed link")
+
+
+async def _named_or_default(deps: _Deps, org: str | None, kind: Kind) -> int | None:
+    async with deps.uow() as uow:
+        if not org:
+            organization = await default_organization(uow)
+            return organization.id if organization else None
+        if not org.isdigit() or await uow.organizations.get(int(org)) is None:
+            raise _refuse(kind, "unknown organization", web.HTTPNotFound)
+        return int(org)
+
+
+def _verified(deps: _Deps, query: Mapping[str, str], kind: Kind) -> int:
+    org, exp, sig = query.get("org", ""), query.get("exp", ""), query.get("sig", "")
+    if not (org.isdigit() and exp.isdigit()):
+        raise _refuse(kind, "malformed signed link")
+    expected = dashboard_signature(deps.dashboard_key, int(org), int(exp))
+    if not hmac.compare_digest(expected.encode(), sig.encode()):
+        raise _refuse(kind, "invalid signature")
+    if int(exp) <= deps.clock.now().timestamp():
+        raise _refuse(kind, "this link has expired; ask the bot for a new one")
+    return int(org)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _database_answers(uow: UnitOfWorkFactory) -> bool:
+    try:
+        async with asyncio.timeout(_READY_TIMEOUT), uow() as session:
+            await session.organizations.count()
+    except Exception as exc:
+        log.warning("Database not ready: %s", type(exc).__name__)
+        return False
+    return True
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    if await _database_answers(request.app[_DEPS].uow):
+        return web.json_response({"status": "ready"})
+    return web.json_response({"status": "database unavailable"}, status=503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    deps = request.app[_DEPS]
+    lines = [
+        "# HELP leaderbot_http_requests_total HTTP requests served, by route, method and status.",
+        "# TYPE leaderbot_http_requests_total counter",
+    ]
+    for (route, method, status), count in sorted(deps.metrics.requests.items()):
+        lines.append(
+            f'leaderbot_http_requests_total{{route="{_label(route)}",method="{method}",'
+            f'status="{status}"}} {count}'
+        )
+    outbox: dict[OutboxState, int] = {}
+    try:
+        async with asyncio.timeout(_READY_TIMEOUT), deps.uow() as uow:
+            for state in OutboxState:
+                outbox[state] = await uow.outbox.count(state=state)
+    except Exception as exc:
+        log.warning("Metrics could not read the outbox: %s", type(exc).__name__)
+    lines += [
+        "# HELP leaderbot_database_up 1 when the database answered this scrape.",
+        "# TYPE leaderbot_database_up gauge",
+        f"leaderbot_database_up {1 if len(outbox) == len(OutboxState) else 0}",
+        "# HELP leaderbot_outbox_messages Outbox messages by state, read at scrape time.",
+        "# TYPE leaderbot_outbox_messages gauge",
+    ]
+    lines += [f'leaderbot_outbox_messages{{state="{s.value}"}} {n}' for s, n in outbox.items()]
+    return web.Response(
+        body=("\n".join(lines) + "\n").encode(),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
+
+
+async def _dashboard(request: web.Request) -> web.Response:
+    deps = request.app[_DEPS]
+    organization_id = await _organization_id(request, "text")
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        board = await load_dashboard(uow, organization_id=organization_id or 0, now=now)
+    return web.Response(
+        text=render_dashboard(board),
+        content_type="text/html",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+Loader = Callable[[UnitOfWork, int, datetime], Awaitable[Sequence[Row]]]
+
+_API: dict[str, Loader] = {
+    "projects": lambda uow, org, now: load_projects(uow, organization_id=org),
+    "asks": lambda uow, org, now: load_asks(uow, organization_id=org, now=now),
+    "blockers": lambda uow, org, now: load_blockers(uow, organization_id=org, now=now),
+    "decisions": lambda uow, org, now: load_decisions(uow, organization_id=org),
+}
+
+
+def _api(name: str, loader: Loader) -> Handler:
+    async def handle(request: web.Request) -> StreamResponse:
+        deps = request.app[_DEPS]
+        organization_id = await _organization_id(request, "json")
+        rows: Sequence[Row] = ()
+        if organization_id is not None:
+            async with deps.uow() as uow:
+                rows = await loader(uow, organization_id, deps.clock.now())
+        return web.json_response(
+            {"organization_id": organization_id, name: [row_dict(r) for r in rows]},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    return handle
+
+
+def build_web_app(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    admin_token: str = "",
+    dashboard_key: bytes,
+    mounts: Sequence[Mount] = (),
+) -> web.Application:
+    """The server's application. ``admin_token`` "" disables token access (signed links only);
+    ``mounts`` add the configured platforms' routes."""
+    app = web.Application(middlewares=[_count, _errors])
+    app[_DEPS] = _Deps(
+        uow=uow,
+        clock=clock,
+        admin_token=admin_token,
+        dashboard_key=dashboard_key,
+        metrics=_Metrics(),
+    )
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/dashboard", _dashboard)
+    for name, loader in _API.items():
+        app.router.add_get(f"/api/v1/{name}", _api(name, loader))
+    for mount in mounts:
+        mount(app)
+    return app

@@ -1,0 +1,596 @@
+"""The Slack bolt app: slash command, buttons, modals, App Home, OAuth install (DESIGN §4).
+
+Every listener translates the payload, calls the core, and translates the Reply back. The rule
+that keeps Slack's 3-second ack: **no Web API call before ack**. The core is local (database
+only), so a command by a known user is run first and acked *with* its reply; anything that needs
+Slack (``users.info`` for a first-seen user or mention, ``views.open``, ``respond``) happens after
+the ack. Outbound messages to other people go through the outbox and :mod:`adapters.slack.sender`.
+
+Retries: Slack re-sends an Events API delivery (header ``X-Slack-Retry-Num``) when the first one
+was not acked in 3 s. The first delivery is then still being processed (we ack within
+milliseconds otherwise), so :func:`_drop_retries` acks a retry with 200 and does nothing — a retry
+can never create a second ask. A double click is two distinct payloads; the core refuses the
+second decision (the ask is no longer open), so it changes nothing either.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack.home import home_view
+from adapters.slack.inbound import Team
+from adapters.slack.modals import (
+    FORM_CALLBACK,
+    INPUT_CALLBACK,
+    TEXT_FIELD,
+    USER_PREFIX,
+    form_view,
+    input_view,
+    metadata_of,
+    values_of,
+)
+from adapters.slack.render import (
+    cut_plain,
+    fallback,
+    parse_action_id,
+    plain,
+    render,
+    render_many,
+)
+from adapters.slack.settings import OFF, SlackSettings
+from bot.context import Caller, Reply
+from bot.dispatch import Core
+from bot.messages import InputKind, Message, text
+from bot.model import Platform
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+FORMS = ("ask", "blocker", "update")
+ONE_MOMENT = "One moment…"
+UNKNOWN_USER = text(
+    "Sorry — I couldn't look you up in Slack, so nothing was done. Please try again."
+)
+UNKNOWN_MENTION = text(
+    "I couldn't look up everyone you mentioned, so nothing was done.",
+    "Check the names and try again.",
+)
+NO_MODAL = text("I couldn't open the form. Type the command with its text instead (try help).")
+ERROR_TEXT = 300
+"""How much of a refusal a modal shows under its field."""
+_ACTION_ID = re.compile(r"^[\w.-]+\|")
+STATE_EXPIRY = 600
+
+
+class SlackBolt(AsyncApp):
+    """bolt's app, plus what our routes and the outbox sender need to reach."""
+
+    def __init__(
+        self,
+        *,
+        core: Core,
+        slack: SlackSettings,
+        bots: AsyncInstallationStore | None = None,
+        stores: tuple[Any, ...] = (),
+        **bolt: Any,
+    ) -> None:
+        super().__init__(**bolt)
+        self.core = core
+        self.slack = slack
+        self.bots = bots
+        """OAuth mode: where each workspace's bot token is; None with a single bot token."""
+        self.stores = stores
+        """OAuth stores whose tables are created on startup (``create_tables``)."""
+
+
+class StoredBotAuthorize(AsyncAuthorize):
+    """Authorize from the installation store alone. bolt's default calls ``auth.test`` on every
+    request (a Web API call before the ack); the stored bot row already has all it returns.
+    Token rotation is not supported (Leaderbot asks for no rotating tokens)."""
+
+    def __init__(self, store: AsyncInstallationStore) -> None:
+        self.store = store  # the base class's __init__ does nothing
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        bot = await self.store.async_find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=context.is_enterprise_install,
+        )
+        if bot is None:
+            return None
+        return AuthorizeResult(
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            bot_user_id=bot.bot_user_id,
+            bot_id=bot.bot_id,
+            bot_token=bot.bot_token,
+            bot_scopes=bot.bot_scopes,
+            user_id=user_id,
+        )
+
+
+def build_slack_app(
+    *, core: Core, settings: SlackSettings, engine: Any | None = None
+) -> SlackBolt | None:
+    """The bolt app for ``settings``, or None (and one log line) when Slack is not configured.
+
+    Args:
+        engine: the project's SQLAlchemy ``AsyncEngine``; OAuth mode keeps installations and
+            OAuth states in it (slack_sdk's own tables, created when the server starts).
+    """
+    if not settings.configured:
+        log.info(OFF)
+        return None
+    client = AsyncWebClient(token=settings.bot_token or None, base_url=settings.base_url)
+    common: dict[str, Any] = {
+        "name": "leaderbot",
+        "signing_secret": settings.signing_secret,
+        "client": client,
+        "core": core,
+        "slack": settings,
+    }
+    if settings.oauth:
+        if engine is None:
+            log.info("Slack is off: OAuth mode (SLACK_CLIENT_ID) needs the database engine")
+            return None
+        bots = AsyncSQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine)
+        states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRY, engine=engine)
+        bolt = SlackBolt(
+            bots=bots,
+            stores=(bots, states),
+            authorize=StoredBotAuthorize(bots),
+            oauth_settings=AsyncOAuthSettings(
+                client_id=settings.client_id,
+                client_secret=settings.client_secret,
+                scopes=list(settings.scopes),
+                installation_store=bots,
+                state_store=states,
+                callback_options=AsyncCallbackOptions(
+                    success=partial(_installed, core), failure=_install_failed
+                ),
+            ),
+            **common,
+        )
+    else:
+        bolt = SlackBolt(token=settings.bot_token, **common)
+    Listeners(core=core, command=settings.command).register(bolt)
+    return bolt
+
+
+def mount_slack(app: web.Application, bolt: SlackBolt) -> None:
+    """Add ``POST /slack/events`` (and, with OAuth, ``GET /slack/install`` and
+    ``/slack/oauth_redirect``) to the server's aiohttp application."""
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    app.router.add_post(EVENTS_PATH, events)
+    flow = bolt.oauth_flow
+    if flow is None:
+        return
+
+    async def install(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+
+    async def redirect(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+    async def create_tables(_: web.Application) -> None:
+        for store in bolt.stores:
+            await store.create_tables()
+
+    app.router.add_get(flow.install_path, install)
+    app.router.add_get(flow.redirect_uri_path, redirect)
+    app.on_startup.append(create_tables)
+
+
+async def _installed(core: Core, args: AsyncSuccessArgs) -> BoltResponse:
+    """A workspace installed the app: link it to an organization, then bolt's success page."""
+    installation = args.installation
+    if installation.team_id:
+        await core.link_workspace(
+            platform=Platform.SLACK,
+            external_id=installation.team_id,
+            name=installation.team_name or "",
+        )
+    return await args.default.success(args)
+
+
+async def _install_failed(args: AsyncFailureArgs) -> BoltResponse:
+    log.warning("Slack install failed: %s", args.reason)
+    return await args.default.failure(args)
+
+
+async def _drop_retries(req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]) -> Any:
+    """Ack Slack's re-deliveries without processing them (see module docstring)."""
+    if req.headers.get("x-slack-retry-num"):
+        return BoltResponse(status=200, body="")
+    return await next()
+
+
+def _payload(messages: tuple[Message, ...]) -> dict[str, Any]:
+    """An ephemeral reply (``ack``/``respond`` keyword arguments)."""
+    messages = messages or (text("Done."),)
+    return {
+        "text": fallback(*messages),
+        "blocks": render_many(messages),
+        "response_type": "ephemeral",
+    }
+
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+def _webhook(response_url: str | None) -> Respond | None:
+    if not response_url:
+        return None
+    return AsyncWebhookClient(response_url).send
+
+
+class Listeners:
+    """The bolt listeners, closed over one core."""
+
+    def __init__(self, *, core: Core, command: str) -> None:
+        self.core = core
+        self.command = command
+
+    def register(self, bolt: AsyncApp) -> None:
+        bolt.middleware(_drop_retries)
+        bolt.command(self.command)(self.on_command)
+        bolt.action(_ACTION_ID)(self.on_action)
+        bolt.view_submission(FORM_CALLBACK)(self.on_form)
+        bolt.view_submission(INPUT_CALLBACK)(self.on_input)
+        bolt.event("app_home_opened")(self.on_home)
+        bolt.event("app_mention")(self.on_mention)
+        bolt.event("message")(self.on_message)
+
+    # -- slash command ------------------------------------------------------------------
+
+    async def on_command(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Respond,
+        context: AsyncBoltContext,
+    ) -> None:
+        team = Team(
+            core=self.core,
+            team_id=context.team_id or body.get("team_id", ""),
+            channel_id=body.get("channel_id"),
+        )
+        user_id, raw = body["user_id"], body.get("text") or ""
+        caller = await team.known(user_id)
+        plain = await team.plain(raw, team.known) if caller is not None else None
+        if caller is not None and plain is not None:
+            await self._command(caller, plain, body=body, client=client, answer=ack)
+        else:
+            await ack(text=ONE_MOMENT, response_type="ephemeral")
+            caller = await team.fetch(client, user_id)
+            if caller is None:
+                await respond(**_payload((UNKNOWN_USER,)))
+                return
+            plain = await team.plain(raw, partial(team.fetch, client))
+            if plain is None:
+                await respond(**_payload((UNKNOWN_MENTION,)))
+                return
+            await self._command(caller, plain, body=body, client=client, answer=respond)
+        if body.get("channel_name") == "directmessage":
+            await self._remember(team.team_id, user_id, body.get("channel_id"))
+
+    async def _command(
+        self,
+        caller: Caller,
+        plain: str,
+        *,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        answer: Respond,
+    ) -> None:
+        """Run the command and answer with ``answer`` (``ack`` on the fast path, ``respond``
+        after a "One moment…"); a bare ``ask``/``blocker``/``update`` opens its modal."""
+        metadata = {
+            "channel": body.get("channel_id") or "",
+            "response_url": body.get("response_url") or "",
+        }
+        if plain.lower() in FORMS:
+            await answer()
+            form = await self.core.form(caller, plain.lower())
+            await self._open(client, body, form_view(form, metadata=metadata))
+            return
+        reply = await self.core.command(caller, plain)
+        await answer(**_payload(reply.messages))
+        if reply.form is not None:
+            await self._open(client, body, form_view(reply.form, metadata=metadata))
+
+    async def _open(
+        self, client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+            tell = _webhook(body.get("response_url"))
+            if tell is not None:
+                await tell(**_payload((NO_MODAL,)))
+
+    # -- buttons --------------------------------------------------------------------------
+
+    async def on_action(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Respond,
+        context: AsyncBoltContext,
+    ) -> None:
+        name, kind = parse_action_id(action.get("action_id", ""))
+        value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+        channel = (body.get("channel") or {}).get("id")
+        team = Team(core=self.core, team_id=context.team_id or "", channel_id=channel)
+        if kind is not InputKind.NONE:
+            await ack()
+            metadata = {
+                "action": name,
+                "value": value,
+                "channel": channel or "",
+                "response_url": body.get("response_url") or "",
+            }
+            title = ((action.get("text") or {}).get("text")) or "Leaderbot"
+            await self._open(client, body, input_view(title=title, kind=kind, metadata=metadata))
+            return
+        user_id = body["user"]["id"]
+        caller = await team.known(user_id)
+        if caller is None:
+            await ack()
+            caller = await team.fetch(client, user_id)
+            if caller is None:
+                await respond(**_payload((UNKNOWN_USER,)), replace_original=False)
+                return
+            reply = await self.core.action(caller, action=name, value=value)
+        else:
+            reply = await self.core.action(caller, action=name, value=value)
+            await ack()
+        await _show_click(reply, respond)
+
+    # -- modals ---------------------------------------------------------------------------
+
+    async def on_form(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        metadata = metadata_of(view)
+        values = values_of(view)
+
+        async def run(caller: Caller, lookup: Callable[[str], Awaitable[Caller | None]]) -> Reply:
+            people = await _handles(values, lookup)
+            if people is None:
+                return Reply(messages=(UNKNOWN_MENTION,), ok=False)
+            return await self.core.submit_form(
+                caller, form_id=metadata.get("form", ""), values=people
+            )
+
+        await self._submission(
+            ack, body, client, context, metadata=metadata, run=run, field=_error_field(view)
+        )
+
+    async def on_input(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        metadata = metadata_of(view)
+        typed = values_of(view).get(TEXT_FIELD, "")
+
+        async def run(caller: Caller, lookup: Callable[[str], Awaitable[Caller | None]]) -> Reply:
+            action, value = metadata.get("action", ""), metadata.get("value", "")
+            return await self.core.action(caller, action=action, value=value, text=typed)
+
+        await self._submission(
+            ack, body, client, context, metadata=metadata, run=run, field=TEXT_FIELD
+        )
+
+    async def _submission(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        *,
+        metadata: Mapping[str, str],
+        run: Callable[[Caller, Callable[[str], Awaitable[Caller | None]]], Awaitable[Reply]],
+        field: str,
+    ) -> None:
+        """Submit a modal: on the fast path a refusal is shown in the modal under ``field`` (the
+        user can fix it) and success closes it; the reply goes to where the modal came from."""
+        team = Team(
+            core=self.core,
+            team_id=context.team_id or (body.get("team") or {}).get("id", ""),
+            channel_id=metadata.get("channel") or None,
+        )
+        user_id = body["user"]["id"]
+        caller = await team.known(user_id)
+        if caller is not None:
+            reply = await run(caller, team.known)
+            if not reply.ok:
+                await ack(
+                    response_action="errors",
+                    errors={field: cut_plain(plain(*reply.messages), ERROR_TEXT)},
+                )
+                return
+            await ack()
+        else:
+            await ack()
+            caller = await team.fetch(client, user_id)
+            reply = (
+                await run(caller, partial(team.fetch, client))
+                if caller is not None
+                else Reply(messages=(UNKNOWN_USER,), ok=False)
+            )
+        tell = _webhook(metadata.get("response_url"))
+        if reply.replacement is not None and tell is not None:
+            await tell(
+                text=fallback(reply.replacement),
+                blocks=render(reply.replacement),
+                replace_original=True,
+            )
+        if tell is not None:
+            await tell(**_payload(reply.messages), replace_original=False)
+        else:
+            await client.chat_postMessage(channel=user_id, **_message(reply.messages))
+
+    # -- events ---------------------------------------------------------------------------
+
+    async def on_home(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        team = Team(core=self.core, team_id=context.team_id or "")
+        caller = await team.fetch(client, event["user"])
+        if caller is None:
+            return
+        waiting = await self.core.command(caller, "asks")
+        projects = await self.core.command(caller, "status")
+        view = home_view(
+            waiting=waiting.messages, projects=projects.messages if projects.ok else ()
+        )
+        await client.views_publish(user_id=event["user"], view=view)
+        await self._remember(team.team_id, event["user"], event.get("channel"))
+
+    async def on_message(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        """A DM to the bot is a command typed without the slash; other messages (edits, bots,
+        channel chatter) are not for us."""
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if not event.get("user"):
+            return
+        channel = event.get("channel")
+        reply = await self._event_command(event, client, context, event.get("text") or "")
+        if reply is not None and channel:
+            await client.chat_postMessage(channel=channel, **_message(reply.messages))
+            await self._remember(context.team_id or "", event["user"], channel)
+
+    async def on_mention(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        """``@Leaderbot ask …`` in a channel: answered to the author only."""
+        raw = event.get("text") or ""
+        if context.bot_user_id:
+            raw = re.sub(rf"^\s*<@{re.escape(context.bot_user_id)}(\|[^>]*)?>", "", raw)
+        reply = await self._event_command(event, client, context, raw)
+        if reply is not None and event.get("channel"):
+            await client.chat_postEphemeral(
+                channel=event["channel"],
+                user=event["user"],
+                **_message(reply.messages),
+            )
+
+    async def _event_command(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, raw: str
+    ) -> Reply | None:
+        team = Team(core=self.core, team_id=context.team_id or "", channel_id=event.get("channel"))
+        caller = await team.fetch(client, event["user"])
+        if caller is None:
+            return None
+        plain = await team.plain(raw, partial(team.fetch, client))
+        if plain is None:
+            return Reply(messages=(UNKNOWN_MENTION,), ok=False)
+        return await self.core.command(caller, plain or "help")
+
+    async def _remember(self, team_id: str, user_id: str, channel: str | None) -> None:
+        """Keep a user's DM channel with the bot (where their DMs go without conversations.open)."""
+        if channel and channel.startswith("D"):
+            await self.core.remember_conversation(
+                platform=Platform.SLACK,
+                workspace_external_id=team_id,
+                user_id=user_id,
+                conversation_ref=channel,
+            )
+
+
+def _message(messages: tuple[Message, ...]) -> dict[str, Any]:
+    """A reply as ``chat.postMessage`` / ``chat.postEphemeral`` keyword arguments."""
+    payload = _payload(messages)
+    del payload["response_type"]
+    return payload
+
+
+async def _show_click(reply: Reply, respond: Respond) -> None:
+    """The clicker's view of a click: their copy of the message updated at once (the outbox then
+    updates every copy), and any answer shown to them only."""
+    if reply.replacement is not None:
+        await respond(
+            text=fallback(reply.replacement),
+            blocks=render(reply.replacement),
+            replace_original=True,
+        )
+    if reply.messages:
+        await respond(**_payload(reply.messages), replace_original=False)
+
+
+def _error_field(view: Mapping[str, Any]) -> str:
+    """Where a modal shows a refusal: under its text field, else under its first field."""
+    blocks = [b.get("block_id", "") for b in view.get("blocks") or [] if b.get("type") == "input"]
+    return TEXT_FIELD if TEXT_FIELD in blocks else (blocks[0] if blocks else TEXT_FIELD)
+
+
+async def _handles(
+    values: Mapping[str, str], lookup: Callable[[str], Awaitable[Caller | None]]
+) -> dict[str, str] | None:
+    """Values picked with Slack's user picker, as handles (None when one is unknown)."""
+    out = dict(values)
+    for name, value in values.items():
+        if value.startswith(USER_PREFIX):
+            person = await lookup(value.removeprefix(USER_PREFIX))
+            if person is None:
+                return None
+            out[name] = person.handle
+    return out

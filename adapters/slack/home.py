@@ -1,0 +1,26 @@
+"""The App Home tab: what waits on the person, and their projects, as one ``home`` view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import DividerBlock, HeaderBlock, PlainTextObject
+from slack_sdk.models.views import View
+
+from adapters.slack.render import blocks_of
+from bot.messages import Message
+
+HOME_BLOCKS = 100
+"""Slack's limit for a Home tab (messages have 50)."""
+
+
+def home_view(*, waiting: Sequence[Message], projects: Sequence[Message]) -> dict[str, Any]:
+    """ "Waiting on you" then "Your projects"; each section's messages as Block Kit, cut to fit."""
+    blocks: list[Any] = []
+    for heading, messages in (("Waiting on you", waiting), ("Your projects", projects)):
+        section: list[Any] = [HeaderBlock(text=PlainTextObject(text=heading))]
+        for index, message in enumerate(messages):
+            section += ([DividerBlock()] if index else []) + blocks_of(message)
+        blocks += section
+    return View(type="home", blocks=blocks[:HOME_BLOCKS]).to_dict()

@@ -1,0 +1,202 @@
+"""Neutral ``Message`` → Block Kit, built with ``slack_sdk.models.blocks`` so limits are checked.
+
+Every string in a Message is plain user-or-core text. In ``mrkdwn`` it is escaped (``&``, ``<``,
+``>``), which turns ``<!channel>``, ``<@U1>`` and ``<http://evil|spoof>`` into visible text
+rather than pings or disguised links, and sent ``verbatim`` so Slack does not link-ify anything in
+it either; headers and buttons use ``plain_text``, where Slack parses no markup at all. Text too
+long for a block is cut with "…" and, in mrkdwn, a link to the full item.
+
+Buttons carry ``action_id = "{action.id}|{input kind}|{position}"``: Slack wants action ids unique
+within a block, and the inbound side needs to know whether a click must first open a modal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.messages import Action, InputKind, Message, Style
+
+log = logging.getLogger(__name__)
+
+MAX_BLOCKS = 50
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+FIELDS_PER_SECTION = 10
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+ELEMENTS_PER_ACTIONS = 25
+OPTIONS_PER_SELECT = 100
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+CONTEXT_TEXT = 3000
+FALLBACK_TEXT = 3000
+"""Top-level ``text`` (notifications, screen readers); Slack allows more, nobody reads more."""
+
+ELLIPSIS = "…"
+_SAFE_URL = re.compile(r"https?://[^\s<>|]+")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as entities (everything else is literal text)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut_plain(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with "…" (for plain_text, which cannot link)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def fit(text: str, limit: int, link: str | None = None) -> str:
+    """``text`` escaped for mrkdwn and cut so the *escaped* form fits ``limit``, ending with
+    "…" and a link to the full item when one is known (entities are never split)."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    tail = ELLIPSIS + (f" <{escape(link)}|full text>" if link and _SAFE_URL.fullmatch(link) else "")
+    budget = limit - len(tail)
+    out: list[str] = []
+    used = 0
+    for char in text:
+        piece = escape(char)
+        if used + len(piece) > budget:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out).rstrip() + tail
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def action_id(action: Action, position: int) -> str:
+    return f"{action.id}|{action.input.value}|{position}"
+
+
+def parse_action_id(raw: str) -> tuple[str, InputKind]:
+    """Inverse of :func:`action_id`: (Action.id, what the click must ask for first)."""
+    name, _, rest = raw.partition("|")
+    kind, _, _ = rest.partition("|")
+    try:
+        return name, InputKind(kind)
+    except ValueError:
+        return name, InputKind.NONE
+
+
+def _element(action: Action, position: int) -> ButtonElement | StaticSelectElement | None:
+    if action.choices:
+        return StaticSelectElement(
+            placeholder=PlainTextObject(text=cut_plain(action.label, BUTTON_TEXT)),
+            action_id=action_id(action, position),
+            options=[
+                Option(value=value, text=PlainTextObject(text=cut_plain(label, OPTION_TEXT)))
+                for value, label in action.choices[:OPTIONS_PER_SELECT]
+                if len(value) <= OPTION_VALUE
+            ],
+        )
+    if len(action.value) > BUTTON_VALUE:
+        # An id cut short would point at the wrong item: better no button than a wrong one.
+        log.warning("dropping button %s: its value is longer than Slack allows", action.id)
+        return None
+    return ButtonElement(
+        text=PlainTextObject(text=cut_plain(action.label, BUTTON_TEXT), emoji=True),
+        action_id=action_id(action, position),
+        value=action.value,
+        style=None if action.style is Style.DEFAULT else action.style.value,
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _fact_blocks(message: Message) -> list[Block]:
+    fields = []
+    for fact in message.facts:
+        label = f"*{fit(fact.label, 200)}*\n"
+        fields.append(_mrkdwn(label + fit(fact.value, FIELD_TEXT - len(label), message.link)))
+    return [SectionBlock(fields=list(chunk)) for chunk in _chunks(fields, FIELDS_PER_SECTION)]
+
+
+def _action_blocks(message: Message) -> list[Block]:
+    elements = [
+        element
+        for position, action in enumerate(message.actions)
+        if (element := _element(action, position)) is not None
+    ]
+    return [ActionsBlock(elements=list(chunk)) for chunk in _chunks(elements, ELEMENTS_PER_ACTIONS)]
+
+
+def blocks_of(message: Message) -> list[Block]:
+    """The Block Kit objects for one message, within Slack's limits (see module docstring)."""
+    head: list[Block] = []
+    if message.title:
+        head.append(HeaderBlock(text=PlainTextObject(text=cut_plain(message.title, HEADER_TEXT))))
+    tail: list[Block] = [*_fact_blocks(message), *_action_blocks(message)]
+    if message.footer:
+        tail.append(ContextBlock(elements=[_mrkdwn(fit(message.footer, CONTEXT_TEXT))]))
+    sections = [s for s in message.sections if s.strip()]
+    room = MAX_BLOCKS - len(head) - len(tail)
+    body: list[Block] = [
+        SectionBlock(text=_mrkdwn(fit(s, SECTION_TEXT, message.link))) for s in sections
+    ]
+    if len(body) > room:
+        more = f"{ELLIPSIS} {len(sections) - room + 1} more"
+        if message.link and _SAFE_URL.fullmatch(message.link):
+            more += f": <{escape(message.link)}|open the full item>"
+        body = [*body[: room - 1], SectionBlock(text=_mrkdwn(more))]
+    return [*head, *body, *tail][:MAX_BLOCKS]
+
+
+def render(message: Message) -> list[dict[str, Any]]:
+    """Block Kit JSON for ``chat.postMessage`` / ``chat.update`` / ``respond``. slack_sdk
+    validates each block (``to_dict`` raises SlackObjectFormationError on a broken limit)."""
+    return [block.to_dict() for block in blocks_of(message)]
+
+
+def render_many(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Several messages as one (an ephemeral reply), divided, still within 50 blocks."""
+    blocks: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        rendered = render(message)
+        divider = [DividerBlock().to_dict()] if index else []
+        if len(blocks) + len(divider) + len(rendered) > MAX_BLOCKS:
+            remaining = len(messages) - index
+            blocks = blocks[: MAX_BLOCKS - 1]
+            blocks.append(SectionBlock(text=_mrkdwn(f"{ELLIPSIS} {remaining} more")).to_dict())
+            break
+        blocks += divider + rendered
+    return blocks
+
+
+def plain(*messages: Message) -> str:
+    """Titles and sections as unescaped lines (for places Slack shows as plain text)."""
+    lines: list[str] = []
+    for message in messages:
+        lines += [part for part in (message.title, *message.sections) if part.strip()]
+    return "\n".join(lines)
+
+
+def fallback(*messages: Message) -> str:
+    """The top-level ``text`` Slack shows in notifications and to screen readers (escaped: Slack
+    parses it as mrkdwn)."""
+    return fit(plain(*messages) or "Leaderbot", FALLBACK_TEXT)

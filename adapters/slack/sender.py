@@ -1,0 +1,160 @@
+"""Outbox deliveries → Slack's Web API (``chat.postMessage`` / ``chat.update``).
+
+One attempt per call, and an answer saying what should happen next: the cadence drain owns
+pacing and retries, so this client has slack_sdk's retry handlers switched off (otherwise a 429
+would be slept on inside the drain and retried twice over).
+
+Where a delivery goes:
+- ``outbox.address`` is a channel id (project channel, or a DM channel ``D…``), or a user id
+  (``U…``/``W…``) whose DM is opened with ``conversations.open`` first (cached per process). The
+  sender writes nothing to the database: it runs inside the drain's transaction, and a second
+  writer would wait on it forever under SQLite. The DM channel becomes the identity's
+  ``conversation_ref`` through the inbound side (a DM, a command typed in the DM, App Home);
+- ``delivery.thread_root`` set: a reply in that thread (``thread_ts``);
+- ``delivery.replaces_ref`` set: ``chat.update`` of that message instead of a new post.
+
+``SendResult.platform_ref`` is ``"{channel}:{ts}"``: the channel Slack actually posted in (a DM's
+``D…``, not the user id) and the message ``ts``, which is what ``chat.update`` needs. Refs and
+thread roots given back to this sender may be ``"{channel}:{ts}"`` or a bare ``ts`` (then the
+delivery's address is the channel); the drain records a thread root as this ref.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.app import SlackBolt
+from adapters.slack.render import fallback, render
+from bot.model import Platform
+from bot.ports import Delivery, SendOutcome, SendResult
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+GONE_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "messages_tab_disabled",
+    }
+)
+"""The address can never be reached again (channel gone, bot removed, user left)."""
+USER_PREFIXES = ("U", "W")
+SEND_TIMEOUT = 10
+
+
+class SlackSender:
+    """Implements ``bot.ports.Sender`` for Slack (see module docstring)."""
+
+    platform = Platform.SLACK
+
+    def __init__(self, bolt: SlackBolt, *, timeout: int = SEND_TIMEOUT) -> None:
+        self.core = bolt.core
+        self.bots = bolt.bots
+        self.bot_token = bolt.slack.bot_token
+        self.client = AsyncWebClient(
+            base_url=bolt.slack.base_url, timeout=timeout, retry_handlers=[]
+        )
+        self._teams: dict[int, str] = {}
+        self._dms: dict[tuple[str, str], str] = {}
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        outbox = delivery.outbox
+        token = await self._token(outbox.workspace_id)
+        if not token:
+            return SendResult(
+                outcome=SendOutcome.FAILED,
+                error=f"no Slack bot token for workspace {outbox.workspace_id}",
+            )
+        try:
+            ref = await self._deliver(delivery, token=token)
+        except SlackApiError as error:
+            return _failure(error)
+        except (ClientError, TimeoutError, OSError) as error:
+            return SendResult(
+                outcome=SendOutcome.RETRY, error=f"Slack unreachable: {type(error).__name__}"
+            )
+        return SendResult(outcome=SendOutcome.SENT, platform_ref=ref)
+
+    async def _deliver(self, delivery: Delivery, *, token: str) -> str:
+        outbox, message = delivery.outbox, delivery.message
+        content: dict[str, Any] = {"blocks": render(message), "text": fallback(message)}
+        if delivery.replaces_ref:
+            channel, ts = split_ref(delivery.replaces_ref, channel=outbox.address)
+            updated = await self.client.chat_update(token=token, channel=channel, ts=ts, **content)
+            return f"{updated['channel']}:{updated['ts']}"
+        channel = outbox.address
+        if channel.startswith(USER_PREFIXES):
+            channel = await self._open_dm(token=token, user_id=channel)
+        if delivery.thread_root:
+            content["thread_ts"] = split_ref(delivery.thread_root, channel=channel)[1]
+        posted = await self.client.chat_postMessage(
+            token=token, channel=channel, unfurl_links=False, unfurl_media=False, **content
+        )
+        return f"{posted['channel']}:{posted['ts']}"
+
+    async def _open_dm(self, *, token: str, user_id: str) -> str:
+        """The DM channel with a user (``conversations.open`` returns the same one every time,
+        so it is asked once per process)."""
+        key = (token, user_id)
+        if key not in self._dms:
+            opened = await self.client.conversations_open(token=token, users=user_id)
+            self._dms[key] = str(opened["channel"]["id"])
+        return self._dms[key]
+
+    async def _token(self, workspace_id: int) -> str | None:
+        """The single bot token, or (OAuth mode) the token installed for the workspace's team."""
+        if self.bots is None:
+            return self.bot_token or None
+        if workspace_id not in self._teams:
+            # A read only (see the module docstring); a workspace's team id never changes.
+            async with self.core.uow() as uow:
+                workspace = await uow.workspaces.get(workspace_id)
+            if workspace is None:
+                return None
+            self._teams[workspace_id] = workspace.external_id
+        bot = await self.bots.async_find_bot(enterprise_id=None, team_id=self._teams[workspace_id])
+        return bot.bot_token if bot is not None else None
+
+
+def split_ref(ref: str, *, channel: str) -> tuple[str, str]:
+    """``"C1:1700000000.000100"`` → (``C1``, ts); a bare ts keeps ``channel``."""
+    head, sep, tail = ref.rpartition(":")
+    return (head, tail) if sep and head else (channel, ref)
+
+
+def _failure(error: SlackApiError) -> SendResult:
+    response = error.response
+    status = int(getattr(response, "status_code", 0) or getattr(response, "status", 0) or 0)
+    data = getattr(response, "data", None)
+    code = str(data.get("error") or "") if isinstance(data, Mapping) else ""
+    detail = f"Slack answered {status} {code}".strip()
+    if status == 429 or status >= 500 or code in RETRYABLE_ERRORS:
+        return SendResult(
+            outcome=SendOutcome.RETRY,
+            retry_after=_retry_after(getattr(response, "headers", None)),
+            error=detail,
+        )
+    return SendResult(outcome=SendOutcome.FAILED, error=detail, unreachable=code in GONE_ERRORS)
+
+
+def _retry_after(headers: Any) -> float | None:
+    if not headers:
+        return None
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except (TypeError, ValueError):
+        return None

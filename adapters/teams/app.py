@@ -1,0 +1,76 @@
+"""Wiring the Teams adapter: botbuilder's CloudAdapter + our handler, mounted at /api/messages.
+
+Authentication is entirely botbuilder's (JWT validation of every request; with no
+``MicrosoftAppId`` it accepts the Bot Framework Emulator unauthenticated, its own behaviour).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import ActivityEventNames
+
+from adapters.teams.activities import message_activity
+from adapters.teams.bot import TeamsBot
+from adapters.teams.settings import TeamsSettings
+from bot.messages import text
+
+if TYPE_CHECKING:
+    from bot.dispatch import Core
+
+log = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/api/messages"
+APOLOGY = text("Sorry, something went wrong on my side. Nothing was changed; please try again.")
+
+
+@dataclass(frozen=True)
+class _BotFrameworkConfig:
+    """The attribute names ``ConfigurationBotFrameworkAuthentication`` reads."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TENANTID: str
+    APP_TYPE: str
+
+
+def build_teams(core: Core, settings: TeamsSettings) -> tuple[CloudAdapter, TeamsBot]:
+    """The CloudAdapter (authentication, connector clients) and the handler for ``core``."""
+    config = _BotFrameworkConfig(
+        APP_ID=settings.app_id,
+        APP_PASSWORD=settings.app_password,
+        APP_TENANTID=settings.tenant_id,
+        APP_TYPE=settings.app_type,
+    )
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+    adapter.on_turn_error = _on_turn_error
+    return adapter, TeamsBot(core)
+
+
+def mount_teams(app: web.Application, adapter: CloudAdapter, bot: TeamsBot) -> None:
+    """Add ``POST /api/messages`` to the server's aiohttp application."""
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        response = await adapter.process(request, bot)
+        return response if response is not None else web.Response(status=201)
+
+    app.router.add_post(MESSAGES_PATH, messages)
+
+
+async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """Log the failure (with its traceback, for us) and tell the user politely (never it)."""
+    log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
+    if turn_context.activity.name == ActivityEventNames.continue_conversation:
+        return  # a proactive send: nobody is waiting for an answer; the outbox retries it
+    try:
+        await turn_context.send_activity(message_activity(APOLOGY))
+    except Exception:  # the connector itself may be what failed; the log line is enough
+        log.warning("could not send the apology to Teams", exc_info=True)

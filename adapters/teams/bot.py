@@ -1,0 +1,258 @@
+"""The Teams ``ActivityHandler``: translate an activity in, call the core, translate the reply out.
+
+Nothing here decides anything: who may approve, what a command means and every sentence a user
+reads come from ``bot.dispatch.Core``. The handler only finds the caller (creating their identity
+from ``TeamsInfo`` the first time), turns mentions into ``@handles``, remembers conversation
+references for proactive sends, and shows replies as text, cards or invoke responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import (
+    AdaptiveCardInvokeResponse,
+    ChannelAccount,
+)
+from botbuilder.schema.teams import TeamsChannelAccount
+
+from adapters.teams import inbound
+from adapters.teams.activities import card_activity, message_activity, reference_json
+from adapters.teams.render import CARD_CONTENT_TYPE, render_card, render_form, render_notice
+from bot.context import Caller, Profile, Reply
+from bot.messages import text
+from bot.model import Platform
+
+if TYPE_CHECKING:
+    from bot.dispatch import Core
+
+log = logging.getLogger(__name__)
+
+ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+UNKNOWN_USER = text("Sorry, I couldn't tell who you are in this Teams tenant. Please try again.")
+UNKNOWN_CLICK = text("Sorry, I didn't recognise that button. It may be from an older card.")
+
+
+class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no type hints
+    """One instance serves every tenant; per-request state lives only in the TurnContext."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        caller = await self._caller(turn_context, activity.from_property)
+        if caller is None:
+            await turn_context.send_activity(message_activity(UNKNOWN_USER))
+            return
+        raw = _json(activity)
+        if inbound.is_personal(raw):
+            await self._remember(turn_context)
+        click = inbound.card_action_from_submit(activity.value)
+        if click is not None:
+            await self._answer_submit(turn_context, await self._run(caller, click))
+            return
+        command = TurnContext.remove_recipient_mention(activity) or ""
+        command = await self._mentions_to_handles(turn_context, command)
+        await self._send_reply(turn_context, await self.core.command(caller, command))
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """The bot was added to a team, a group chat or a person's personal scope: link the
+        tenant, and for a personal install remember where to DM the person."""
+        await self._installed(turn_context)
+
+    async def on_installation_update(self, turn_context: TurnContext) -> None:
+        if turn_context.activity.action in (None, "add", "add-upgrade"):
+            await self._installed(turn_context)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """Route ``adaptiveCard/action`` here rather than through the base class, which
+        serializes the response body once and CloudAdapter a second time (a dict, which
+        msrest cannot serialize: botbuilder 4.17 answers every Action.Execute with a 500)."""
+        if turn_context.activity.name == ADAPTIVE_CARD_ACTION:
+            response = await self.on_adaptive_card_invoke(turn_context, turn_context.activity.value)
+            return InvokeResponse(status=int(HTTPStatus.OK), body=response)
+        result: InvokeResponse | None = await super().on_invoke_activity(turn_context)
+        return result
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: Any
+    ) -> AdaptiveCardInvokeResponse:
+        """An ``Action.Execute`` click. The response card is what the clicker sees; after a
+        decision the card is also updated in place so everyone in the conversation sees it."""
+        activity = turn_context.activity
+        caller = await self._caller(turn_context, activity.from_property)
+        click = inbound.card_action_from_invoke(invoke_value or {})
+        if caller is None or click is None:
+            notice = UNKNOWN_USER if caller is None else UNKNOWN_CLICK
+            return _card_response(render_notice([notice], refused=True))
+        reply = await self._run(caller, click)
+        if reply.ok and reply.replacement is not None and activity.reply_to_id:
+            await turn_context.update_activity(
+                card_activity(render_card(reply.replacement), activity_id=activity.reply_to_id)
+            )
+        return _card_response(_invoke_card(reply))
+
+    async def _installed(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        raw = _json(activity)
+        team = (raw.get("channelData") or {}).get("team") or {}
+        await self.core.link_workspace(
+            platform=Platform.TEAMS,
+            external_id=inbound.tenant_id(raw),
+            name=str(team.get("name") or ""),
+        )
+        if inbound.is_personal(raw) and activity.from_property is not None:
+            caller = await self._caller(turn_context, activity.from_property)
+            if caller is not None:
+                await self._remember(turn_context)
+
+    async def _remember(self, turn_context: TurnContext) -> None:
+        """Store this personal conversation's reference: the only way a Teams bot can DM later."""
+        activity = turn_context.activity
+        await self.core.remember_conversation(
+            platform=Platform.TEAMS,
+            workspace_external_id=inbound.tenant_id(_json(activity)),
+            user_id=inbound.user_id(_json(activity.from_property)),
+            conversation_ref=reference_json(activity),
+        )
+
+    async def _caller(
+        self, turn_context: TurnContext, account: ChannelAccount | None
+    ) -> Caller | None:
+        """The Caller behind ``account``; a first-seen user gets an identity from their profile."""
+        if account is None:
+            return None
+        raw = _json(turn_context.activity)
+        return await self._identify(
+            turn_context,
+            bot_framework_id=str(account.id or ""),
+            user_id=inbound.user_id(_json(account)),
+            name=str(account.name or ""),
+            channel_id=inbound.channel_id(raw),
+        )
+
+    async def _identify(
+        self,
+        turn_context: TurnContext,
+        *,
+        bot_framework_id: str,
+        user_id: str,
+        name: str,
+        channel_id: str | None = None,
+    ) -> Caller | None:
+        tenant = inbound.tenant_id(_json(turn_context.activity))
+        if not tenant or not user_id:
+            return None
+        caller = await self.core.identify(
+            platform=Platform.TEAMS, workspace_external_id=tenant, user_id=user_id
+        )
+        if caller is None:
+            await self.core.link_workspace(platform=Platform.TEAMS, external_id=tenant)
+            member = await _member(turn_context, bot_framework_id)
+            caller = await self.core.identify(
+                platform=Platform.TEAMS,
+                workspace_external_id=tenant,
+                user_id=user_id,
+                profile=_profile(member, name),
+            )
+        if caller is not None and channel_id:
+            # Seen from a channel, ``#PROJECT`` may be omitted in the project's home channel.
+            caller = replace(caller, channel_id=channel_id)
+        return caller
+
+    async def _mentions_to_handles(self, turn_context: TurnContext, command: str) -> str:
+        """``<at>Ana Lopez</at>`` → ``@ana``: each mentioned person becomes (or already is) a
+        known person, identified by the same id rule as senders (AAD object id first)."""
+        activity = turn_context.activity
+        entities = [_json(e) for e in activity.entities or []]
+        bot_id = str(activity.recipient.id) if activity.recipient else ""
+        handles: dict[str, str] = {}
+        for mention in inbound.people_mentions(entities, bot_id=bot_id):
+            member = await _member(turn_context, mention.user_id)
+            person = await self._identify(
+                turn_context,
+                bot_framework_id=mention.user_id,
+                user_id=(member.aad_object_id if member else None) or mention.user_id,
+                name=mention.name,
+            )
+            if person is not None:
+                handles[mention.text] = person.handle
+        return inbound.replace_mentions(command, handles)
+
+    async def _run(self, caller: Caller, click: inbound.CardAction) -> Reply:
+        if click.form_id is not None:
+            return await self.core.submit_form(caller, form_id=click.form_id, values=click.fields)
+        return await self.core.action(caller, action=click.verb, value=click.value, text=click.text)
+
+    async def _send_reply(self, turn_context: TurnContext, reply: Reply) -> None:
+        activities = [message_activity(m) for m in reply.messages]
+        if reply.form is not None:
+            activities.append(card_activity(render_form(reply.form)))
+        if activities:
+            await turn_context.send_activities(activities)
+
+    async def _answer_submit(self, turn_context: TurnContext, reply: Reply) -> None:
+        """An ``Action.Submit`` fallback click: update the card in place after a decision, and
+        say the rest (a refusal, a confirmation) as an ordinary reply."""
+        card_id = turn_context.activity.reply_to_id
+        if reply.ok and reply.replacement is not None and card_id:
+            await turn_context.update_activity(
+                card_activity(render_card(reply.replacement), activity_id=card_id)
+            )
+        await self._send_reply(turn_context, reply)
+
+
+def _invoke_card(reply: Reply) -> dict[str, Any]:
+    """What the clicker sees: the item as it now looks, with any message on top (a refusal
+    leaves the item unchanged for everyone else)."""
+    refused = not reply.ok
+    if reply.form is not None:
+        return render_notice(reply.messages, render_form(reply.form), refused=refused)
+    card = render_card(reply.replacement) if reply.replacement is not None else None
+    if card is not None and not reply.messages:
+        return card
+    return render_notice(reply.messages, card, refused=refused)
+
+
+def _card_response(card: dict[str, Any]) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(
+        status_code=int(HTTPStatus.OK), type=CARD_CONTENT_TYPE, value=card
+    )
+
+
+async def _member(turn_context: TurnContext, bot_framework_id: str) -> TeamsChannelAccount | None:
+    """The user's Teams profile (name, email, AAD id), or None when Teams won't say (guest
+    users, the Emulator, a transient error): the activity's own name is used instead."""
+    if not bot_framework_id:
+        return None
+    try:
+        member: TeamsChannelAccount = await TeamsInfo.get_member(turn_context, bot_framework_id)
+    except Exception:  # the profile is a nicety: any failure falls back to the activity's name
+        log.info("TeamsInfo.get_member failed; using the activity's name", exc_info=True)
+        return None
+    return member
+
+
+def _profile(member: TeamsChannelAccount | None, fallback_name: str) -> Profile:
+    if member is None:
+        return Profile(name=fallback_name or "Teams user")
+    return Profile(
+        name=member.name or fallback_name or "Teams user",
+        email=member.email or member.user_principal_name or "",
+    )
+
+
+def _json(model: Any) -> dict[str, Any]:
+    """The wire JSON of a botbuilder model (what the inbound functions read), including the
+    fields its class does not declare (a mention entity's ``mentioned`` and ``text``), which
+    msrest keeps aside in ``additional_properties`` and leaves out of ``serialize()``."""
+    if model is None:
+        return {}
+    data: dict[str, Any] = model.serialize()
+    return {**(getattr(model, "additional_properties", None) or {}), **data}

@@ -1,0 +1,141 @@
+"""Teams activity payloads → what the core understands: pure functions over the activity's JSON.
+
+botbuilder hands the handler typed ``Activity`` objects; the handler passes their plain JSON parts
+(``serialize()``) here, so every rule about Teams' payload shapes is testable with recorded
+fixtures and no adapter: where the tenant is, which conversation is a channel, which mentions
+are people, what a card click or a card form carried.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.teams.render import (
+    FORM_KEY,
+    FORM_VERB,
+    VALUE_KEY,
+    VERB_KEY,
+    choice_input_id,
+    field_input_id,
+    text_input_id,
+)
+
+PERSONAL = "personal"
+CHANNEL = "channel"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonMention:
+    """An ``<at>Name</at>`` of someone other than the bot, with its entity's ids."""
+
+    text: str
+    """Exactly as it appears in the message text (``<at>Ana Lopez</at>``)."""
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardAction:
+    """One click on a card, from an ``adaptiveCard/action`` invoke or an ``Action.Submit``."""
+
+    verb: str
+    value: str = ""
+    text: str = ""
+    form_id: str | None = None
+    """Set when the click submitted a form card (``verb`` is :data:`FORM_VERB`)."""
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def tenant_id(activity: Mapping[str, Any]) -> str:
+    """Our workspace external id: the Teams tenant (the conversation's, else channelData's);
+    outside Teams (the Bot Framework Emulator has no tenant) the channel name, ``emulator``."""
+    conversation = activity.get("conversation") or {}
+    tenant = conversation.get("tenantId") or (activity.get("channelData") or {}).get("tenant", {})
+    if isinstance(tenant, Mapping):
+        tenant = tenant.get("id")
+    return str(tenant or activity.get("channelId") or "")
+
+
+def user_id(account: Mapping[str, Any]) -> str:
+    """The stable id of a Teams user: the AAD object id when Teams sent it, else the
+    Bot Framework id (``29:…``). The same rule is applied to senders and to mentioned people."""
+    return str(account.get("aadObjectId") or account.get("id") or "")
+
+
+def conversation_type(activity: Mapping[str, Any]) -> str:
+    """``personal``, ``channel`` or ``groupChat``."""
+    return str((activity.get("conversation") or {}).get("conversationType") or PERSONAL)
+
+
+def is_personal(activity: Mapping[str, Any]) -> bool:
+    return conversation_type(activity) == PERSONAL
+
+
+def channel_id(activity: Mapping[str, Any]) -> str | None:
+    """The Teams channel a message was posted in (``19:…@thread.tacv2``): what a project's home
+    channel is keyed by and where its posts go. None outside channels."""
+    channel = (activity.get("channelData") or {}).get("channel") or {}
+    if channel.get("id"):
+        return str(channel["id"])
+    if conversation_type(activity) == CHANNEL:
+        return str((activity.get("conversation") or {}).get("id", "")).split(";", 1)[0] or None
+    return None
+
+
+def people_mentions(entities: Iterable[Mapping[str, Any]], *, bot_id: str) -> list[PersonMention]:
+    """The mention entities that name people (not the bot itself), in message order."""
+    found = []
+    for entity in entities:
+        mentioned = entity.get("mentioned") or {}
+        if str(entity.get("type", "")).lower() != "mention" or mentioned.get("id") == bot_id:
+            continue
+        name = str(mentioned.get("name") or "")
+        found.append(
+            PersonMention(
+                text=str(entity.get("text") or f"<at>{name}</at>"),
+                user_id=str(mentioned.get("id") or ""),
+                name=name,
+            )
+        )
+    return found
+
+
+def replace_mentions(text: str, handles: Mapping[str, str]) -> str:
+    """Swap each mention's ``<at>…</at>`` text for ``@handle`` (the grammar's person reference)
+    and tidy what botbuilder's bot-mention removal leaves behind."""
+    for mention_text, handle in handles.items():
+        text = text.replace(mention_text, f"@{handle}")
+    return re.sub(r"\s+", " ", text.replace("&nbsp;", " ")).strip()
+
+
+def card_action_from_invoke(value: Mapping[str, Any]) -> CardAction | None:
+    """The click in an ``adaptiveCard/action`` invoke's value (``{"action": {"type":
+    "Action.Execute", "verb": …, "data": {…}}}``); None when it is not one of ours."""
+    action = value.get("action") or {}
+    verb = action.get("verb")
+    if not verb:
+        return None
+    return _card_action(str(verb), action.get("data") or {})
+
+
+def card_action_from_submit(value: Any) -> CardAction | None:
+    """The click an ``Action.Submit`` fallback sent as a message activity's ``value``."""
+    if not isinstance(value, Mapping) or not value.get(VERB_KEY):
+        return None
+    return _card_action(str(value[VERB_KEY]), value)
+
+
+def _card_action(verb: str, data: Mapping[str, Any]) -> CardAction:
+    if verb == FORM_VERB:
+        prefix = field_input_id("")
+        fields = {
+            key[len(prefix) :]: str(raw)
+            for key, raw in data.items()
+            if key.startswith(prefix) and raw is not None
+        }
+        return CardAction(verb=verb, form_id=str(data.get(FORM_KEY, "")), fields=fields)
+    value = data.get(choice_input_id(verb)) or data.get(VALUE_KEY) or ""
+    return CardAction(verb=verb, value=str(value), text=str(data.get(text_input_id(verb)) or ""))

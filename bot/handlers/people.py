@@ -1,0 +1,95 @@
+"""Handlers about the caller themself: cadence, delegation, handover, digest preview, help."""
+
+from __future__ import annotations
+
+from bot.commands import CadenceCmd, DelegateCmd, DigestCmd, HandoverCmd, HelpCmd
+from bot.grammar import HELP, help_for
+
+from bot.context import Reply
+from bot.handlers.context import Ctx
+from bot.messages import Message, text
+from bot.services import delegation, handover, preferences
+from bot.services.digests import compose_for
+from bot.services.lookup import person_named, project_for
+
+
+async def on_cadence(ctx: Ctx, cmd: CadenceCmd) -> Reply:
+    if cmd.frequency is None and cmd.weekday is None and cmd.local_time is None and not cmd.detail:
+        current = await preferences.preference_of(ctx.uow, person_id=ctx.person.id)
+        said = preferences.describe(current, timezone=ctx.person.timezone)
+        return Reply(messages=(text(f"Your digest: {said}."),))
+    updated = await preferences.set_preference(
+        ctx.uow,
+        person=ctx.person,
+        frequency=cmd.frequency,
+        weekday=cmd.weekday,
+        local_time=cmd.local_time,
+        detail=cmd.detail,
+        now=ctx.now,
+    )
+    said = preferences.describe(updated, timezone=ctx.person.timezone)
+    return Reply(messages=(text(f"Done. Your digest: {said}."),))
+
+
+async def on_delegate(ctx: Ctx, cmd: DelegateCmd) -> Reply:
+    if cmd.person is None or cmd.until is None:
+        ended = await delegation.end_delegations(ctx.uow, delegator=ctx.person, now=ctx.now)
+        said = "Delegation ended: you decide again." if ended else "You had no delegation running."
+        return Reply(messages=(text(said),))
+    delegate_to = await person_named(
+        ctx.uow, organization_id=ctx.caller.organization_id, handle=cmd.person
+    )
+    running = await delegation.delegate(
+        ctx.uow, delegator=ctx.person, delegate_to=delegate_to, until=cmd.until, now=ctx.now
+    )
+    return Reply(
+        messages=(
+            text(
+                f"{delegate_to.name} can decide your asks until {running.ends_on:%a %d %b %Y} "
+                "(inclusive). `delegate off` ends it early."
+            ),
+        )
+    )
+
+
+async def on_handover(ctx: Ctx, cmd: HandoverCmd) -> Reply:
+    org = ctx.caller.organization_id
+    predecessor = await person_named(ctx.uow, organization_id=org, handle=cmd.from_person)
+    successor = await person_named(ctx.uow, organization_id=org, handle=cmd.to_person)
+    project = (
+        await project_for(ctx.uow, caller=ctx.caller, key=cmd.project) if cmd.project else None
+    )
+    summary = await handover.handover(
+        ctx.uow,
+        predecessor=predecessor,
+        successor=successor,
+        project=project,
+        actor=ctx.person,
+        now=ctx.now,
+        link_base=ctx.link_base,
+    )
+    return Reply(
+        messages=(
+            text(
+                f"Handed over {', '.join('#' + k for k in summary.projects)} from "
+                f"{predecessor.name} to {successor.name}: {summary.roles} role(s), "
+                f"{summary.letters} RACI letter(s), {summary.asks} open ask(s), "
+                f"{summary.blockers} blocker ladder(s). {successor.name} has a briefing."
+            ),
+        )
+    )
+
+
+async def on_digest(ctx: Ctx, cmd: DigestCmd) -> Reply:
+    result = await compose_for(
+        ctx.uow, person_id=ctx.person.id, now=ctx.now, link_base=ctx.link_base
+    )
+    return Reply(messages=(result.message,))
+
+
+async def on_help(ctx: Ctx, cmd: HelpCmd) -> Reply:
+    if cmd.topic:
+        return Reply(
+            messages=(Message(title=f"help {cmd.topic}", sections=(help_for(cmd.topic),)),)
+        )
+    return Reply(messages=(Message(title="Leaderbot commands", sections=(HELP,)),))

@@ -1,0 +1,177 @@
+"""Who receives an ask, who climbs a blocker's ladder, who may decide (DESIGN §2, Routing).
+
+Pure functions over data the services have already loaded: no I/O, so the rules are tested
+exhaustively here and the services only load, call and persist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.errors import RoutingError
+from bot.model import Delegation, Letter, Project, RaciEntry, Role, Stakeholder
+
+__all__ = [
+    "DEFAULT_AREA",
+    "Routing",
+    "accountable",
+    "areas",
+    "deciders",
+    "ladder",
+    "may_decide",
+    "route",
+    "sponsor_of",
+]
+
+DEFAULT_AREA = "*"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Routing:
+    """Where an ask goes and why; the reason is shown to the requester and on the card."""
+
+    assignee_id: int
+    assignee_name: str
+    reason: str
+    consulted_ids: tuple[int, ...] = ()
+    informed_ids: tuple[int, ...] = ()
+    responsible_ids: tuple[int, ...] = ()
+
+
+def _same_area(entry: RaciEntry, area: str) -> bool:
+    return entry.area.casefold() == area.casefold()
+
+
+def accountable(raci: Sequence[RaciEntry], area: str) -> int | None:
+    """The Accountable for exactly ``area`` (no fallback); the first if the matrix holds two."""
+    return next(
+        (e.person_id for e in raci if e.letter is Letter.A and _same_area(e, area)),
+        None,
+    )
+
+
+def sponsor_of(stakeholders: Sequence[Stakeholder]) -> int | None:
+    """The project's sponsor (one per active project), or None."""
+    return next((s.person_id for s in stakeholders if s.role is Role.SPONSOR), None)
+
+
+def areas(raci: Sequence[RaciEntry]) -> list[str]:
+    """The areas a RACI names, sorted (``*`` first), each once."""
+    return sorted({e.area for e in raci})
+
+
+def _unique(ids: Iterable[int | None], *, without: Iterable[int] = ()) -> tuple[int, ...]:
+    """``ids`` in order, each once, dropping None and ``without``."""
+    seen = set(without)
+    kept: list[int] = []
+    for person_id in ids:
+        if person_id is not None and person_id not in seen:
+            seen.add(person_id)
+            kept.append(person_id)
+    return tuple(kept)
+
+
+def _holders(raci: Sequence[RaciEntry], area: str, letter: Letter) -> list[int]:
+    """Holders of ``letter`` for ``area`` and then for the default area."""
+    return [
+        e.person_id
+        for wanted in (area, DEFAULT_AREA)
+        for e in raci
+        if e.letter is letter and _same_area(e, wanted)
+    ]
+
+
+def _assignee(
+    project: Project, area: str, raci: Sequence[RaciEntry], stakeholders: Sequence[Stakeholder]
+) -> tuple[int, str]:
+    key = project.key
+    person_id = accountable(raci, area)
+    if person_id is not None and area != DEFAULT_AREA:
+        return person_id, f"Accountable for {area} on {key} per RACI"
+    person_id = accountable(raci, DEFAULT_AREA)
+    if person_id is not None:
+        return person_id, f"Accountable by default (area *) on {key} per RACI"
+    gap = "default (*) Accountable" if area == DEFAULT_AREA else f"Accountable for {area}"
+    person_id = sponsor_of(stakeholders)
+    if person_id is not None:
+        return person_id, f"sponsor of {key} (no {gap} in the RACI)"
+    nobody = (
+        "no default (*) Accountable"
+        if area == DEFAULT_AREA
+        else f"no Accountable for '{area}', no default (*) Accountable"
+    )
+    raise RoutingError(
+        f"{key} has {nobody} and no sponsor, so nobody can receive this.",
+        hint=f"Ask an admin: raci set @person A {area} #{key}",
+    )
+
+
+def route(
+    *,
+    project: Project,
+    area: str,
+    raci: Sequence[RaciEntry],
+    stakeholders: Sequence[Stakeholder],
+    names: Mapping[int, str],
+) -> Routing:
+    """Route an ask on ``area``: the Accountable of the area, else of ``*``, else the sponsor.
+
+    Consulted, Informed and Responsible are those of the area plus those of ``*``, without the
+    assignee; someone both Consulted and Informed is only Consulted (they are asked already).
+
+    Raises:
+        RoutingError: nobody is Accountable and the project has no sponsor.
+    """
+    assignee_id, reason = _assignee(project, area, raci, stakeholders)
+    consulted = _unique(_holders(raci, area, Letter.C), without=(assignee_id,))
+    return Routing(
+        assignee_id=assignee_id,
+        assignee_name=names.get(assignee_id, "?"),
+        reason=reason,
+        consulted_ids=consulted,
+        informed_ids=_unique(_holders(raci, area, Letter.I), without=(assignee_id, *consulted)),
+        responsible_ids=_unique(_holders(raci, area, Letter.R), without=(assignee_id,)),
+    )
+
+
+def ladder(
+    *,
+    area: str,
+    raci: Sequence[RaciEntry],
+    stakeholders: Sequence[Stakeholder],
+    executive_id: int | None,
+) -> list[int]:
+    """A blocker's escalation rungs: [Accountable(area, else *), sponsor, executive].
+
+    Missing rungs and repeats are dropped, order kept: a sponsor who is also the Accountable is
+    one rung, not two. Empty when nobody at all can be reached (the caller refuses the blocker).
+    """
+    owner = accountable(raci, area)
+    if owner is None:
+        owner = accountable(raci, DEFAULT_AREA)
+    return list(_unique((owner, sponsor_of(stakeholders), executive_id)))
+
+
+def deciders(*, assignee_id: int, delegations: Sequence[Delegation], today: date) -> frozenset[int]:
+    """Who may decide an ask of ``assignee_id`` today: them and their active delegates.
+
+    A delegation is active from ``starts_on`` to ``ends_on`` inclusive. Delegation is not
+    transitive: a delegate's own delegate may not decide.
+    """
+    return frozenset(
+        {assignee_id}
+        | {
+            d.delegate_id
+            for d in delegations
+            if d.delegator_id == assignee_id and d.starts_on <= today <= d.ends_on
+        }
+    )
+
+
+def may_decide(
+    person_id: int, *, assignee_id: int, delegations: Sequence[Delegation], today: date
+) -> bool:
+    """True when ``person_id`` may decide an ask assigned to ``assignee_id`` today."""
+    return person_id in deciders(assignee_id=assignee_id, delegations=delegations, today=today)

@@ -1,0 +1,534 @@
+"""Explicit asks: raised by a lead, routed per RACI, decided by the Accountable (or delegate).
+
+State machine: open → approved | declined | info_requested (→ open on an answer) | withdrawn |
+expired. Every change writes an audit event; approvals and declines also write the decision log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
+from bot.messages import Action, Fact, InputKind, Message, Style, Target
+from bot.model import Ask, AskState, Decision, Person, Project
+from bot.ports import UnitOfWork
+from bot.routing import deciders
+from bot.services.audit import record
+from bot.services.delivery import deliver
+from bot.services.lookup import names_of
+from bot.services.raci import DEFAULT_AREA, load_matrix, route_in
+
+DECIDABLE = (AskState.OPEN, AskState.INFO_REQUESTED)
+OUTCOME_STATE = {"approve": AskState.APPROVED, "decline": AskState.DECLINED}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Raised:
+    ask: Ask
+    assignee: str
+    reason: str
+    consulted: tuple[str, ...]
+
+
+def card_key(ask_id: int) -> str:
+    return f"ask:{ask_id}:card"
+
+
+def ask_card(
+    ask: Ask, *, project: Project, names: dict[int, str], reason: str, target: Target, link: str
+) -> Message:
+    """The ask as its decider sees it: the request, who needs it by when, and the three buttons."""
+    facts = [
+        Fact(label="From", value=names.get(ask.requester_id, "?")),
+        Fact(label="Decides", value=f"{names.get(ask.assignee_id, '?')} ({reason})"),
+        Fact(label="Area", value="default" if ask.area == DEFAULT_AREA else ask.area),
+    ]
+    if ask.needed_by:
+        facts.append(Fact(label="Needed by", value=_day(ask.needed_by)))
+    value = str(ask.id)
+    return Message(
+        title=f"Ask #{ask.id} · #{project.key}",
+        sections=(ask.text,),
+        facts=tuple(facts),
+        actions=(
+            Action(id="ask.approve", label="Approve", value=value, style=Style.PRIMARY),
+            Action(
+                id="ask.decline",
+                label="Decline",
+                value=value,
+                style=Style.DANGER,
+                input=InputKind.RATIONALE,
+            ),
+            Action(id="ask.info", label="Need info", value=value, input=InputKind.QUESTION),
+        ),
+        target=target,
+        key=card_key(ask.id),
+        link=link,
+    )
+
+
+def outcome_card(
+    ask: Ask, *, project: Project, names: dict[int, str], target: Target, link: str
+) -> Message:
+    """The ask after a decision: outcome, who and when, rationale, and no buttons left."""
+    decided = ask.decided_at.strftime("%d %b %Y %H:%M UTC") if ask.decided_at else ""
+    verdict = {
+        AskState.APPROVED: "Approved",
+        AskState.DECLINED: "Declined",
+        AskState.INFO_REQUESTED: "More information requested",
+        AskState.WITHDRAWN: "Withdrawn",
+        AskState.EXPIRED: "Expired undecided",
+    }.get(ask.state, ask.state.value)
+    by = names.get(ask.decided_by_id or 0, "")
+    footer = f"{verdict} by {by} on {decided}" if by else f"{verdict} on {decided}".strip()
+    sections = [ask.text]
+    if ask.rationale:
+        sections.append(
+            f"{'Question' if ask.state is AskState.INFO_REQUESTED else 'Rationale'}: "
+            f"{ask.rationale}"
+        )
+    return Message(
+        title=f"Ask #{ask.id} · #{project.key} — {verdict}",
+        sections=tuple(sections),
+        facts=(Fact(label="From", value=names.get(ask.requester_id, "?")),),
+        footer=footer,
+        target=target,
+        key=f"ask:{ask.id}:{ask.state.value}:{_stamp(ask)}",
+        replaces_key=card_key(ask.id),
+        link=link,
+    )
+
+
+def _stamp(ask: Ask) -> int:
+    """Distinguishes successive outcome messages of one ask (asked info, then approved)."""
+    return int(ask.updated_at.timestamp()) if ask.updated_at else 0
+
+
+def _day(day: date) -> str:
+    return day.strftime("%a %d %b %Y")
+
+
+def ask_link(link_base: str, ask_id: int) -> str:
+    return f"{link_base}/dashboard#ask-{ask_id}"
+
+
+async def raise_ask(
+    uow: UnitOfWork,
+    *,
+    project: Project,
+    requester: Person,
+    text: str,
+    area: str | None,
+    needed_by: date | None,
+    assignee: Person | None,
+    now: datetime,
+    link_base: str,
+    platform: str = "",
+) -> Raised:
+    """Create an ask, route it (RACI, or the person named), and queue the assignee's DM, the
+    project channel post and the Consulted people's invitations — all in this transaction."""
+    if project.status.value != "active":
+        raise InvalidState(f"#{project.key} is {project.status.value}; it takes no new asks.")
+    if needed_by is not None and needed_by < now.date():
+        raise UsageError(f"{_day(needed_by)} is in the past.", hint="Give a date from today on.")
+    matrix = await load_matrix(uow, project)
+    area = (area or DEFAULT_AREA).lower()
+    names = await names_of(
+        uow, [e.person_id for e in matrix.raci] + [s.person_id for s in matrix.stakeholders]
+    )
+    routing = route_in(matrix, area=area, names=names)
+    assignee_id, reason = routing.assignee_id, routing.reason
+    if assignee is not None:
+        assignee_id, reason = assignee.id, "asked by name"
+        names[assignee.id] = assignee.name
+    names[requester.id] = requester.name
+    consulted = tuple(i for i in routing.consulted_ids if i not in (assignee_id, requester.id))
+    ask = await uow.asks.add(
+        Ask(
+            organization_id=project.organization_id,
+            project_id=project.id,
+            requester_id=requester.id,
+            assignee_id=assignee_id,
+            area=area,
+            text=text,
+            needed_by=needed_by,
+            consulted_ids=list(consulted),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await record(
+        uow,
+        organization_id=project.organization_id,
+        actor_id=requester.id,
+        action="ask.raised",
+        subject=f"ask:{ask.id}",
+        detail=f"to person:{assignee_id} ({reason})",
+        at=now,
+        platform=platform,
+    )
+    link = ask_link(link_base, ask.id)
+    for target, category in (
+        (Target(person_id=assignee_id), "ping"),
+        (Target(project_id=project.id), "channel"),
+    ):
+        await deliver(
+            uow,
+            ask_card(ask, project=project, names=names, reason=reason, target=target, link=link),
+            organization_id=project.organization_id,
+            now=now,
+            category=category,
+        )
+    for person_id in consulted:
+        await deliver(
+            uow,
+            Message(
+                title=f"Your input on ask #{ask.id} · #{project.key}",
+                sections=(ask.text,),
+                facts=(
+                    Fact(label="From", value=requester.name),
+                    Fact(label="Decides", value=names.get(assignee_id, "?")),
+                ),
+                actions=(
+                    Action(
+                        id="ask.comment",
+                        label="Comment",
+                        value=str(ask.id),
+                        input=InputKind.COMMENT,
+                    ),
+                ),
+                footer="You are Consulted on this area per the project's RACI.",
+                target=Target(person_id=person_id),
+                key=f"ask:{ask.id}:consult:{person_id}",
+                link=link,
+            ),
+            organization_id=project.organization_id,
+            now=now,
+            category="ping",
+        )
+    return Raised(
+        ask=ask,
+        assignee=names.get(assignee_id, "?"),
+        reason=reason,
+        consulted=tuple(names.get(i, "?") for i in consulted),
+    )
+
+
+async def get_ask(uow: UnitOfWork, *, organization_id: int, ask_id: int) -> Ask:
+    ask = await uow.asks.get(ask_id)
+    if ask is None or ask.organization_id != organization_id:
+        raise NotFound(f"There is no ask #{ask_id}.", hint="`asks` lists the asks waiting on you.")
+    return ask
+
+
+async def decide(
+    uow: UnitOfWork,
+    *,
+    ask_id: int,
+    organization_id: int,
+    decider: Person,
+    outcome: str,
+    text: str,
+    now: datetime,
+    link_base: str,
+    platform: str = "",
+) -> tuple[Ask, Message]:
+    """Approve, decline or ask for information. Only the assignee or an active delegate may;
+    a second click on a decided ask is refused, so nothing is ever decided twice.
+    Returns the ask and its updated card (what the clicked message should now show)."""
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
+    delegations = await uow.delegations.find(delegator_id=ask.assignee_id)
+    if decider.id not in deciders(
+        assignee_id=ask.assignee_id, delegations=delegations, today=now.date()
+    ):
+        raise NotAllowed(
+            f"Only {names.get(ask.assignee_id, 'the Accountable')} (or their delegate) can decide "
+            f"ask #{ask.id}. Nothing was changed."
+        )
+    if ask.state not in DECIDABLE:
+        raise InvalidState(_already(ask, names))
+    text = text.strip()
+    if outcome == "decline" and not text:
+        raise UsageError("Please give a reason when you decline.", hint=f"decline {ask.id} <why>")
+    if outcome == "info" and not text:
+        raise UsageError("What do you need to know?", hint=f"info {ask.id} <question>")
+    ask.state = OUTCOME_STATE.get(outcome, AskState.INFO_REQUESTED)
+    ask.decided_by_id = decider.id
+    ask.decided_at = now
+    ask.updated_at = now
+    ask.rationale = text
+    await uow.asks.save(ask)
+    await record(
+        uow,
+        organization_id=organization_id,
+        actor_id=decider.id,
+        action=f"ask.{ask.state.value}",
+        subject=f"ask:{ask.id}",
+        detail=text,
+        at=now,
+        platform=platform,
+    )
+    if ask.state is not AskState.INFO_REQUESTED:
+        await uow.decisions.add(
+            Decision(
+                organization_id=organization_id,
+                project_id=ask.project_id,
+                subject_kind="ask",
+                subject_id=ask.id,
+                outcome=f"{ask.state.value}: {ask.text[:200]}",
+                rationale=text,
+                decided_by_id=decider.id,
+                decided_at=now,
+            )
+        )
+    link = ask_link(link_base, ask.id)
+    for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
+        await deliver(
+            uow,
+            outcome_card(ask, project=project, names=names, target=target, link=link),
+            organization_id=organization_id,
+            now=now,
+        )
+    await deliver(
+        uow,
+        _requester_note(ask, project=project, names=names, link=link),
+        organization_id=organization_id,
+        now=now,
+    )
+    card = outcome_card(ask, project=project, names=names, target=Target(), link=link)
+    return ask, card
+
+
+def _requester_note(ask: Ask, *, project: Project, names: dict[int, str], link: str) -> Message:
+    who = names.get(ask.decided_by_id or 0, "?")
+    if ask.state is AskState.INFO_REQUESTED:
+        return Message(
+            title=f"{who} needs more information on ask #{ask.id} · #{project.key}",
+            sections=(ask.text, f"Question: {ask.rationale}"),
+            actions=(
+                Action(id="ask.answer", label="Answer", value=str(ask.id), input=InputKind.COMMENT),
+            ),
+            target=Target(person_id=ask.requester_id),
+            key=f"ask:{ask.id}:question:{_stamp(ask)}",
+            link=link,
+        )
+    verdict = "approved" if ask.state is AskState.APPROVED else "declined"
+    sections = [ask.text] + ([f"Rationale: {ask.rationale}"] if ask.rationale else [])
+    return Message(
+        title=f"Your ask #{ask.id} · #{project.key} was {verdict} by {who}",
+        sections=tuple(sections),
+        target=Target(person_id=ask.requester_id),
+        key=f"ask:{ask.id}:told:{ask.state.value}",
+        link=link,
+    )
+
+
+def _already(ask: Ask, names: dict[int, str]) -> str:
+    if ask.state in (AskState.WITHDRAWN, AskState.EXPIRED):
+        return f"Ask #{ask.id} was {ask.state.value}; there is nothing to decide."
+    when = ask.decided_at.strftime("%d %b %H:%M UTC") if ask.decided_at else ""
+    return (
+        f"Ask #{ask.id} was already {ask.state.value} by "
+        f"{names.get(ask.decided_by_id or 0, 'someone')} on {when}. Nothing was changed."
+    )
+
+
+async def answer(
+    uow: UnitOfWork,
+    *,
+    ask_id: int,
+    organization_id: int,
+    requester: Person,
+    text: str,
+    now: datetime,
+    link_base: str,
+) -> Ask:
+    """The requester answers a question: the ask reopens and the decider gets the card again."""
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
+    if ask.requester_id != requester.id:
+        raise NotAllowed(f"Only the person who raised ask #{ask.id} can answer its question.")
+    if ask.state is not AskState.INFO_REQUESTED:
+        raise InvalidState(f"Ask #{ask.id} is {ask.state.value}; no question is waiting.")
+    if not text.strip():
+        raise UsageError("Your answer is empty.", hint="Type the answer to the question.")
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    ask.text = f"{ask.text}\nQ: {ask.rationale}\nA: {text.strip()}"
+    ask.state, ask.rationale, ask.updated_at = AskState.OPEN, "", now
+    await uow.asks.save(ask)
+    await record(
+        uow,
+        organization_id=organization_id,
+        actor_id=requester.id,
+        action="ask.answered",
+        subject=f"ask:{ask.id}",
+        detail=text,
+        at=now,
+    )
+    names = await names_of(uow, [ask.assignee_id, ask.requester_id])
+    card = ask_card(
+        ask,
+        project=project,
+        names=names,
+        reason="answered your question",
+        target=Target(person_id=ask.assignee_id),
+        link=ask_link(link_base, ask.id),
+    )
+    reopened = replace(card, key=f"{card.key}:reopened:{int(now.timestamp())}")
+    await deliver(uow, reopened, organization_id=organization_id, now=now, category="ping")
+    return ask
+
+
+async def comment(
+    uow: UnitOfWork, *, ask_id: int, organization_id: int, author: Person, text: str, now: datetime
+) -> Ask:
+    """A Consulted person's input: passed to the decider and kept in the audit trail."""
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
+    if not text.strip():
+        raise UsageError("Your comment is empty.", hint="Type your input for the decider.")
+    await record(
+        uow,
+        organization_id=organization_id,
+        actor_id=author.id,
+        action="ask.commented",
+        subject=f"ask:{ask.id}",
+        detail=text,
+        at=now,
+    )
+    await deliver(
+        uow,
+        Message(
+            title=f"{author.name} commented on ask #{ask.id}",
+            sections=(text.strip(),),
+            target=Target(person_id=ask.assignee_id),
+            key=f"ask:{ask.id}:comment:{author.id}:{int(now.timestamp())}",
+        ),
+        organization_id=organization_id,
+        now=now,
+        category="ping",
+    )
+    return ask
+
+
+async def withdraw(
+    uow: UnitOfWork,
+    *,
+    ask_id: int,
+    organization_id: int,
+    actor: Person,
+    now: datetime,
+    link_base: str,
+) -> Ask:
+    """The requester takes an undecided ask back; the decider's card says so."""
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
+    if ask.requester_id != actor.id:
+        raise NotAllowed(f"Only the person who raised ask #{ask.id} can withdraw it.")
+    if ask.state not in DECIDABLE:
+        raise InvalidState(f"Ask #{ask.id} is already {ask.state.value}.")
+    await _close(
+        uow, ask, state=AskState.WITHDRAWN, actor_id=actor.id, now=now, link_base=link_base
+    )
+    return ask
+
+
+async def expire(uow: UnitOfWork, *, ask: Ask, now: datetime, link_base: str) -> None:
+    """Past needed-by and grace, undecided: the ask expires and the requester is told."""
+    if ask.state not in DECIDABLE:
+        return
+    await _close(uow, ask, state=AskState.EXPIRED, actor_id=None, now=now, link_base=link_base)
+    project = await uow.projects.get(ask.project_id)
+    await deliver(
+        uow,
+        Message(
+            title=f"Your ask #{ask.id} · #{project.key if project else '?'} expired undecided",
+            sections=(ask.text, "Raise it again with a new date, or talk to the decider."),
+            target=Target(person_id=ask.requester_id),
+            key=f"ask:{ask.id}:expired",
+        ),
+        organization_id=ask.organization_id,
+        now=now,
+    )
+
+
+async def _close(
+    uow: UnitOfWork,
+    ask: Ask,
+    *,
+    state: AskState,
+    actor_id: int | None,
+    now: datetime,
+    link_base: str,
+) -> None:
+    ask.state, ask.updated_at = state, now
+    await uow.asks.save(ask)
+    await record(
+        uow,
+        organization_id=ask.organization_id,
+        actor_id=actor_id,
+        action=f"ask.{state.value}",
+        subject=f"ask:{ask.id}",
+        at=now,
+    )
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    names = await names_of(uow, [ask.requester_id])
+    for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
+        await deliver(
+            uow,
+            outcome_card(
+                ask, project=project, names=names, target=target, link=ask_link(link_base, ask.id)
+            ),
+            organization_id=ask.organization_id,
+            now=now,
+        )
+
+
+async def remind(uow: UnitOfWork, *, ask: Ask, now: datetime) -> None:
+    """Once, about a day before needed-by: nudge the decider."""
+    if ask.state is not AskState.OPEN or ask.reminded_at is not None:
+        return
+    ask.reminded_at = now
+    await uow.asks.save(ask)
+    project = await uow.projects.get(ask.project_id)
+    await deliver(
+        uow,
+        Message(
+            title=f"Reminder: ask #{ask.id} · #{project.key if project else '?'} is needed by "
+            f"{_day(ask.needed_by) if ask.needed_by else 'soon'}",
+            sections=(ask.text,),
+            actions=(
+                Action(id="ask.approve", label="Approve", value=str(ask.id), style=Style.PRIMARY),
+                Action(
+                    id="ask.decline",
+                    label="Decline",
+                    value=str(ask.id),
+                    style=Style.DANGER,
+                    input=InputKind.RATIONALE,
+                ),
+                Action(
+                    id="ask.info", label="Need info", value=str(ask.id), input=InputKind.QUESTION
+                ),
+            ),
+            target=Target(person_id=ask.assignee_id),
+            key=f"ask:{ask.id}:reminder",
+        ),
+        organization_id=ask.organization_id,
+        now=now,
+        category="ping",
+    )
+
+
+async def waiting_on(uow: UnitOfWork, *, person_id: int, today: date) -> list[Ask]:
+    """Open asks this person decides: their own, plus those of people who delegated to them."""
+    delegators = [
+        d.delegator_id
+        for d in await uow.delegations.find(delegate_id=person_id)
+        if d.starts_on <= today <= d.ends_on
+    ]
+    return await uow.asks.find(
+        assignee_id=[person_id, *delegators], state=list(DECIDABLE), order_by="id"
+    )

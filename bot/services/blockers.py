@@ -1,0 +1,382 @@
+"""Blockers and their escalation ladder: Accountable(area) → sponsor → executive.
+
+Each rung has an SLA by severity in business days of the rung owner's timezone (bot.calendar).
+Acknowledging stops the current rung's clock and gives its owner one fresh SLA window to resolve;
+no resolution by then climbs a rung. Everything about a blocker is a reply in one thread, anchored
+by the root post in the project channel (thread key ``blocker:{id}``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.calendar import sla_deadline
+from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError
+from bot.messages import Action, Fact, InputKind, Message, Style, Target
+from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
+from bot.ports import UnitOfWork
+from bot.routing import ladder
+from bot.services.audit import record
+from bot.services.delivery import deliver
+from bot.services.lookup import names_of
+from bot.services.raci import DEFAULT_AREA, load_matrix
+
+LIVE = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED)
+RUNG_NAMES = ("Accountable", "sponsor", "executive")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Raised:
+    blocker: Blocker
+    ladder_names: tuple[str, ...]
+    first_owner: Person
+
+
+def thread_key(blocker_id: int) -> str:
+    return f"blocker:{blocker_id}"
+
+
+def _when(at: datetime, person: Person) -> str:
+    """A deadline as its owner reads it, in their own timezone."""
+    try:
+        local = at.astimezone(ZoneInfo(person.timezone))
+    except (ValueError, ZoneInfoNotFoundError):
+        local = at
+    return f"{local:%a %d %b %H:%M} ({person.name.split()[0]}'s time, {local.tzname()})"
+
+
+def describe_deadline(blocker: Blocker, owner: Person) -> str:
+    """When the blocker climbs, in the rung owner's time."""
+    if blocker.next_escalation_at is None:
+        return "no deadline (top of the ladder)"
+    return _when(blocker.next_escalation_at, owner)
+
+
+async def raise_blocker(
+    uow: UnitOfWork,
+    *,
+    project: Project,
+    reporter: Person,
+    text: str,
+    area: str | None,
+    severity: Severity | None,
+    now: datetime,
+    link_base: str,
+    platform: str = "",
+) -> Raised:
+    """Create a blocker with its ladder and first deadline; post the thread root in the project
+    channel and DM the first rung owner."""
+    if project.status.value != "active":
+        raise InvalidState(f"#{project.key} is {project.status.value}; it takes no new blockers.")
+    matrix = await load_matrix(uow, project)
+    organization = await uow.organizations.get(project.organization_id)
+    area = (area or DEFAULT_AREA).lower()
+    rungs = ladder(
+        area=area,
+        raci=matrix.raci,
+        stakeholders=matrix.stakeholders,
+        executive_id=organization.escalation_contact_id if organization else None,
+    )
+    if not rungs:
+        raise RoutingError(
+            f"#{project.key} has no Accountable, sponsor or executive to escalate to.",
+            hint=f"Ask an admin: role @person sponsor #{project.key}",
+        )
+    owner = await uow.people.get(rungs[0])
+    assert owner is not None
+    severity = severity or Severity.MEDIUM
+    blocker = await uow.blockers.add(
+        Blocker(
+            organization_id=project.organization_id,
+            project_id=project.id,
+            reporter_id=reporter.id,
+            area=area,
+            severity=severity,
+            text=text,
+            ladder=rungs,
+            next_escalation_at=sla_deadline(now, severity, owner.timezone),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await record(
+        uow,
+        organization_id=project.organization_id,
+        actor_id=reporter.id,
+        action="blocker.raised",
+        subject=f"blocker:{blocker.id}",
+        detail=f"{severity.value}; ladder {rungs}",
+        at=now,
+        platform=platform,
+    )
+    names = await names_of(uow, [*rungs, reporter.id])
+    ladder_names = tuple(
+        f"{names.get(pid, '?')} ({RUNG_NAMES[min(i, 2)]})" for i, pid in enumerate(rungs)
+    )
+    await deliver(
+        uow,
+        Message(
+            title=f"Blocker #{blocker.id} · #{project.key} · {severity.value}",
+            sections=(text,),
+            facts=(
+                Fact(label="Raised by", value=reporter.name),
+                Fact(label="Ladder", value=" → ".join(ladder_names)),
+                Fact(label="With", value=names.get(rungs[0], "?")),
+            ),
+            target=Target(project_id=project.id),
+            key=f"blocker:{blocker.id}:root",
+            anchors_thread=thread_key(blocker.id),
+            link=_link(link_base, blocker.id),
+        ),
+        organization_id=project.organization_id,
+        now=now,
+    )
+    await _notify_owner(uow, blocker, project=project, now=now, link_base=link_base, note="")
+    return Raised(blocker=blocker, ladder_names=ladder_names, first_owner=owner)
+
+
+def _link(link_base: str, blocker_id: int) -> str:
+    return f"{link_base}/dashboard#blocker-{blocker_id}"
+
+
+def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: str) -> Message:
+    """What a rung owner gets: the blocker, the deadline before it climbs, Acknowledge/Resolve."""
+    value = str(blocker.id)
+    return Message(
+        title=f"Blocker #{blocker.id} · #{project.key} needs you ({blocker.severity.value})",
+        sections=(blocker.text,),
+        facts=(
+            Fact(label="Raised by", value=reporter),
+            Fact(label="Climbs the ladder", value=deadline),
+        ),
+        actions=(
+            Action(id="blocker.ack", label="Acknowledge", value=value, style=Style.PRIMARY),
+            Action(id="blocker.resolve", label="Resolve", value=value, input=InputKind.COMMENT),
+        ),
+    )
+
+
+async def _notify_owner(
+    uow: UnitOfWork, blocker: Blocker, *, project: Project, now: datetime, link_base: str, note: str
+) -> None:
+    owner = await uow.people.get(blocker.ladder[blocker.level])
+    reporter = await uow.people.get(blocker.reporter_id)
+    if owner is None:
+        return
+    card = rung_card(
+        blocker,
+        project=project,
+        reporter=reporter.name if reporter else "?",
+        deadline=describe_deadline(blocker, owner),
+    )
+    sections = (*card.sections, note) if note else card.sections
+    await deliver(
+        uow,
+        Message(
+            title=card.title,
+            sections=sections,
+            facts=card.facts,
+            actions=card.actions,
+            target=Target(person_id=owner.id),
+            key=f"blocker:{blocker.id}:rung:{blocker.level}:{int(now.timestamp())}",
+            link=_link(link_base, blocker.id),
+        ),
+        organization_id=blocker.organization_id,
+        now=now,
+        category="urgent" if blocker.severity is Severity.CRITICAL else "ping",
+    )
+
+
+async def _thread_reply(
+    uow: UnitOfWork, blocker: Blocker, *, text: str, kind: str, now: datetime
+) -> None:
+    await deliver(
+        uow,
+        Message(
+            sections=(text,),
+            target=Target(project_id=blocker.project_id),
+            key=f"blocker:{blocker.id}:{kind}:{int(now.timestamp())}",
+            thread_key=thread_key(blocker.id),
+        ),
+        organization_id=blocker.organization_id,
+        now=now,
+    )
+
+
+async def get_blocker(uow: UnitOfWork, *, organization_id: int, blocker_id: int) -> Blocker:
+    blocker = await uow.blockers.get(blocker_id)
+    if blocker is None or blocker.organization_id != organization_id:
+        raise NotFound(f"There is no blocker #{blocker_id}.", hint="`status` lists open blockers.")
+    return blocker
+
+
+async def acknowledge(
+    uow: UnitOfWork, *, blocker_id: int, organization_id: int, actor: Person, now: datetime
+) -> Blocker:
+    """The current rung owner has seen it: the rung's clock restarts as a resolution window."""
+    blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
+    if blocker.state not in LIVE:
+        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}.")
+    if actor.id != blocker.ladder[blocker.level]:
+        names = await names_of(uow, [blocker.ladder[blocker.level]])
+        raise NotAllowed(
+            f"Blocker #{blocker.id} is with {names.get(blocker.ladder[blocker.level], '?')}; "
+            "only they can acknowledge it. Nothing was changed."
+        )
+    if blocker.state is BlockerState.ACKNOWLEDGED:
+        raise InvalidState(f"You already acknowledged blocker #{blocker.id}.")
+    blocker.state = BlockerState.ACKNOWLEDGED
+    blocker.acknowledged_at = blocker.updated_at = now
+    blocker.next_escalation_at = sla_deadline(now, blocker.severity, actor.timezone)
+    await uow.blockers.save(blocker)
+    await record(
+        uow,
+        organization_id=organization_id,
+        actor_id=actor.id,
+        action="blocker.acknowledged",
+        subject=f"blocker:{blocker.id}",
+        at=now,
+    )
+    await _thread_reply(
+        uow,
+        blocker,
+        text=f"{actor.name} acknowledged this blocker. It climbs the ladder if not resolved by "
+        f"{_when(blocker.next_escalation_at, actor)}.",
+        kind="ack",
+        now=now,
+    )
+    return blocker
+
+
+async def resolve(
+    uow: UnitOfWork,
+    *,
+    blocker_id: int,
+    organization_id: int,
+    actor: Person,
+    text: str,
+    now: datetime,
+    withdraw: bool = False,
+) -> Blocker:
+    """Close a blocker (anyone on its ladder, or its reporter).
+
+    Resolutions go in the decision log; a withdrawal (reporter only) does not.
+    """
+    blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
+    if blocker.state not in LIVE:
+        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}.")
+    allowed = {blocker.reporter_id} if withdraw else {blocker.reporter_id, *blocker.ladder}
+    if actor.id not in allowed:
+        who = "the person who raised it" if withdraw else "the people on its ladder or its reporter"
+        raise NotAllowed(f"Only {who} can close blocker #{blocker.id}. Nothing was changed.")
+    blocker.state = BlockerState.WITHDRAWN if withdraw else BlockerState.RESOLVED
+    blocker.resolved_at = blocker.updated_at = now
+    blocker.next_escalation_at = None
+    blocker.resolution = text.strip()
+    await uow.blockers.save(blocker)
+    await record(
+        uow,
+        organization_id=organization_id,
+        actor_id=actor.id,
+        action=f"blocker.{blocker.state.value}",
+        subject=f"blocker:{blocker.id}",
+        detail=blocker.resolution,
+        at=now,
+    )
+    if not withdraw:
+        await uow.decisions.add(
+            Decision(
+                organization_id=organization_id,
+                project_id=blocker.project_id,
+                subject_kind="blocker",
+                subject_id=blocker.id,
+                outcome=f"resolved: {blocker.text[:200]}",
+                rationale=blocker.resolution,
+                decided_by_id=actor.id,
+                decided_at=now,
+            )
+        )
+    how = f": {blocker.resolution}" if blocker.resolution else "."
+    await _thread_reply(
+        uow,
+        blocker,
+        text=f"{actor.name} {blocker.state.value} this blocker{how}",
+        kind=blocker.state.value,
+        now=now,
+    )
+    if actor.id != blocker.reporter_id:
+        await deliver(
+            uow,
+            Message(
+                title=f"Your blocker #{blocker.id} was resolved by {actor.name}",
+                sections=(blocker.text, *((blocker.resolution,) if blocker.resolution else ())),
+                target=Target(person_id=blocker.reporter_id),
+                key=f"blocker:{blocker.id}:told",
+            ),
+            organization_id=organization_id,
+            now=now,
+        )
+    return blocker
+
+
+async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: str) -> None:
+    """The rung's deadline passed unresolved: move to the next rung (or re-notify the top)."""
+    if blocker.state not in LIVE:
+        return
+    if blocker.level + 1 >= len(blocker.ladder):
+        await renotify_top(uow, blocker=blocker, now=now, link_base=link_base)
+        return
+    blocker.level += 1
+    blocker.state = BlockerState.OPEN
+    blocker.updated_at = now
+    owner = await uow.people.get(blocker.ladder[blocker.level])
+    assert owner is not None
+    blocker.next_escalation_at = sla_deadline(now, blocker.severity, owner.timezone)
+    await uow.blockers.save(blocker)
+    await record(
+        uow,
+        organization_id=blocker.organization_id,
+        actor_id=None,
+        action="blocker.escalated",
+        subject=f"blocker:{blocker.id}",
+        detail=f"to level {blocker.level} (person:{owner.id})",
+        at=now,
+    )
+    rung = RUNG_NAMES[min(blocker.level, 2)]
+    await _thread_reply(
+        uow,
+        blocker,
+        text=f"Not resolved in time: escalated to {owner.name} ({rung}). Next deadline "
+        f"{_when(blocker.next_escalation_at, owner)}.",
+        kind=f"escalated{blocker.level}",
+        now=now,
+    )
+    project = await uow.projects.get(blocker.project_id)
+    assert project is not None
+    await _notify_owner(
+        uow,
+        blocker,
+        project=project,
+        now=now,
+        link_base=link_base,
+        note=f"Escalated to you as {rung}: the previous rung did not resolve it in time.",
+    )
+
+
+async def renotify_top(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: str) -> None:
+    """At the top rung the ladder cannot climb: remind its owner daily until it is resolved."""
+    blocker.next_escalation_at = now + timedelta(days=1)
+    blocker.updated_at = now
+    await uow.blockers.save(blocker)
+    project = await uow.projects.get(blocker.project_id)
+    assert project is not None
+    await _notify_owner(
+        uow,
+        blocker,
+        project=project,
+        now=now,
+        link_base=link_base,
+        note="Still unresolved; you are the top of the escalation ladder.",
+    )

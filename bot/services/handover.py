@@ -1,0 +1,168 @@
+"""Leadership handover: continuity when a leader moves on (DESIGN §1 "continuity through
+leadership transitions"). Roles, RACI letters and open items move to the successor in one
+transaction, and the successor gets a briefing so nothing has to be re-explained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.errors import NotFound, UsageError
+from bot.messages import Fact, Message, Target
+from bot.model import AskState, Person, Project
+from bot.ports import UnitOfWork
+from bot.services import asks as ask_service
+from bot.services.audit import record
+from bot.services.blockers import LIVE
+from bot.services.delivery import deliver
+from bot.services.kpis import describe as describe_kpi
+from bot.services.lookup import names_of
+from bot.services.projects import require_steward
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandoverSummary:
+    projects: tuple[str, ...]
+    roles: int
+    letters: int
+    asks: int
+    blockers: int
+
+
+async def handover(
+    uow: UnitOfWork,
+    *,
+    predecessor: Person,
+    successor: Person,
+    project: Project | None,
+    actor: Person,
+    now: datetime,
+    link_base: str,
+) -> HandoverSummary:
+    """Move ``predecessor``'s roles, RACI letters, open asks and ladder rungs to ``successor``
+    (on one project or all of theirs) and DM the successor a briefing."""
+    if predecessor.id == successor.id:
+        raise UsageError("Hand over to someone else.", hint="handover @from @to [#PROJECT]")
+    projects = [project] if project else await _projects_of(uow, predecessor)
+    if not projects:
+        raise NotFound(f"{predecessor.name} has no roles to hand over.")
+    if actor.id != predecessor.id:
+        for each in projects:
+            await require_steward(uow, project=each, person=actor)
+    ids = [p.id for p in projects]
+    roles = letters = moved_asks = moved_blockers = 0
+    for stakeholder in await uow.stakeholders.find(project_id=ids, person_id=predecessor.id):
+        taken = await uow.stakeholders.first(
+            project_id=stakeholder.project_id, person_id=successor.id, role=stakeholder.role
+        )
+        if taken:
+            await uow.stakeholders.delete(stakeholder.id)
+        else:
+            stakeholder.person_id = successor.id
+            await uow.stakeholders.save(stakeholder)
+        roles += 1
+    for entry in await uow.raci.find(project_id=ids, person_id=predecessor.id):
+        for clash in await uow.raci.find(
+            project_id=entry.project_id, area=entry.area, person_id=successor.id
+        ):
+            await uow.raci.delete(clash.id)
+        entry.person_id = successor.id
+        await uow.raci.save(entry)
+        letters += 1
+    for ask in await uow.asks.find(
+        project_id=ids, assignee_id=predecessor.id, state=list(ask_service.DECIDABLE)
+    ):
+        ask.assignee_id, ask.updated_at = successor.id, now
+        await uow.asks.save(ask)
+        moved_asks += 1
+    for blocker in await uow.blockers.find(project_id=ids, state=list(LIVE)):
+        if predecessor.id in blocker.ladder:
+            ladder: list[int] = []
+            for pid in blocker.ladder:
+                pid = successor.id if pid == predecessor.id else pid
+                if pid not in ladder:
+                    ladder.append(pid)
+            blocker.ladder = ladder
+            blocker.level = min(blocker.level, len(ladder) - 1)
+            await uow.blockers.save(blocker)
+            moved_blockers += 1
+    for each in projects:
+        await record(
+            uow,
+            organization_id=each.organization_id,
+            actor_id=actor.id,
+            action="handover",
+            subject=f"project:{each.id}",
+            detail=f"person:{predecessor.id} -> person:{successor.id}",
+            at=now,
+        )
+    await deliver(
+        uow,
+        await briefing(uow, projects=projects, successor=successor, predecessor=predecessor),
+        organization_id=successor.organization_id,
+        now=now,
+    )
+    return HandoverSummary(
+        projects=tuple(p.key for p in projects),
+        roles=roles,
+        letters=letters,
+        asks=moved_asks,
+        blockers=moved_blockers,
+    )
+
+
+async def _projects_of(uow: UnitOfWork, person: Person) -> list[Project]:
+    ids = {s.project_id for s in await uow.stakeholders.find(person_id=person.id)}
+    ids |= {e.project_id for e in await uow.raci.find(person_id=person.id)}
+    return await uow.projects.find(id=sorted(ids), order_by="key") if ids else []
+
+
+async def briefing(
+    uow: UnitOfWork, *, projects: list[Project], successor: Person, predecessor: Person
+) -> Message:
+    """What the successor needs on day one: charter, open asks, blockers, decisions, KPIs."""
+    ids = [p.id for p in projects]
+    open_asks = await uow.asks.find(
+        project_id=ids, state=[AskState.OPEN, AskState.INFO_REQUESTED], order_by="id"
+    )
+    blockers = await uow.blockers.find(project_id=ids, state=list(LIVE), order_by="id")
+    decisions = await uow.decisions.find(project_id=ids, order_by="-decided_at", limit=20)
+    measures = await uow.measures.find(project_id=ids, order_by="id")
+    observations = await uow.observations.find(
+        measure_id=[m.id for m in measures], order_by="observed_on"
+    )
+    latest = {o.measure_id: o for o in observations}
+    names = await names_of(uow, [a.requester_id for a in open_asks])
+    sections = []
+    for project in projects:
+        lines = [f"#{project.key} — {project.name}"]
+        if project.aim:
+            lines.append(f"Aim: {project.aim}")
+        lines += [
+            f"Ask #{a.id} from {names.get(a.requester_id, '?')}: {a.text}"
+            for a in open_asks
+            if a.project_id == project.id
+        ]
+        lines += [
+            f"Blocker #{b.id} ({b.severity.value}): {b.text}"
+            for b in blockers
+            if b.project_id == project.id
+        ]
+        lines += [
+            f"Decided {d.decided_at:%d %b}: {d.outcome}"
+            for d in decisions
+            if d.project_id == project.id
+        ][:3]
+        lines += [
+            "KPI " + describe_kpi(m, latest.get(m.id))
+            for m in measures
+            if m.project_id == project.id
+        ]
+        sections.append("\n".join(lines))
+    return Message(
+        title=f"Handover briefing: you take over from {predecessor.name}",
+        sections=tuple(sections),
+        facts=(Fact(label="Projects", value=", ".join("#" + p.key for p in projects)),),
+        target=Target(person_id=successor.id),
+        key=f"handover:{predecessor.id}:{successor.id}:{'-'.join(str(i) for i in ids)}",
+    )

@@ -1,0 +1,75 @@
+"""Finding the project and people a command names, with the sentence a user sees when it fails.
+
+Every lookup is scoped to the caller's organization: nothing ever crosses organizations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.context import Caller
+from bot.errors import NotFound, UsageError
+from bot.model import Person, Project, ProjectStatus, Role
+from bot.ports import UnitOfWork
+
+
+async def project_named(uow: UnitOfWork, *, organization_id: int, key: str) -> Project:
+    """The project with this key, or a NotFound that lists the keys that exist."""
+    project = await uow.projects.first(organization_id=organization_id, key=key.upper())
+    if project is None:
+        known = sorted(p.key for p in await uow.projects.find(organization_id=organization_id))
+        hint = f"Known projects: {', '.join('#' + k for k in known)}." if known else ""
+        raise NotFound(f"I don't know a project #{key.upper()}.", hint=hint)
+    return project
+
+
+async def project_for(uow: UnitOfWork, *, caller: Caller, key: str | None) -> Project:
+    """The project a command is about: named with ``#KEY``, else the channel's home project,
+    else the one project the caller leads."""
+    if key:
+        return await project_named(uow, organization_id=caller.organization_id, key=key)
+    if caller.channel_id and caller.workspace_id:
+        channel = await uow.channels.first(
+            workspace_id=caller.workspace_id, channel_id=caller.channel_id
+        )
+        if channel is not None:
+            project = await uow.projects.get(channel.project_id)
+            if project is not None:
+                return project
+    led = await uow.stakeholders.find(person_id=caller.person_id, role=Role.LEAD)
+    projects = [
+        p
+        for p in await uow.projects.find(id=[s.project_id for s in led])
+        if p.status is not ProjectStatus.CLOSED
+    ]
+    if len(projects) == 1:
+        return projects[0]
+    raise UsageError(
+        "Which project? Add #PROJECT to the command.",
+        hint=_project_hint([p.key for p in projects]),
+    )
+
+
+def _project_hint(keys: Iterable[str]) -> str:
+    listed = ", ".join("#" + k for k in sorted(keys))
+    return f"You lead {listed}." if listed else "Projects are named like #SEPSIS."
+
+
+async def person_named(uow: UnitOfWork, *, organization_id: int, handle: str) -> Person:
+    """The person with this handle, or a NotFound with a hint."""
+    handle = handle.lstrip("@").lower()
+    person = await uow.people.first(organization_id=organization_id, handle=handle)
+    if person is None:
+        raise NotFound(
+            f"I don't know anyone called @{handle}.",
+            hint="Mention them (@name) as they appear in chat, or ask an admin to add them.",
+        )
+    return person
+
+
+async def names_of(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, str]:
+    """Display names for a set of person ids, in one query."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    return {p.id: p.name for p in await uow.people.find(id=wanted)}

@@ -1,0 +1,310 @@
+"""The outbox drain: send due messages through the platform senders, once each (DESIGN §5).
+
+One drain pass is one transaction: claim due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+another process skips them), send, record every result, commit. The claim is held until the
+result is recorded, so no two processes ever send the same row; a crash rolls the claim back and
+the rows go out on the next pass — the only window for a duplicate is a message the platform
+accepted in the instant before the crash.
+
+Per row: wait for its thread's root to be posted (``thread_key``) and for the message it
+replaces to be sent (``replaces_key``); pace it (:mod:`cadence.limiter`); then send.
+``RETRY`` honours ``Retry-After`` and otherwise backs off exponentially with jitter, up to
+``max_attempts``; ``FAILED`` marks the row failed, marks an unreachable identity, and tells the
+organization's admin once per address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+
+from bot.messages import Message, Target, from_json
+from bot.model import OutboxMessage, OutboxState, Platform, Thread
+from bot.ports import (
+    Clock,
+    Delivery,
+    Sender,
+    SendOutcome,
+    SendResult,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from bot.services.delivery import deliver, outbox_key
+from cadence.limiter import Limiter
+
+__all__ = ["DrainPolicy", "DrainReport", "backoff", "drain_once", "drain_until_idle"]
+
+log = logging.getLogger(__name__)
+
+FAILURE_NOTICE = "delivery-failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrainPolicy:
+    batch: int = 50
+    """Rows claimed per pass (and the most a crash can leave unrecorded)."""
+    concurrency: int = 16
+    """Sends in flight at once (different addresses; pacing orders those to one address)."""
+    send_timeout: float = 15.0
+    """A send that takes longer counts as a timeout: retried."""
+    max_attempts: int = 8
+    """Failed tries (5xx, timeouts) before a message is marked failed; 429s do not count."""
+    base_delay: float = 2.0
+    max_delay: float = 900.0
+    thread_wait: timedelta = timedelta(minutes=10)
+    """How long a reply waits for its thread's root; after that it is posted on its own."""
+    defer: timedelta = timedelta(seconds=5)
+    """How soon a row waiting on another message (thread root, replaced message) is looked at."""
+    no_sender: timedelta = timedelta(minutes=5)
+    """How soon a row for a platform with no sender in this process is looked at again."""
+
+
+@dataclass(kw_only=True)
+class DrainReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    throttled: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+    def __str__(self) -> str:
+        return "drain: " + ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields(self))
+
+
+def backoff(attempts: int, policy: DrainPolicy, rand: Callable[[], float] = random.random) -> float:
+    """Seconds before try ``attempts + 1``: exponential, capped, with full jitter in the upper
+    half (so a burst of failures does not retry in lockstep)."""
+    ceiling = min(policy.max_delay, policy.base_delay * 2.0 ** max(attempts - 1, 0))
+    return float(ceiling / 2 + rand() * ceiling / 2)
+
+
+@dataclass(kw_only=True)
+class _Job:
+    row: OutboxMessage
+    message: Message
+    sender: Sender
+    thread_root: str | None = None
+    replaces_ref: str | None = None
+    result: SendResult = field(default_factory=lambda: SendResult(outcome=SendOutcome.RETRY))
+
+
+async def drain_once(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    senders: Mapping[Platform, Sender],
+    clock: Clock,
+    limiter: Limiter | None = None,
+    policy: DrainPolicy | None = None,
+    limit: int | None = None,
+) -> DrainReport:
+    """One pass over the due outbox rows; returns what happened to them."""
+    policy = policy or DrainPolicy()
+    limiter = limiter or Limiter(clock)
+    report = DrainReport()
+    async with uow_factory() as uow:
+        now = clock.now()
+        rows = await uow.outbox.claim_due(now=now, limit=limit or policy.batch)
+        report.claimed = len(rows)
+        jobs: list[_Job] = []
+        for row in rows:
+            job = await _prepare(uow, row, senders=senders, now=now, policy=policy)
+            if job is None:
+                report.deferred += 1
+                continue
+            wait = limiter.reserve(row.platform, row.workspace_id, row.address)
+            if wait > 0:
+                row.next_attempt_at = now + timedelta(seconds=wait)
+                await uow.outbox.save(row)
+                report.deferred += 1
+                continue
+            jobs.append(job)
+        gate = asyncio.Semaphore(policy.concurrency)
+        await asyncio.gather(*(_send(job, gate, policy) for job in jobs))
+        for job in jobs:
+            await _record(uow, job, report=report, limiter=limiter, clock=clock, policy=policy)
+        await uow.commit()
+    return report
+
+
+async def drain_until_idle(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    senders: Mapping[Platform, Sender],
+    clock: Clock,
+    limiter: Limiter | None = None,
+    policy: DrainPolicy | None = None,
+    passes: int = 1000,
+) -> DrainReport:
+    """Drain passes until one sends nothing (at most ``passes``); the summed report. For the
+    CLI's one-shot tick and for tests; the server drains on its schedule instead."""
+    limiter = limiter or Limiter(clock)
+    total = DrainReport()
+    for _ in range(passes):
+        report = await drain_once(
+            uow_factory, senders=senders, clock=clock, limiter=limiter, policy=policy
+        )
+        for f in fields(total):
+            setattr(total, f.name, getattr(total, f.name) + getattr(report, f.name))
+        if report.sent + report.retried + report.failed + report.throttled == 0:
+            break
+    return total
+
+
+async def _defer(uow: UnitOfWork, row: OutboxMessage, until: datetime) -> None:
+    row.next_attempt_at = until
+    await uow.outbox.save(row)
+
+
+async def _prepare(
+    uow: UnitOfWork,
+    row: OutboxMessage,
+    *,
+    senders: Mapping[Platform, Sender],
+    now: datetime,
+    policy: DrainPolicy,
+) -> _Job | None:
+    """The row ready to send, or None after deferring it (no sender here, thread root not
+    posted yet, replaced message still pending)."""
+    sender = senders.get(row.platform)
+    if sender is None:
+        await _defer(uow, row, now + policy.no_sender)
+        return None
+    message = from_json(row.payload)
+    job = _Job(row=row, message=message, sender=sender)
+    if message.thread_key:
+        thread = await uow.threads.first(
+            key=message.thread_key, workspace_id=row.workspace_id, channel_id=row.address
+        )
+        if thread is not None:
+            job.thread_root = thread.root_id
+        elif row.project_id is not None and now - row.created_at < policy.thread_wait:
+            await _defer(uow, row, now + policy.defer)
+            return None
+    if message.replaces_key:
+        original = await uow.outbox.first(
+            key=outbox_key(message.replaces_key, row.workspace_id, row.address)
+        )
+        if original is not None and original.state is OutboxState.PENDING:
+            await _defer(uow, row, max(now + policy.defer, original.next_attempt_at))
+            return None
+        if original is not None and original.state is OutboxState.SENT:
+            job.replaces_ref = original.platform_ref
+    return job
+
+
+async def _send(job: _Job, gate: asyncio.Semaphore, policy: DrainPolicy) -> None:
+    delivery = Delivery(
+        outbox=job.row,
+        message=job.message,
+        thread_root=job.thread_root,
+        replaces_ref=job.replaces_ref,
+    )
+    async with gate:
+        try:
+            job.result = await asyncio.wait_for(job.sender.send(delivery), policy.send_timeout)
+        except TimeoutError:
+            job.result = SendResult(outcome=SendOutcome.RETRY, error="timed out")
+        except Exception as exc:  # a sender bug must not lose the rest of the batch
+            log.exception("sender %s crashed on outbox %s", job.row.platform, job.row.id)
+            job.result = SendResult(outcome=SendOutcome.RETRY, error=f"sender error: {exc!r}")
+
+
+async def _record(
+    uow: UnitOfWork,
+    job: _Job,
+    *,
+    report: DrainReport,
+    limiter: Limiter,
+    clock: Clock,
+    policy: DrainPolicy,
+) -> None:
+    row, result = job.row, job.result
+    now = clock.now()
+    if result.outcome is SendOutcome.SENT:
+        row.state, row.sent_at, row.platform_ref, row.error = (
+            OutboxState.SENT,
+            now,
+            result.platform_ref,
+            "",
+        )
+        row.attempts += 1
+        await uow.outbox.save(row)
+        report.sent += 1
+        anchor = job.message.anchors_thread
+        if anchor and result.platform_ref:
+            await _anchor(uow, key=anchor, row=row, root_id=result.platform_ref)
+        return
+    if result.outcome is SendOutcome.RETRY and result.retry_after is not None:
+        # Throttled (429): the platform is fine, we were early. Wait as told; no attempt spent.
+        limiter.pause(row.platform, row.workspace_id, row.address, result.retry_after)
+        row.next_attempt_at = now + timedelta(seconds=result.retry_after)
+        row.error = result.error or "rate limited"
+        await uow.outbox.save(row)
+        report.throttled += 1
+        return
+    row.attempts += 1
+    row.error = result.error
+    if result.outcome is SendOutcome.RETRY and row.attempts < policy.max_attempts:
+        row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, policy))
+        await uow.outbox.save(row)
+        report.retried += 1
+        return
+    row.state = OutboxState.FAILED
+    await uow.outbox.save(row)
+    report.failed += 1
+    log.warning("outbox %s to %s failed for good: %s", row.key, row.address, row.error)
+    if result.unreachable and row.person_id is not None:
+        for identity in await uow.identities.find(
+            person_id=row.person_id, workspace_id=row.workspace_id, platform=row.platform
+        ):
+            identity.unreachable = True
+            await uow.identities.save(identity)
+    await _tell_admin(uow, row, now=now)
+
+
+async def _anchor(uow: UnitOfWork, *, key: str, row: OutboxMessage, root_id: str) -> None:
+    """Remember where a thread's root landed, so its replies can be posted under it."""
+    if (
+        await uow.threads.first(key=key, workspace_id=row.workspace_id, channel_id=row.address)
+        is None
+    ):
+        await uow.threads.add(
+            Thread(key=key, workspace_id=row.workspace_id, channel_id=row.address, root_id=root_id)
+        )
+
+
+async def _tell_admin(uow: UnitOfWork, row: OutboxMessage, *, now: datetime) -> None:
+    """Tell the organization's admin, once per address, that messages there cannot be
+    delivered (never about a failed notice itself: that would loop)."""
+    if row.key.startswith(FAILURE_NOTICE):
+        return
+    organization = await uow.organizations.get(row.organization_id)
+    if organization is None or organization.admin_person_id is None:
+        return
+    who = "a project channel" if row.project_id is not None else "a person"
+    if row.person_id is not None:
+        person = await uow.people.get(row.person_id)
+        who = f"{person.name} (@{person.handle})" if person else who
+    elif row.project_id is not None:
+        project = await uow.projects.get(row.project_id)
+        who = f"the channel of #{project.key}" if project else who
+    await deliver(
+        uow,
+        Message(
+            title="Leaderbot cannot deliver messages",
+            sections=(
+                f"Messages to {who} on {row.platform.value} fail: {row.error or 'unknown error'}.",
+                "Check that the bot is still installed there and the person or channel still "
+                "exists. You will not be told again about this address.",
+            ),
+            target=Target(person_id=organization.admin_person_id),
+            key=f"{FAILURE_NOTICE}:{row.workspace_id}:{row.address}",
+        ),
+        organization_id=row.organization_id,
+        now=now,
+    )

@@ -1,0 +1,44 @@
+"""Bringing a database to the latest schema: ``alembic upgrade head``, from code (DESIGN §6).
+
+Migrations are the only way the schema is created or changed. The Alembic files ship inside
+this package, so this works from any working directory and from an installed wheel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from storage.engine import create_engine
+from storage.tables import Base
+
+ALEMBIC_INI = Path(__file__).resolve().with_name("alembic.ini")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The package's Alembic configuration; with ``connection``, env.py migrates on it."""
+    config = Config(str(ALEMBIC_INI))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave other tables in the same database alone (slack_sdk's installation and OAuth
+    state stores keep theirs there), so autogenerate never proposes dropping them."""
+    return type_ != "table" or name in Base.metadata.tables
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` to ``revision`` (the latest by default)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(
+                lambda sync: command.upgrade(alembic_config(sync), revision)
+            )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,184 @@
+"""A local fake of Slack: the Web API, ``response_url`` webhooks, and request signing.
+
+The real ``slack_sdk`` clients talk to it through ``base_url`` (``SLACK_API_URL``); it checks the
+bearer token, records every call, answers the way Slack documents (``ok``, ``channel``, ``ts``,
+``ok: false`` + ``error``), and can be told to fail the next call of a method with a 429 and
+``Retry-After``, a 5xx, or a Slack error code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+TEAM_ID = "T0LEADER"
+BOT_TOKEN = "xoxb-fake-token"
+BOT_USER = "UBOT0001"
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with a request: ``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+def form_body(fields: Mapping[str, str]) -> str:
+    """A slash command as Slack posts it (``application/x-www-form-urlencoded``)."""
+    return urlencode(fields)
+
+
+def payload_body(payload: Mapping[str, Any]) -> str:
+    """An interactivity payload as Slack posts it (``payload=<json>``, form-encoded)."""
+    return urlencode({"payload": json.dumps(payload)})
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str
+
+
+@dataclass
+class Failure:
+    status: int = 200
+    error: str = ""
+    retry_after: int | None = None
+
+
+@dataclass
+class FakeSlack:
+    """State of the fake; ``url`` is the Web API base once started."""
+
+    tokens: set[str] = field(default_factory=lambda: {BOT_TOKEN})
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """What was posted to response_url webhooks: (id, body)."""
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    install: dict[str, Any] = field(default_factory=dict)
+    """What ``oauth.v2.access`` answers (set by OAuth tests)."""
+    server: TestServer | None = None
+    _ts: int = 0
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("/api/"))
+
+    def response_url(self, name: str) -> str:
+        assert self.server is not None
+        return str(self.server.make_url(f"/response/{name}"))
+
+    def add_user(self, user_id: str, *, name: str, real_name: str, email: str, tz: str) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": real_name,
+            "tz": tz,
+            "profile": {"email": email, "real_name": real_name, "display_name": name},
+        }
+
+    def fail_next(
+        self, method: str, *, status: int = 200, error: str = "", retry_after: int | None = None
+    ) -> None:
+        self.failures.setdefault(method, []).append(
+            Failure(status=status, error=error, retry_after=retry_after)
+        )
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        """Arguments of every recorded call of ``method``, in order."""
+        return [c.args for c in self.calls if c.method == method]
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"1700000000.{self._ts:06d}"
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        raw = await request.text()
+        if raw:
+            if request.content_type == "application/json":
+                args.update(json.loads(raw))
+            else:
+                args.update(parse_qsl(raw))
+        for key in ("blocks", "view"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        token = token or str(args.pop("token", ""))
+        self.calls.append(Call(method=method, args=args, token=token))
+        queued = self.failures.get(method)
+        if queued:
+            failure = queued.pop(0)
+            if failure.status == 429:
+                headers = {"Retry-After": str(failure.retry_after or 1)}
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers=headers
+                )
+            if failure.status >= 500:
+                return web.Response(status=failure.status, text="upstream failure")
+            return web.json_response({"ok": False, "error": failure.error})
+        if method == "oauth.v2.access":
+            return web.json_response(self.install)
+        if token not in self.tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://leader.slack.com/",
+                "team": "Leader",
+                "user": "leaderbot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER,
+                "bot_id": "B0LEADER",
+            }
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"ts": ts}}
+        if method == "chat.update":
+            return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args["users"]).lstrip("UW")}}
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method in ("views.open", "views.publish", "views.update"):
+            return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
+        return {"ok": True}
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.responses.append((request.match_info["name"], await request.json()))
+        return web.Response(text="ok")
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._respond)
+        return app
+
+    async def start(self) -> FakeSlack:
+        self.server = TestServer(self.app(), host="127.0.0.1")
+        await self.server.start_server()
+        return self
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()

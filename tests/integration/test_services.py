@@ -1,0 +1,196 @@
+"""Core services through Core, on every storage implementation (memory, SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.context import Caller, Profile
+from bot.dispatch import Core
+from bot.messages import from_json
+from bot.model import AskState, BlockerState, Platform, Role, ThresholdLevel
+from bot.ports import UnitOfWorkFactory
+from bot.services import blockers
+from bot.services.demo import seed_demo
+
+MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def clock() -> ManualClock:
+    return ManualClock(MONDAY)
+
+
+@pytest.fixture
+async def core(uow_factory: UnitOfWorkFactory, clock: ManualClock) -> Core:
+    await seed_demo(uow_factory, clock)
+    return Core(uow=uow_factory, clock=clock)
+
+
+async def who(core: Core, handle: str) -> Caller:
+    caller = await core.caller_for_handle(handle, platform=Platform.CONSOLE)
+    assert caller is not None
+    return caller
+
+
+async def run(core: Core, handle: str, line: str) -> str:
+    reply = await core.command(await who(core, handle), line)
+    return "\n".join("\n".join((m.title, *m.sections)) for m in reply.messages)
+
+
+async def new_ask(core: Core, line: str = "ask two more nurses #SEPSIS area:staffing") -> int:
+    said = await run(core, "ana", line)
+    return int(said.split("#", 1)[1].split()[0])
+
+
+async def test_ask_is_queued_for_the_assignee_and_the_project_channel(core: Core) -> None:
+    number = await new_ask(core)
+    async with core.uow() as uow:
+        rows = await uow.outbox.find(key__gte=f"ask:{number}:card", order_by="id")
+    keys = {r.key for r in rows if r.key.startswith(f"ask:{number}:card@")}
+    assert keys == {f"ask:{number}:card@1:dana", f"ask:{number}:card@1:#sepsis"}
+    card = from_json(next(r.payload for r in rows if r.key.endswith(":dana")))
+    assert [a.id for a in card.actions] == ["ask.approve", "ask.decline", "ask.info"]
+
+
+async def test_consulted_people_are_invited_to_comment(core: Core) -> None:
+    number = await new_ask(core)
+    async with core.uow() as uow:
+        invite = await uow.outbox.first(
+            key=f"ask:{number}:consult:{(await who(core, 'raj')).person_id}@1:raj"
+        )
+    assert invite is not None
+    assert from_json(invite.payload).actions[0].id == "ask.comment"
+
+
+async def test_delegate_decides_while_the_delegation_runs(core: Core, clock: ManualClock) -> None:
+    number = await new_ask(core)
+    assert "until Fri 27 Nov 2026" in await run(core, "dana", "delegate @ben until 2026-11-27")
+    assert "approved" in await run(core, "ben", f"approve {number} covering for Dana")
+    second = await new_ask(core, "ask weekend cover #SEPSIS area:staffing")
+    clock.advance(timedelta(days=7))
+    refused = await run(core, "ben", f"approve {second}")
+    assert "Only Dana Lee (or their delegate)" in refused
+
+
+async def test_info_request_then_answer_reopens_the_ask(core: Core) -> None:
+    number = await new_ask(core)
+    await run(core, "dana", f"info {number} which wards?")
+    reply = await core.action(
+        await who(core, "ana"), action="ask.answer", value=str(number), text="AMU and ED"
+    )
+    assert reply.ok
+    async with core.uow() as uow:
+        ask = await uow.asks.get(number)
+    assert ask is not None and ask.state is AskState.OPEN
+    assert "A: AMU and ED" in ask.text
+
+
+async def test_wrong_person_cannot_click_approve(core: Core) -> None:
+    number = await new_ask(core)
+    reply = await core.action(await who(core, "carmen"), action="ask.approve", value=str(number))
+    assert not reply.ok and "Only Dana Lee" in reply.messages[0].sections[0]
+    async with core.uow() as uow:
+        ask = await uow.asks.get(number)
+        assert ask is not None and ask.state is AskState.OPEN
+        assert await uow.decisions.count() == 0
+
+
+async def test_blocker_climbs_the_ladder_and_replies_in_its_thread(
+    core: Core, clock: ManualClock
+) -> None:
+    said = await run(core, "ana", "blocker no pharmacy cover #SEPSIS area:budget severity:critical")
+    number = int(said.split("#", 1)[1].split()[0])
+    refused = await run(core, "carmen", f"ack {number}")
+    assert "only they can acknowledge it" in refused
+    clock.advance(timedelta(hours=5))
+    async with core.uow() as uow:
+        blocker = await uow.blockers.get(number)
+        assert blocker is not None and blocker.next_escalation_at is not None
+        assert blocker.next_escalation_at <= clock.now()
+        await blockers.climb(uow, blocker=blocker, now=clock.now(), link_base="")
+        await uow.commit()
+    async with core.uow() as uow:
+        blocker = await uow.blockers.get(number)
+        assert blocker is not None and blocker.level == 1
+        replies = [
+            from_json(r.payload)
+            for r in await uow.outbox.find(address="#sepsis", order_by="id")
+            if from_json(r.payload).thread_key == f"blocker:{number}"
+        ]
+    assert "escalated to Dr Carmen Diaz (sponsor)" in replies[-1].sections[0]
+    assert "acknowledged" in await run(core, "carmen", f"ack {number}")
+    assert "resolved" in await run(core, "carmen", f"resolve {number} pharmacy agreed cover")
+    async with core.uow() as uow:
+        blocker = await uow.blockers.get(number)
+        assert blocker is not None and blocker.state is BlockerState.RESOLVED
+        assert await uow.decisions.count(subject_kind="blocker") == 1
+
+
+async def test_kpi_review_once_per_crossing(core: Core) -> None:
+    await run(
+        core, "ana", "kpi add Screening rate unit:% higher target:95 warn:90 alert:80 #SEPSIS"
+    )
+    async with core.uow() as uow:
+        before = await uow.reviews.count()
+    assert "crossed the alert threshold" in await run(
+        core, "ana", "kpi record Screening rate 70 #SEPSIS"
+    )
+    assert "crossed" not in await run(core, "ana", "kpi record Screening rate 75 #SEPSIS")
+    await run(core, "ana", "kpi record Screening rate 97 #SEPSIS")
+    assert "crossed the warn threshold" in await run(
+        core, "ana", "kpi record Screening rate 85 #SEPSIS"
+    )
+    async with core.uow() as uow:
+        reviews = await uow.reviews.find(id__gt=0, order_by="id")
+    assert [r.level for r in reviews[before:]] == [ThresholdLevel.ALERT, ThresholdLevel.WARN]
+
+
+async def test_handover_moves_roles_letters_and_open_asks(core: Core) -> None:
+    number = await new_ask(core)
+    said = await run(core, "ana", "handover @dana @eve #SEPSIS")
+    assert "Handed over #SEPSIS from Dana Lee to Eve Martin" in said
+    eve = await who(core, "eve")
+    async with core.uow() as uow:
+        ask = await uow.asks.get(number)
+        assert ask is not None and ask.assignee_id == eve.person_id
+        roles = await uow.stakeholders.find(person_id=eve.person_id, role=Role.CHAMPION)
+        assert roles
+        briefing = await uow.outbox.first(address="eve", key__gte="handover:")
+        assert briefing is not None
+    assert "approved" in await run(core, "eve", f"approve {number}")
+
+
+async def test_first_seen_user_is_matched_by_email(core: Core) -> None:
+    caller = await core.identify(
+        platform=Platform.SLACK,
+        workspace_external_id="T123",
+        user_id="U999",
+        profile=Profile(
+            name="Dana L.", email="DANA@northfield.example", timezone="America/New_York"
+        ),
+    )
+    assert caller is not None and caller.handle == "dana"
+    stranger = await core.identify(
+        platform=Platform.SLACK,
+        workspace_external_id="T123",
+        user_id="U1000",
+        profile=Profile(name="Ana Silva", email="other@x.example"),
+    )
+    assert stranger is not None and stranger.handle == "ana.silva"
+    again = await core.identify(
+        platform=Platform.SLACK, workspace_external_id="T123", user_id="U999"
+    )
+    assert again is not None and again.person_id == caller.person_id
+    unknown = await core.identify(
+        platform=Platform.SLACK, workspace_external_id="T123", user_id="U5"
+    )
+    assert unknown is None
+
+
+async def test_cadence_preferences(core: Core) -> None:
+    assert "weekly on Monday at 08:30" in await run(core, "carmen", "cadence")
+    said = await run(core, "carmen", "cadence biweekly fri 07:45 detailed")
+    assert "biweekly on Friday at 07:45 (Europe/London), detailed" in said

@@ -1,0 +1,119 @@
+"""Block Kit rendering: escaping, limits (slack_sdk validates every block), truncation, buttons."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import Block
+
+from adapters.slack.render import (
+    action_id,
+    blocks_of,
+    escape,
+    fallback,
+    fit,
+    parse_action_id,
+    render,
+    render_many,
+)
+from bot.messages import Action, Fact, InputKind, Message, Style
+
+LINK = "https://leaderbot.example/dashboard#ask-7"
+
+
+def texts(blocks: list[dict]) -> str:
+    return json.dumps(blocks)
+
+
+def test_markup_in_user_text_is_shown_not_interpreted() -> None:
+    hostile = "<!channel> <!here> <!everyone> <@U123> <http://evil.example|your bank> & co"
+    blocks = render(
+        Message(
+            title="<!channel>",
+            sections=(hostile,),
+            facts=(Fact(label="From", value="<!here>"),),
+            footer="<!everyone>",
+        )
+    )
+    section = blocks[1]["text"]
+    assert section["type"] == "mrkdwn" and section["verbatim"] is True
+    assert section["text"] == (
+        "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;@U123&gt; "
+        "&lt;http://evil.example|your bank&gt; &amp; co"
+    )
+    raw = texts(blocks)
+    for control in ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<http://evil"):
+        assert control not in raw.replace(blocks[0]["text"]["text"], "")
+    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "<!channel>"}}
+    assert "<" not in fallback(Message(sections=(hostile,)))
+
+
+def test_long_text_is_cut_with_a_link_and_never_splits_an_entity() -> None:
+    text = "a" * 2990 + "&&&&&&&&&&&&&&&&&&&&"
+    cut = fit(text, 3000, LINK)
+    assert len(cut) <= 3000
+    assert cut.endswith(f"… <{LINK}|full text>")
+    body = cut.removesuffix(f"… <{LINK}|full text>")
+    assert body.replace("&amp;", "").strip("a") == ""
+    assert escape("<&>") == "&lt;&amp;&gt;"
+
+
+def test_every_limit_holds_for_an_oversized_message() -> None:
+    message = Message(
+        title="T" * 400,
+        sections=tuple(f"section {i} " + "x" * 4000 for i in range(80)),
+        facts=tuple(Fact(label=f"L{i}", value="v" * 3000) for i in range(23)),
+        actions=tuple(Action(id="ask.approve", label="A" * 100, value=str(i)) for i in range(30)),
+        footer="f" * 5000,
+        link=LINK,
+    )
+    blocks: list[Block] = blocks_of(message)
+    assert len(blocks) <= 50
+    rendered = render(message)  # to_dict() runs slack_sdk's validators: raises on any violation
+    assert len(rendered[0]["text"]["text"]) == 150 and rendered[0]["text"]["text"].endswith("…")
+    sections = [b for b in rendered if b["type"] == "section" and "text" in b]
+    assert all(len(b["text"]["text"]) <= 3000 for b in sections)
+    assert sections[0]["text"]["text"].endswith(f"… <{LINK}|full text>")
+    assert "more" in sections[-1]["text"]["text"] and LINK in sections[-1]["text"]["text"]
+    fields = [b for b in rendered if b["type"] == "section" and "fields" in b]
+    assert [len(b["fields"]) for b in fields] == [10, 10, 3]
+    actions = [b for b in rendered if b["type"] == "actions"]
+    assert [len(b["elements"]) for b in actions] == [25, 5]
+    assert all(len(e["text"]["text"]) <= 75 for b in actions for e in b["elements"])
+    assert len(render_many([message, message])) <= 50
+
+
+def test_buttons_have_unique_action_ids_that_parse_back() -> None:
+    actions = (
+        Action(id="ask.approve", label="Approve", value="7", style=Style.PRIMARY),
+        Action(
+            id="ask.decline",
+            label="Decline",
+            value="7",
+            style=Style.DANGER,
+            input=InputKind.RATIONALE,
+        ),
+        Action(id="ask.info", label="Need info", value="7", input=InputKind.QUESTION),
+    )
+    (block,) = [b for b in render(Message(actions=actions)) if b["type"] == "actions"]
+    ids = [e["action_id"] for e in block["elements"]]
+    assert len(set(ids)) == 3
+    assert [parse_action_id(i) for i in ids] == [
+        ("ask.approve", InputKind.NONE),
+        ("ask.decline", InputKind.RATIONALE),
+        ("ask.info", InputKind.QUESTION),
+    ]
+    assert [e.get("style") for e in block["elements"]] == ["primary", "danger", None]
+    assert [e["value"] for e in block["elements"]] == ["7", "7", "7"]
+    assert action_id(actions[0], 0) == "ask.approve|none|0"
+
+
+def test_menu_actions_become_a_static_select() -> None:
+    snooze = Action(
+        id="ask.snooze", label="Snooze", value="7", choices=(("1d", "A day"), ("1w", "A week"))
+    )
+    (block,) = [b for b in render(Message(actions=(snooze,))) if b["type"] == "actions"]
+    (element,) = block["elements"]
+    assert element["type"] == "static_select"
+    assert [o["value"] for o in element["options"]] == ["1d", "1w"]
+    assert parse_action_id(element["action_id"]) == ("ask.snooze", InputKind.NONE)

@@ -1,0 +1,113 @@
+"""Quiet hours and the daily cap (bot.attention), and the pacing limiter (cadence.limiter)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from bot.attention import DAILY_CAP, PING, URGENT, plan_ping
+from bot.clock import ManualClock
+from bot.model import Person, Platform
+from cadence.drain import DrainPolicy, backoff
+from cadence.limiter import SLACK, TEAMS, Limit, Limiter, Rule
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+ANA = Person(id=1, organization_id=1, handle="ana", name="Ana", timezone="America/New_York")
+
+
+def test_a_ping_during_working_hours_goes_now() -> None:
+    now = utc(2026, 11, 24, 15)  # Tue 10:00 in New York
+    assert plan_ping(now=now, person=ANA, pings_today=0, category=PING) == now
+
+
+def test_a_ping_at_2100_local_waits_until_0800() -> None:
+    now = utc(2026, 11, 25, 2)  # Tue 21:00 in New York
+    assert plan_ping(now=now, person=ANA, pings_today=0, category=PING) == utc(2026, 11, 25, 13)
+
+
+def test_a_friday_evening_ping_waits_for_monday() -> None:
+    now = utc(2026, 11, 27, 23)  # Fri 18:00 in New York
+    assert plan_ping(now=now, person=ANA, pings_today=0, category=PING) == utc(2026, 11, 30, 13)
+
+
+def test_custom_working_hours_are_respected() -> None:
+    early = Person(
+        id=2, organization_id=1, handle="bo", name="Bo", work_start=time(6), work_end=time(14)
+    )
+    assert plan_ping(now=utc(2026, 11, 24, 5), person=early, pings_today=0, category=PING) == utc(
+        2026, 11, 24, 6
+    )
+
+
+def test_the_fourth_ping_of_a_day_folds_into_the_digest() -> None:
+    now = utc(2026, 11, 24, 15)
+    assert DAILY_CAP == 3
+    assert plan_ping(now=now, person=ANA, pings_today=2, category=PING) == now
+    assert plan_ping(now=now, person=ANA, pings_today=3, category=PING) is None
+
+
+def test_urgent_and_direct_messages_ignore_quiet_hours_and_the_cap() -> None:
+    night = utc(2026, 11, 25, 7)  # 02:00 in New York
+    for category in (URGENT, "reply", "digest"):
+        assert plan_ping(now=night, person=ANA, pings_today=9, category=category) == night
+
+
+def test_slack_pacing_is_one_per_second_per_channel_with_a_short_burst() -> None:
+    clock = ManualClock(utc(2026, 11, 24, 12))
+    limiter = Limiter(clock, {Platform.SLACK: SLACK})
+    assert limiter.reserve(Platform.SLACK, 1, "C1") == 0
+    assert limiter.reserve(Platform.SLACK, 1, "C1") == 1.0
+    assert limiter.reserve(Platform.SLACK, 1, "C2") == 0  # another channel is independent
+    sent = 1
+    for _ in range(60):
+        clock.advance(timedelta(seconds=1))
+        sent += limiter.reserve(Platform.SLACK, 1, "C1") == 0
+    assert 30 <= sent <= 61
+
+
+def test_teams_per_conversation_and_per_tenant_windows() -> None:
+    clock = ManualClock(utc(2026, 11, 24, 12))
+    limiter = Limiter(clock, {Platform.TEAMS: TEAMS})
+    taken = [limiter.reserve(Platform.TEAMS, 1, "conv") == 0 for _ in range(10)]
+    assert taken.count(True) == 7  # 7 per second per conversation
+    clock.advance(timedelta(seconds=1))
+    assert [limiter.reserve(Platform.TEAMS, 1, "conv") == 0 for _ in range(3)].count(True) == 1
+    # 50 per second per app and tenant, across conversations
+    clock.advance(timedelta(seconds=5))
+    across = [limiter.reserve(Platform.TEAMS, 2, f"c{n}") == 0 for n in range(60)]
+    assert across.count(True) == 50
+
+
+def test_a_retry_after_pauses_the_conversation() -> None:
+    clock = ManualClock(utc(2026, 11, 24, 12))
+    limiter = Limiter(clock, {Platform.SLACK: (Rule(scope="conversation", limits=()),)})
+    limiter.pause(Platform.SLACK, 1, "C1", 30)
+    assert limiter.reserve(Platform.SLACK, 1, "C1") == 30
+    assert limiter.reserve(Platform.SLACK, 1, "C2") == 0
+    clock.advance(timedelta(seconds=30))
+    assert limiter.reserve(Platform.SLACK, 1, "C1") == 0
+
+
+def test_unlisted_platforms_are_not_paced() -> None:
+    limiter = Limiter(ManualClock(utc(2026, 1, 1)), {Platform.SLACK: SLACK})
+    assert all(limiter.reserve(Platform.CONSOLE, 1, "ana") == 0 for _ in range(100))
+
+
+def test_a_custom_rule_is_a_sliding_window() -> None:
+    clock = ManualClock(utc(2026, 11, 24, 12))
+    rules = {Platform.SLACK: (Rule(scope="conversation", limits=(Limit(count=2, seconds=10),)),)}
+    limiter = Limiter(clock, rules)
+    assert [limiter.reserve(Platform.SLACK, 1, "C") for _ in range(3)] == [0, 0, 10]
+    clock.advance(timedelta(seconds=4))
+    assert limiter.reserve(Platform.SLACK, 1, "C") == 6
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    policy = DrainPolicy(base_delay=2.0, max_delay=60.0)
+    assert backoff(1, policy, rand=lambda: 0.0) == 1.0
+    assert backoff(1, policy, rand=lambda: 1.0) == 2.0
+    assert backoff(4, policy, rand=lambda: 1.0) == 16.0
+    assert backoff(20, policy, rand=lambda: 1.0) == 60.0
