@@ -85,6 +85,7 @@ def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> Core:
 class _Platform:
     mount: Mount
     sender: Sender
+    state: str = "on"
 
 
 def _slack(settings: Settings, core: Core, engine: AsyncEngine) -> _Platform | str:
@@ -120,7 +121,10 @@ def _teams(settings: Settings, core: Core, uow: UnitOfWorkFactory, clock: Clock)
     sender = TeamsSender(
         adapter, ref_for=uow_ref_lookup(uow), bot_app_id=teams_settings.bot_app_id, now=clock.now
     )
-    return _Platform(mount=partial(mount_teams, adapter=adapter, bot=bot), sender=sender)
+    state = "on" if teams_settings.app_id else "on (Bot Framework Emulator only: no MicrosoftAppId)"
+    return _Platform(
+        mount=partial(mount_teams, adapter=adapter, bot=bot), sender=sender, state=state
+    )
 
 
 def _dry_run_senders(settings: Settings) -> dict[Platform, Sender]:
@@ -151,7 +155,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
             platforms[platform.value] = f"off ({built})"
             log.info("%s: off (%s)", platform.value.capitalize(), built)
             continue
-        platforms[platform.value] = "on"
+        platforms[platform.value] = built.state
         mounts.append(built.mount)
         senders[platform] = built.sender
     web_app = build_web_app(

@@ -14,10 +14,10 @@ import csv
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn
 
 import yaml
 from pydantic import ValidationError
@@ -25,7 +25,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import app as composition
 from adapters.console.render import render
-from adapters.dashboard import default_organization, load_asks, load_decisions, row_dict
+from adapters.dashboard import (
+    AskRow,
+    DecisionRow,
+    default_organization,
+    load_asks,
+    load_decisions,
+    row_dict,
+)
 from adapters.settings import Settings
 from bot.context import Caller
 from bot.errors import LeaderbotError
@@ -33,7 +40,7 @@ from bot.model import Letter, Organization, Person, Platform, Role
 from bot.ports import UnitOfWork
 from bot.services.lookup import person_named, project_named
 from bot.services.people import caller_of
-from bot.services.projects import set_role
+from bot.services.projects import require_steward, set_role
 from bot.services.raci import set_letter
 
 log = logging.getLogger("leaderbot")
@@ -171,6 +178,7 @@ async def import_rows(
                 project = await project_named(uow, organization_id=organization.id, key=row.project)
                 person = await person_named(uow, organization_id=organization.id, handle=row.person)
                 if isinstance(row, RaciRow):
+                    await require_steward(uow, project=project, person=actor)
                     done = await set_letter(
                         uow,
                         project=project,
@@ -219,22 +227,20 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
 # --- export, digest -------------------------------------------------------------------------
 
 
-async def _export(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
+async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    kind: type[AskRow | DecisionRow] = AskRow if args.what == "asks" else DecisionRow
     async with composition.core_session(settings) as session, session.uow() as uow:
         organization = await _organization(uow, args.org)
-        if args.what == "asks":
-            rows = await load_asks(
-                uow, organization_id=organization.id, now=session.clock.now(), states=None
-            )
-            fields = list(row_dict(rows[0])) if rows else ["id"]
-            records = [row_dict(r) for r in rows]
-        else:
-            decisions = await load_decisions(uow, organization_id=organization.id, limit=None)
-            fields = list(row_dict(decisions[0])) if decisions else ["id"]
-            records = [row_dict(d) for d in decisions]
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+        rows: Sequence[AskRow | DecisionRow] = await (
+            load_asks(uow, organization_id=organization.id, now=session.clock.now(), states=None)
+            if kind is AskRow
+            else load_decisions(uow, organization_id=organization.id, limit=None)
+        )
+    writer = csv.DictWriter(
+        sys.stdout, fieldnames=[f.name for f in fields(kind)], lineterminator="\n"
+    )
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows(row_dict(row) for row in rows)
     return 0
 
 
@@ -358,6 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level != "DEBUG":
+        # One line per job run every few seconds, and one per Alembic plugin: noise, not news.
+        for chatty in ("apscheduler", "alembic.runtime.plugins"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         code: int = asyncio.run(args.run(args, settings))
     except KeyboardInterrupt:

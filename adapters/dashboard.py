@@ -68,6 +68,7 @@ class ReviewRow:
     measure: str
     level: str
     value: float | None
+    unit: str
     observed_on: date | None
     sponsor: str
     created_at: datetime
@@ -217,6 +218,7 @@ async def load_reviews(uow: UnitOfWork, *, organization_id: int, now: datetime) 
                 measure=measure.name if measure else "?",
                 level=str(r.level),
                 value=observation.value if observation else None,
+                unit=measure.unit if measure else "",
                 observed_on=observation.observed_on if observation else None,
                 sponsor=names.get(r.sponsor_id, "?"),
                 created_at=_aware(r.created_at),
@@ -383,7 +385,7 @@ def render_dashboard(board: Dashboard) -> str:
                     _cell(r.project),
                     _cell(r.measure),
                     _cell(r.level),
-                    _cell(r.value),
+                    _cell(f"{r.value:g} {r.unit}".strip() if r.value is not None else ""),
                     _cell(r.observed_on),
                     _cell(r.sponsor),
                     _days(r.age_days),

@@ -158,6 +158,33 @@ class Core:
             ):
                 await uow.commit()
 
+    async def remember_channel(
+        self,
+        *,
+        platform: Platform,
+        workspace_external_id: str,
+        channel_id: str,
+        conversation_ref: str,
+    ) -> None:
+        """Store how to post proactively into a project's home channel (Teams needs the channel's
+        conversation reference; the adapter passes it on every message seen in that channel)."""
+        async with self.uow() as uow:
+            workspace = await uow.workspaces.first(
+                platform=platform, external_id=workspace_external_id
+            )
+            if workspace is None:
+                return
+            changed = False
+            for channel in await uow.channels.find(
+                workspace_id=workspace.id, channel_id=channel_id
+            ):
+                if channel.conversation_ref != conversation_ref:
+                    channel.conversation_ref = conversation_ref
+                    await uow.channels.save(channel)
+                    changed = True
+            if changed:
+                await uow.commit()
+
     async def command(self, caller: Caller, text: str) -> Reply:
         """Run one command of the grammar (``ask …``, ``help``, …)."""
 

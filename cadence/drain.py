@@ -111,20 +111,25 @@ async def drain_once(
         rows = await uow.outbox.claim_due(now=now, limit=limit or policy.batch)
         report.claimed = len(rows)
         jobs: list[_Job] = []
+        later: list[tuple[OutboxMessage, datetime]] = []
         for row in rows:
-            job = await _prepare(uow, row, senders=senders, now=now, policy=policy)
-            if job is None:
-                report.deferred += 1
+            prepared = await _prepare(uow, row, senders=senders, now=now, policy=policy)
+            if isinstance(prepared, datetime):
+                later.append((row, prepared))
                 continue
             wait = limiter.reserve(row.platform, row.workspace_id, row.address)
             if wait > 0:
-                row.next_attempt_at = now + timedelta(seconds=wait)
-                await uow.outbox.save(row)
-                report.deferred += 1
+                later.append((row, now + timedelta(seconds=wait)))
                 continue
-            jobs.append(job)
+            jobs.append(prepared)
         gate = asyncio.Semaphore(policy.concurrency)
         await asyncio.gather(*(_send(job, gate, policy) for job in jobs))
+        # Every write comes after the sends: on SQLite the first write takes the database's
+        # single write lock, which must not be held while waiting on a platform.
+        for row, until in later:
+            row.next_attempt_at = until
+            await uow.outbox.save(row)
+        report.deferred = len(later)
         for job in jobs:
             await _record(uow, job, report=report, limiter=limiter, clock=clock, policy=policy)
         await uow.commit()
@@ -155,11 +160,6 @@ async def drain_until_idle(
     return total
 
 
-async def _defer(uow: UnitOfWork, row: OutboxMessage, until: datetime) -> None:
-    row.next_attempt_at = until
-    await uow.outbox.save(row)
-
-
 async def _prepare(
     uow: UnitOfWork,
     row: OutboxMessage,
@@ -167,13 +167,12 @@ async def _prepare(
     senders: Mapping[Platform, Sender],
     now: datetime,
     policy: DrainPolicy,
-) -> _Job | None:
-    """The row ready to send, or None after deferring it (no sender here, thread root not
-    posted yet, replaced message still pending)."""
+) -> _Job | datetime:
+    """The row ready to send, or when to look at it again: no sender in this process, thread
+    root not posted yet, replaced message still pending."""
     sender = senders.get(row.platform)
     if sender is None:
-        await _defer(uow, row, now + policy.no_sender)
-        return None
+        return now + policy.no_sender
     message = from_json(row.payload)
     job = _Job(row=row, message=message, sender=sender)
     if message.thread_key:
@@ -183,15 +182,13 @@ async def _prepare(
         if thread is not None:
             job.thread_root = thread.root_id
         elif row.project_id is not None and now - row.created_at < policy.thread_wait:
-            await _defer(uow, row, now + policy.defer)
-            return None
+            return now + policy.defer
     if message.replaces_key:
         original = await uow.outbox.first(
             key=outbox_key(message.replaces_key, row.workspace_id, row.address)
         )
         if original is not None and original.state is OutboxState.PENDING:
-            await _defer(uow, row, max(now + policy.defer, original.next_attempt_at))
-            return None
+            return max(now + policy.defer, original.next_attempt_at)
         if original is not None and original.state is OutboxState.SENT:
             job.replaces_ref = original.platform_ref
     return job

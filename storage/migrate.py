@@ -37,8 +37,6 @@ async def upgrade(url: str, revision: str = "head") -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(
-                lambda sync: command.upgrade(alembic_config(sync), revision)
-            )
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
     finally:
         await engine.dispose()

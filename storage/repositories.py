@@ -15,8 +15,10 @@ from typing import Any, Generic, TypeVar, cast
 from sqlalchemy import ColumnElement, Select, Table, delete, false, func, or_, select, update
 from sqlalchemy import insert as generic_insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import UnaryExpression
 
 from bot.errors import Conflict
@@ -104,7 +106,7 @@ class SqlRepository(Generic[T]):
     """``bot.ports.Repository`` for one entity, mapped field by field to its table.
 
     A unique constraint that an insert or update would break raises ``bot.errors.Conflict``;
-    the transaction must then be rolled back (PostgreSQL refuses further statements in it).
+    the unit of work must then be rolled back (PostgreSQL refuses further statements in it).
     """
 
     def __init__(self, session: AsyncSession, entity: type[T]) -> None:
@@ -119,38 +121,44 @@ class SqlRepository(Generic[T]):
     def _select(self, where: Mapping[str, object]) -> Select[Any]:
         return select(self._table).where(*where_clause(self._table, where))
 
-    async def _load(self, statement: Select[Any]) -> list[T]:
-        result = await self._session.execute(statement)
-        return [self._entity(**row) for row in result.mappings()]
-
-    async def _write(self, statement: Any) -> Any:
+    async def _execute(self, statement: Executable) -> Result[Any]:
+        """Runs a statement, turning a broken unique constraint into ``Conflict`` and a value
+        the columns refuse (a naive datetime, an unknown enum value) back into ``ValueError``."""
         try:
             return await self._session.execute(statement)
         except IntegrityError as error:
             raise Conflict(
                 f"That would duplicate an existing {self._table.name} record."
             ) from error
+        except StatementError as error:
+            if isinstance(error.orig, ValueError):
+                raise error.orig from error
+            raise
+
+    async def _load(self, statement: Select[Any]) -> list[T]:
+        result = await self._execute(statement)
+        return [self._entity(**row) for row in result.mappings()]
 
     async def add(self, item: T) -> T:
         if cast(Any, item).id:
             raise ValueError(f"{item!r} is already stored")
         statement = generic_insert(self._table).values(self._values(item))
-        result = await self._write(statement.returning(self._table.c.id))
+        result = await self._execute(statement.returning(self._table.c.id))
         cast(Any, item).id = result.scalar_one()
         return item
 
     async def get(self, id: int) -> T | None:
-        found = await self._load(select(self._table).where(self._table.c.id == id))
+        found = await self._load(self._select({"id": id}))
         return found[0] if found else None
 
     async def save(self, item: T) -> None:
         id = cast(Any, item).id
         statement = update(self._table).where(self._table.c.id == id).values(self._values(item))
-        if (await self._write(statement)).rowcount != 1:
+        if cast(CursorResult[Any], await self._execute(statement)).rowcount != 1:
             raise LookupError(f"no {self._table.name} row with id {id} to save")
 
     async def delete(self, id: int) -> None:
-        await self._session.execute(delete(self._table).where(self._table.c.id == id))
+        await self._execute(delete(self._table).where(self._table.c.id == id))
 
     async def find(
         self, *, order_by: str | None = None, limit: int | None = None, **where: object
@@ -164,7 +172,7 @@ class SqlRepository(Generic[T]):
 
     async def count(self, **where: object) -> int:
         statement = select(func.count()).select_from(self._table)
-        result = await self._session.execute(statement.where(*where_clause(self._table, where)))
+        result = await self._execute(statement.where(*where_clause(self._table, where)))
         return int(result.scalar_one())
 
 
@@ -183,7 +191,7 @@ class SqlOutboxRepository(SqlRepository[OutboxMessage]):
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(self._table.c.id)
         )
-        inserted = (await self._session.execute(statement)).scalar_one_or_none()
+        inserted = (await self._execute(statement)).scalar_one_or_none()
         if inserted is None:
             return False
         item.id = inserted

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Dialect,
     Float,
     Index,
-    Integer,
     MetaData,
     String,
     Text,
@@ -274,7 +273,10 @@ class AskRow(Base):
 
 class BlockerRow(Base):
     __tablename__ = "blockers"
-    __table_args__ = (Index(None, "project_id", "state"), Index(None, "state", "next_escalation_at"))
+    __table_args__ = (
+        Index(None, "project_id", "state"),
+        Index(None, "state", "next_escalation_at"),
+    )
     entity = model.Blocker
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -445,7 +447,5 @@ class OutboxRow(Base):
     memo: Mapped[str]
 
 
-ROWS: dict[type[Any], type[Base]] = {
-    row.entity: row for row in Base.__subclasses__()
-}
+ROWS: dict[type[Any], type[Base]] = {row.entity: row for row in Base.__subclasses__()}
 """Each entity class → the table class that stores it."""

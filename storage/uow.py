@@ -8,7 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import model
-from bot.ports import UnitOfWork, UnitOfWorkFactory
+from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
 from storage.repositories import SqlOutboxRepository, SqlRepository
 
 
@@ -19,27 +19,33 @@ class SqlUnitOfWork:
         # expire_on_commit=False: repositories return plain dataclasses, and nothing should
         # reload lazily after a commit.
         self._session = session = AsyncSession(engine, expire_on_commit=False)
-        self.organizations = SqlRepository(session, model.Organization)
-        self.workspaces = SqlRepository(session, model.Workspace)
-        self.people = SqlRepository(session, model.Person)
-        self.identities = SqlRepository(session, model.Identity)
-        self.projects = SqlRepository(session, model.Project)
-        self.channels = SqlRepository(session, model.ProjectChannel)
-        self.stakeholders = SqlRepository(session, model.Stakeholder)
-        self.raci = SqlRepository(session, model.RaciEntry)
-        self.delegations = SqlRepository(session, model.Delegation)
-        self.asks = SqlRepository(session, model.Ask)
-        self.blockers = SqlRepository(session, model.Blocker)
-        self.updates = SqlRepository(session, model.Update)
-        self.measures = SqlRepository(session, model.Measure)
-        self.observations = SqlRepository(session, model.Observation)
-        self.reviews = SqlRepository(session, model.Review)
-        self.decisions = SqlRepository(session, model.Decision)
-        self.preferences = SqlRepository(session, model.CadencePreference)
-        self.feedback = SqlRepository(session, model.Feedback)
-        self.threads = SqlRepository(session, model.Thread)
-        self.audit = SqlRepository(session, model.AuditEvent)
-        self.outbox = SqlOutboxRepository(session)
+        self.organizations: Repository[model.Organization] = SqlRepository(
+            session, model.Organization
+        )
+        self.workspaces: Repository[model.Workspace] = SqlRepository(session, model.Workspace)
+        self.people: Repository[model.Person] = SqlRepository(session, model.Person)
+        self.identities: Repository[model.Identity] = SqlRepository(session, model.Identity)
+        self.projects: Repository[model.Project] = SqlRepository(session, model.Project)
+        self.channels: Repository[model.ProjectChannel] = SqlRepository(
+            session, model.ProjectChannel
+        )
+        self.stakeholders: Repository[model.Stakeholder] = SqlRepository(session, model.Stakeholder)
+        self.raci: Repository[model.RaciEntry] = SqlRepository(session, model.RaciEntry)
+        self.delegations: Repository[model.Delegation] = SqlRepository(session, model.Delegation)
+        self.asks: Repository[model.Ask] = SqlRepository(session, model.Ask)
+        self.blockers: Repository[model.Blocker] = SqlRepository(session, model.Blocker)
+        self.updates: Repository[model.Update] = SqlRepository(session, model.Update)
+        self.measures: Repository[model.Measure] = SqlRepository(session, model.Measure)
+        self.observations: Repository[model.Observation] = SqlRepository(session, model.Observation)
+        self.reviews: Repository[model.Review] = SqlRepository(session, model.Review)
+        self.decisions: Repository[model.Decision] = SqlRepository(session, model.Decision)
+        self.preferences: Repository[model.CadencePreference] = SqlRepository(
+            session, model.CadencePreference
+        )
+        self.feedback: Repository[model.Feedback] = SqlRepository(session, model.Feedback)
+        self.threads: Repository[model.Thread] = SqlRepository(session, model.Thread)
+        self.audit: Repository[model.AuditEvent] = SqlRepository(session, model.AuditEvent)
+        self.outbox: OutboxRepository = SqlOutboxRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

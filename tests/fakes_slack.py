@@ -47,6 +47,8 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str
+    answer: dict[str, Any] = field(default_factory=dict)
+    """What the fake answered (``ts`` of a post, for instance)."""
 
 
 @dataclass
@@ -101,6 +103,14 @@ class FakeSlack:
         """Arguments of every recorded call of ``method``, in order."""
         return [c.args for c in self.calls if c.method == method]
 
+    def posts(self, channel: str) -> list[Call]:
+        """Successful ``chat.postMessage`` calls to ``channel``, in order."""
+        return [
+            c
+            for c in self.calls
+            if c.method == "chat.postMessage" and c.args["channel"] == channel and c.answer
+        ]
+
     def _next_ts(self) -> str:
         self._ts += 1
         return f"1700000000.{self._ts:06d}"
@@ -119,7 +129,8 @@ class FakeSlack:
                 args[key] = json.loads(args[key])
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         token = token or str(args.pop("token", ""))
-        self.calls.append(Call(method=method, args=args, token=token))
+        call = Call(method=method, args=args, token=token)
+        self.calls.append(call)
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)
@@ -135,7 +146,8 @@ class FakeSlack:
             return web.json_response(self.install)
         if token not in self.tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        return web.json_response(self._answer(method, args))
+        call.answer = self._answer(method, args)
+        return web.json_response(call.answer)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":

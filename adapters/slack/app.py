@@ -187,7 +187,7 @@ def build_slack_app(
             **common,
         )
     else:
-        bolt = SlackBolt(token=settings.bot_token, **common)
+        bolt = SlackBolt(**common)  # single workspace: the client carries the bot token
     Listeners(core=core, command=settings.command).register(bolt)
     return bolt
 

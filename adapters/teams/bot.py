@@ -53,6 +53,13 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         raw = _json(activity)
         if inbound.is_personal(raw):
             await self._remember(turn_context)
+        elif (channel := inbound.channel_id(raw)) is not None:
+            await self.core.remember_channel(
+                platform=Platform.TEAMS,
+                workspace_external_id=inbound.tenant_id(raw),
+                channel_id=channel,
+                conversation_ref=reference_json(activity),
+            )
         click = inbound.card_action_from_submit(activity.value)
         if click is not None:
             await self._answer_submit(turn_context, await self._run(caller, click))

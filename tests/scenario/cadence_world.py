@@ -72,6 +72,8 @@ class RecordingSender:
         self.fault_rate = fault_rate
         self.random = random.Random(seed)
         self.fail_addresses = set(fail_addresses)
+        self.flaky: Counter[str] = Counter()
+        """Message key → how many more calls answer HTTP 500 before it goes through."""
 
     async def send(self, delivery: Delivery) -> SendResult:
         row = delivery.outbox
@@ -80,6 +82,9 @@ class RecordingSender:
             return SendResult(
                 outcome=SendOutcome.FAILED, error="channel_not_found", unreachable=True
             )
+        if self.flaky[delivery.message.key] > 0:
+            self.flaky[delivery.message.key] -= 1
+            return SendResult(outcome=SendOutcome.RETRY, error="HTTP 500")
         if self.fault_rate and self.random.random() < self.fault_rate:
             fault = self.random.choice(["429", "500", "timeout"])
             if fault == "429":

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from tests.fakes import make_memory_uow_factory
-from tests.scenario.cadence_world import World, make_world
-
 from bot.messages import Message, Target
 from bot.model import OutboxState, Platform
 from bot.services.delivery import deliver
 from cadence.drain import DrainPolicy
 from cadence.limiter import SLACK, Limiter
+from tests.fakes import make_memory_uow_factory
+from tests.scenario.cadence_world import World, make_world
 
 START = datetime(2026, 11, 24, 10, tzinfo=UTC)
 
@@ -77,15 +76,11 @@ async def test_a_reply_waits_for_its_thread_root_and_an_update_for_its_original(
         key="blocker:1:resolved",
         replaces_key="blocker:1:root",
     )
-    world.sender.fail_addresses = {"#SEPSIS"}
-    world.sender.fault_rate = 0.0
-    # Hold the root back: it is enqueued last and the channel refuses it at first.
-    await _send(world, reply, update)
-    world.sender.fail_addresses = set()
+    world.sender.flaky["blocker:1:root"] = 2  # the root post fails twice first
+    await _send(world, root, reply, update)
     await world.drain()
-    assert world.sender.sent == []  # both wait: no thread root yet, original not sent
-    await _send(world, root)
-    await _drain_for(world, timedelta(seconds=30))
+    assert world.sender.sent == []  # the reply and the update wait for the root
+    await _drain_for(world, timedelta(minutes=2))
 
     by_key = {s.message.key: s for s in world.sender.sent}
     assert list(by_key) == ["blocker:1:root", "blocker:1:escalated1", "blocker:1:resolved"]
@@ -137,7 +132,6 @@ async def test_pacing_keeps_one_channel_near_one_message_per_second() -> None:
 
     times = [s.at for s in world.sender.sent]
     assert len(times) == 20
-    for window_start in times:
-        in_window = [t for t in times if window_start <= t < window_start + timedelta(seconds=1)]
-        assert len(in_window) <= 1
-    assert times[-1] - times[0] <= timedelta(seconds=25)
+    for start in times:
+        assert sum(start <= t < start + timedelta(seconds=3) for t in times) <= 3
+    assert times[-1] - times[0] <= timedelta(seconds=20)

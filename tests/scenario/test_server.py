@@ -4,6 +4,7 @@ aiohttp on 127.0.0.1; the real ``leaderbot`` console script in a subprocess; the
 from __future__ import annotations
 
 import asyncio
+import csv
 import os
 import signal
 import socket
@@ -19,7 +20,7 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.app import Application, build_application, migrate
+from adapters.app import Application, build_application, core_session, migrate
 from adapters.cli import main
 from adapters.http import build_web_app, sign_dashboard_link
 from adapters.settings import Settings
@@ -368,3 +369,117 @@ def test_user_errors_exit_1_with_one_line(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3 and all(line.startswith("leaderbot: error: ") for line in lines)
     assert "PORT" in lines[2]
+
+
+@pytest.fixture
+def demo_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    """The CLI in this process, on a fresh database holding the demo organization."""
+    for name in list(os.environ):
+        if name.upper().startswith(("SLACK_", "MICROSOFT")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "seed"]) == 0
+    assert "Seeded" in capsys.readouterr().out
+    return tmp_path
+
+
+def test_demo_seed_export_and_digest_preview(
+    demo_cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "seed"]) == 0
+    assert "Nothing to do" in capsys.readouterr().out
+
+    assert main(["export", "asks", "--csv"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert rows and {"id", "project", "text", "state", "assignee", "age_days"} <= set(rows[0])
+
+    assert main(["export", "decisions", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("id")
+
+    assert main(["digest", "preview", "raj"]) == 0
+    assert "digest" in capsys.readouterr().out.lower()
+    assert main(["digest", "preview", "nobody"]) == 1
+    assert capsys.readouterr().err.startswith("leaderbot: error: I don't know anyone")
+
+
+async def _raci_and_roles(db: Path) -> tuple[set[tuple[str, str, str]], dict[str, str]]:
+    """(area, handle, letter) of #SEPSIS's matrix, and raj's role → note on #FALLS."""
+    settings = make_settings(db)
+    async with core_session(settings) as session, session.uow() as uow:
+        project = await uow.projects.first(key="SEPSIS")
+        falls = await uow.projects.first(key="FALLS")
+        raj = await uow.people.first(handle="raj")
+        assert project and falls and raj
+        names = {p.id: p.handle for p in await uow.people.find()}
+        matrix = {
+            (e.area, names[e.person_id], e.letter.value)
+            for e in await uow.raci.find(project_id=project.id)
+        }
+        roles = {
+            s.role.value: s.note
+            for s in await uow.stakeholders.find(project_id=falls.id, person_id=raj.id)
+        }
+        return matrix, roles
+
+
+def test_import_raci_csv_and_stakeholders_yaml(
+    demo_cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raci = demo_cli / "raci.csv"
+    raci.write_text("project,area,person,letter\nSEPSIS,quality,@eve,A\n#SEPSIS,quality,raj,c\n")
+    assert main(["import", str(raci)]) == 0
+    assert "Imported 2 row(s)" in capsys.readouterr().out
+
+    roles = demo_cli / "stakeholders.yaml"
+    roles.write_text("- {project: FALLS, person: raj, role: Champion, note: Converted at M&M}\n")
+    assert main(["import", str(roles), "--as", "ben"]) == 0
+    capsys.readouterr()
+
+    matrix, raj_roles = asyncio.run(_raci_and_roles(demo_cli / "demo.db"))
+    assert {("quality", "eve", "A"), ("quality", "raj", "C")} <= matrix
+    assert raj_roles == {"champion": "Converted at M&M"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "error"),
+    [
+        ("raci.csv", "project,person,letter\nSEPSIS,eve,A\n", "lacks column(s): area"),
+        ("raci.csv", "project,area,person,letter\nSEPSIS,it,eve,X\n", "line 2: letter must be"),
+        ("raci.csv", "project,area,person,letter\nSEPSIS,it,eve,A\nNOPE,it,eve,A\n", "line 3: "),
+        ("raci.csv", "project,area,person,letter\nSEPSIS,it,ghost,A\n", "@ghost"),
+        ("roles.yaml", "- {project: SEPSIS, person: eve, role: boss}\n", "entry 1: role must"),
+        ("roles.yaml", "project: SEPSIS\n", "must be a list"),
+        ("roles.yaml", "- [unclosed\n", "not valid YAML"),
+        ("raci.txt", "whatever", "takes a RACI .csv or a stakeholders .yaml"),
+    ],
+)
+def test_bad_imports_change_nothing_and_say_why_in_one_line(
+    demo_cli: Path, capsys: pytest.CaptureFixture[str], name: str, content: str, error: str
+) -> None:
+    before = asyncio.run(_raci_and_roles(demo_cli / "demo.db"))
+    (demo_cli / name).write_text(content)
+    assert main(["import", str(demo_cli / name)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and error in err, err
+    assert asyncio.run(_raci_and_roles(demo_cli / "demo.db")) == before
+
+
+def test_tick_now_runs_the_cadence_once(demo_cli: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tick", "--now", "2026-11-30T09:00:00+00:00"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("tick:") and "drain:" in out
+
+
+def test_teams_package_needs_an_app_id(
+    demo_cli: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["teams-package", "--out", str(demo_cli)]) == 1
+    assert "MicrosoftAppId" in capsys.readouterr().err
+    monkeypatch.setenv("MicrosoftAppId", "11111111-2222-3333-4444-555555555555")
+    monkeypatch.setenv("PUBLIC_URL", "https://leaderbot.example.org")
+    assert main(["teams-package", "--out", str(demo_cli)]) == 0
+    assert (demo_cli / "leaderbot-teams.zip").exists()

@@ -79,3 +79,17 @@ async def serve_slack(core: Core, settings: SlackSettings) -> tuple[SlackRoute, 
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return SlackRoute(client, bolt), client
+
+
+@pytest.fixture
+async def uow_factory(tmp_path: Path) -> AsyncIterator[Any]:
+    """A migrated SQLite database in a temporary directory."""
+    from storage.engine import create_engine
+    from storage.migrate import upgrade
+    from storage.uow import make_uow_factory
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    yield make_uow_factory(engine)
+    await engine.dispose()

@@ -1,0 +1,120 @@
+"""Shared fixtures: the storage backends every service and repository test runs on.
+
+``uow_factory`` runs a test on the in-memory fake, on SQLite and, when
+``LEADERBOT_TEST_POSTGRES_URL`` is set, on PostgreSQL; ``sql_uow_factory`` / ``sql_engine`` only
+on the SQL backends. Each schema is migrated once per test session (the same Alembic path
+production takes); every test then starts from empty tables: SQLite copies a migrated template
+file, PostgreSQL truncates a throwaway database created for the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bot.ports import UnitOfWorkFactory
+from storage.engine import create_engine, normalize_url
+from storage.migrate import upgrade
+from storage.tables import Base
+from storage.uow import make_uow_factory
+from tests.fakes import make_memory_uow_factory
+
+POSTGRES_URL = os.environ.get("LEADERBOT_TEST_POSTGRES_URL", "")
+SQL_BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgres",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason="LEADERBOT_TEST_POSTGRES_URL is unset"),
+    ),
+]
+TRUNCATE = text(
+    f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} RESTART IDENTITY CASCADE"
+)
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Runs session setup on its own loop in a thread: pytest-asyncio's loops are per test."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+async def _admin(url: str, *statements: str) -> None:
+    """CREATE/DROP DATABASE, which PostgreSQL refuses inside a transaction."""
+    engine = create_async_engine(normalize_url(url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (faster than migrating per test)."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    _run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """URL of a migrated PostgreSQL database of this test session's own, dropped at the end."""
+    if not POSTGRES_URL:
+        pytest.skip("LEADERBOT_TEST_POSTGRES_URL is unset")
+    server = normalize_url(POSTGRES_URL)
+    name = f"leaderbot_test_{os.getpid()}"
+    _run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    _run(upgrade(url))
+    yield url
+    _run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@asynccontextmanager
+async def _empty_engine(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    if backend == "sqlite":
+        path = request.getfixturevalue("tmp_path") / "leaderbot.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    else:
+        engine = create_engine(request.getfixturevalue("postgres_database"))
+        async with engine.begin() as connection:
+            await connection.execute(TRUNCATE)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+async def sql_engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """An engine on a migrated, empty database (SQLite, and PostgreSQL when configured)."""
+    async with _empty_engine(request.param, request) as engine:
+        yield engine
+
+
+@pytest.fixture
+def sql_uow_factory(sql_engine: AsyncEngine) -> UnitOfWorkFactory:
+    return make_uow_factory(sql_engine)
+
+
+@pytest.fixture(params=["memory", *SQL_BACKENDS])
+async def uow_factory(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWorkFactory]:
+    """Units of work on empty storage: the in-memory fake, SQLite, PostgreSQL when configured."""
+    if request.param == "memory":
+        yield make_memory_uow_factory()
+        return
+    async with _empty_engine(request.param, request) as engine:
+        yield make_uow_factory(engine)

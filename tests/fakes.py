@@ -1,0 +1,307 @@
+"""An in-memory unit of work with the same semantics as ``storage/`` (for fast core unit tests).
+
+What it promises, like the SQL implementation (``tests/integration/test_repositories.py`` runs
+the same conformance suite over both):
+
+- objects are copied in and out, so changing one without ``save`` changes nothing stored;
+- a unit of work sees its own changes at once and other units' changes once they commit;
+  ``commit`` publishes, ``rollback`` or leaving without ``commit`` discards;
+- ``find`` criteria, ordering (NULLs last, ``id`` as tie-break) and errors are the same;
+- the schema's unique constraints raise ``bot.errors.Conflict``;
+- ``outbox.claim_due`` skips messages another open unit of work has claimed (SKIP LOCKED);
+- datetimes must be timezone-aware and come back in UTC, enums come back as enums.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import operator
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import fields
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cache
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, get_type_hints
+
+from bot import model
+from bot.errors import Conflict
+from bot.model import Letter, OutboxMessage, OutboxState
+from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
+
+T = TypeVar("T")
+
+UNIQUE: dict[type[Any], tuple[Callable[[Any], object], ...]] = {
+    model.Workspace: (operator.attrgetter("platform", "external_id"),),
+    model.Person: (operator.attrgetter("organization_id", "handle"),),
+    model.Identity: (operator.attrgetter("workspace_id", "user_id"),),
+    model.Project: (operator.attrgetter("organization_id", "key"),),
+    model.RaciEntry: (lambda r: (r.project_id, r.area) if r.letter == Letter.A else None,),
+    model.CadencePreference: (operator.attrgetter("person_id"),),
+    model.Thread: (operator.attrgetter("key", "workspace_id", "channel_id"),),
+    model.OutboxMessage: (operator.attrgetter("key"),),
+}
+"""The unique constraints of storage/tables.py, as functions giving the key (None: not
+constrained, as for the partial "one A per (project, area)" index)."""
+
+_ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
+
+
+def _check_aware(value: object) -> None:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: store timezone-aware datetimes")
+
+
+@cache
+def _coercions(entity: type[Any]) -> dict[str, Callable[[Any], Any]]:
+    """What a round trip through SQL does to a field: strings become enums, ints in float
+    columns become floats, datetimes come back in UTC."""
+    found: dict[str, Callable[[Any], Any]] = {}
+    for name, hint in get_type_hints(entity).items():
+        if isinstance(hint, type) and issubclass(hint, StrEnum):
+            found[name] = hint
+        elif hint in (float, float | None):
+            found[name] = lambda v: float(v) if isinstance(v, int) else v
+        elif hint in (datetime, datetime | None):
+            found[name] = lambda v: v.astimezone(UTC) if isinstance(v, datetime) else v
+    return found
+
+
+def _stored(item: T) -> T:
+    """The copy the store keeps: as the database would give it back."""
+    stored = copy.deepcopy(item)
+    for name, coerce in _coercions(type(item)).items():  # type: ignore[arg-type]  # types hash
+        value = getattr(stored, name)
+        _check_aware(value)
+        setattr(stored, name, coerce(value))
+    return stored
+
+
+def _equals(actual: object, value: object) -> bool:
+    if isinstance(value, list | tuple | set | frozenset):
+        return actual in value
+    return actual is None if value is None else actual == value
+
+
+def _test(op: str, value: object) -> Callable[[Any], bool]:
+    if op == "":
+        return lambda actual: _equals(actual, value)
+    if op == "ne":
+        return lambda actual: not _equals(actual, value)
+    compare = _ORDERINGS[op]
+    return lambda actual: actual is not None and compare(actual, value)
+
+
+def _predicate(
+    entity: type[Any], names: Collection[str], where: dict[str, object]
+) -> Callable[[Any], bool]:
+    """``find`` criteria as one test of a row; bad criteria fail here, even on an empty table."""
+    tests: list[tuple[str, Callable[[Any], bool]]] = []
+    for key, value in where.items():
+        name, _, op = key.partition("__")
+        if name not in names:
+            raise ValueError(f"{entity.__name__} has no field {name!r}")
+        if op not in ("", "ne", *_ORDERINGS):
+            raise ValueError(f"unknown criterion suffix in {key!r}")
+        if op in _ORDERINGS and value is None:
+            raise ValueError(f"{key}=None compares with nothing; use {name}=None")
+        _check_aware(value)
+        tests.append((name, _test(op, value)))
+    return lambda row: all(test(getattr(row, name)) for name, test in tests)
+
+
+class InMemoryStore:
+    """The committed state every unit of work of one factory shares."""
+
+    def __init__(self) -> None:
+        self.rows: dict[type[Any], dict[int, Any]] = defaultdict(dict)
+        self.ids: dict[type[Any], Iterator[int]] = defaultdict(lambda: itertools.count(1))
+        self.claimed: dict[int, InMemoryUnitOfWork] = {}
+        """Outbox message id → the open unit of work that claimed it."""
+
+
+class InMemoryRepository(Generic[T]):
+    def __init__(self, uow: InMemoryUnitOfWork, entity: type[T]) -> None:
+        self._uow = uow
+        self._entity = entity
+        self._names = frozenset(f.name for f in fields(entity))  # type: ignore[arg-type]
+
+    def _visible(self) -> dict[int, T]:
+        """Committed rows overlaid with this unit of work's own changes (None = deleted)."""
+        rows = dict(self._uow.store.rows[self._entity])
+        for id, item in self._uow.pending[self._entity].items():
+            if item is None:
+                rows.pop(id, None)
+            else:
+                rows[id] = item
+        return rows
+
+    def _write(self, item: Any) -> None:
+        stored = _stored(item)
+        others = [row for id, row in self._visible().items() if id != item.id]
+        for unique in UNIQUE.get(self._entity, ()):
+            key = unique(stored)
+            if key is not None and any(unique(row) == key for row in others):
+                raise Conflict(f"That would duplicate an existing {self._entity.__name__} record.")
+        self._uow.pending[self._entity][item.id] = stored
+
+    def _select(self, where: dict[str, object], order_by: str | None) -> list[T]:
+        name = (order_by or "id").removeprefix("-")
+        if name not in self._names:
+            raise ValueError(f"{self._entity.__name__} has no field {name!r} to order by")
+        matches = _predicate(self._entity, self._names, where)
+        found = [row for row in self._visible().values() if matches(row)]
+
+        def key(row: Any) -> tuple[bool, Any, int]:
+            value = getattr(row, name)
+            return (value is None, value, row.id)
+
+        return sorted(found, key=key, reverse=bool(order_by and order_by.startswith("-")))
+
+    async def add(self, item: T) -> T:
+        target: Any = item
+        if target.id:
+            raise ValueError(f"{item!r} is already stored")
+        target.id = next(self._uow.store.ids[self._entity])
+        try:
+            self._write(target)
+        except Conflict:
+            target.id = 0
+            raise
+        return item
+
+    async def get(self, id: int) -> T | None:
+        found = self._visible().get(id)
+        return copy.deepcopy(found)
+
+    async def save(self, item: T) -> None:
+        id = getattr(item, "id", 0)
+        if id not in self._visible():
+            raise LookupError(f"no {self._entity.__name__} with id {id} to save")
+        self._write(item)
+
+    async def delete(self, id: int) -> None:
+        if id in self._visible():
+            self._uow.pending[self._entity][id] = None
+
+    async def find(
+        self, *, order_by: str | None = None, limit: int | None = None, **where: object
+    ) -> list[T]:
+        return copy.deepcopy(self._select(where, order_by)[:limit])
+
+    async def first(self, *, order_by: str | None = None, **where: object) -> T | None:
+        found = await self.find(order_by=order_by, limit=1, **where)
+        return found[0] if found else None
+
+    async def count(self, **where: object) -> int:
+        return len(self._select(where, None))
+
+
+class InMemoryOutboxRepository(InMemoryRepository[OutboxMessage]):
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        super().__init__(uow, OutboxMessage)
+
+    async def enqueue(self, item: OutboxMessage) -> bool:
+        if await self.count(key=item.key):
+            return False
+        await self.add(item)
+        return True
+
+    async def claim_due(self, *, now: datetime, limit: int) -> list[OutboxMessage]:
+        claimed = self._uow.store.claimed
+        due = [
+            row
+            for row in self._select(
+                {"state": OutboxState.PENDING, "next_attempt_at__lte": now}, None
+            )
+            if claimed.get(row.id, self._uow) is self._uow
+        ]
+        due.sort(key=lambda row: (row.next_attempt_at, row.id))
+        for row in due[:limit]:
+            claimed[row.id] = self._uow
+        return copy.deepcopy(due[:limit])
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.pending: dict[type[Any], dict[int, Any]] = defaultdict(dict)
+        self.committed = False
+        self.organizations: Repository[model.Organization] = InMemoryRepository(
+            self, model.Organization
+        )
+        self.workspaces: Repository[model.Workspace] = InMemoryRepository(self, model.Workspace)
+        self.people: Repository[model.Person] = InMemoryRepository(self, model.Person)
+        self.identities: Repository[model.Identity] = InMemoryRepository(self, model.Identity)
+        self.projects: Repository[model.Project] = InMemoryRepository(self, model.Project)
+        self.channels: Repository[model.ProjectChannel] = InMemoryRepository(
+            self, model.ProjectChannel
+        )
+        self.stakeholders: Repository[model.Stakeholder] = InMemoryRepository(
+            self, model.Stakeholder
+        )
+        self.raci: Repository[model.RaciEntry] = InMemoryRepository(self, model.RaciEntry)
+        self.delegations: Repository[model.Delegation] = InMemoryRepository(self, model.Delegation)
+        self.asks: Repository[model.Ask] = InMemoryRepository(self, model.Ask)
+        self.blockers: Repository[model.Blocker] = InMemoryRepository(self, model.Blocker)
+        self.updates: Repository[model.Update] = InMemoryRepository(self, model.Update)
+        self.measures: Repository[model.Measure] = InMemoryRepository(self, model.Measure)
+        self.observations: Repository[model.Observation] = InMemoryRepository(
+            self, model.Observation
+        )
+        self.reviews: Repository[model.Review] = InMemoryRepository(self, model.Review)
+        self.decisions: Repository[model.Decision] = InMemoryRepository(self, model.Decision)
+        self.preferences: Repository[model.CadencePreference] = InMemoryRepository(
+            self, model.CadencePreference
+        )
+        self.feedback: Repository[model.Feedback] = InMemoryRepository(self, model.Feedback)
+        self.threads: Repository[model.Thread] = InMemoryRepository(self, model.Thread)
+        self.audit: Repository[model.AuditEvent] = InMemoryRepository(self, model.AuditEvent)
+        self.outbox: OutboxRepository = InMemoryOutboxRepository(self)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    def _end(self) -> None:
+        self.pending.clear()
+        for id in [id for id, owner in self.store.claimed.items() if owner is self]:
+            del self.store.claimed[id]
+
+    async def commit(self) -> None:
+        for entity, changes in self.pending.items():
+            rows = self.store.rows[entity]
+            for id, item in changes.items():
+                if item is None:
+                    rows.pop(id, None)
+                else:
+                    rows[id] = item
+        self.committed = True
+        self._end()
+
+    async def rollback(self) -> None:
+        self._end()
+
+
+def make_memory_uow_factory(store: InMemoryStore | None = None) -> UnitOfWorkFactory:
+    """Units of work over one shared in-memory store (a new one unless given)."""
+    shared = store or InMemoryStore()
+
+    def factory() -> UnitOfWork:
+        return InMemoryUnitOfWork(shared)
+
+    return factory

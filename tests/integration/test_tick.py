@@ -1,0 +1,86 @@
+"""The tick and the drain on every storage backend: idempotent writes, SKIP LOCKED claims."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from bot.model import CadencePreference, OutboxState
+from bot.ports import UnitOfWorkFactory
+from bot.services.tick import DIGEST
+from cadence.drain import drain_once
+from cadence.tick import run_tick
+from tests.scenario.cadence_world import LINK, World, make_world
+
+MONDAY = datetime(2026, 11, 23, 8, 31, tzinfo=UTC)
+
+
+async def _leaders(uow_factory: UnitOfWorkFactory, n: int) -> World:
+    world = await make_world(uow_factory, MONDAY)
+    lead = await world.person("lee")
+    for i in range(n):
+        leader = await world.person(
+            f"l{i}", tz="UTC", preference=CadencePreference(person_id=0, local_time=time(8, 30))
+        )
+        await world.project(f"P{i}", sponsor=leader, lead=lead)
+    return world
+
+
+async def test_repeated_and_concurrent_ticks_write_each_digest_once(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    world = await _leaders(uow_factory, 4)
+    first = await run_tick(uow_factory, now=MONDAY, link_base=LINK)
+    assert first.digests == 4
+    again = await asyncio.gather(
+        *(
+            run_tick(uow_factory, now=MONDAY + timedelta(minutes=m), link_base=LINK)
+            for m in range(3)
+        )
+    )
+    assert [r.digests for r in again] == [0, 0, 0]
+    rows = await world.outbox(category=DIGEST)
+    assert len(rows) == 4
+    assert len({r.key for r in rows}) == 4
+    assert all(r.memo.startswith("{") for r in rows)
+    assert all(r.next_attempt_at == MONDAY for r in rows)
+
+
+async def test_drain_records_results_and_the_next_tick_sees_the_previous_digest(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    world = await _leaders(uow_factory, 2)
+    await world.tick()
+    report = await world.drain()
+    assert report.sent == 2
+    rows = await world.outbox(category=DIGEST)
+    assert {r.state for r in rows} == {OutboxState.SENT}
+    assert all(r.platform_ref and r.sent_at == MONDAY for r in rows)
+    world.clock.advance(timedelta(days=7))
+    await world.tick()
+    await world.drain()
+    second = [s for s in world.sender.sent if s.key.startswith("digest:") and "W49" in s.key]
+    assert len(second) == 2
+    assert all("still open" not in "".join(s.message.sections) for s in second)
+
+
+@pytest.mark.parametrize("drains", [2, 3])
+async def test_concurrent_drains_never_send_a_row_twice(
+    uow_factory: UnitOfWorkFactory, drains: int, request: pytest.FixtureRequest
+) -> None:
+    if "sqlite" in request.node.callspec.id:
+        pytest.skip("SQLite has a single writer: one drain per database by design")
+    world = await _leaders(uow_factory, 12)
+    await world.tick()
+    senders = {world.sender.platform: world.sender}
+    for _ in range(4):
+        await asyncio.gather(
+            *(
+                drain_once(uow_factory, senders=senders, clock=world.clock, limit=5)
+                for _ in range(drains)
+            )
+        )
+    assert Counter(world.sender.calls.values()) == Counter({1: 12})

@@ -1,0 +1,396 @@
+"""The Slack side end to end: signed requests to the real /slack/events route, the real core on
+SQLite, the outbox drained through the real SlackSender into the fake Slack Web API.
+
+The issue's scenario: a lead raises an ask by slash command → the assignee gets a DM with
+buttons (and the project channel a post) → someone else clicks Approve and is refused, privately,
+with nothing changed → the assignee approves → both messages are updated in place, the decision
+is logged, the requester is told. Plus modals, retries, double clicks, App Home and DMs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from adapters.slack import SlackSender
+from bot.clock import ManualClock
+from bot.dispatch import Core
+from bot.model import AskState, Platform
+from bot.ports import UnitOfWorkFactory
+from bot.services.demo import seed_demo
+from cadence.drain import DrainReport, drain_until_idle
+from tests.fakes_slack import TEAM_ID, FakeSlack
+from tests.scenario.slack.conftest import SlackRoute, fixture, serve_slack, settings_for
+
+MONDAY = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+"""Within working hours in London and New York, so DMs ("pings") go out at once."""
+SEPSIS_CHANNEL = "C0SEPSIS"
+USERS = {
+    "ana": ("U0ANA", "Ana Silva", "Europe/London"),
+    "dana": ("U0DANA", "Dana Lee", "America/New_York"),
+    "ben": ("U0BEN", "Ben Okafor", "Europe/London"),
+}
+
+
+@pytest.fixture
+async def core(uow_factory: UnitOfWorkFactory) -> Core:
+    clock = ManualClock(MONDAY)
+    await seed_demo(uow_factory, clock)
+    return Core(uow=uow_factory, clock=clock)
+
+
+@pytest.fixture
+async def route(core: Core, slack: FakeSlack) -> AsyncIterator[SlackRoute]:
+    for handle, (user_id, name, tz) in USERS.items():
+        slack.add_user(
+            user_id, name=handle, real_name=name, email=f"{handle}@northfield.example", tz=tz
+        )
+    served, client = await serve_slack(core, settings_for(slack))
+    yield served
+    await client.close()
+
+
+async def until(check: Callable[[], Any], what: str) -> Any:
+    """Wait for work bolt does after the ack (it answers Slack first, then carries on)."""
+    for _ in range(300):
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def command(
+    slack: FakeSlack, handle: str, text: str, *, reply_to: str, channel: str = SEPSIS_CHANNEL
+) -> dict[str, str]:
+    fields = fixture("slash_command.json")
+    user_id = USERS[handle][0]
+    fields.update(
+        user_id=user_id,
+        user_name=handle,
+        text=text,
+        channel_id=channel,
+        channel_name="directmessage" if channel.startswith("D") else "sepsis",
+        response_url=slack.response_url(reply_to),
+    )
+    return fields
+
+
+def click(
+    slack: FakeSlack, handle: str, *, posted: dict[str, Any], action_index: int, reply_to: str
+) -> dict[str, Any]:
+    """A block_actions payload for a click on a button of a message the bot posted."""
+    payload = fixture("block_actions.json")
+    user_id = USERS[handle][0]
+    payload["user"].update(id=user_id, username=handle, name=handle)
+    channel = posted["channel"]
+    payload["channel"] = {
+        "id": channel,
+        "name": "directmessage" if channel.startswith("D") else "sepsis",
+    }
+    payload["container"].update(channel_id=channel)
+    payload["message"]["blocks"] = posted["blocks"]
+    (actions,) = [b for b in posted["blocks"] if b["type"] == "actions"]
+    button = actions["elements"][action_index]
+    payload["actions"][0].update(
+        action_id=button["action_id"],
+        value=button["value"],
+        text=button["text"],
+        block_id=actions.get("block_id", "b"),
+    )
+    payload["response_url"] = slack.response_url(reply_to)
+    return payload
+
+
+def replies(slack: FakeSlack, name: str) -> list[dict[str, Any]]:
+    return [body for got, body in slack.responses if got == name]
+
+
+async def drain(core: Core, route: SlackRoute) -> DrainReport:
+    sender = SlackSender(route.bolt)
+    return await drain_until_idle(core.uow, senders={Platform.SLACK: sender}, clock=core.clock)
+
+
+async def raise_ask(core: Core, route: SlackRoute, slack: FakeSlack) -> int:
+    """Ana (first seen) makes #sepsis the project's home, then asks Dana (first seen) for
+    nurses: both commands ack at once with "One moment…" and answer via response_url."""
+    status, body = await route.command(
+        command(slack, "ana", "project channel #SEPSIS", reply_to="home")
+    )
+    assert status == 200 and "One moment" in body
+    (linked,) = await until(lambda: replies(slack, "home"), "the channel reply")
+    assert "home" in linked["text"] and linked["response_type"] == "ephemeral"
+
+    text = "ask <@U0DANA|dana> two more nurses on nights &amp; weekends area:staffing #SEPSIS"
+    status, body = await route.command(command(slack, "ana", text, reply_to="ask"))
+    assert status == 200 and "One moment" in body  # Dana is new: users.info comes after the ack
+    (sent,) = await until(lambda: replies(slack, "ask"), "the ask reply")
+    found = re.search(r"Ask #(\d+) sent to Dana Lee", sent["text"])
+    assert found, sent["text"]
+    assert [c.args["user"] for c in slack.calls if c.method == "users.info"] == ["U0ANA", "U0DANA"]
+    return int(found.group(1))
+
+
+async def test_ask_by_slash_command_decided_with_buttons(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    ask_id = await raise_ask(core, route, slack)
+    report = await drain(core, route)
+    assert report.sent >= 2
+    (dm_call,) = slack.posts("D0DANA")
+    (channel_call,) = slack.posts(SEPSIS_CHANNEL)
+    dm, channel_post = dm_call.args, channel_call.args
+    assert slack.of("conversations.open") == [{"users": "U0DANA"}]
+    for post in (dm, channel_post):
+        (actions,) = [b for b in post["blocks"] if b["type"] == "actions"]
+        labels = [e["text"]["text"] for e in actions["elements"]]
+        assert labels == ["Approve", "Decline", "Need info"]
+        assert "two more nurses on nights &amp; weekends" in post["text"]
+
+    # Ben may not decide Dana's ask: a private refusal, nothing changes.
+    status, _ = await route.interaction(
+        click(slack, "ben", posted=channel_post, action_index=0, reply_to="ben")
+    )
+    assert status == 200
+    (refusal,) = await until(lambda: replies(slack, "ben"), "Ben's refusal")
+    assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
+    async with core.uow() as uow:
+        ask = await uow.asks.get(ask_id)
+        assert ask is not None and ask.state is AskState.OPEN
+        assert await uow.decisions.count() == 0
+
+    # Dana approves from her DM: her copy changes at once; the outbox updates both copies.
+    calls_before = len(slack.calls)
+    status, body = await route.interaction(
+        click(slack, "dana", posted=dm, action_index=0, reply_to="dana")
+    )
+    assert status == 200 and body == ""
+    assert len(slack.calls) == calls_before  # no Web API call before the ack
+    answers = await until(
+        lambda: len(replies(slack, "dana")) >= 2 and replies(slack, "dana"), "Dana's answer"
+    )
+    assert answers[0]["replace_original"] is True
+    assert not [b for b in answers[0]["blocks"] if b["type"] == "actions"]
+
+    await drain(core, route)
+    updates = {u["channel"]: u for u in slack.of("chat.update")}
+    assert set(updates) == {"D0DANA", SEPSIS_CHANNEL}
+    assert updates["D0DANA"]["ts"] == dm_call.answer["ts"]
+    assert updates[SEPSIS_CHANNEL]["ts"] == channel_call.answer["ts"]
+    for update in updates.values():
+        assert not [b for b in update["blocks"] if b["type"] == "actions"]
+        assert "Approved" in update["text"]
+        footer = [b for b in update["blocks"] if b["type"] == "context"]
+        assert "Dana Lee" in footer[0]["elements"][0]["text"]
+    told = slack.posts("D0ANA")
+    assert told and "approved" in told[-1].args["text"].lower()
+    async with core.uow() as uow:
+        ask = await uow.asks.get(ask_id)
+        assert ask is not None and ask.state is AskState.APPROVED
+        (decision,) = await uow.decisions.find(subject_kind="ask")
+        assert decision.subject_id == ask_id and decision.outcome.lower().startswith("approve")
+
+    # A double click and a Slack retry never decide twice.
+    again = click(slack, "dana", posted=dm, action_index=0, reply_to="dana-again")
+    await route.interaction(again)
+    (second,) = await until(lambda: replies(slack, "dana-again"), "the double-click answer")
+    assert second["replace_original"] is False
+    retried = click(slack, "dana", posted=dm, action_index=0, reply_to="dana-retry")
+    status, _ = await route.interaction(
+        retried, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+    assert status == 200
+    await asyncio.sleep(0.05)
+    assert replies(slack, "dana-retry") == []
+    async with core.uow() as uow:
+        assert await uow.decisions.count() == 1
+
+
+def submission(
+    slack: FakeSlack, handle: str, opened: dict[str, Any], values: dict[str, Any]
+) -> dict[str, Any]:
+    """The view_submission for a modal the bot opened, with ``values`` as Slack's state shape."""
+    payload = fixture("view_submission.json")
+    user_id = USERS[handle][0]
+    payload["user"].update(id=user_id, username=handle, name=handle)
+    view = opened["view"]
+    payload["view"].update(
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        blocks=view["blocks"],
+        state={"values": {name: {"value": value} for name, value in values.items()}},
+    )
+    return payload
+
+
+async def test_bare_ask_opens_a_modal_whose_submission_raises_the_ask(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    await raise_ask(core, route, slack)  # Ana and Dana are known from here on
+    status, body = await route.command(command(slack, "ana", "ask", reply_to="modal"))
+    assert status == 200 and body == ""
+    (opened,) = await until(lambda: slack.of("views.open"), "views.open")
+    view = opened["view"]
+    assert view["type"] == "modal" and view["callback_id"] == "leaderbot.form"
+    kinds = {b["block_id"]: b["element"]["type"] for b in view["blocks"]}
+    assert kinds == {
+        "project": "static_select",
+        "text": "plain_text_input",
+        "area": "static_select",
+        "person": "static_select",
+        "needed_by": "datepicker",
+    }
+    # A refusal stays in the modal, under the text field, so it can be fixed.
+    empty = submission(
+        slack,
+        "ana",
+        opened,
+        {
+            "project": {"type": "static_select", "selected_option": {"value": "SEPSIS"}},
+            "text": {"type": "plain_text_input", "value": ""},
+        },
+    )
+    status, body = await route.interaction(empty)
+    assert (
+        status == 200 and '"response_action":"errors"' in body.replace(" ", "") and '"text"' in body
+    )
+    filled = submission(
+        slack,
+        "ana",
+        opened,
+        {
+            "project": {"type": "static_select", "selected_option": {"value": "SEPSIS"}},
+            "text": {"type": "plain_text_input", "value": "Budget for screening tablets"},
+            "area": {"type": "static_select", "selected_option": {"value": "budget"}},
+            "person": {"type": "static_select", "selected_option": None},
+            "needed_by": {"type": "datepicker", "selected_date": "2026-12-04"},
+        },
+    )
+    status, body = await route.interaction(filled)
+    assert status == 200 and body == ""
+    (reply,) = await until(lambda: replies(slack, "modal"), "the modal's reply")
+    assert "Raj Patel" in reply["text"]
+    async with core.uow() as uow:
+        (ask,) = await uow.asks.find(text="Budget for screening tablets")
+        assert ask.area == "budget" and str(ask.needed_by) == "2026-12-04"
+
+
+async def test_decline_asks_for_a_rationale_in_a_modal(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    ask_id = await raise_ask(core, route, slack)
+    await drain(core, route)
+    (dm_call,) = slack.posts("D0DANA")
+    status, body = await route.interaction(
+        click(slack, "dana", posted=dm_call.args, action_index=1, reply_to="decline")
+    )
+    assert status == 200 and body == ""
+    (opened,) = await until(lambda: slack.of("views.open"), "the rationale modal")
+    assert opened["view"]["callback_id"] == "leaderbot.input"
+    assert opened["view"]["title"]["text"] == "Decline"
+    status, body = await route.interaction(
+        submission(
+            slack,
+            "dana",
+            opened,
+            {"text": {"type": "plain_text_input", "value": "No budget until April <!here>"}},
+        )
+    )
+    assert status == 200 and body == ""
+    answers = await until(
+        lambda: len(replies(slack, "decline")) >= 2 and replies(slack, "decline"),
+        "the decline answer",
+    )
+    assert answers[0]["replace_original"] is True
+    await drain(core, route)
+    update = next(u for u in slack.of("chat.update") if u["channel"] == "D0DANA")
+    assert "No budget until April &lt;!here&gt;" in str(update["blocks"])
+    async with core.uow() as uow:
+        ask = await uow.asks.get(ask_id)
+        assert ask is not None and ask.state is AskState.DECLINED
+        assert ask.rationale == "No budget until April <!here>"
+
+
+async def test_blocker_threads_in_the_project_channel(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    await raise_ask(core, route, slack)
+    status, body = await route.command(
+        command(
+            slack,
+            "ana",
+            "blocker lab IT access blocked area:staffing severity:high #SEPSIS",
+            reply_to="blocker",
+        )
+    )
+    assert status == 200
+    raised = json.loads(body)
+    found = re.search(r"#(\d+)", raised["text"])
+    assert found, raised["text"]
+    await drain(core, route)
+    root = next(c for c in slack.posts(SEPSIS_CHANNEL) if "lab IT access" in c.args["text"])
+    assert "thread_ts" not in root.args
+    (dm_call,) = [c for c in slack.posts("D0DANA") if "lab IT access" in c.args["text"]]
+    labels = [
+        e["text"]["text"]
+        for b in dm_call.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert labels == ["Acknowledge", "Resolve"]
+    await route.interaction(
+        click(slack, "dana", posted=dm_call.args, action_index=0, reply_to="ack")
+    )
+    await until(lambda: replies(slack, "ack"), "the acknowledgement")
+    await drain(core, route)
+    threaded = [c for c in slack.posts(SEPSIS_CHANNEL) if c.args.get("thread_ts")]
+    assert threaded and all(c.args["thread_ts"] == root.answer["ts"] for c in threaded)
+
+
+async def test_app_home_and_direct_messages(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    await raise_ask(core, route, slack)
+    home = fixture("event_app_home_opened.json")
+    status, _ = await route.event(home)
+    assert status == 200
+    (published,) = await until(lambda: slack.of("views.publish"), "views.publish")
+    assert published["user_id"] == "U0DANA" and published["view"]["type"] == "home"
+    headers = [b["text"]["text"] for b in published["view"]["blocks"] if b["type"] == "header"]
+    assert headers[0] == "Waiting on you" and "Your projects" in headers
+    assert "two more nurses" in str(published["view"]["blocks"])
+
+    message = fixture("event_message_im.json")
+    status, _ = await route.event(message)
+    assert status == 200
+    (answer,) = await until(lambda: slack.posts("D0ANA"), "the DM answer")
+    assert "two more nurses" in answer.args["text"]
+    async with core.uow() as uow:
+        (identity,) = await uow.identities.find(user_id="U0ANA")
+        assert identity.conversation_ref == "D0ANA"
+
+    # A re-delivered event (Slack's retry) is acked and ignored.
+    calls = len(slack.calls)
+    status, _ = await route.event(message, headers={"X-Slack-Retry-Num": "1"})
+    assert status == 200
+    await asyncio.sleep(0.05)
+    assert len(slack.calls) == calls
+
+
+async def test_the_fast_path_acks_with_the_reply_and_calls_slack_after(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    await raise_ask(core, route, slack)
+    calls = len(slack.calls)
+    status, body = await route.command(
+        command(slack, "ana", "ask <@U0DANA|dana> a porter for the ED #SEPSIS", reply_to="fast")
+    )
+    assert status == 200 and "sent to Dana Lee" in body and '"ephemeral"' in body
+    assert len(slack.calls) == calls and replies(slack, "fast") == []
+    assert TEAM_ID == "T0LEADER"
