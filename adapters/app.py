@@ -31,8 +31,9 @@ from bot.model import Platform
 from bot.ports import Clock, Sender, UnitOfWorkFactory
 
 if TYPE_CHECKING:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from cadence.scheduler import CadenceScheduler
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Application:
     core: Core
     web: web.Application
     senders: dict[Platform, Sender] = field(default_factory=dict)
-    scheduler: AsyncIOScheduler
+    scheduler: CadenceScheduler
     """Built, not started: :func:`serve` starts it (tests and one-shot commands do not)."""
     platforms: dict[str, str] = field(default_factory=dict)
     """Platform name → "on" or why it is off, for the startup line."""
@@ -262,7 +263,7 @@ async def serve(settings: Settings, *, demo: bool) -> None:
         log.info("Leaderbot stopping")
     finally:
         if scheduling:
-            app.scheduler.shutdown(wait=False)
+            await app.scheduler.stop()  # lets a drain pass under way record its sends
         await runner.cleanup()
         await app.close()
 

@@ -43,8 +43,6 @@ from bot.services.people import caller_of
 from bot.services.projects import require_steward, set_role
 from bot.services.raci import set_letter
 
-log = logging.getLogger("leaderbot")
-
 
 class CliError(Exception):
     """A user's mistake: printed as one line, exit code 1."""

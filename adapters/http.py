@@ -175,21 +175,29 @@ async def _named_or_default(deps: _Deps, org: str | None, kind: Kind) -> int | N
         if not org:
             organization = await default_organization(uow)
             return organization.id if organization else None
-        if not org.isdigit() or await uow.organizations.get(int(org)) is None:
+        organization_id = _number(org)
+        if organization_id is None or await uow.organizations.get(organization_id) is None:
             raise _refuse(kind, "unknown organization", web.HTTPNotFound)
-        return int(org)
+        return organization_id
+
+
+def _number(text: str | None) -> int | None:
+    """A query parameter as a plain non-negative integer (ASCII digits, sane length), or None."""
+    if text and len(text) <= 18 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 def _verified(deps: _Deps, query: Mapping[str, str], kind: Kind) -> int:
-    org, exp, sig = query.get("org", ""), query.get("exp", ""), query.get("sig", "")
-    if not (org.isdigit() and exp.isdigit()):
+    org, exp = _number(query.get("org")), _number(query.get("exp"))
+    if org is None or exp is None:
         raise _refuse(kind, "malformed signed link")
-    expected = dashboard_signature(deps.dashboard_key, int(org), int(exp))
-    if not hmac.compare_digest(expected.encode(), sig.encode()):
+    expected = dashboard_signature(deps.dashboard_key, org, exp)
+    if not hmac.compare_digest(expected.encode(), query.get("sig", "").encode()):
         raise _refuse(kind, "invalid signature")
-    if int(exp) <= deps.clock.now().timestamp():
+    if exp <= deps.clock.now().timestamp():
         raise _refuse(kind, "this link has expired; ask the bot for a new one")
-    return int(org)
+    return org
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -24,6 +24,7 @@ __all__ = [
     "next_working_time",
     "sla_deadline",
     "valid_timezone",
+    "zone",
 ]
 
 CRITICAL_SLA = timedelta(hours=4)
@@ -51,7 +52,8 @@ def _load(name: str) -> ZoneInfo | None:
         return None
 
 
-def _zone(name: str) -> tzinfo:
+def zone(name: str) -> tzinfo:
+    """The timezone called ``name``, or UTC when the name is junk (people records may hold it)."""
     return _load(name) or UTC
 
 
@@ -60,13 +62,13 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def _to_utc(local_wall: datetime, zone: tzinfo) -> datetime:
-    """A naive local wall-clock time in ``zone`` as an aware UTC datetime.
+def _to_utc(local_wall: datetime, where: tzinfo) -> datetime:
+    """A naive local wall-clock time in ``where`` as an aware UTC datetime.
 
     ``fold=0`` picks the first of two repeated times (autumn) and reads a skipped time (spring)
     with the pre-change offset, which lands just after the gap: never earlier than intended.
     """
-    return local_wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    return local_wall.replace(tzinfo=where, fold=0).astimezone(UTC)
 
 
 def _is_weekday(day: date) -> bool:
@@ -96,13 +98,13 @@ def sla_deadline(start: datetime, severity: Severity, tz: str) -> datetime:
     start = _aware(start)
     if severity is Severity.CRITICAL:
         return (start + CRITICAL_SLA).astimezone(UTC)
-    zone = _zone(tz)
-    local = start.astimezone(zone).replace(tzinfo=None)
+    where = zone(tz)
+    local = start.astimezone(where).replace(tzinfo=None)
     if not _is_weekday(local.date()):
         monday = add_business_days(local.date(), 1)
         local = datetime.combine(monday, WEEKEND_START)
     due = add_business_days(local.date(), BUSINESS_DAYS[severity])
-    return _to_utc(datetime.combine(due, local.time()), zone)
+    return _to_utc(datetime.combine(due, local.time()), where)
 
 
 def _window(work_start: time, work_end: time) -> tuple[time, time | None]:
@@ -115,7 +117,7 @@ def _window(work_start: time, work_end: time) -> tuple[time, time | None]:
 
 def is_working_time(at: datetime, tz: str, work_start: time, work_end: time) -> bool:
     """True when ``at`` falls on a weekday within ``[work_start, work_end)`` local time."""
-    local = _aware(at).astimezone(_zone(tz))
+    local = _aware(at).astimezone(zone(tz))
     begin, end = _window(work_start, work_end)
     clock = local.time()
     return _is_weekday(local.date()) and begin <= clock and (end is None or clock < end)
@@ -126,13 +128,13 @@ def next_working_time(at: datetime, tz: str, work_start: time, work_end: time) -
     at = _aware(at)
     if is_working_time(at, tz, work_start, work_end):
         return at.astimezone(UTC)
-    zone = _zone(tz)
-    local = at.astimezone(zone)
+    where = zone(tz)
+    local = at.astimezone(where)
     begin, _ = _window(work_start, work_end)
     day = local.date()
     if not (_is_weekday(day) and local.time() < begin):
         day = add_business_days(day, 1)
-    return _to_utc(datetime.combine(day, begin), zone)
+    return _to_utc(datetime.combine(day, begin), where)
 
 
 def iso_week(d: date) -> str:
@@ -143,4 +145,4 @@ def iso_week(d: date) -> str:
 
 def local_date(at: datetime, tz: str) -> date:
     """The calendar date at ``at`` in timezone ``tz``: what "today" means to that person."""
-    return _aware(at).astimezone(_zone(tz)).date()
+    return _aware(at).astimezone(zone(tz)).date()

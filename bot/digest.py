@@ -17,9 +17,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.calendar import iso_week
+from bot.calendar import iso_week, zone
 from bot.messages import Action, Fact, InputKind, Message, Style, Target
 from bot.model import (
     Ask,
@@ -259,20 +258,13 @@ def _one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 class _View:
     """What every line needs to know: the leader's clock and zone, names, previous marks."""
 
     def __init__(self, data: DigestInput) -> None:
         self.data = data
         self.detailed = data.detail is Detail.DETAILED
-        self.zone = _zone(data.leader.timezone)
+        self.zone = zone(data.leader.timezone)
         self.today = data.now.astimezone(self.zone).date()
         self.dashboard = f"{data.link_base.rstrip('/')}/dashboard"
         self.limit = _DETAILED_TEXT if self.detailed else _CONCISE_TEXT

@@ -8,9 +8,10 @@ overlapping the next in one process; ``coalesce`` folds missed runs into one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -20,7 +21,7 @@ from cadence.drain import DrainPolicy, drain_once
 from cadence.limiter import Limiter
 from cadence.tick import run_tick
 
-__all__ = ["CadenceSettings", "build_scheduler"]
+__all__ = ["CadenceScheduler", "CadenceSettings", "build_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,31 @@ class CadenceSettings(Protocol):
     def link_base(self) -> str: ...
 
 
+class CadenceScheduler(AsyncIOScheduler):  # type: ignore[misc]
+    """An ``AsyncIOScheduler`` whose passes finish even when it stops.
+
+    APScheduler cancels running coroutine jobs on shutdown; a drain cancelled between sending
+    and committing would send its messages again after the restart. Each pass therefore runs
+    in its own task, shielded from that cancellation, and :meth:`stop` waits for it.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._passes: set[asyncio.Task[None]] = set()
+
+    async def run_pass(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._passes.add(task)
+        task.add_done_callback(self._passes.discard)
+        await asyncio.shield(task)
+
+    async def stop(self) -> None:
+        """Stop scheduling, then wait for the passes under way (graceful server shutdown)."""
+        if self.running:
+            self.shutdown(wait=False)
+        await asyncio.gather(*self._passes, return_exceptions=True)
+
+
 def build_scheduler(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -45,25 +71,31 @@ def build_scheduler(
     senders: Mapping[Platform, Sender],
     settings: CadenceSettings,
     policy: DrainPolicy | None = None,
-) -> AsyncIOScheduler:
+) -> CadenceScheduler:
     """The scheduler with its two jobs, not started (``start()`` needs the running loop)."""
     limiter = Limiter(clock)
+    scheduler = CadenceScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
 
-    async def tick_job() -> None:
+    async def tick() -> None:
         report = await run_tick(uow_factory, now=clock.now(), link_base=settings.link_base)
         if any(vars(report).values()):
             log.info("%s", report)
 
-    async def drain_job() -> None:
+    async def drain() -> None:
         report = await drain_once(
             uow_factory, senders=senders, clock=clock, limiter=limiter, policy=policy
         )
         if report.claimed:
             log.info("%s", report)
 
-    scheduler = AsyncIOScheduler(
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
-    )
+    async def tick_job() -> None:
+        await scheduler.run_pass(tick())
+
+    async def drain_job() -> None:
+        await scheduler.run_pass(drain())
+
     scheduler.add_job(tick_job, "interval", seconds=settings.tick_seconds, id="cadence.tick")
     scheduler.add_job(drain_job, "interval", seconds=settings.drain_seconds, id="cadence.drain")
     return scheduler

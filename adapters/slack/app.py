@@ -515,8 +515,8 @@ class Listeners:
         channel = event.get("channel")
         reply = await self._event_command(event, client, context, event.get("text") or "")
         if reply is not None and channel:
-            await client.chat_postMessage(channel=channel, **_message(reply.messages))
             await self._remember(context.team_id or "", event["user"], channel)
+            await client.chat_postMessage(channel=channel, **_message(reply.messages))
 
     async def on_mention(
         self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bot.commands import AskCmd, AsksCmd, BlockerActCmd, BlockerCmd, DecideCmd, WithdrawCmd
-
 from bot.context import Reply
 from bot.handlers.context import Ctx
 from bot.messages import Message, Target, text
@@ -159,7 +158,7 @@ async def on_asks(ctx: Ctx, cmd: AsksCmd) -> Reply:
         )
     }
     names = await names_of(
-        ctx.uow, [a.assignee_id for a in mine] + [a.requester_id for a in waiting]
+        ctx.uow, [a.assignee_id for a in [*mine, *waiting]] + [a.requester_id for a in waiting]
     )
     messages: list[Message] = []
     for ask in waiting:
@@ -168,7 +167,9 @@ async def on_asks(ctx: Ctx, cmd: AsksCmd) -> Reply:
                 ask,
                 project=projects[ask.project_id],
                 names=names,
-                reason=ask.state.value.replace("_", " "),
+                reason="waiting on you"
+                if ask.assignee_id == ctx.person.id
+                else "you decide as their delegate",
                 target=Target(),
                 link=asks.ask_link(ctx.link_base, ask.id),
             )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from bot.commands import CadenceCmd, DelegateCmd, DigestCmd, HandoverCmd, HelpCmd
-from bot.grammar import HELP, help_for
-
 from bot.context import Reply
+from bot.grammar import HELP, help_for
 from bot.handlers.context import Ctx
 from bot.messages import Message, text
 from bot.services import delegation, handover, preferences

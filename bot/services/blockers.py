@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.calendar import sla_deadline
+from bot.calendar import sla_deadline, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError
 from bot.messages import Action, Fact, InputKind, Message, Style, Target
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
@@ -40,10 +39,7 @@ def thread_key(blocker_id: int) -> str:
 
 def _when(at: datetime, person: Person) -> str:
     """A deadline as its owner reads it, in their own timezone."""
-    try:
-        local = at.astimezone(ZoneInfo(person.timezone))
-    except (ValueError, ZoneInfoNotFoundError):
-        local = at
+    local = at.astimezone(zone(person.timezone))
     return f"{local:%a %d %b %H:%M} ({person.name.split()[0]}'s time, {local.tzname()})"
 
 

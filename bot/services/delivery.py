@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.attention import PING, plan_ping
+from bot.calendar import zone
 from bot.messages import Message, to_json
 from bot.model import Identity, OutboxMessage, Person, Platform
 from bot.ports import UnitOfWork
@@ -148,11 +148,8 @@ async def _enqueue(
 
 async def _pings_today(uow: UnitOfWork, *, person: Person, now: datetime) -> int:
     """Pings already queued for this person since their local midnight."""
-    try:
-        zone = ZoneInfo(person.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local_midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+    local = zone(person.timezone)
+    local_midnight = datetime.combine(now.astimezone(local).date(), time(0), tzinfo=local)
     return await uow.outbox.count(
         person_id=person.id,
         category=PING,

@@ -97,7 +97,8 @@ async def record_observation(
     now: datetime,
 ) -> tuple[Observation, Review | None]:
     """Store a value; when it crosses into a worse threshold band than the previous value, raise
-    one review for the sponsor (once per crossing, not once per bad value)."""
+    one review for the sponsor (once per crossing, not once per bad value). A value back within
+    its thresholds closes the measure's open reviews."""
     if observed_on > now.date():
         raise UsageError(
             "That date is in the future.", hint="kpi record <name> <value> [on <date>]"
@@ -123,6 +124,10 @@ async def record_observation(
         at=now,
     )
     before = previous.level if previous else ThresholdLevel.OK
+    if level is ThresholdLevel.OK:
+        for review in await uow.reviews.find(measure_id=measure.id, closed_at=None):
+            review.closed_at = now
+            await uow.reviews.save(review)
     if SEVERITY[level] <= SEVERITY[before]:
         return observation, None
     sponsor = await uow.stakeholders.first(project_id=project.id, role=Role.SPONSOR)

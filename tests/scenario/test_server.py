@@ -171,7 +171,7 @@ async def test_dashboard_needs_a_token_or_a_signed_link(
     assert signed.status == 200 and "Approve 0.5 FTE" in await signed.text()
 
 
-@pytest.mark.parametrize("case", ["expired", "forged", "other key", "malformed"])
+@pytest.mark.parametrize("case", ["expired", "forged", "other key", "malformed", "superscript"])
 async def test_bad_signed_links_are_refused(
     server: tuple[TestClient, Application, int, int], case: str
 ) -> None:
@@ -185,7 +185,9 @@ async def test_bad_signed_links_are_refused(
     if case == "forged":
         query["org"] = str(other)
     if case == "malformed":
-        query["exp"] = "soon"
+        query["exp"] = "9" * 5000
+    if case == "superscript":
+        query["org"] = "²"
     response = await client.get("/dashboard", params=query)
     assert response.status == 401
     assert "Traceback" not in await response.text()

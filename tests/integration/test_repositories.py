@@ -1,0 +1,400 @@
+"""The repository contract of bot.ports, on every implementation: the in-memory fake, SQLite and
+PostgreSQL (when LEADERBOT_TEST_POSTGRES_URL is set). Plus: the migrations match the tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.errors import Conflict
+from bot.model import (
+    Ask,
+    AskState,
+    Blocker,
+    Delegation,
+    Letter,
+    Measure,
+    Organization,
+    OutboxMessage,
+    OutboxState,
+    Person,
+    Platform,
+    Project,
+    ProjectStatus,
+    RaciEntry,
+    Severity,
+)
+from bot.ports import UnitOfWork, UnitOfWorkFactory
+from storage.migrate import include_name
+from storage.tables import Base
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+PARIS = timezone(timedelta(hours=1))
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which implementation ``uow_factory`` is on in this test."""
+    return str(request.node.callspec.params["uow_factory"])
+
+
+def ask(**changes: Any) -> Ask:
+    fields: dict[str, Any] = {
+        "organization_id": 1,
+        "project_id": 1,
+        "requester_id": 1,
+        "assignee_id": 2,
+        "area": "staffing",
+        "text": "two more nurses",
+        "created_at": NOW,
+    }
+    return Ask(**(fields | changes))
+
+
+def message(
+    key: str, *, due: datetime = NOW, state: OutboxState = OutboxState.PENDING
+) -> OutboxMessage:
+    return OutboxMessage(
+        organization_id=1,
+        key=key,
+        platform=Platform.SLACK,
+        workspace_id=1,
+        address="D1",
+        payload="{}",
+        state=state,
+        next_attempt_at=due,
+        created_at=NOW,
+    )
+
+
+async def add_all(uow: UnitOfWork, *asks: Ask) -> list[int]:
+    return [(await uow.asks.add(a)).id for a in asks]
+
+
+async def test_add_assigns_ids_and_get_returns_an_equal_copy(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        first, second = ask(), ask(text="a budget")
+        assert (await uow.asks.add(first)) is first
+        await uow.asks.add(second)
+        assert 0 < first.id < second.id
+        assert await uow.asks.get(first.id) == first
+        assert await uow.asks.get(second.id + 100) is None
+        await uow.commit()
+    async with uow_factory() as uow:
+        loaded = await uow.asks.get(first.id)
+        assert loaded == first
+        assert loaded is not first
+
+
+async def test_add_refuses_an_item_that_already_has_an_id(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        stored = await uow.asks.add(ask())
+        with pytest.raises(ValueError):
+            await uow.asks.add(stored)
+
+
+async def test_changes_without_save_are_not_stored(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        item = await uow.asks.add(ask(consulted_ids=[3]))
+        item.text = "changed after add"
+        loaded = await uow.asks.get(item.id)
+        assert loaded is not None
+        loaded.text = "changed after get"
+        loaded.consulted_ids.append(4)
+        (found,) = await uow.asks.find(id=item.id)
+        assert (found.text, found.consulted_ids) == ("two more nurses", [3])
+
+
+async def test_save_writes_every_field(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        item = await uow.asks.add(ask())
+        item.state = AskState.APPROVED
+        item.decided_by_id = 2
+        item.decided_at = NOW + timedelta(hours=1)
+        item.rationale = "fine"
+        item.consulted_ids = [5, 6]
+        await uow.asks.save(item)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.asks.get(item.id) == item
+
+
+async def test_save_of_an_unknown_id_fails(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        with pytest.raises(LookupError):
+            await uow.asks.save(ask(id=41))
+
+
+async def test_delete_removes_and_ignores_unknown_ids(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        keep, drop = await add_all(uow, ask(), ask())
+        await uow.asks.delete(drop)
+        await uow.asks.delete(drop + 100)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [a.id for a in await uow.asks.find()] == [keep]
+
+
+async def test_find_criteria(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        a, b, c, d = await add_all(
+            uow,
+            ask(assignee_id=2, needed_by=date(2026, 12, 1)),
+            ask(assignee_id=3, needed_by=date(2026, 12, 5), state=AskState.APPROVED),
+            ask(assignee_id=4, created_at=NOW + timedelta(days=1)),
+            ask(assignee_id=2, area="budget", created_at=NOW + timedelta(days=2)),
+        )
+
+        async def ids(**where: object) -> list[int]:
+            return [x.id for x in await uow.asks.find(order_by="id", **where)]
+
+        assert await ids(assignee_id=2) == [a, d]
+        assert await ids(assignee_id=[3, 4]) == [b, c]
+        assert await ids(assignee_id=(2,), area="budget") == [d]
+        assert await ids(assignee_id=set()) == []
+        assert await ids(needed_by=None) == [c, d]
+        assert await ids(needed_by=[date(2026, 12, 1), None]) == [a, c, d]
+        assert await ids(needed_by__ne=None) == [a, b]
+        assert await ids(needed_by__ne=date(2026, 12, 1)) == [b, c, d]
+        assert await ids(assignee_id__ne=[2, 3]) == [c]
+        assert await ids(needed_by__lt=date(2026, 12, 5)) == [a]
+        assert await ids(needed_by__lte=date(2026, 12, 5)) == [a, b]
+        assert await ids(needed_by__gt=date(2026, 12, 1)) == [b]
+        assert await ids(created_at__gte=NOW + timedelta(days=1)) == [c, d]
+        assert await ids(created_at__lt=(NOW + timedelta(days=1)).astimezone(PARIS)) == [a, b]
+        assert await ids(area__gte="c") == [a, b, c]
+        assert await ids(state=AskState.APPROVED) == [b]
+        assert await ids(state="approved") == [b]
+        assert await ids(state__ne=AskState.OPEN, assignee_id__gte=3) == [b]
+
+
+async def test_find_refuses_unknown_fields_and_suffixes(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        for where in ({"colour": 1}, {"area__like": "x"}, {"needed_by__lt": None}):
+            with pytest.raises(ValueError):
+                await uow.asks.find(**where)
+        with pytest.raises(ValueError):
+            await uow.asks.find(order_by="-colour")
+
+
+async def test_order_limit_first_and_count(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        a, b, c, d = await add_all(
+            uow,
+            ask(needed_by=date(2026, 12, 3)),
+            ask(),
+            ask(needed_by=date(2026, 12, 1)),
+            ask(needed_by=date(2026, 12, 3)),
+        )
+        ordered = [x.id for x in await uow.asks.find(order_by="needed_by")]
+        assert ordered == [c, a, d, b]  # NULLs last, ties by id
+        descending = [x.id for x in await uow.asks.find(order_by="-needed_by")]
+        assert descending == [b, d, a, c]
+        assert [x.id for x in await uow.asks.find(order_by="-id", limit=2)] == [d, c]
+        assert [x.id for x in await uow.asks.find()] == [a, b, c, d]
+        first = await uow.asks.first(order_by="needed_by", needed_by__ne=None)
+        assert first is not None and first.id == c
+        assert await uow.asks.first(area="nothing") is None
+        assert await uow.asks.count() == 4
+        assert await uow.asks.count(needed_by=date(2026, 12, 3)) == 2
+
+
+async def test_field_types_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        person = await uow.people.add(
+            Person(organization_id=1, handle="ana", name="Ana", work_start=time(7, 30))
+        )
+        project = await uow.projects.add(
+            Project(organization_id=1, key="SEPSIS", name="Sepsis", status="paused")  # type: ignore[arg-type]
+        )
+        measure = await uow.measures.add(Measure(project_id=1, name="LOS", target=5))
+        holiday = await uow.delegations.add(
+            Delegation(
+                organization_id=1,
+                delegator_id=1,
+                delegate_id=2,
+                starts_on=date(2026, 12, 24),
+                ends_on=date(2027, 1, 2),
+            )
+        )
+        blocker = await uow.blockers.add(
+            Blocker(
+                organization_id=1,
+                project_id=1,
+                reporter_id=1,
+                area="it",
+                severity=Severity.CRITICAL,
+                text="no lab access",
+                ladder=[7, 3, 9],
+                next_escalation_at=datetime(2026, 11, 23, 15, 30, tzinfo=PARIS),
+                created_at=NOW,
+            )
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        loaded_person = await uow.people.get(person.id)
+        assert loaded_person is not None and loaded_person.work_start == time(7, 30)
+        loaded_project = await uow.projects.get(project.id)
+        assert loaded_project is not None and loaded_project.status is ProjectStatus.PAUSED
+        loaded_measure = await uow.measures.get(measure.id)
+        assert loaded_measure is not None
+        assert loaded_measure.target == 5.0 and isinstance(loaded_measure.target, float)
+        assert await uow.delegations.get(holiday.id) == holiday
+        loaded = await uow.blockers.get(blocker.id)
+        assert loaded is not None
+        assert loaded.ladder == [7, 3, 9]
+        assert loaded.severity is Severity.CRITICAL
+        assert loaded.next_escalation_at == datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
+        assert loaded.next_escalation_at.tzinfo == UTC and loaded.created_at.tzinfo == UTC
+
+
+async def test_naive_datetimes_are_refused(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        with pytest.raises(ValueError):
+            await uow.asks.add(ask(created_at=datetime(2026, 11, 23, 10, 0)))
+    async with uow_factory() as uow:
+        with pytest.raises(ValueError):
+            await uow.asks.find(created_at__lt=datetime(2026, 11, 23, 10, 0))
+
+
+async def test_leaving_without_commit_rolls_back(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        kept = await uow.organizations.add(Organization(name="Trust"))
+        await uow.commit()
+        kept.name = "Renamed"
+        await uow.organizations.save(kept)
+        await uow.organizations.add(Organization(name="Never"))
+    async with uow_factory() as uow:
+        await uow.organizations.add(Organization(name="Rolled back"))
+        await uow.rollback()
+        await uow.organizations.add(Organization(name="After rollback"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        names = [o.name for o in await uow.organizations.find()]
+        assert names == ["Trust", "After rollback"]
+
+
+async def test_uncommitted_changes_are_invisible_to_other_units(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as writer:
+        await writer.organizations.add(Organization(name="Pending"))
+        async with uow_factory() as reader:
+            assert await reader.organizations.count() == 0
+        await writer.commit()
+    async with uow_factory() as reader:
+        assert await reader.organizations.count() == 1
+
+
+async def test_unique_constraints_raise_conflict(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.people.add(Person(organization_id=1, handle="ana", name="Ana"))
+        await uow.people.add(Person(organization_id=2, handle="ana", name="Other Ana"))
+        duplicate = Person(organization_id=1, handle="ana", name="Second Ana")
+        with pytest.raises(Conflict):
+            await uow.people.add(duplicate)
+        assert duplicate.id == 0
+
+
+async def test_save_into_a_unique_key_raises_conflict(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.projects.add(Project(organization_id=1, key="SEPSIS", name="Sepsis"))
+        falls = await uow.projects.add(Project(organization_id=1, key="FALLS", name="Falls"))
+        falls.key = "SEPSIS"
+        with pytest.raises(Conflict):
+            await uow.projects.save(falls)
+
+
+async def test_exactly_one_accountable_per_project_and_area(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        for person_id, letter, area in [
+            (1, Letter.A, "budget"),
+            (2, Letter.A, "staffing"),
+            (3, Letter.R, "budget"),
+            (4, Letter.R, "budget"),
+        ]:
+            await uow.raci.add(
+                RaciEntry(project_id=1, area=area, person_id=person_id, letter=letter)
+            )
+        await uow.raci.add(RaciEntry(project_id=2, area="budget", person_id=5, letter=Letter.A))
+        with pytest.raises(Conflict):
+            await uow.raci.add(RaciEntry(project_id=1, area="budget", person_id=6, letter=Letter.A))
+
+
+async def test_enqueue_is_idempotent_on_the_key(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        first = message("ask:1:card@1:dana")
+        assert await uow.outbox.enqueue(first) is True
+        assert first.id > 0
+        again = message("ask:1:card@1:dana")
+        assert await uow.outbox.enqueue(again) is False
+        assert again.id == 0
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.enqueue(message("ask:1:card@1:dana")) is False
+        assert await uow.outbox.count() == 1
+
+
+async def test_claim_due_takes_pending_due_messages_oldest_first(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        for key, due, state in [
+            ("late", NOW - timedelta(minutes=1), OutboxState.PENDING),
+            ("future", NOW + timedelta(seconds=1), OutboxState.PENDING),
+            ("sent", NOW - timedelta(hours=1), OutboxState.SENT),
+            ("oldest", NOW - timedelta(hours=2), OutboxState.PENDING),
+            ("now", NOW, OutboxState.PENDING),
+            ("failed", NOW - timedelta(hours=1), OutboxState.FAILED),
+            ("also-late", NOW - timedelta(minutes=1), OutboxState.PENDING),
+        ]:
+            await uow.outbox.enqueue(message(key, due=due, state=state))
+        await uow.commit()
+    async with uow_factory() as uow:
+        claimed = await uow.outbox.claim_due(now=NOW, limit=3)
+        assert [m.key for m in claimed] == ["oldest", "late", "also-late"]
+        rest = await uow.outbox.claim_due(now=NOW, limit=10)
+        assert [m.key for m in rest] == ["oldest", "late", "also-late", "now"]
+
+
+async def test_concurrent_claims_never_share_a_message(
+    uow_factory: UnitOfWorkFactory, backend: str
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite has a single writer: the drain runs in one process there")
+    async with uow_factory() as uow:
+        for n in range(6):
+            await uow.outbox.enqueue(message(f"m{n}", due=NOW - timedelta(minutes=n)))
+        await uow.commit()
+    async with uow_factory() as one, uow_factory() as two:
+        first = await one.outbox.claim_due(now=NOW, limit=4)
+        second = await two.outbox.claim_due(now=NOW, limit=4)
+        assert [m.key for m in first] == ["m5", "m4", "m3", "m2"]
+        assert [m.key for m in second] == ["m1", "m0"]
+        for item in first:
+            item.state = OutboxState.SENT
+            await one.outbox.save(item)
+        await one.commit()
+        await two.rollback()
+    async with uow_factory() as three:
+        assert [m.key for m in await three.outbox.claim_due(now=NOW, limit=4)] == ["m1", "m0"]
+
+
+async def test_migrations_create_exactly_the_tables_of_storage_tables(
+    sql_engine: AsyncEngine,
+) -> None:
+    def differences(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(
+            connection, opts={"include_name": include_name, "compare_type": True}
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+    async with sql_engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
