@@ -242,14 +242,12 @@ async def serve(settings: Settings, *, demo: bool) -> None:
     await migrate(settings)
     app = await build_application(settings)
     runner = web.AppRunner(app.web, access_log_class=AccessLogger, handle_signals=False)
-    scheduling = False
     try:
         if demo:
             await seed_demo_if_empty(app.uow, app.clock)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
         app.scheduler.start()
-        scheduling = True
         platforms = ", ".join(f"{name} {state}" for name, state in app.platforms.items())
         log.info(
             "Leaderbot listening on http://%s:%s (links: %s; database: %s; %s)",
@@ -262,8 +260,7 @@ async def serve(settings: Settings, *, demo: bool) -> None:
         await _until_stopped()
         log.info("Leaderbot stopping")
     finally:
-        if scheduling:
-            await app.scheduler.stop()  # lets a drain pass under way record its sends
+        await app.scheduler.stop()  # a no-op unless started; lets a drain pass record its sends
         await runner.cleanup()
         await app.close()
 

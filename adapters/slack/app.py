@@ -2,9 +2,10 @@
 
 Every listener translates the payload, calls the core, and translates the Reply back. The rule
 that keeps Slack's 3-second ack: **no Web API call before ack**. The core is local (database
-only), so a command by a known user is run first and acked *with* its reply; anything that needs
-Slack (``users.info`` for a first-seen user or mention, ``views.open``, ``respond``) happens after
-the ack. Outbound messages to other people go through the outbox and :mod:`adapters.slack.sender`.
+only), so a command by a known user is run first and acked *with* its reply — unless the core
+takes longer than :data:`ACK_BUDGET`, when the ack says "Working on it…" and the reply follows
+through ``response_url``. Anything that needs Slack (``users.info`` for a first-seen user or
+mention, ``views.open``, ``respond``) happens after the ack. Outbound messages to other people go through the outbox and :mod:`adapters.slack.sender`.
 
 Retries: Slack re-sends an Events API delivery (header ``X-Slack-Retry-Num``) when the first one
 was not acked in 3 s. The first delivery is then still being processed (we ack within
@@ -15,6 +16,7 @@ second decision (the ask is no longer open), so it changes nothing either.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -72,6 +74,10 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 FORMS = ("ask", "blocker", "update")
 ONE_MOMENT = "One moment…"
+WORKING = "Working on it…"
+ACK_BUDGET = 2.0
+"""Seconds the fast path may spend before acking anyway (Slack gives up at 3 s): a busy
+database delays the answer, never the ack."""
 UNKNOWN_USER = text(
     "Sorry — I couldn't look you up in Slack, so nothing was done. Please try again."
 )
@@ -300,7 +306,7 @@ class Listeners:
         caller = await team.known(user_id)
         plain = await team.plain(raw, team.known) if caller is not None else None
         if caller is not None and plain is not None:
-            await self._command(caller, plain, body=body, client=client, answer=ack)
+            await self._command(caller, plain, body=body, client=client, ack=ack, respond=respond)
         else:
             await ack(text=ONE_MOMENT, response_type="ephemeral")
             caller = await team.fetch(client, user_id)
@@ -311,7 +317,7 @@ class Listeners:
             if plain is None:
                 await respond(**_payload((UNKNOWN_MENTION,)))
                 return
-            await self._command(caller, plain, body=body, client=client, answer=respond)
+            await self._command(caller, plain, body=body, client=client, ack=None, respond=respond)
         if body.get("channel_name") == "directmessage":
             await self._remember(team.team_id, user_id, body.get("channel_id"))
 
@@ -322,20 +328,30 @@ class Listeners:
         *,
         body: dict[str, Any],
         client: AsyncWebClient,
-        answer: Respond,
+        ack: Respond | None,
+        respond: Respond,
     ) -> None:
-        """Run the command and answer with ``answer`` (``ack`` on the fast path, ``respond``
-        after a "One moment…"); a bare ``ask``/``blocker``/``update`` opens its modal."""
+        """Run the command and answer with ``ack`` when it is not acked yet and the core is done
+        within :data:`ACK_BUDGET`, else with ``respond``; a bare ``ask``/``blocker``/``update``
+        opens its modal."""
         metadata = {
             "channel": body.get("channel_id") or "",
             "response_url": body.get("response_url") or "",
         }
         if plain.lower() in FORMS:
-            await answer()
+            if ack is not None:
+                await ack()
             form = await self.core.form(caller, plain.lower())
             await self._open(client, body, form_view(form, metadata=metadata))
             return
-        reply = await self.core.command(caller, plain)
+        work = asyncio.ensure_future(self.core.command(caller, plain))
+        answer = respond
+        if ack is not None:
+            if await _in_time(work):
+                answer = ack
+            else:
+                await ack(text=WORKING, response_type="ephemeral")
+        reply = await work
         await answer(**_payload(reply.messages))
         if reply.form is not None:
             await self._open(client, body, form_view(reply.form, metadata=metadata))
@@ -387,8 +403,10 @@ class Listeners:
                 return
             reply = await self.core.action(caller, action=name, value=value)
         else:
-            reply = await self.core.action(caller, action=name, value=value)
-            await ack()
+            work = asyncio.ensure_future(self.core.action(caller, action=name, value=value))
+            await _in_time(work)
+            await ack()  # a click's ack carries nothing: after the work, or at the budget
+            reply = await work
         await _show_click(reply, respond)
 
     # -- modals ---------------------------------------------------------------------------
@@ -456,14 +474,16 @@ class Listeners:
         user_id = body["user"]["id"]
         caller = await team.known(user_id)
         if caller is not None:
-            reply = await run(caller, team.known)
-            if not reply.ok:
+            work = asyncio.ensure_future(run(caller, team.known))
+            in_time = await _in_time(work)
+            if in_time and not work.result().ok:
                 await ack(
                     response_action="errors",
-                    errors={field: cut_plain(plain(*reply.messages), ERROR_TEXT)},
+                    errors={field: cut_plain(plain(*work.result().messages), ERROR_TEXT)},
                 )
                 return
             await ack()
+            reply = await work
         else:
             await ack()
             caller = await team.fetch(client, user_id)
@@ -554,6 +574,13 @@ class Listeners:
                 user_id=user_id,
                 conversation_ref=channel,
             )
+
+
+async def _in_time(work: asyncio.Future[Any]) -> bool:
+    """Wait for ``work`` up to :data:`ACK_BUDGET`; True when it finished (it keeps running
+    otherwise: the caller acks, then awaits it and answers through ``response_url``)."""
+    done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET)
+    return bool(done)
 
 
 def _message(messages: tuple[Message, ...]) -> dict[str, Any]:

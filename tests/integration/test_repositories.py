@@ -4,6 +4,7 @@ PostgreSQL (when LEADERBOT_TEST_POSTGRES_URL is set). Plus: the migrations match
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from bot.model import (
     Severity,
 )
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+from storage.engine import create_engine, normalize_url
 from storage.migrate import include_name
 from storage.tables import Base
 
@@ -398,3 +400,30 @@ async def test_migrations_create_exactly_the_tables_of_storage_tables(
 
     async with sql_engine.connect() as connection:
         assert await connection.run_sync(differences) == []
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///./leaderbot.db", "sqlite+aiosqlite:///./leaderbot.db"),
+        ("sqlite+aiosqlite:////var/lib/lb.db", "sqlite+aiosqlite:////var/lib/lb.db"),
+        ("postgres://u:p@db:5432/lb", "postgresql+asyncpg://u:p@db:5432/lb"),
+        ("postgresql://u@db/lb?sslmode=require", "postgresql+asyncpg://u@db/lb?ssl=require"),
+        ("postgresql+asyncpg://u@db/lb", "postgresql+asyncpg://u@db/lb"),
+    ],
+)
+def test_database_urls_are_normalized_to_async_drivers(given: str, expected: str) -> None:
+    assert normalize_url(given).render_as_string(hide_password=False) == expected
+
+
+async def test_sqlite_connections_use_wal_and_wait_for_the_writer(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    try:
+        async with engine.connect() as connection:
+            pragmas = [
+                (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
+                for name in ("journal_mode", "busy_timeout", "foreign_keys")
+            ]
+    finally:
+        await engine.dispose()
+    assert pragmas == ["wal", 5000, 1]

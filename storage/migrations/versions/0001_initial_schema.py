@@ -1,4 +1,4 @@
-"""Initial schema: one table per entity of bot.model (see storage/tables.py).
+"""Initial schema: one table per entity of bot.model (storage/tables.py).
 
 Revision ID: 0001
 Revises:

@@ -1,0 +1,196 @@
+"""How fast does the real server ack ``/leader ask …`` compared with a bolt app that only acks?
+
+Both run in this process on 127.0.0.1 and get the same load: signed slash-command requests from
+20 concurrent connections. The real one is the whole server (``adapters.app.build_application``)
+on a fresh SQLite database with the demo organization; each request raises a real ask (routing,
+audit, outbox rows) before the ack, as production does. Slack's Web API is a local fake that
+only ever sees bolt's one ``auth.test``. Prints both throughputs, p50/p99 latencies and the ratio,
+then one JSON line with every figure. Target: ratio ≥ 0.8 and p99 < 50 ms.
+
+    .venv/bin/python -m bench.slack_ack [--requests 2000] [--concurrency 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession, TCPConnector, web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.app import build_application, migrate
+from adapters.settings import Settings
+from adapters.slack.app import mount_slack
+from bot.context import Profile
+from bot.model import Platform
+from bot.services.demo import seed_demo
+from tests.fakes_slack import BOT_TOKEN, TEAM_ID, FakeSlack, form_body, sign
+
+SECRET = "bench-signing-secret"
+COMMAND = "/leader"
+USERS = {"U0ANA": "ana", "U0DANA": "dana"}
+
+
+def slash(i: int) -> str:
+    return form_body(
+        {
+            "team_id": TEAM_ID,
+            "channel_id": "C0SEPSIS",
+            "channel_name": "sepsis",
+            "user_id": "U0ANA",
+            "user_name": "ana",
+            "command": COMMAND,
+            "text": f"ask <@U0DANA|dana> bench item {i} area:staffing #SEPSIS",
+            "response_url": "http://127.0.0.1:9/unused",
+            "trigger_id": f"bench.{i}",
+        }
+    )
+
+
+async def start(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/slack/events"
+
+
+async def load(
+    url: str, *, requests: int, concurrency: int, check: Callable[[str], bool]
+) -> dict[str, float]:
+    """Send ``requests`` signed commands over ``concurrency`` connections; latency figures."""
+    latencies: list[float] = []
+    counter = iter(range(requests))
+    failures = 0
+
+    async def worker(session: ClientSession) -> None:
+        nonlocal failures
+        for i in counter:
+            body = slash(i)
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}
+            began = time.perf_counter()
+            async with session.post(url, data=body.encode(), headers=headers) as response:
+                text = await response.text()
+            latencies.append(time.perf_counter() - began)
+            if response.status != 200 or not check(text):
+                failures += 1
+
+    async with ClientSession(connector=TCPConnector(limit=concurrency)) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "failures": failures,
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+    }
+
+
+def bare_bolt(api_url: str) -> web.Application:
+    """The baseline: a bolt app whose command listener only acks."""
+    bolt = AsyncApp(
+        name="bare", signing_secret=SECRET, client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url)
+    )
+
+    @bolt.command(COMMAND)
+    async def only_ack(ack: Any) -> None:
+        await ack()
+
+    app = web.Application()
+    mount_slack(app, bolt)  # type: ignore[arg-type]  # mount only needs async_dispatch
+    return app
+
+
+async def real_server(api_url: str, database: Path) -> tuple[web.Application, Any]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=api_url,
+        microsoft_app_id="",
+        log_level="WARNING",
+    )
+    await migrate(settings)
+    application = await build_application(settings)
+    await seed_demo(application.uow, application.clock)
+    core = application.core
+    for user_id, handle in USERS.items():
+        await core.identify(
+            platform=Platform.SLACK,
+            workspace_external_id=TEAM_ID,
+            user_id=user_id,
+            profile=Profile(name=handle, email=f"{handle}@northfield.example"),
+        )
+    ana = await core.identify(
+        platform=Platform.SLACK, workspace_external_id=TEAM_ID, user_id="U0ANA"
+    )
+    assert ana is not None
+    reply = await core.command(replace(ana, channel_id="C0SEPSIS"), "project channel #SEPSIS")
+    assert reply.ok, reply
+    return application.web, application
+
+
+async def main(requests: int, concurrency: int) -> dict[str, Any]:
+    logging.basicConfig(level=logging.WARNING)
+    fake = await FakeSlack().start()
+    figures: dict[str, Any] = {"requests": requests, "concurrency": concurrency}
+    with tempfile.TemporaryDirectory() as tmp:
+        bare_runner, bare_url = await start(bare_bolt(fake.url))
+        web_app, application = await real_server(fake.url, Path(tmp) / "bench.db")
+        real_runner, real_url = await start(web_app)
+        try:
+            warm = max(requests // 20, 20)
+            await load(bare_url, requests=warm, concurrency=concurrency, check=lambda t: True)
+            await load(
+                real_url, requests=warm, concurrency=concurrency, check=lambda t: "sent to" in t
+            )
+            bare = await load(
+                bare_url, requests=requests, concurrency=concurrency, check=lambda t: True
+            )
+            real = await load(
+                real_url, requests=requests, concurrency=concurrency, check=lambda t: "sent to" in t
+            )
+        finally:
+            await real_runner.cleanup()
+            await bare_runner.cleanup()
+            await application.close()
+            await fake.close()
+    figures["bare"] = bare
+    figures["leaderbot"] = real
+    figures["ratio"] = round(real["throughput_rps"] / bare["throughput_rps"], 3)
+    figures["target_met"] = figures["ratio"] >= 0.8 and real["p99_ms"] < 50
+    return figures
+
+
+def report(figures: dict[str, Any]) -> None:
+    for name in ("bare", "leaderbot"):
+        f = figures[name]
+        print(
+            f"{name:>10}: {f['throughput_rps']:8.1f} req/s   p50 {f['p50_ms']:6.2f} ms   "
+            f"p99 {f['p99_ms']:6.2f} ms   failures {f['failures']}"
+        )
+    print(f"     ratio: {figures['ratio']:.3f} (target ≥ 0.8; p99 target < 50 ms)")
+    print(json.dumps(figures, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+    report(asyncio.run(main(args.requests, args.concurrency)))
