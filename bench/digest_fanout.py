@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -327,8 +327,9 @@ def main() -> None:
     small, large = figures[f"n{args.leaders // 10}"], figures[f"n{args.leaders}"]
     for row in (small, large):
         print(
-            f"N={row['leaders']:>5}: {row['digests']} digests, {row['statements']} SQL statements, "
-            f"load {row['load_s']:.2f} s + compose {row['compose_s']:.2f} s = {row['total_s']:.2f} s"
+            f"N={row['leaders']:>5}: {row['digests']} digests, {row['statements']} SQL "
+            f"statements, load {row['load_s']:.2f} s + compose {row['compose_s']:.2f} s "
+            f"= {row['total_s']:.2f} s"
         )
     print(f"peak RSS {figures['peak_rss_mb']} MB")
     figures["statements_constant"] = small["statements"] == large["statements"]

@@ -143,12 +143,17 @@ class InMemoryRepository(Generic[T]):
                 rows[id] = item
         return rows
 
+    def _lookup(self, id: int) -> T | None:
+        pending = self._uow.pending[self._entity]
+        return pending[id] if id in pending else self._uow.store.rows[self._entity].get(id)
+
     def _write(self, item: Any) -> None:
         stored = _stored(item)
-        others = [row for id, row in self._visible().items() if id != item.id]
         for unique in UNIQUE.get(self._entity, ()):
             key = unique(stored)
-            if key is not None and any(unique(row) == key for row in others):
+            if key is not None and any(
+                unique(row) == key for id, row in self._visible().items() if id != item.id
+            ):
                 raise Conflict(f"That would duplicate an existing {self._entity.__name__} record.")
         self._uow.pending[self._entity][item.id] = stored
 
@@ -178,17 +183,16 @@ class InMemoryRepository(Generic[T]):
         return item
 
     async def get(self, id: int) -> T | None:
-        found = self._visible().get(id)
-        return copy.deepcopy(found)
+        return copy.deepcopy(self._lookup(id))
 
     async def save(self, item: T) -> None:
         id = getattr(item, "id", 0)
-        if id not in self._visible():
+        if self._lookup(id) is None:
             raise LookupError(f"no {self._entity.__name__} with id {id} to save")
         self._write(item)
 
     async def delete(self, id: int) -> None:
-        if id in self._visible():
+        if self._lookup(id) is not None:
             self._uow.pending[self._entity][id] = None
 
     async def find(

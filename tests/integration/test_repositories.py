@@ -154,7 +154,7 @@ async def test_find_criteria(uow_factory: UnitOfWorkFactory) -> None:
             ask(assignee_id=2, area="budget", created_at=NOW + timedelta(days=2)),
         )
 
-        async def ids(**where: object) -> list[int]:
+        async def ids(**where: Any) -> list[int]:
             return [x.id for x in await uow.asks.find(order_by="id", **where)]
 
         assert await ids(assignee_id=2) == [a, d]
@@ -179,7 +179,8 @@ async def test_find_criteria(uow_factory: UnitOfWorkFactory) -> None:
 
 async def test_find_refuses_unknown_fields_and_suffixes(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        for where in ({"colour": 1}, {"area__like": "x"}, {"needed_by__lt": None}):
+        wheres: list[dict[str, Any]] = [{"colour": 1}, {"area__like": "x"}, {"needed_by__lt": None}]
+        for where in wheres:
             with pytest.raises(ValueError):
                 await uow.asks.find(**where)
         with pytest.raises(ValueError):

@@ -66,6 +66,9 @@ class FakeCore:
     async def remember_conversation(self, **kwargs: Any) -> None:
         self.calls.append(("remember_conversation", kwargs))
 
+    async def remember_channel(self, **kwargs: Any) -> None:
+        self.calls.append(("remember_channel", kwargs))
+
     async def command(self, caller: Caller, command: str) -> Reply:
         self.calls.append(("command", {"caller": caller, "text": command}))
         if self.fail_with is not None:
@@ -135,6 +138,9 @@ async def test_channel_mention_strips_the_bot_and_turns_people_into_handles(
     assert command["caller"].channel_id == CHANNEL
     assert BEN_AAD in core.known  # Ben became a person through his AAD id
     assert not core.called("remember_conversation")  # a channel is not a DM
+    (channel,) = core.called("remember_channel")  # but how to post there proactively is kept
+    assert channel["channel_id"] == CHANNEL
+    assert json.loads(channel["conversation_ref"])["conversation"]["id"].startswith(CHANNEL)
     (reply,) = connector.activities()
     assert reply.conversation_id == f"{CHANNEL};messageid=1772443244112"
 
