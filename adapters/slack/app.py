@@ -5,7 +5,8 @@ that keeps Slack's 3-second ack: **no Web API call before ack**. The core is loc
 only), so a command by a known user is run first and acked *with* its reply — unless the core
 takes longer than :data:`ACK_BUDGET`, when the ack says "Working on it…" and the reply follows
 through ``response_url``. Anything that needs Slack (``users.info`` for a first-seen user or
-mention, ``views.open``, ``respond``) happens after the ack. Outbound messages to other people go through the outbox and :mod:`adapters.slack.sender`.
+mention, ``views.open``, ``respond``) happens after the ack. Outbound messages to other people
+go through the outbox and :mod:`adapters.slack.sender`.
 
 Retries: Slack re-sends an Events API delivery (header ``X-Slack-Retry-Num``) when the first one
 was not acked in 3 s. The first delivery is then still being processed (we ack within
