@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from bot.buttons import ask_buttons, blocker_buttons
 from bot.calendar import iso_week, zone
-from bot.messages import Action, Fact, InputKind, Message, Style, Target
+from bot.messages import Action, Fact, Message, Target
 from bot.model import (
     Ask,
     AskState,
@@ -322,26 +323,13 @@ def _ask_item(ask: Ask, view: _View) -> _Item:
         tail.append(_area(ask.area))
     if ask.needed_by:
         tail.append(view.due(ask.needed_by))
-    value = str(ask.id)
     due = (ask.needed_by or date.max).toordinal()
     return _Item(
         key=key,
         fingerprint=print_,
         line=f"Ask #{ask.id} ({', '.join(status)}): {view.text(ask.text)} — {', '.join(tail)}",
         rank=(1, due, ask.id),
-        actions=(
-            Action(id="ask.approve", label=f"Approve #{ask.id}", value=value, style=Style.PRIMARY),
-            Action(
-                id="ask.decline",
-                label=f"Decline #{ask.id}",
-                value=value,
-                style=Style.DANGER,
-                input=InputKind.RATIONALE,
-            ),
-            Action(
-                id="ask.info", label=f"Need info #{ask.id}", value=value, input=InputKind.QUESTION
-            ),
-        ),
+        actions=ask_buttons(ask.id, numbered=True),
     )
 
 
@@ -359,25 +347,7 @@ def _blocker_item(blocker: Blocker, view: _View) -> _Item:
         tail.append(f"open since {view.day(blocker.created_at.astimezone(view.zone).date())}")
     if blocker.next_escalation_at and blocker.level < len(blocker.ladder) - 1:
         tail.append(f"escalates {view.moment(blocker.next_escalation_at)}")
-    value = str(blocker.id)
-    actions = [
-        Action(
-            id="blocker.resolve",
-            label=f"Resolve #{blocker.id}",
-            value=value,
-            input=InputKind.COMMENT,
-        )
-    ]
-    if blocker.state is BlockerState.OPEN:
-        actions.insert(
-            0,
-            Action(
-                id="blocker.ack",
-                label=f"Acknowledge #{blocker.id}",
-                value=value,
-                style=Style.PRIMARY,
-            ),
-        )
+    actions = blocker_buttons(blocker, numbered=True)
     return _Item(
         key=key,
         fingerprint=print_,

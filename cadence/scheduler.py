@@ -84,11 +84,17 @@ def build_scheduler(
             log.info("%s", report)
 
     async def drain() -> None:
-        report = await drain_once(
-            uow_factory, senders=senders, clock=clock, limiter=limiter, policy=policy
-        )
-        if report.claimed:
-            log.info("%s", report)
+        # Keep going while passes come back full and send something: a backlog (a digest
+        # fan-out) drains at the platforms' pace, not one batch per DRAIN_SECONDS.
+        batch = (policy or DrainPolicy()).batch
+        while True:
+            report = await drain_once(
+                uow_factory, senders=senders, clock=clock, limiter=limiter, policy=policy
+            )
+            if report.claimed:
+                log.info("%s", report)
+            if report.claimed < batch or not report.sent or not scheduler.running:
+                return
 
     async def tick_job() -> None:
         await scheduler.run_pass(tick())

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from bot.buttons import ask_buttons
 from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
-from bot.messages import Action, Fact, InputKind, Message, Style, Target
+from bot.messages import Action, Fact, InputKind, Message, Target
 from bot.model import Ask, AskState, Decision, Person, Project
 from bot.ports import UnitOfWork
 from bot.routing import deciders
@@ -46,22 +47,11 @@ def ask_card(
     ]
     if ask.needed_by:
         facts.append(Fact(label="Needed by", value=_day(ask.needed_by)))
-    value = str(ask.id)
     return Message(
         title=f"Ask #{ask.id} · #{project.key}",
         sections=(ask.text,),
         facts=tuple(facts),
-        actions=(
-            Action(id="ask.approve", label="Approve", value=value, style=Style.PRIMARY),
-            Action(
-                id="ask.decline",
-                label="Decline",
-                value=value,
-                style=Style.DANGER,
-                input=InputKind.RATIONALE,
-            ),
-            Action(id="ask.info", label="Need info", value=value, input=InputKind.QUESTION),
-        ),
+        actions=ask_buttons(ask.id),
         target=target,
         key=card_key(ask.id),
         link=link,
@@ -500,19 +490,7 @@ async def remind(uow: UnitOfWork, *, ask: Ask, now: datetime) -> None:
             title=f"Reminder: ask #{ask.id} · #{project.key if project else '?'} is needed by "
             f"{_day(ask.needed_by) if ask.needed_by else 'soon'}",
             sections=(ask.text,),
-            actions=(
-                Action(id="ask.approve", label="Approve", value=str(ask.id), style=Style.PRIMARY),
-                Action(
-                    id="ask.decline",
-                    label="Decline",
-                    value=str(ask.id),
-                    style=Style.DANGER,
-                    input=InputKind.RATIONALE,
-                ),
-                Action(
-                    id="ask.info", label="Need info", value=str(ask.id), input=InputKind.QUESTION
-                ),
-            ),
+            actions=ask_buttons(ask.id),
             target=Target(person_id=ask.assignee_id),
             key=f"ask:{ask.id}:reminder",
         ),

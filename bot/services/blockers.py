@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.buttons import blocker_buttons
 from bot.calendar import sla_deadline, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError
-from bot.messages import Action, Fact, InputKind, Message, Style, Target
+from bot.messages import Fact, Message, Target
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
 from bot.ports import UnitOfWork
 from bot.routing import ladder
@@ -139,7 +140,6 @@ def _link(link_base: str, blocker_id: int) -> str:
 
 def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: str) -> Message:
     """What a rung owner gets: the blocker, the deadline before it climbs, Acknowledge/Resolve."""
-    value = str(blocker.id)
     return Message(
         title=f"Blocker #{blocker.id} · #{project.key} needs you ({blocker.severity.value})",
         sections=(blocker.text,),
@@ -147,10 +147,7 @@ def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: st
             Fact(label="Raised by", value=reporter),
             Fact(label="Climbs the ladder", value=deadline),
         ),
-        actions=(
-            Action(id="blocker.ack", label="Acknowledge", value=value, style=Style.PRIMARY),
-            Action(id="blocker.resolve", label="Resolve", value=value, input=InputKind.COMMENT),
-        ),
+        actions=blocker_buttons(blocker),
     )
 
 
