@@ -359,9 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]).upper()
         return _fail(f"invalid setting {where}: {error['msg']}")
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # Only the server logs routine news; a console session or a one-shot command shows the
+    # person at the keyboard its own output, with warnings and errors only.
+    level = settings.log_level if args.run is _serve else max(logging.WARNING, _level(settings))
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.log_level != "DEBUG":
         # One line per job run every few seconds, and one per Alembic plugin: noise, not news.
         for chatty in ("apscheduler", "alembic.runtime.plugins"):
@@ -375,6 +376,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, SQLAlchemyError) as exc:
         return _fail(str(exc).splitlines()[0])
     return code
+
+
+def _level(settings: Settings) -> int:
+    return logging.getLevelNamesMapping()[settings.log_level]
 
 
 def _fail(message: str) -> int:

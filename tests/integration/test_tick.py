@@ -12,7 +12,9 @@ from bot.model import CadencePreference, OutboxState
 from bot.ports import UnitOfWorkFactory
 from bot.services.tick import DIGEST
 from cadence.drain import drain_once
+from cadence.scheduler import build_scheduler
 from cadence.tick import run_tick
+from tests.fakes import make_memory_uow_factory
 from tests.scenario.cadence_world import LINK, World, make_world
 
 MONDAY = datetime(2026, 11, 23, 8, 31, tzinfo=UTC)
@@ -83,3 +85,31 @@ async def test_concurrent_drains_never_send_a_row_twice(
             )
         )
     assert Counter(world.sender.calls.values()) == Counter({1: 12})
+
+
+async def test_the_scheduler_ticks_and_drains_then_stops_gracefully() -> None:
+    world = await _leaders(make_memory_uow_factory(), 3)
+
+    class Settings:
+        tick_seconds = 0.02
+        drain_seconds = 0.02
+        link_base = LINK
+
+    scheduler = build_scheduler(
+        uow_factory=world.uow,
+        clock=world.clock,
+        senders={world.sender.platform: world.sender},
+        settings=Settings(),
+    )
+    assert {job.id for job in scheduler.get_jobs()} == {"cadence.tick", "cadence.drain"}
+    scheduler.start()
+    try:
+        for _ in range(50):
+            if len(world.sender.sent) >= 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await scheduler.stop()
+    assert sorted(s.key.partition("@")[0] for s in world.sender.sent) == [
+        f"digest:{p.id}:2026-W48" for p in sorted(world.people.values(), key=lambda p: p.id)[1:]
+    ]
