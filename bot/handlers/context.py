@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.calendar import local_date
-
 from bot.context import Caller
 from bot.model import Person
 from bot.ports import UnitOfWork

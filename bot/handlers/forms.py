@@ -8,7 +8,6 @@ from datetime import date
 from typing import TypeVar
 
 from bot.commands import AskCmd, BlockerCmd, Command, UpdateCmd
-
 from bot.context import Caller
 from bot.errors import UsageError
 from bot.forms import FieldKind, Form, FormField

@@ -19,7 +19,6 @@ from bot.commands import (
     UpdateCmd,
     WhoCmd,
 )
-
 from bot.context import Reply
 from bot.errors import UsageError
 from bot.handlers.context import Ctx

@@ -6,12 +6,11 @@ from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.fakes import make_memory_uow_factory
-
 from bot.digest import CHANGED, NEW, STILL_OPEN
 from bot.model import Ask, CadencePreference, FeedbackKind, Frequency, Rag, Update
 from bot.services.feedback import give_feedback
 from bot.services.tick import DIGEST
+from tests.fakes import make_memory_uow_factory
 from tests.scenario.cadence_world import LINK, World, make_world
 
 

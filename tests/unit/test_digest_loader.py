@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 import pytest
-from tests.fakes import make_memory_uow_factory
 
 from bot.errors import NotFound
 from bot.model import (
@@ -37,6 +36,7 @@ from bot.model import (
 )
 from bot.ports import UnitOfWork
 from bot.services.digests import compose_for, load_digest_inputs
+from tests.fakes import make_memory_uow_factory
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 LINK = "https://lb.example.org"
