@@ -182,7 +182,8 @@ def _synthesize(leaders: int, projects: int, seed: int = 42) -> dict[type[Any], 
         Measure(id=m, project_id=(m - 1) // 3 + 1, name=f"KPI {m}", warn=50.0, alert=80.0)
         for m in range(1, projects * 3 + 1)
     ]
-    observations, reviews = [], []
+    observations: list[Observation] = []
+    reviews: list[Review] = []
     for i in range(1, 50_001):
         m = rng.randint(1, projects * 3)
         value = rng.uniform(0, 100)
@@ -252,7 +253,7 @@ async def seed(path: Path, leaders: int, projects: int) -> None:
     try:
         async with engine.begin() as connection:
             for entity, items in _synthesize(leaders, projects).items():
-                await connection.execute(insert(ROWS[entity].__table__), _rows(items))
+                await connection.execute(insert(ROWS[entity]), _rows(items))
     finally:
         await engine.dispose()
 

@@ -240,6 +240,23 @@ class Core:
                 )
                 await uow.commit()
 
+    async def home(self, caller: Caller) -> tuple[tuple[Message, ...], tuple[Message, ...]]:
+        """What a home screen shows (Slack App Home): what waits on the caller, and one status
+        card per project they have a role or RACI letter on."""
+        split: list[tuple[Message, ...]] = []
+
+        async def run(ctx: Ctx) -> Reply:
+            waiting = await items.on_asks(ctx, c.AsksCmd())
+            cards = [
+                await projects.status_message(ctx, project)
+                for project in await projects.projects_of(ctx)
+            ]
+            split[:] = [waiting.messages, tuple(cards)]
+            return waiting
+
+        reply = await self._run(caller, run)
+        return (split[0], split[1]) if split else (reply.messages, ())
+
     async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
         """Console messages now due for this person (``you``) or their project channels."""
         async with self.uow() as uow:

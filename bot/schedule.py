@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.calendar import iso_week, local_date
+from bot.calendar import add_business_days, iso_week, local_date
 from bot.digest import digest_period
 from bot.model import Ask, AskState, Blocker, BlockerState, CadencePreference, Frequency, Person
 
@@ -36,8 +36,8 @@ __all__ = [
     "update_period",
 ]
 
-ASK_GRACE = timedelta(days=7)
-"""How long an undecided ask stays open after its needed-by day before it expires."""
+ASK_GRACE = 5
+"""Business days an undecided ask stays open after its needed-by day before it expires."""
 DIGEST_GRACE = timedelta(days=1)
 """A digest not sent within this long of its time (the server was down) is skipped: the next
 one covers the same items, and a leader should not get last Monday's digest on Thursday."""
@@ -143,9 +143,10 @@ def ask_overdue_at(needed_by: date, person: Person) -> datetime:
     return _at(needed_by + _ONE_DAY, time(0), person.timezone)
 
 
-def ask_expires_at(needed_by: date, person: Person, grace: timedelta = ASK_GRACE) -> datetime:
-    """When an ask still undecided expires: ``grace`` after its needed-by day ended."""
-    return ask_overdue_at(needed_by, person) + grace
+def ask_expires_at(needed_by: date, person: Person, grace: int = ASK_GRACE) -> datetime:
+    """When an ask still undecided expires: at the start of the decider's working day
+    ``grace`` business days after ``needed_by`` (so everyone hears about it in working hours)."""
+    return _at(add_business_days(needed_by, grace), person.work_start, person.timezone)
 
 
 def needs_reminder(ask: Ask, assignee: Person, *, now: datetime) -> bool:
@@ -163,7 +164,7 @@ def is_overdue(ask: Ask, assignee: Person, *, now: datetime) -> bool:
     return now >= ask_overdue_at(ask.needed_by, assignee)
 
 
-def is_expired(ask: Ask, assignee: Person, *, now: datetime, grace: timedelta = ASK_GRACE) -> bool:
+def is_expired(ask: Ask, assignee: Person, *, now: datetime, grace: int = ASK_GRACE) -> bool:
     """Undecided ``grace`` after its needed-by day: it expires."""
     if ask.state not in _DECIDABLE or ask.needed_by is None:
         return False

@@ -516,11 +516,8 @@ class Listeners:
         caller = await team.fetch(client, event["user"])
         if caller is None:
             return
-        waiting = await self.core.command(caller, "asks")
-        projects = await self.core.command(caller, "status")
-        view = home_view(
-            waiting=waiting.messages, projects=projects.messages if projects.ok else ()
-        )
+        waiting, projects = await self.core.home(caller)
+        view = home_view(waiting=waiting, projects=projects)
         await client.views_publish(user_id=event["user"], view=view)
         await self._remember(team.team_id, event["user"], event.get("channel"))
 

@@ -23,7 +23,7 @@ from bot.context import Reply
 from bot.errors import UsageError
 from bot.handlers.context import Ctx
 from bot.messages import Fact, Message, text
-from bot.model import AskState, Project, Role
+from bot.model import AskState, Project, ProjectStatus, Role
 from bot.services import kpis, projects, raci, updates
 from bot.services.blockers import LIVE
 from bot.services.lookup import names_of, person_named, project_for
@@ -182,6 +182,16 @@ async def on_who(ctx: Ctx, cmd: WhoCmd) -> Reply:
 async def on_status(ctx: Ctx, cmd: StatusCmd) -> Reply:
     project = await project_for(ctx.uow, caller=ctx.caller, key=cmd.project)
     return Reply(messages=(await status_message(ctx, project),))
+
+
+async def projects_of(ctx: Ctx) -> list[Project]:
+    """The caller's active projects: those they have a stakeholder role or a RACI letter on."""
+    roles = await ctx.uow.stakeholders.find(person_id=ctx.person.id)
+    letters = await ctx.uow.raci.find(person_id=ctx.person.id)
+    ids = sorted({r.project_id for r in roles} | {e.project_id for e in letters})
+    if not ids:
+        return []
+    return await ctx.uow.projects.find(id=ids, status=ProjectStatus.ACTIVE, order_by="key")
 
 
 async def status_message(ctx: Ctx, project: Project) -> Message:

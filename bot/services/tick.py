@@ -113,12 +113,12 @@ async def tick(uow: UnitOfWork, *, now: datetime, link_base: str) -> TickReport:
     report = TickReport()
     leaders = await _leaders(uow)
     preferences = {p.person_id: p for p in await uow.preferences.find(person_id=sorted(leaders))}
-    slots: dict[int, tuple[Slot, CadencePreference]] = {}
+    slots: dict[int, Slot] = {}
     for person in leaders.values():
         preference = preferences.get(person.id) or CadencePreference(person_id=person.id)
         slot = digest_slot(preference, tz=person.timezone, now=now)
         if slot is not None and digest_due(slot, now=now):
-            slots[person.id] = (slot, preference)
+            slots[person.id] = slot
     report.digests = await _digests(uow, leaders=leaders, slots=slots, now=now, link_base=link_base)
     report.prompts = await _prompts(uow, leaders=leaders, preferences=preferences, now=now)
     await _asks(uow, report, now=now, link_base=link_base)
@@ -141,7 +141,7 @@ async def _digests(
     uow: UnitOfWork,
     *,
     leaders: dict[int, Person],
-    slots: dict[int, tuple[Slot, CadencePreference]],
+    slots: dict[int, Slot],
     now: datetime,
     link_base: str,
 ) -> int:
@@ -151,7 +151,7 @@ async def _digests(
     if not slots:
         return 0
     history = await sent_keys(uow, person_ids=slots, category=DIGEST, since=now - _HISTORY)
-    due = [pid for pid, (slot, _) in slots.items() if digest_key(pid, slot.period) not in history]
+    due = [pid for pid, slot in slots.items() if digest_key(pid, slot.period) not in history]
     if not due:
         return 0
     latest: dict[int, OutboxMessage] = {}

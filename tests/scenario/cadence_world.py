@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from bot.clock import ManualClock
 from bot.messages import Message
@@ -148,7 +149,7 @@ class World:
                     person_id=person.id,
                     workspace_id=self.workspace.id,
                     platform=self.workspace.platform,
-                    user_id=handle,
+                    user_id=_user_id(self.workspace.platform, handle),
                 )
             )
             if preference is not None:
@@ -209,23 +210,35 @@ class World:
             await self.drain()
             self.clock.advance(step)
 
-    async def outbox(self, **where: object) -> list[OutboxMessage]:
+    async def outbox(self, **where: Any) -> list[OutboxMessage]:
         async with self.uow() as uow:
             return await uow.outbox.find(order_by="id", **where)
 
 
-async def make_world(uow_factory: UnitOfWorkFactory, start: datetime, **sender: object) -> World:
+def _user_id(platform: Platform, handle: str) -> str:
+    """A console handle, or a Slack-shaped user id (``U0ANA``)."""
+    return f"U0{handle.upper()}" if platform is Platform.SLACK else handle
+
+
+async def make_world(
+    uow_factory: UnitOfWorkFactory,
+    start: datetime,
+    *,
+    platform: Platform = Platform.CONSOLE,
+    external_id: str = "console",
+    **sender: Any,
+) -> World:
     clock = ManualClock(start)
     async with uow_factory() as uow:
         org = await uow.organizations.add(Organization(name="Saint Elsewhere"))
         workspace = await uow.workspaces.add(
-            Workspace(organization_id=org.id, platform=Platform.CONSOLE, external_id="console")
+            Workspace(organization_id=org.id, platform=platform, external_id=external_id)
         )
         await uow.commit()
     return World(
         uow=uow_factory,
         clock=clock,
-        sender=RecordingSender(clock, **sender),  # type: ignore[arg-type]
+        sender=RecordingSender(clock, platform, **sender),
         org=org,
         workspace=workspace,
     )

@@ -6,16 +6,19 @@ from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.digest import CHANGED, NEW, STILL_OPEN
-from bot.model import Ask, CadencePreference, FeedbackKind, Frequency, Rag, Update
+from bot.errors import UsageError
+from bot.model import Ask, CadencePreference, Detail, FeedbackKind, Frequency, Rag, Update
 from bot.services.feedback import give_feedback
 from bot.services.tick import DIGEST
 from tests.fakes import make_memory_uow_factory
 from tests.scenario.cadence_world import LINK, World, make_world
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 async def _three_zones(start: datetime) -> World:
@@ -192,3 +195,33 @@ async def test_leads_are_prompted_once_the_day_before_unless_they_posted() -> No
     digest = next(s for s in world.sender.to(ana) if s.message.key.startswith("digest:"))
     assert prompt.at < digest.at
     assert LINK in digest.message.footer
+
+
+async def test_feedback_kinds_each_say_what_changed() -> None:
+    world = await make_world(make_memory_uow_factory(), utc(2026, 11, 23, 9))
+    ana = await world.person(
+        "ana", preference=CadencePreference(person_id=0, detail=Detail.DETAILED)
+    )
+    daily = await world.person(
+        "dee",
+        preference=CadencePreference(person_id=0, frequency=Frequency.DAILY_DURING_ACTIVE_CYCLE),
+    )
+    now = world.clock.now()
+    async with world.uow() as uow:
+        useful = await give_feedback(uow, person=ana, value="2026-W48:useful", now=now)
+        relevant = await give_feedback(uow, person=ana, value="2026-W48:not_relevant", now=now)
+        shorter = await give_feedback(uow, person=ana, value="2026-W48:too_long", now=now)
+        weekly = await give_feedback(uow, person=daily, value="2026-11-23:too_often", now=now)
+        with pytest.raises(UsageError):
+            await give_feedback(uow, person=ana, value="2026-W48:boring", now=now)
+        pref = await uow.preferences.first(person_id=ana.id)
+        pref_daily = await uow.preferences.first(person_id=daily.id)
+        stored = await uow.feedback.count(person_id=ana.id)
+        await uow.commit()
+    assert useful.changed == () and "Nothing changes" in useful.messages[0].sections[0]
+    assert relevant.changed == () and "raci" in relevant.messages[0].sections[0]
+    assert shorter.changed == (f"cadence:{ana.id}",)
+    assert pref is not None and (pref.detail, pref.max_lines) == (Detail.CONCISE, 12)
+    assert pref_daily is not None and pref_daily.frequency is Frequency.WEEKLY
+    assert weekly.messages[0].sections[1].startswith("You will now get it weekly on Monday")
+    assert stored == 3

@@ -16,8 +16,8 @@ from tests.scenario.cadence_world import LINK, World, make_world
 LONDON = ZoneInfo("Europe/London")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def local(at: datetime) -> str:
@@ -62,7 +62,7 @@ async def test_reminded_once_the_day_before_told_when_passed_then_expired() -> N
     # Passed at Saturday 00:00; a weekend: the requester hears on Monday morning.
     assert [local(s.at) for s in told] == ["Mon 30 08:00"]
     expired = [s for s in world.sender.to(lee) if s.message.key == f"ask:{ask.id}:expired"]
-    assert len(expired) == 1 and local(expired[0].at) == "Sat 05 00:00"
+    assert len(expired) == 1 and local(expired[0].at) == "Fri 04 08:00"
     async with world.uow() as uow:
         stored = await uow.asks.get(ask.id)
         assert stored is not None and stored.state is AskState.EXPIRED
@@ -185,3 +185,35 @@ async def test_a_critical_blocker_climbs_at_night() -> None:
     await world.run_until(utc(2026, 11, 29, 3), step=timedelta(minutes=15))
     to_eve = [s for s in world.sender.to(eve) if s.message.key.startswith("blocker:")]
     assert [local(s.at) for s in to_eve] == ["Sun 29 02:00"]
+
+
+async def test_a_blocker_rung_owner_snoozes_twice_then_it_climbs() -> None:
+    world, lee, ana, eve = await _world(utc(2026, 11, 24, 10))
+    async with world.uow() as uow:
+        raised = await blockers.raise_blocker(
+            uow,
+            project=world.projects["SEPSIS"],
+            reporter=lee,
+            text="Lab IT access blocked",
+            area=None,
+            severity=Severity.LOW,
+            now=world.clock.now(),
+            link_base=LINK,
+        )
+        await uow.commit()
+    value = f"blocker:{raised.blocker.id}"
+    replies = []
+    for choice in ("1h", "1h", "1h"):
+        async with world.uow() as uow:
+            reply = await snooze(
+                uow, person=ana, value=f"{value}:{choice}", now=world.clock.now(), link_base=LINK
+            )
+            await uow.commit()
+        replies.append(" ".join(reply.messages[0].sections))
+    assert "1 more time" in replies[0] and "escalates instead" in replies[1]
+    assert "moved up its ladder" in replies[2]
+    async with world.uow() as uow:
+        stored = await uow.blockers.get(raised.blocker.id)
+    assert stored is not None and stored.ladder[stored.level] == eve.id
+    await world.run_until(utc(2026, 11, 24, 12), step=timedelta(minutes=30))
+    assert len([s for s in world.sender.to(ana) if ":snooze:" in s.message.key]) == 2

@@ -11,8 +11,8 @@ from cadence.drain import DrainPolicy, backoff
 from cadence.limiter import SLACK, TEAMS, Limit, Limiter, Rule
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 ANA = Person(id=1, organization_id=1, handle="ana", name="Ana", timezone="America/New_York")

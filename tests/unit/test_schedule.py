@@ -33,8 +33,8 @@ from bot.schedule import (
 MONDAY_0830 = CadencePreference(person_id=1, weekday=0, local_time=time(8, 30))
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_ask_reminder_overdue_and_expiry_times() -> None:
     friday = date(2026, 11, 27)
     assert ask_reminder_at(friday, ana) == utc(2026, 11, 26, 13)  # Thu 08:00 EST
     assert ask_overdue_at(friday, ana) == utc(2026, 11, 28, 5)  # Sat 00:00 EST
-    assert ask_expires_at(friday, ana) == utc(2026, 12, 5, 5)
+    assert ask_expires_at(friday, ana) == utc(2026, 12, 4, 13)  # 5 business days: Fri 08:00
 
 
 def test_reminder_is_due_once_between_reminder_time_and_deadline() -> None:
@@ -176,8 +176,8 @@ def test_overdue_then_expired() -> None:
     ask = _ask(date(2026, 11, 27))
     assert not is_overdue(ask, ana, now=utc(2026, 11, 27, 23, 59))
     assert is_overdue(ask, ana, now=utc(2026, 11, 28, 0))
-    assert not is_expired(ask, ana, now=utc(2026, 12, 4, 23, 59))
-    assert is_expired(ask, ana, now=utc(2026, 12, 5, 0))
+    assert not is_expired(ask, ana, now=utc(2026, 12, 4, 7, 59))
+    assert is_expired(ask, ana, now=utc(2026, 12, 4, 8, 0))
     assert not is_expired(
         _ask(date(2026, 11, 27), state=AskState.WITHDRAWN), ana, now=utc(2026, 12, 9)
     )

@@ -365,6 +365,9 @@ async def test_app_home_and_direct_messages(
     headers = [b["text"]["text"] for b in published["view"]["blocks"] if b["type"] == "header"]
     assert headers[0] == "Waiting on you" and "Your projects" in headers
     assert "two more nurses" in str(published["view"]["blocks"])
+    # Dana is on both demo projects: each gets its status card under "Your projects".
+    projects = str(published["view"]["blocks"]).split("Your projects", 1)[1]
+    assert "#FALLS" in projects and "#SEPSIS" in projects
 
     message = fixture("event_message_im.json")
     status, _ = await route.event(message)
