@@ -8,7 +8,7 @@ method on the repository that needs them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -81,9 +81,13 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         """
         ...
 
-    async def claim_due(self, *, now: datetime, limit: int) -> list[OutboxMessage]:
-        """Pending messages whose ``next_attempt_at`` has come, oldest first, locked for this
-        unit of work (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so no other process takes them."""
+    async def claim_due(
+        self, *, now: datetime, limit: int, platforms: Collection[Platform]
+    ) -> list[OutboxMessage]:
+        """Pending messages for ``platforms`` whose ``next_attempt_at`` has come, oldest first,
+        locked for this unit of work (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so no other
+        process takes them. Only the platforms a process can send to: the others' rows (the
+        console's, a platform switched off here) are left alone for whoever can deliver them."""
         ...
 
 

@@ -3,10 +3,11 @@
 from cadence.drain import DrainPolicy, DrainReport, drain_once, drain_until_idle
 from cadence.file_sender import FileSender
 from cadence.limiter import Limit, Limiter, Rule
-from cadence.scheduler import build_scheduler
+from cadence.scheduler import CadenceScheduler, build_scheduler
 from cadence.tick import run_tick
 
 __all__ = [
+    "CadenceScheduler",
     "DrainPolicy",
     "DrainReport",
     "FileSender",

@@ -59,8 +59,6 @@ class DrainPolicy:
     """How long a reply waits for its thread's root; after that it is posted on its own."""
     defer: timedelta = timedelta(seconds=5)
     """How soon a row waiting on another message (thread root, replaced message) is looked at."""
-    no_sender: timedelta = timedelta(minutes=5)
-    """How soon a row for a platform with no sender in this process is looked at again."""
 
 
 @dataclass(kw_only=True)
@@ -108,7 +106,9 @@ async def drain_once(
     report = DrainReport()
     async with uow_factory() as uow:
         now = clock.now()
-        rows = await uow.outbox.claim_due(now=now, limit=limit or policy.batch)
+        rows = await uow.outbox.claim_due(
+            now=now, limit=limit or policy.batch, platforms=list(senders)
+        )
         report.claimed = len(rows)
         jobs: list[_Job] = []
         later: list[tuple[OutboxMessage, datetime]] = []
@@ -168,11 +168,9 @@ async def _prepare(
     now: datetime,
     policy: DrainPolicy,
 ) -> _Job | datetime:
-    """The row ready to send, or when to look at it again: no sender in this process, thread
-    root not posted yet, replaced message still pending."""
-    sender = senders.get(row.platform)
-    if sender is None:
-        return now + policy.no_sender
+    """The row ready to send, or when to look at it again: thread root not posted yet, replaced
+    message still pending. (Only rows of platforms in ``senders`` are ever claimed.)"""
+    sender = senders[row.platform]
     message = from_json(row.payload)
     job = _Job(row=row, message=message, sender=sender)
     if message.thread_key:

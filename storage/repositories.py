@@ -22,7 +22,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import UnaryExpression
 
 from bot.errors import Conflict
-from bot.model import OutboxMessage, OutboxState
+from bot.model import OutboxMessage, OutboxState, Platform
 from storage.tables import ROWS
 
 T = TypeVar("T")
@@ -197,11 +197,19 @@ class SqlOutboxRepository(SqlRepository[OutboxMessage]):
         item.id = inserted
         return True
 
-    async def claim_due(self, *, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim_due(
+        self, *, now: datetime, limit: int, platforms: Collection[Platform]
+    ) -> list[OutboxMessage]:
         # SQLite renders no FOR UPDATE: it has a single writer, which is its lock.
         table = self._table
         statement = (
-            self._select({"state": OutboxState.PENDING, "next_attempt_at__lte": now})
+            self._select(
+                {
+                    "state": OutboxState.PENDING,
+                    "next_attempt_at__lte": now,
+                    "platform": list(platforms),
+                }
+            )
             .order_by(table.c.next_attempt_at, table.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

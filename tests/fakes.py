@@ -28,7 +28,7 @@ from typing import Any, Generic, Self, TypeVar, get_type_hints
 
 from bot import model
 from bot.errors import Conflict
-from bot.model import Letter, OutboxMessage, OutboxState
+from bot.model import Letter, OutboxMessage, OutboxState, Platform
 from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
@@ -218,12 +218,19 @@ class InMemoryOutboxRepository(InMemoryRepository[OutboxMessage]):
         await self.add(item)
         return True
 
-    async def claim_due(self, *, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim_due(
+        self, *, now: datetime, limit: int, platforms: Collection[Platform]
+    ) -> list[OutboxMessage]:
         claimed = self._uow.store.claimed
         due = [
             row
             for row in self._select(
-                {"state": OutboxState.PENDING, "next_attempt_at__lte": now}, None
+                {
+                    "state": OutboxState.PENDING,
+                    "next_attempt_at__lte": now,
+                    "platform": list(platforms),
+                },
+                None,
             )
             if claimed.get(row.id, self._uow) is self._uow
         ]

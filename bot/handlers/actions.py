@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
+from bot.attention import SNOOZE_ACTION
 from bot.commands import BlockerActCmd, DecideCmd, Outcome
 from bot.context import Reply
+from bot.digest import FEEDBACK_ACTION
 from bot.errors import UsageError
 from bot.handlers.context import Ctx
 from bot.handlers.items import on_blocker_act, on_decide
 from bot.messages import text
-from bot.services import asks
+from bot.services import asks, feedback, snooze
 
 ActionHandler = Callable[[Ctx, str, str], Awaitable[Reply]]
 
@@ -65,6 +67,16 @@ async def _comment(ctx: Ctx, value: str, typed: str) -> Reply:
     return Reply(messages=(text(f"Your comment on ask #{ask.id} was passed to its decider."),))
 
 
+async def _feedback(ctx: Ctx, value: str, typed: str) -> Reply:
+    return await feedback.give_feedback(ctx.uow, person=ctx.person, value=value, now=ctx.now)
+
+
+async def _snooze(ctx: Ctx, value: str, typed: str) -> Reply:
+    return await snooze.snooze(
+        ctx.uow, person=ctx.person, value=value, now=ctx.now, link_base=ctx.link_base
+    )
+
+
 ACTIONS: dict[str, ActionHandler] = {
     "ask.approve": _decide("approve"),
     "ask.decline": _decide("decline"),
@@ -73,5 +85,7 @@ ACTIONS: dict[str, ActionHandler] = {
     "ask.comment": _comment,
     "blocker.ack": _blocker("ack"),
     "blocker.resolve": _blocker("resolve"),
+    FEEDBACK_ACTION: _feedback,
+    SNOOZE_ACTION: _snooze,
 }
 """Action.id → handler."""

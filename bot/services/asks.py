@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from bot.attention import snooze_menu
 from bot.buttons import ask_buttons
 from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
@@ -490,7 +491,7 @@ async def remind(uow: UnitOfWork, *, ask: Ask, now: datetime) -> None:
             title=f"Reminder: ask #{ask.id} · #{project.key if project else '?'} is needed by "
             f"{_day(ask.needed_by) if ask.needed_by else 'soon'}",
             sections=(ask.text,),
-            actions=ask_buttons(ask.id),
+            actions=(*ask_buttons(ask.id), snooze_menu(f"ask:{ask.id}")),
             target=Target(person_id=ask.assignee_id),
             key=f"ask:{ask.id}:reminder",
         ),

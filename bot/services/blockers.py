@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.attention import snooze_menu
 from bot.buttons import blocker_buttons
 from bot.calendar import sla_deadline, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError
@@ -165,13 +166,16 @@ async def _notify_owner(
         deadline=describe_deadline(blocker, owner),
     )
     sections = (*card.sections, note) if note else card.sections
+    actions = card.actions
+    if blocker.severity is not Severity.CRITICAL:
+        actions = (*actions, snooze_menu(f"blocker:{blocker.id}"))
     await deliver(
         uow,
         Message(
             title=card.title,
             sections=sections,
             facts=card.facts,
-            actions=card.actions,
+            actions=actions,
             target=Target(person_id=owner.id),
             key=f"blocker:{blocker.id}:rung:{blocker.level}:{int(now.timestamp())}",
             link=_link(link_base, blocker.id),

@@ -1,4 +1,4 @@
-"""Digest feedback (the ``digest.feedback`` buttons): the cadence adapts and says how (DESIGN §2).
+"""Digest feedback (``digest.feedback`` buttons): the cadence adapts and says how (DESIGN §2).
 
 ``too_long`` makes the next digests concise and shorter; ``too_often`` lowers the frequency one
 step (daily → weekly → every two weeks); ``not_relevant`` is noted for the project leads and
@@ -19,9 +19,8 @@ from bot.ports import UnitOfWork
 from bot.services.audit import record
 from bot.services.preferences import describe, preference_of
 
-__all__ = ["ACTION", "MIN_LINES", "give_feedback"]
+__all__ = ["MIN_LINES", "give_feedback"]
 
-ACTION = "digest.feedback"
 MIN_LINES = 5
 """A concise digest never gets shorter than this: below it, it stops saying anything."""
 _LINES_STEP = 3

@@ -1,22 +1,23 @@
 """Snoozing a reminder (the ``reminder.snooze`` menu): later, but not forever.
 
-A reminder about an ask or a blocker carries :func:`snooze_menu`; each choice's value is
+A reminder about an ask or a blocker carries ``bot.attention.snooze_menu``; each choice's value is
 ``{item}:{choice}`` (``ask:12:tomorrow``) because a menu's chosen value replaces the action's
 value. A snooze re-sends the reminder at the chosen time (still subject to quiet hours and the
-daily cap of that day). After :data:`MAX_SNOOZES` the item escalates instead: an ask goes to its
+daily cap of that day). After ``MAX_SNOOZES`` the item escalates instead: an ask goes to its
 project's sponsor (or the organization's escalation contact when the sponsor is the one
 snoozing), a blocker climbs its ladder.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.calendar import add_business_days, local_date, valid_timezone
+from bot.attention import MAX_SNOOZES, snooze_menu, wake_at
+from bot.calendar import valid_timezone
 from bot.context import Reply
 from bot.errors import InvalidState, NotAllowed, UsageError
-from bot.messages import Action, Message, Target, text
+from bot.messages import Message, Target, text
 from bot.model import Ask, Blocker, Person, Role
 from bot.ports import UnitOfWork
 from bot.services import asks, blockers
@@ -24,47 +25,13 @@ from bot.services.audit import record
 from bot.services.delivery import deliver
 from bot.services.lookup import names_of
 
-__all__ = ["ACTION", "CHOICES", "MAX_SNOOZES", "snooze", "snooze_menu", "wake_at"]
+__all__ = ["snooze"]
 
-ACTION = "reminder.snooze"
-CHOICES: tuple[tuple[str, str], ...] = (
-    ("1h", "In 1 hour"),
-    ("tomorrow", "Tomorrow morning"),
-    ("nextweek", "Next week"),
-)
-MAX_SNOOZES = 2
-"""Snoozes per person and item; the next click escalates the item instead."""
 _SNOOZED = "reminder.snoozed"
-
-
-def snooze_menu(item: str) -> Action:
-    """The menu to put on a reminder about ``item`` (``ask:12``, ``blocker:5``)."""
-    return Action(
-        id=ACTION,
-        label="Snooze",
-        value=item,
-        choices=tuple((f"{item}:{choice}", label) for choice, label in CHOICES),
-    )
 
 
 def _zone(person: Person) -> ZoneInfo:
     return ZoneInfo(person.timezone if valid_timezone(person.timezone) else "UTC")
-
-
-def wake_at(choice: str, *, person: Person, now: datetime) -> datetime:
-    """When a snoozed reminder comes back: in an hour, the next working morning, or Monday
-    morning of next week (the person's ``work_start``, in their timezone)."""
-    if choice == "1h":
-        return now + timedelta(hours=1)
-    today = local_date(now, person.timezone)
-    if choice == "tomorrow":
-        day = add_business_days(today, 1)
-    elif choice == "nextweek":
-        day = today + timedelta(days=7 - today.weekday())
-    else:
-        raise UsageError("Snooze for 1h, until tomorrow, or until next week.")
-    start = datetime.combine(day, person.work_start).replace(tzinfo=_zone(person), fold=0)
-    return start.astimezone(UTC)
 
 
 def _parse(value: str) -> tuple[str, int, str]:
@@ -79,7 +46,7 @@ async def snooze(
     uow: UnitOfWork, *, person: Person, value: str, now: datetime, link_base: str
 ) -> Reply:
     """Handle a snooze choice (``ask:12:tomorrow``): re-send the reminder later, or escalate
-    once the person has snoozed it :data:`MAX_SNOOZES` times."""
+    once the person has snoozed it ``MAX_SNOOZES`` times."""
     kind, item_id, choice = _parse(value)
     subject = f"{kind}:{item_id}"
     item: Ask | Blocker

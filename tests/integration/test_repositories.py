@@ -58,13 +58,20 @@ def ask(**changes: Any) -> Ask:
     return Ask(**(fields | changes))
 
 
+ALL = tuple(Platform)
+
+
 def message(
-    key: str, *, due: datetime = NOW, state: OutboxState = OutboxState.PENDING
+    key: str,
+    *,
+    due: datetime = NOW,
+    state: OutboxState = OutboxState.PENDING,
+    platform: Platform = Platform.SLACK,
 ) -> OutboxMessage:
     return OutboxMessage(
         organization_id=1,
         key=key,
-        platform=Platform.SLACK,
+        platform=platform,
         workspace_id=1,
         address="D1",
         payload="{}",
@@ -361,10 +368,23 @@ async def test_claim_due_takes_pending_due_messages_oldest_first(
             await uow.outbox.enqueue(message(key, due=due, state=state))
         await uow.commit()
     async with uow_factory() as uow:
-        claimed = await uow.outbox.claim_due(now=NOW, limit=3)
+        claimed = await uow.outbox.claim_due(now=NOW, limit=3, platforms=ALL)
         assert [m.key for m in claimed] == ["oldest", "late", "also-late"]
-        rest = await uow.outbox.claim_due(now=NOW, limit=10)
+        rest = await uow.outbox.claim_due(now=NOW, limit=10, platforms=ALL)
         assert [m.key for m in rest] == ["oldest", "late", "also-late", "now"]
+
+
+async def test_claim_due_leaves_platforms_this_process_cannot_send_to(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        await uow.outbox.enqueue(message("console", platform=Platform.CONSOLE))
+        await uow.outbox.enqueue(message("teams", platform=Platform.TEAMS))
+        await uow.outbox.enqueue(message("slack"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        claimed = await uow.outbox.claim_due(now=NOW, limit=10, platforms=[Platform.SLACK])
+        assert [m.key for m in claimed] == ["slack"]
 
 
 async def test_concurrent_claims_never_share_a_message(
@@ -377,8 +397,8 @@ async def test_concurrent_claims_never_share_a_message(
             await uow.outbox.enqueue(message(f"m{n}", due=NOW - timedelta(minutes=n)))
         await uow.commit()
     async with uow_factory() as one, uow_factory() as two:
-        first = await one.outbox.claim_due(now=NOW, limit=4)
-        second = await two.outbox.claim_due(now=NOW, limit=4)
+        first = await one.outbox.claim_due(now=NOW, limit=4, platforms=ALL)
+        second = await two.outbox.claim_due(now=NOW, limit=4, platforms=ALL)
         assert [m.key for m in first] == ["m5", "m4", "m3", "m2"]
         assert [m.key for m in second] == ["m1", "m0"]
         for item in first:
@@ -387,7 +407,10 @@ async def test_concurrent_claims_never_share_a_message(
         await one.commit()
         await two.rollback()
     async with uow_factory() as three:
-        assert [m.key for m in await three.outbox.claim_due(now=NOW, limit=4)] == ["m1", "m0"]
+        assert [m.key for m in await three.outbox.claim_due(now=NOW, limit=4, platforms=ALL)] == [
+            "m1",
+            "m0",
+        ]
 
 
 async def test_migrations_create_exactly_the_tables_of_storage_tables(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.attention import MAX_SNOOZES, snooze_menu
 from bot.errors import NotAllowed
 from bot.model import Ask, AskState, BlockerState, Person, Severity
 from bot.services import blockers
 from bot.services.digests import compose_for
-from bot.services.snooze import MAX_SNOOZES, snooze, snooze_menu
+from bot.services.snooze import snooze
 from tests.fakes import make_memory_uow_factory
 from tests.scenario.cadence_world import LINK, World, make_world
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from adapters.slack import SlackSender, build_slack_app
+from adapters.slack.sender import split_ref
 from bot.dispatch import Core
 from bot.model import CadencePreference, OutboxState, Platform, Severity
 from bot.services import blockers
-from cadence.drain import DrainPolicy
+from cadence.drain import DrainPolicy, drain_once
 from tests.fakes import make_memory_uow_factory
 from tests.fakes_slack import TEAM_ID, FakeSlack
 from tests.scenario.cadence_world import LINK, make_world
@@ -39,8 +40,9 @@ async def test_fan_out_and_thread_through_slack_survive_429_and_5xx() -> None:
             )
             for n in range(6)
         ]
+        accountable = await world.person("acc")
         for n, leader in enumerate(leaders):
-            await world.project(f"P{n}", sponsor=leader, lead=lee)
+            await world.project(f"P{n}", sponsor=leader, lead=lee, accountable=accountable)
         async with world.uow() as uow:
             raised = await blockers.raise_blocker(
                 uow,
@@ -61,8 +63,6 @@ async def test_fan_out_and_thread_through_slack_survive_429_and_5xx() -> None:
         await world.tick()
         for _ in range(3):
             for _ in range(60):
-                from cadence.drain import drain_once
-
                 await drain_once(world.uow, senders=senders, clock=world.clock, policy=world.policy)
                 world.clock.advance(timedelta(seconds=1))
             world.clock.advance(timedelta(hours=2))  # the critical blocker climbs after 4 h
@@ -76,9 +76,9 @@ async def test_fan_out_and_thread_through_slack_survive_429_and_5xx() -> None:
         assert len(refused) == 6
         root = next(r for r in rows if r.key.startswith(f"blocker:{raised.blocker.id}:root"))
         replies = [c for c in posts if c.args.get("thread_ts")]
-        assert replies and {c.args["thread_ts"] for c in replies} == {
-            root.platform_ref.split(":")[1]
-        }
-        assert sum(r.key.startswith("digest:") for r in rows) == 6
+        assert root.platform_ref is not None
+        _, root_ts = split_ref(root.platform_ref, channel=root.address)
+        assert replies and {c.args["thread_ts"] for c in replies} == {root_ts}
+        assert sum(r.key.startswith("digest:") for r in rows) == 6 + 1  # and the Accountable's
     finally:
         await slack.close()

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from bot.attention import DAILY_CAP, PING, URGENT, plan_ping
+import pytest
+
+from bot.attention import (
+    DAILY_CAP,
+    PING,
+    SNOOZE_ACTION,
+    URGENT,
+    plan_ping,
+    snooze_menu,
+    wake_at,
+)
 from bot.clock import ManualClock
+from bot.errors import UsageError
 from bot.model import Person, Platform
 from cadence.drain import DrainPolicy, backoff
 from cadence.limiter import SLACK, TEAMS, Limit, Limiter, Rule
@@ -110,3 +121,19 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     assert backoff(1, policy, rand=lambda: 1.0) == 2.0
     assert backoff(4, policy, rand=lambda: 1.0) == 16.0
     assert backoff(20, policy, rand=lambda: 1.0) == 60.0
+
+
+def test_snooze_menu_choices_carry_the_item_and_wake_at_working_mornings() -> None:
+    menu = snooze_menu("ask:12")
+    assert (menu.id, menu.value) == (SNOOZE_ACTION, "ask:12")
+    assert [value for value, _ in menu.choices] == [
+        "ask:12:1h",
+        "ask:12:tomorrow",
+        "ask:12:nextweek",
+    ]
+    friday_evening = utc(2026, 11, 27, 22)  # 17:00 in New York
+    assert wake_at("1h", person=ANA, now=friday_evening) == utc(2026, 11, 27, 23)
+    assert wake_at("tomorrow", person=ANA, now=friday_evening) == utc(2026, 11, 30, 13)
+    assert wake_at("nextweek", person=ANA, now=utc(2026, 11, 24, 15)) == utc(2026, 11, 30, 13)
+    with pytest.raises(UsageError):
+        wake_at("someday", person=ANA, now=friday_evening)

@@ -337,13 +337,11 @@ async def test_blocker_threads_in_the_project_channel(
     root = next(c for c in slack.posts(SEPSIS_CHANNEL) if "lab IT access" in c.args["text"])
     assert "thread_ts" not in root.args
     (dm_call,) = [c for c in slack.posts("D0DANA") if "lab IT access" in c.args["text"]]
-    labels = [
-        e["text"]["text"]
-        for b in dm_call.args["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-    ]
+    elements = [e for b in dm_call.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    labels = [e["text"]["text"] for e in elements if e["type"] == "button"]
     assert labels == ["Acknowledge", "Resolve"]
+    (menu,) = [e for e in elements if e["type"] == "static_select"]
+    assert [o["text"]["text"] for o in menu["options"]][:1] == ["In 1 hour"]
     await route.interaction(
         click(slack, "dana", posted=dm_call.args, action_index=0, reply_to="ack")
     )
