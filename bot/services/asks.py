@@ -442,6 +442,7 @@ async def expire(uow: UnitOfWork, *, ask: Ask, now: datetime, link_base: str) ->
         ),
         organization_id=ask.organization_id,
         now=now,
+        category="ping",
     )
 
 
