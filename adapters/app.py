@@ -16,14 +16,14 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from adapters.http import AccessLogger, Mount, build_web_app
+from adapters.http import AccessLogger, Mount, build_web_app, sign_dashboard_link
 from adapters.settings import Settings
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Core, CoreSettings
@@ -78,8 +78,29 @@ def _storage(settings: Settings) -> tuple[AsyncEngine, UnitOfWorkFactory]:
     return engine, make_uow_factory(engine)
 
 
-def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> Core:
-    return Core(uow=uow, clock=clock, settings=CoreSettings(link_base=settings.link_base))
+DASHBOARD_LINK_DAYS = 7
+
+
+def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, *, serving: bool) -> Core:
+    """The core. It can hand out signed dashboard links when the links will verify: in the
+    server itself, or anywhere when DASHBOARD_SECRET is shared (not a per-process random key)."""
+
+    def dashboard_link(organization_id: int) -> str:
+        return sign_dashboard_link(
+            organization_id,
+            clock.now() + timedelta(days=DASHBOARD_LINK_DAYS),
+            key=settings.dashboard_key,
+            base_url=settings.link_base,
+        )
+
+    can_sign = serving or not settings.dashboard_secret_generated
+    return Core(
+        uow=uow,
+        clock=clock,
+        settings=CoreSettings(
+            link_base=settings.link_base, dashboard_link=dashboard_link if can_sign else None
+        ),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,7 +165,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
     :func:`serve`'s job, so tests can build an application around a prepared database."""
     clock = clock or SystemClock()
     engine, uow = _storage(settings)
-    core = _core(settings, uow, clock)
+    core = _core(settings, uow, clock, serving=True)
     mounts: list[Mount] = []
     senders: dict[Platform, Sender] = {}
     platforms: dict[str, str] = {}
@@ -201,7 +222,9 @@ async def core_session(
     clock = clock or SystemClock()
     engine, uow = _storage(settings)
     try:
-        yield CoreSession(settings=settings, clock=clock, uow=uow, core=_core(settings, uow, clock))
+        yield CoreSession(
+            settings=settings, clock=clock, uow=uow, core=_core(settings, uow, clock, serving=False)
+        )
     finally:
         await engine.dispose()
 

@@ -167,7 +167,11 @@ async def _organization_id(request: web.Request, kind: Kind) -> int | None:
         return await _named_or_default(deps, query.get("org"), kind)
     if "sig" in query:
         return _verified(deps, query, kind)
-    raise _refuse(kind, "authentication required: ?token=… or a signed link")
+    raise _refuse(
+        kind,
+        "This dashboard is private. Ask Leaderbot for your personal link: type `dashboard` "
+        "(in Slack: /leader dashboard), or open it with ?token=<admin token>.",
+    )
 
 
 async def _named_or_default(deps: _Deps, org: str | None, kind: Kind) -> int | None:

@@ -21,6 +21,7 @@ __all__ = [
     "CadenceCmd",
     "CharterField",
     "Command",
+    "DashboardCmd",
     "DecideCmd",
     "DecisionsCmd",
     "DelegateCmd",
@@ -93,6 +94,11 @@ class AsksCmd:
 @dataclass(frozen=True, kw_only=True)
 class DigestCmd:
     """Preview my digest now."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DashboardCmd:
+    """A personal, expiring link to my organization's dashboard."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,6 +255,7 @@ Command = (
     | StatusCmd
     | AsksCmd
     | DigestCmd
+    | DashboardCmd
     | RaciShowCmd
     | DecisionsCmd
     | HelpCmd

@@ -58,6 +58,7 @@ COMMANDS: dict[type, Handler] = {
     c.DelegateCmd: people.on_delegate,
     c.HandoverCmd: people.on_handover,
     c.DigestCmd: people.on_digest,
+    c.DashboardCmd: people.on_dashboard,
     c.HelpCmd: people.on_help,
 }
 """Command type → handler: the whole command surface in one table."""
@@ -74,6 +75,9 @@ class CoreSettings:
     """Public base URL of the server: links to full items and the dashboard."""
     max_text: int = 2000
     """Longest ask/blocker/update text accepted; longer gets a clear refusal."""
+    dashboard_link: Callable[[int], str] | None = None
+    """A signed, expiring dashboard link for an organization (the server signs with its key);
+    None where nothing can sign, e.g. the console without a server."""
 
 
 class Core:
@@ -291,6 +295,7 @@ class Core:
             person=person,
             now=self.clock.now(),
             link_base=self.settings.link_base,
+            dashboard_link=self.settings.dashboard_link,
             max_text=self.settings.max_text,
         )
 

@@ -25,6 +25,7 @@ from bot.commands import (
     CadenceCmd,
     CharterField,
     Command,
+    DashboardCmd,
     DecideCmd,
     DecisionsCmd,
     DelegateCmd,
@@ -100,6 +101,12 @@ _SPECS = (
         example="asks",
     ),
     _Spec(names=("digest",), usage="digest", summary="Preview your digest now", example="digest"),
+    _Spec(
+        names=("dashboard",),
+        usage="dashboard",
+        summary="A personal link to the dashboard, valid for 7 days",
+        example="dashboard",
+    ),
     _Spec(
         names=("approve",),
         usage="approve <ask id> [rationale]",
@@ -889,6 +896,7 @@ _PARSERS: dict[str, Parser] = {
     "status": lambda words: StatusCmd(project=_project_only(words)),
     "asks": _nothing(AsksCmd),
     "digest": _nothing(DigestCmd),
+    "dashboard": _nothing(DashboardCmd),
     "approve": _decide("approve", None),
     "decline": _decide("decline", "Please give a reason when you decline."),
     "info": _decide("info", "What do you need to know?"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,6 +20,7 @@ class Ctx:
     now: datetime
     link_base: str
     max_text: int
+    dashboard_link: Callable[[int], str] | None = None
 
     @property
     def today(self) -> date:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.commands import CadenceCmd, DelegateCmd, DigestCmd, HandoverCmd, HelpCmd
+from bot.commands import (
+    CadenceCmd,
+    DashboardCmd,
+    DelegateCmd,
+    DigestCmd,
+    HandoverCmd,
+    HelpCmd,
+)
 from bot.context import Reply
 from bot.grammar import HELP, help_for
 from bot.handlers.context import Ctx
@@ -84,6 +91,22 @@ async def on_digest(ctx: Ctx, cmd: DigestCmd) -> Reply:
         ctx.uow, person_id=ctx.person.id, now=ctx.now, link_base=ctx.link_base
     )
     return Reply(messages=(result.message,))
+
+
+async def on_dashboard(ctx: Ctx, cmd: DashboardCmd) -> Reply:
+    if ctx.dashboard_link is None:
+        return Reply(
+            messages=(
+                text(
+                    f"The dashboard is at {ctx.link_base}/dashboard. Open it with the admin "
+                    "token, or ask Leaderbot in Slack or Teams for a personal link."
+                ),
+            )
+        )
+    link = ctx.dashboard_link(ctx.caller.organization_id)
+    return Reply(
+        messages=(text(f"Your dashboard, valid for 7 days (keep it to yourself): {link}"),)
+    )
 
 
 async def on_help(ctx: Ctx, cmd: HelpCmd) -> Reply:

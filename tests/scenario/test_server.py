@@ -30,6 +30,7 @@ from bot.model import (
     Decision,
     Organization,
     Person,
+    Platform,
     Project,
     Rag,
     Update,
@@ -169,6 +170,21 @@ async def test_dashboard_needs_a_token_or_a_signed_link(
     link = sign_dashboard_link(org, NOW + timedelta(hours=1), key=KEY.encode())
     signed = await client.get(link)
     assert signed.status == 200 and "Approve 0.5 FTE" in await signed.text()
+
+
+async def test_the_dashboard_command_hands_out_a_link_that_opens_the_dashboard(
+    server: tuple[TestClient, Application, int, int],
+) -> None:
+    client, app, _, _ = server
+    refused = await client.get("/dashboard")
+    assert "type `dashboard`" in await refused.text()
+    caller = await app.core.caller_for_handle("dana", platform=Platform.CONSOLE)
+    assert caller is not None
+    reply = await app.core.command(caller, "dashboard")
+    link = reply.messages[0].sections[0].rsplit(" ", 1)[1]
+    assert link.startswith("http://127.0.0.1:") and "sig=" in link
+    page = await client.get(urlsplit(link).path + "?" + urlsplit(link).query)
+    assert page.status == 200 and "Pilot extended to ward 4" in await page.text()
 
 
 @pytest.mark.parametrize("case", ["expired", "forged", "other key", "malformed", "superscript"])
