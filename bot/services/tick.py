@@ -29,8 +29,6 @@ from bot.digest import compose_digest, period_label
 from bot.messages import Message, Target
 from bot.model import (
     Ask,
-    AskState,
-    BlockerState,
     CadencePreference,
     Frequency,
     Letter,
@@ -64,8 +62,6 @@ _HISTORY = timedelta(days=40)
 _REMINDER_HORIZON = timedelta(days=2)
 """Asks needed later than this are not worth loading on a tick yet."""
 _LEADER_LETTERS = (Letter.A, Letter.C, Letter.I)
-_DECIDABLE = (AskState.OPEN, AskState.INFO_REQUESTED)
-_LIVE = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED)
 _ONE_DAY = timedelta(days=1)
 
 
@@ -272,7 +268,7 @@ async def _asks(uow: UnitOfWork, report: TickReport, *, now: datetime, link_base
     """Reminders before ``needed_by``, a note to the requester once it passed undecided, expiry
     after the grace period."""
     open_asks = await uow.asks.find(
-        state=list(_DECIDABLE), needed_by__lte=(now + _REMINDER_HORIZON).date(), order_by="id"
+        state=list(asks.DECIDABLE), needed_by__lte=(now + _REMINDER_HORIZON).date(), order_by="id"
     )
     if not open_asks:
         return
@@ -328,7 +324,7 @@ async def _tell_overdue(uow: UnitOfWork, *, ask: Ask, decider: Person, now: date
 async def _escalations(uow: UnitOfWork, *, now: datetime, link_base: str) -> int:
     """Climb every blocker whose rung deadline passed, as of that deadline (see module doc)."""
     due = due_escalations(
-        await uow.blockers.find(state=list(_LIVE), next_escalation_at__lte=now), now=now
+        await uow.blockers.find(state=list(blockers.LIVE), next_escalation_at__lte=now), now=now
     )
     for blocker in due:
         deadline = blocker.next_escalation_at
