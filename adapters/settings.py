@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     slack_command: str = "/leader"
     slack_api_url: str = ""
     """Override of the Slack Web API base (a local fake server in tests)."""
+    slack_encryption_key: SecretStr | None = None
+    """Fernet key that encrypts the OAuth tokens of installed workspaces in the database."""
 
     microsoft_app_id: str = Field(
         default="", validation_alias=AliasChoices("MicrosoftAppId", "microsoft_app_id")
@@ -131,6 +133,7 @@ class Settings(BaseSettings):
             "SLACK_SCOPES": self.slack_scopes,
             "SLACK_COMMAND": self.slack_command,
             "SLACK_API_URL": self.slack_api_url,
+            "SLACK_ENCRYPTION_KEY": _secret(self.slack_encryption_key),
         }
         return {name: value for name, value in values.items() if value}
 

@@ -72,6 +72,9 @@ class Message:
     """This message starts the thread with that key: the sender records where it landed."""
     replaces_key: str | None = None
     """Update in place the message previously sent under this key (``chat.update``)."""
+    links_thread: str | None = None
+    """Show a link to the root of the thread with this key (a DM pointing at a blocker's
+    thread in the project channel); platforms that cannot link to a thread ignore it."""
     link: str | None = None
     """Where the full item lives, used when a renderer must cut text."""
 
@@ -105,6 +108,7 @@ def from_json(data: str) -> Message:
         thread_key=raw["thread_key"],
         anchors_thread=raw["anchors_thread"],
         replaces_key=raw["replaces_key"],
+        links_thread=raw.get("links_thread"),  # absent from rows queued before it existed
         link=raw["link"],
     )
 

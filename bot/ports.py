@@ -150,6 +150,9 @@ class Delivery:
     """Platform id of the root of ``message.thread_key``'s thread in this channel, if any."""
     replaces_ref: str | None = None
     """Platform ref of the message ``message.replaces_key`` names (update it in place)."""
+    linked_thread: Thread | None = None
+    """Where the thread ``message.links_thread`` names was posted in this workspace, if it was
+    (its channel and root), for the sender to link to."""
 
 
 class SendOutcome(StrEnum):

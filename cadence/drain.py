@@ -7,7 +7,9 @@ the rows go out on the next pass — the only window for a duplicate is a messag
 accepted in the instant before the crash.
 
 Per row: wait for its thread's root to be posted (``thread_key``) and for the message it
-replaces to be sent (``replaces_key``); pace it (:mod:`cadence.limiter`); then send.
+replaces to be sent (``replaces_key``); pace it (:mod:`cadence.limiter`); then send. A message
+that links to a thread (``links_thread``) is told where that thread's root is, and when the root
+goes out in the same pass it is sent right after it.
 ``RETRY`` honours ``Retry-After`` and otherwise backs off exponentially with jitter, up to
 ``max_attempts``; ``FAILED`` marks the row failed, marks an unreachable identity, and tells the
 organization's admin once per address.
@@ -88,6 +90,7 @@ class _Job:
     sender: Sender
     thread_root: str | None = None
     replaces_ref: str | None = None
+    linked_thread: Thread | None = None
     result: SendResult = field(default_factory=lambda: SendResult(outcome=SendOutcome.RETRY))
 
 
@@ -123,7 +126,12 @@ async def drain_once(
                 continue
             jobs.append(prepared)
         gate = asyncio.Semaphore(policy.concurrency)
-        await asyncio.gather(*(_send(job, gate, policy) for job in jobs))
+        first, linking = _split_linking(jobs)
+        await asyncio.gather(*(_send(job, gate, policy) for job in first))
+        linking, waiting = _link_new_roots(linking, first, now=now, policy=policy)
+        await asyncio.gather(*(_send(job, gate, policy) for job in linking))
+        jobs = first + linking
+        later += [(job.row, until) for job, until in waiting]
         # Every write comes after the sends: on SQLite the first write takes the database's
         # single write lock, which must not be held while waiting on a platform.
         for row, until in later:
@@ -181,6 +189,10 @@ async def _prepare(
             job.thread_root = thread.root_id
         elif row.project_id is not None and now - row.created_at < policy.thread_wait:
             return now + policy.defer
+    if message.links_thread:
+        job.linked_thread = await uow.threads.first(
+            key=message.links_thread, workspace_id=row.workspace_id, order_by="id"
+        )
     if message.replaces_key:
         original = await uow.outbox.first(
             key=outbox_key(message.replaces_key, row.workspace_id, row.address)
@@ -192,12 +204,62 @@ async def _prepare(
     return job
 
 
+def _split_linking(jobs: list[_Job]) -> tuple[list[_Job], list[_Job]]:
+    """The batch as (send now, send after): a message linking to a thread whose root is in this
+    same batch (a blocker's first rung DM, queued with the blocker's root post) goes once the
+    root has landed, so its link can point at it."""
+    roots = {
+        (j.row.workspace_id, j.message.anchors_thread) for j in jobs if j.message.anchors_thread
+    }
+    first: list[_Job] = []
+    linking: list[_Job] = []
+    for job in jobs:
+        waits = (
+            job.linked_thread is None and (job.row.workspace_id, job.message.links_thread) in roots
+        )
+        (linking if waits else first).append(job)
+    return first, linking
+
+
+def _link_new_roots(
+    linking: list[_Job], sent: list[_Job], *, now: datetime, policy: DrainPolicy
+) -> tuple[list[_Job], list[tuple[_Job, datetime]]]:
+    """After the batch's roots went out: (send, wait). A message gets the link to where its
+    root landed; when the root is to be retried (throttled, Slack down) the message waits for
+    it like a thread reply does, up to ``thread_wait``; when the root failed for good it goes
+    without the link."""
+    send: list[_Job] = []
+    wait: list[tuple[_Job, datetime]] = []
+    for job in linking:
+        key = job.message.links_thread
+        root = next(
+            r
+            for r in sent
+            if r.message.anchors_thread == key and r.row.workspace_id == job.row.workspace_id
+        )
+        result = root.result
+        if key and result.outcome is SendOutcome.SENT and result.platform_ref:
+            job.linked_thread = Thread(
+                key=key,
+                workspace_id=root.row.workspace_id,
+                channel_id=root.row.address,
+                root_id=result.platform_ref,
+            )
+        elif result.outcome is SendOutcome.RETRY and now - job.row.created_at < policy.thread_wait:
+            delay = timedelta(seconds=result.retry_after) if result.retry_after else policy.defer
+            wait.append((job, now + max(delay, policy.defer)))
+            continue
+        send.append(job)
+    return send, wait
+
+
 async def _send(job: _Job, gate: asyncio.Semaphore, policy: DrainPolicy) -> None:
     delivery = Delivery(
         outbox=job.row,
         message=job.message,
         thread_root=job.thread_root,
         replaces_ref=job.replaces_ref,
+        linked_thread=job.linked_thread,
     )
     async with gate:
         try:

@@ -8,6 +8,7 @@ bearer token, records every call, answers the way Slack documents (``ok``, ``cha
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -68,8 +69,12 @@ class FakeSlack:
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """What was posted to response_url webhooks: (id, body)."""
     failures: dict[str, list[Failure]] = field(default_factory=dict)
-    install: dict[str, Any] = field(default_factory=dict)
-    """What ``oauth.v2.access`` answers (set by OAuth tests)."""
+    installs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """OAuth codes Slack would hand the redirect, each with its ``oauth.v2.access`` answer."""
+    client: tuple[str, str] = ("", "")
+    """The app's (client id, client secret) ``oauth.v2.access`` accepts (set by OAuth tests)."""
+    teams: dict[str, str] = field(default_factory=dict)
+    """Bot token → team id, for tokens installed through OAuth (``auth.test``)."""
     server: TestServer | None = None
     _ts: int = 0
 
@@ -91,6 +96,32 @@ class FakeSlack:
             "tz": tz,
             "profile": {"email": email, "real_name": real_name, "display_name": name},
         }
+
+    def offer_install(
+        self, code: str, *, team_id: str, team_name: str, bot_token: str, bot_user: str
+    ) -> None:
+        """Let ``code`` be exchanged once for an install of the app in ``team_id``: the answer
+        is shaped like Slack's documented ``oauth.v2.access`` example; ``bot_token`` becomes a
+        token the fake accepts."""
+        self.installs[code] = {
+            "ok": True,
+            "access_token": bot_token,
+            "token_type": "bot",
+            "scope": "commands,chat:write,im:write,users:read",
+            "bot_user_id": bot_user,
+            "app_id": "A0LEADER",
+            "team": {"name": team_name, "id": team_id},
+            "enterprise": None,
+            "authed_user": {
+                "id": "U0INSTALLER",
+                "scope": "",
+                "access_token": "xoxp-installer-token",
+                "token_type": "user",
+            },
+            "is_enterprise_install": False,
+        }
+        self.tokens.add(bot_token)
+        self.teams[bot_token] = team_id
 
     def fail_next(
         self, method: str, *, status: int = 200, error: str = "", retry_after: int | None = None
@@ -143,22 +174,46 @@ class FakeSlack:
                 return web.Response(status=failure.status, text="upstream failure")
             return web.json_response({"ok": False, "error": failure.error})
         if method == "oauth.v2.access":
-            return web.json_response(self.install)
+            return web.json_response(self._exchange(request, args))
         if token not in self.tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        call.answer = self._answer(method, args)
+        call.answer = self._answer(method, args, token)
         return web.json_response(call.answer)
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _exchange(self, request: web.Request, args: dict[str, Any]) -> dict[str, Any]:
+        """``oauth.v2.access``: the app's credentials (HTTP Basic, as slack_sdk sends them, or
+        form fields) and a code that is used once."""
+        sent = (str(args.get("client_id", "")), str(args.get("client_secret", "")))
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            decoded = base64.b64decode(auth.removeprefix("Basic ")).decode()
+            user, _, password = decoded.partition(":")
+            sent = (user, password)
+        if not self.client[0] or sent != self.client:
+            return {"ok": False, "error": "invalid_client_id"}
+        answer = self.installs.pop(str(args.get("code", "")), None)
+        return answer or {"ok": False, "error": "invalid_code"}
+
+    def _answer(self, method: str, args: dict[str, Any], token: str) -> dict[str, Any]:
         if method == "auth.test":
             return {
                 "ok": True,
                 "url": "https://leader.slack.com/",
                 "team": "Leader",
                 "user": "leaderbot",
-                "team_id": TEAM_ID,
+                "team_id": self.teams.get(token, TEAM_ID),
                 "user_id": BOT_USER,
                 "bot_id": "B0LEADER",
+            }
+        if method == "chat.getPermalink":
+            ts = str(args["message_ts"])
+            if not any(c.answer.get("ts") == ts for c in self.posts(str(args["channel"]))):
+                return {"ok": False, "error": "message_not_found"}
+            return {
+                "ok": True,
+                "channel": args["channel"],
+                "permalink": f"https://leader.slack.com/archives/{args['channel']}/p"
+                + ts.replace(".", ""),
             }
         if method == "chat.postMessage":
             ts = self._next_ts()

@@ -65,6 +65,7 @@ from adapters.slack.render import (
     render_many,
 )
 from adapters.slack.settings import OFF, SlackSettings
+from adapters.slack.tokens import EncryptedInstallationStore, fernet
 from bot.context import Caller, Reply
 from bot.dispatch import Core
 from bot.messages import InputKind, Message, text
@@ -175,11 +176,18 @@ def build_slack_app(
         if engine is None:
             log.info("Slack is off: OAuth mode (SLACK_CLIENT_ID) needs the database engine")
             return None
-        bots = AsyncSQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine)
+        tables = AsyncSQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine)
+        bots: AsyncInstallationStore = tables
+        if settings.encryption_key:
+            try:
+                bots = EncryptedInstallationStore(tables, fernet(settings.encryption_key))
+            except ValueError as error:
+                log.error("Slack is off: %s", error)
+                return None
         states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRY, engine=engine)
         bolt = SlackBolt(
             bots=bots,
-            stores=(bots, states),
+            stores=(tables, states),
             authorize=StoredBotAuthorize(bots),
             oauth_settings=AsyncOAuthSettings(
                 client_id=settings.client_id,
@@ -241,7 +249,7 @@ async def _installed(core: Core, args: AsyncSuccessArgs) -> BoltResponse:
 
 
 async def _install_failed(args: AsyncFailureArgs) -> BoltResponse:
-    log.warning("Slack install failed: %s", args.reason)
+    log.warning("Slack install failed: %s%s", args.reason, f" ({args.error})" if args.error else "")
     return await args.default.failure(args)
 
 

@@ -51,6 +51,7 @@ FALLBACK_TEXT = 3000
 """Top-level ``text`` (notifications, screen readers); Slack allows more, nobody reads more."""
 
 ELLIPSIS = "…"
+THREAD_LINK = "View the thread"
 _SAFE_URL = re.compile(r"https?://[^\s<>|]+")
 
 
@@ -171,6 +172,17 @@ def render(message: Message) -> list[dict[str, Any]]:
     """Block Kit JSON for ``chat.postMessage`` / ``chat.update`` / ``respond``. slack_sdk
     validates each block (``to_dict`` raises SlackObjectFormationError on a broken limit)."""
     return [block.to_dict() for block in blocks_of(message)]
+
+
+def with_thread_link(blocks: list[dict[str, Any]], url: str) -> list[dict[str, Any]]:
+    """``blocks`` with a "View the thread" link above their buttons (the DM to a blocker's rung
+    owner points at the blocker's thread). Left out when ``url`` is not a plain http(s) URL or
+    the message has no room for one more block."""
+    if not _SAFE_URL.fullmatch(url) or len(blocks) >= MAX_BLOCKS:
+        return blocks
+    link = SectionBlock(text=_mrkdwn(f"<{escape(url)}|{THREAD_LINK}>")).to_dict()
+    at = next((i for i, b in enumerate(blocks) if b["type"] in ("actions", "context")), len(blocks))
+    return [*blocks[:at], link, *blocks[at:]]
 
 
 def render_many(messages: Sequence[Message]) -> list[dict[str, Any]]:

@@ -11,7 +11,9 @@ Where a delivery goes:
   writer would wait on it forever under SQLite. The DM channel becomes the identity's
   ``conversation_ref`` through the inbound side (a DM, a command typed in the DM, App Home);
 - ``delivery.thread_root`` set: a reply in that thread (``thread_ts``);
-- ``delivery.replaces_ref`` set: ``chat.update`` of that message instead of a new post.
+- ``delivery.replaces_ref`` set: ``chat.update`` of that message instead of a new post;
+- ``delivery.linked_thread`` set: a "View the thread" link to that thread's root
+  (``chat.getPermalink``), e.g. in a blocker's DM to its rung owner.
 
 ``SendResult.platform_ref`` is ``"{channel}:{ts}"``: the channel Slack actually posted in (a DM's
 ``D…``, not the user id) and the message ``ts``, which is what ``chat.update`` needs. Refs and
@@ -30,8 +32,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackBolt
-from adapters.slack.render import fallback, render
-from bot.model import Platform
+from adapters.slack.render import fallback, render, with_thread_link
+from bot.model import Platform, Thread
 from bot.ports import Delivery, SendOutcome, SendResult
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,12 @@ class SlackSender:
 
     async def _deliver(self, delivery: Delivery, *, token: str) -> str:
         outbox, message = delivery.outbox, delivery.message
-        content: dict[str, Any] = {"blocks": render(message), "text": fallback(message)}
+        blocks = render(message)
+        if delivery.linked_thread is not None:
+            permalink = await self._permalink(delivery.linked_thread, token=token)
+            if permalink:
+                blocks = with_thread_link(blocks, permalink)
+        content: dict[str, Any] = {"blocks": blocks, "text": fallback(message)}
         if delivery.replaces_ref:
             channel, ts = split_ref(delivery.replaces_ref, channel=outbox.address)
             updated = await self.client.chat_update(token=token, channel=channel, ts=ts, **content)
@@ -104,6 +111,19 @@ class SlackSender:
             token=token, channel=channel, unfurl_links=False, unfurl_media=False, **content
         )
         return f"{posted['channel']}:{posted['ts']}"
+
+    async def _permalink(self, thread: Thread, *, token: str) -> str | None:
+        """The permalink of a thread's root (``chat.getPermalink``); None when Slack has none
+        for it (root deleted, channel archived): the message then goes without the link."""
+        channel, ts = split_ref(thread.root_id, channel=thread.channel_id)
+        try:
+            answer = await self.client.chat_getPermalink(
+                token=token, channel=channel, message_ts=ts
+            )
+        except SlackApiError as error:
+            log.info("no permalink for %s in %s: %s", ts, channel, error.response.get("error"))
+            return None
+        return str(answer.get("permalink") or "") or None
 
     async def _open_dm(self, *, token: str, user_id: str) -> str:
         """The DM channel with a user (``conversations.open`` returns the same one every time,

@@ -40,6 +40,8 @@ class SlackSettings:
     command: str = "/leader"
     api_url: str = ""
     """Web API base (``https://slack.com/api/`` when empty); a local fake Slack in tests."""
+    encryption_key: str = ""
+    """Fernet key: OAuth mode stores each workspace's tokens encrypted with it (plain if empty)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackSettings:
@@ -53,6 +55,7 @@ class SlackSettings:
             scopes=scopes or DEFAULT_SCOPES,
             command=command if command.startswith("/") else f"/{command}",
             api_url=env.get("SLACK_API_URL", ""),
+            encryption_key=env.get("SLACK_ENCRYPTION_KEY", "").strip(),
         )
 
     @property

@@ -178,6 +178,7 @@ async def _notify_owner(
             actions=actions,
             target=Target(person_id=owner.id),
             key=f"blocker:{blocker.id}:rung:{blocker.level}:{int(now.timestamp())}",
+            links_thread=thread_key(blocker.id),
             link=_link(link_base, blocker.id),
         ),
         organization_id=blocker.organization_id,

@@ -80,5 +80,13 @@ async def test_fan_out_and_thread_through_slack_survive_429_and_5xx() -> None:
         _, root_ts = split_ref(root.platform_ref, channel=root.address)
         assert replies and {c.args["thread_ts"] for c in replies} == {root_ts}
         assert sum(r.key.startswith("digest:") for r in rows) == 6 + 1  # and the Accountable's
+        # Every rung owner's DM (the first, and each escalation's) links to the thread's root.
+        rungs = [r for r in rows if r.key.startswith(f"blocker:{raised.blocker.id}:rung:")]
+        assert len(rungs) >= 2
+        permalink = f"/archives/{root.address}/p{root_ts.replace('.', '')}"
+        for rung in rungs:
+            _, ts = split_ref(rung.platform_ref or "", channel=rung.address)
+            (post,) = [c for c in posts if c.answer["ts"] == ts]
+            assert permalink in str(post.args["blocks"]), rung.key
     finally:
         await slack.close()

@@ -3,9 +3,10 @@ Slack's documented examples, and the real ``/slack/events`` route on a local aio
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack import SlackBolt, SlackSettings, build_slack_app, mount_slack
 from bot.dispatch import Core
-from tests.fakes_slack import BOT_TOKEN, FakeSlack, form_body, payload_body, sign
+from tests.fakes_slack import BOT_TOKEN, TEAM_ID, FakeSlack, form_body, payload_body, sign
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "slack"
@@ -23,9 +24,65 @@ SHARED = REPO / ".." / "shared" / "fixtures" / "slack"
 SECRET = "test-signing-secret"
 
 
+SEPSIS_CHANNEL = "C0SEPSIS"
+USERS = {
+    "ana": ("U0ANA", "Ana Silva", "Europe/London"),
+    "dana": ("U0DANA", "Dana Lee", "America/New_York"),
+    "ben": ("U0BEN", "Ben Okafor", "Europe/London"),
+}
+"""Slack users of the demo organization's people (matched to them by email)."""
+
+
 def fixture(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((FIXTURES / name).read_text())
     return copy.deepcopy(loaded)
+
+
+def add_users(slack: FakeSlack) -> None:
+    """What ``users.info`` tells about :data:`USERS`."""
+    for handle, (user_id, name, tz) in USERS.items():
+        slack.add_user(
+            user_id, name=handle, real_name=name, email=f"{handle}@northfield.example", tz=tz
+        )
+
+
+def command(
+    slack: FakeSlack,
+    handle: str,
+    text: str,
+    *,
+    reply_to: str,
+    channel: str = SEPSIS_CHANNEL,
+    team_id: str = TEAM_ID,
+) -> dict[str, str]:
+    """A slash command by one of :data:`USERS`, answered through response_url ``reply_to``."""
+    fields = fixture("slash_command.json")
+    user_id = USERS[handle][0]
+    fields.update(
+        team_id=team_id,
+        user_id=user_id,
+        user_name=handle,
+        text=text,
+        channel_id=channel,
+        channel_name="directmessage" if channel.startswith("D") else "sepsis",
+        response_url=slack.response_url(reply_to),
+    )
+    return fields
+
+
+def replies(slack: FakeSlack, name: str) -> list[dict[str, Any]]:
+    """What was posted to response_url ``name``."""
+    return [body for got, body in slack.responses if got == name]
+
+
+async def until(check: Callable[[], Any], what: str) -> Any:
+    """Wait for work bolt does after the ack (it answers Slack first, then carries on)."""
+    for _ in range(300):
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def settings_for(fake: FakeSlack, **changes: str) -> SlackSettings:
@@ -46,9 +103,10 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 
 class SlackRoute:
-    """The real /slack/events route of a bolt app built by ``build_slack_app``."""
+    """The real /slack/events route of a bolt app built by ``build_slack_app`` (``bolt`` is
+    None when the whole server was built, by ``adapters.app.build_application``)."""
 
-    def __init__(self, client: TestClient, bolt: SlackBolt) -> None:
+    def __init__(self, client: TestClient, bolt: SlackBolt | None = None) -> None:
         self.client = client
         self.bolt = bolt
 

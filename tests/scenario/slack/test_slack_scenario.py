@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,16 +26,21 @@ from bot.ports import UnitOfWorkFactory
 from bot.services.demo import seed_demo
 from cadence.drain import DrainReport, drain_until_idle
 from tests.fakes_slack import TEAM_ID, FakeSlack
-from tests.scenario.slack.conftest import SlackRoute, fixture, serve_slack, settings_for
+from tests.scenario.slack.conftest import (
+    SEPSIS_CHANNEL,
+    USERS,
+    SlackRoute,
+    add_users,
+    command,
+    fixture,
+    replies,
+    serve_slack,
+    settings_for,
+    until,
+)
 
 MONDAY = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 """Within working hours in London and New York, so DMs ("pings") go out at once."""
-SEPSIS_CHANNEL = "C0SEPSIS"
-USERS = {
-    "ana": ("U0ANA", "Ana Silva", "Europe/London"),
-    "dana": ("U0DANA", "Dana Lee", "America/New_York"),
-    "ben": ("U0BEN", "Ben Okafor", "Europe/London"),
-}
 
 
 @pytest.fixture
@@ -47,39 +52,10 @@ async def core(uow_factory: UnitOfWorkFactory) -> Core:
 
 @pytest.fixture
 async def route(core: Core, slack: FakeSlack) -> AsyncIterator[SlackRoute]:
-    for handle, (user_id, name, tz) in USERS.items():
-        slack.add_user(
-            user_id, name=handle, real_name=name, email=f"{handle}@northfield.example", tz=tz
-        )
+    add_users(slack)
     served, client = await serve_slack(core, settings_for(slack))
     yield served
     await client.close()
-
-
-async def until(check: Callable[[], Any], what: str) -> Any:
-    """Wait for work bolt does after the ack (it answers Slack first, then carries on)."""
-    for _ in range(300):
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def command(
-    slack: FakeSlack, handle: str, text: str, *, reply_to: str, channel: str = SEPSIS_CHANNEL
-) -> dict[str, str]:
-    fields = fixture("slash_command.json")
-    user_id = USERS[handle][0]
-    fields.update(
-        user_id=user_id,
-        user_name=handle,
-        text=text,
-        channel_id=channel,
-        channel_name="directmessage" if channel.startswith("D") else "sepsis",
-        response_url=slack.response_url(reply_to),
-    )
-    return fields
 
 
 def click(
@@ -108,11 +84,8 @@ def click(
     return payload
 
 
-def replies(slack: FakeSlack, name: str) -> list[dict[str, Any]]:
-    return [body for got, body in slack.responses if got == name]
-
-
 async def drain(core: Core, route: SlackRoute) -> DrainReport:
+    assert route.bolt is not None
     sender = SlackSender(route.bolt)
     return await drain_until_idle(core.uow, senders={Platform.SLACK: sender}, clock=core.clock)
 
@@ -342,6 +315,16 @@ async def test_blocker_threads_in_the_project_channel(
     assert labels == ["Acknowledge", "Resolve"]
     (menu,) = [e for e in elements if e["type"] == "static_select"]
     assert [o["text"]["text"] for o in menu["options"]][:1] == ["In 1 hour"]
+    # The DM links to the blocker's thread: posted after the root in the same drain pass.
+    assert slack.calls.index(root) < slack.calls.index(dm_call)
+    (asked,) = slack.of("chat.getPermalink")
+    assert asked == {"channel": SEPSIS_CHANNEL, "message_ts": root.answer["ts"]}
+    root_ts = root.answer["ts"].replace(".", "")
+    permalink = f"https://leader.slack.com/archives/{SEPSIS_CHANNEL}/p{root_ts}"
+    blocks = dm_call.args["blocks"]
+    (at,) = [i for i, b in enumerate(blocks) if permalink in str(b)]
+    assert blocks[at]["text"]["text"] == f"<{permalink}|View the thread>"
+    assert blocks[at + 1]["type"] == "actions"  # right above the buttons
     await route.interaction(
         click(slack, "dana", posted=dm_call.args, action_index=0, reply_to="ack")
     )

@@ -4,6 +4,7 @@ user id, and what each Slack answer means for the drain (sent / retry / failed).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from adapters.slack.sender import split_ref
 from bot.clock import SystemClock
 from bot.dispatch import Core
 from bot.messages import Action, Message, to_json
-from bot.model import OutboxMessage, Platform
+from bot.model import OutboxMessage, Platform, Thread
 from bot.ports import Delivery, SendOutcome, UnitOfWork
 from tests.fakes_slack import BOT_TOKEN, FakeSlack
 from tests.scenario.slack.conftest import settings_for
@@ -30,7 +31,7 @@ def _no_database() -> UnitOfWork:
     raise AssertionError("a single-token sender never reads the database")
 
 
-def delivery(address: str, message: Message = CARD, **refs: str) -> Delivery:
+def delivery(address: str, message: Message = CARD, **refs: Any) -> Delivery:
     row = OutboxMessage(
         id=1,
         organization_id=1,
@@ -95,6 +96,32 @@ async def test_replies_go_in_the_thread_and_replacements_update_in_place(
     ]
     assert "conversations.open" not in [c.method for c in slack.calls]
     assert split_ref("1.2", channel="C1") == ("C1", "1.2")
+
+
+async def test_a_linked_thread_becomes_a_permalink_or_is_left_out(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    root = await sender.send(delivery("C0SEPSIS"))
+    assert root.platform_ref
+    thread = Thread(
+        key="blocker:3", workspace_id=1, channel_id="C0SEPSIS", root_id=root.platform_ref
+    )
+    linked = await sender.send(delivery("U0DANA", linked_thread=thread))
+    assert linked.outcome is SendOutcome.SENT
+    (asked,) = slack.of("chat.getPermalink")
+    assert asked == {
+        "channel": "C0SEPSIS",
+        "message_ts": split_ref(root.platform_ref, channel="")[1],
+    }
+    dm = slack.posts("D0DANA")[-1].args
+    (link,) = [b for b in dm["blocks"] if "View the thread" in str(b)]
+    assert link["text"]["text"].startswith("<https://leader.slack.com/archives/C0SEPSIS/p")
+
+    # A root Slack has no permalink for (deleted, never posted): the DM goes, without the link.
+    gone = Thread(key="blocker:4", workspace_id=1, channel_id="C0SEPSIS", root_id="1600000000.1")
+    unlinked = await sender.send(delivery("U0DANA", linked_thread=gone))
+    assert unlinked.outcome is SendOutcome.SENT
+    assert "View the thread" not in str(slack.posts("D0DANA")[-1].args["blocks"])
 
 
 async def test_rate_limits_server_errors_and_permanent_errors(
