@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -57,3 +58,13 @@ def create_engine(url: str | URL) -> AsyncEngine:
     return create_async_engine(
         parsed, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
     )
+
+
+def sqlite_writer_engine(url: URL) -> Engine:
+    """A synchronous engine on the same SQLite file as the async ``url``: the writer of
+    :mod:`storage.batching`, whose statements run on the event loop's thread (a statement on a
+    held write lock takes microseconds; a hop to aiosqlite's thread and back takes a turn of a
+    busy loop, and the writer is one at a time)."""
+    engine = create_sync_engine(url.set(drivername="sqlite+pysqlite"))
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine

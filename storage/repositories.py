@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
+from functools import cache
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, Table, delete, false, func, or_, select, update
 from sqlalchemy import insert as generic_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import IntegrityError, StatementError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -26,6 +26,14 @@ from bot.model import OutboxMessage, OutboxState, Platform
 from storage.tables import ROWS
 
 T = TypeVar("T")
+
+
+class Statements(Protocol):
+    """Where repositories run their statements: an ``AsyncSession``, or on SQLite the unit of
+    work's :class:`storage.batching.BatchedTransaction`."""
+
+    async def execute(self, statement: Executable) -> Result[Any]: ...
+
 
 _COMPARISONS: dict[str, Callable[[ColumnElement[Any], object], ColumnElement[bool]]] = {
     "lt": lambda column, value: column < value,
@@ -102,6 +110,14 @@ def order_clause(table: Table, order_by: str | None) -> list[UnaryExpression[Any
     return [key.asc().nulls_last() for key in keys]
 
 
+@cache
+def _shape(entity: type) -> tuple[Table, tuple[str, ...]]:
+    """An entity's table and stored fields (a unit of work builds 21 repositories: computed
+    once per process, not per request)."""
+    table = cast(Table, ROWS[entity].__table__)
+    return table, tuple(f.name for f in fields(cast(Any, entity)) if f.name != "id")
+
+
 class SqlRepository(Generic[T]):
     """``bot.ports.Repository`` for one entity, mapped field by field to its table.
 
@@ -109,11 +125,10 @@ class SqlRepository(Generic[T]):
     the unit of work must then be rolled back (PostgreSQL refuses further statements in it).
     """
 
-    def __init__(self, session: AsyncSession, entity: type[T]) -> None:
+    def __init__(self, session: Statements, entity: type[T]) -> None:
         self._session = session
         self._entity = entity
-        self._table = cast(Table, ROWS[entity].__table__)
-        self._fields = tuple(f.name for f in fields(cast(Any, entity)) if f.name != "id")
+        self._table, self._fields = _shape(cast(type, entity))
 
     def _values(self, item: T) -> dict[str, Any]:
         return {name: getattr(item, name) for name in self._fields}
@@ -179,12 +194,12 @@ class SqlRepository(Generic[T]):
 class SqlOutboxRepository(SqlRepository[OutboxMessage]):
     """The outbox: idempotent enqueue on the unique ``key``, and claiming due messages."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Statements, *, dialect: str) -> None:
         super().__init__(session, OutboxMessage)
+        self._dialect = dialect
 
     async def enqueue(self, item: OutboxMessage) -> bool:
-        dialect = self._session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         statement = (
             insert(self._table)
             .values(self._values(item))

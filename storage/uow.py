@@ -1,24 +1,51 @@
-"""``bot.ports.UnitOfWork`` over one SQLAlchemy ``AsyncSession``: one transaction (DESIGN §6)."""
+"""``bot.ports.UnitOfWork`` over SQLAlchemy: one transaction (DESIGN §6).
+
+On PostgreSQL a unit of work is one ``AsyncSession``: the server handles concurrent writers. On
+SQLite it is a :class:`storage.batching.BatchedTransaction`: the process's writing units take
+turns on one writer connection and commit in groups (see :mod:`storage.batching`).
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Protocol, Self
 
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql import Executable
 
 from bot import model
 from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
+from storage.batching import BatchedTransaction, batcher_for
 from storage.repositories import SqlOutboxRepository, SqlRepository
 
 
+class _Transaction(Protocol):
+    """What a unit of work runs on (``AsyncSession`` and ``BatchedTransaction`` both are)."""
+
+    async def execute(self, statement: Executable) -> Result[Any]: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def _transaction(engine: AsyncEngine) -> _Transaction:
+    if engine.dialect.name == "sqlite":
+        return BatchedTransaction(batcher_for(engine))
+    # expire_on_commit=False: repositories return plain dataclasses, and nothing should
+    # reload lazily after a commit.
+    return AsyncSession(engine, expire_on_commit=False)
+
+
 class SqlUnitOfWork:
-    """Repositories sharing one session. Leaving the block without :meth:`commit` rolls back."""
+    """Repositories sharing one transaction. Leaving the block without :meth:`commit` rolls
+    back; :meth:`commit` returns once the writes are durable."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        # expire_on_commit=False: repositories return plain dataclasses, and nothing should
-        # reload lazily after a commit.
-        self._session = session = AsyncSession(engine, expire_on_commit=False)
+        self._session = session = _transaction(engine)
         self.organizations: Repository[model.Organization] = SqlRepository(
             session, model.Organization
         )
@@ -45,7 +72,7 @@ class SqlUnitOfWork:
         self.feedback: Repository[model.Feedback] = SqlRepository(session, model.Feedback)
         self.threads: Repository[model.Thread] = SqlRepository(session, model.Thread)
         self.audit: Repository[model.AuditEvent] = SqlRepository(session, model.AuditEvent)
-        self.outbox: OutboxRepository = SqlOutboxRepository(session)
+        self.outbox: OutboxRepository = SqlOutboxRepository(session, dialect=engine.dialect.name)
 
     async def __aenter__(self) -> Self:
         return self

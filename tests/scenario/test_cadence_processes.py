@@ -80,7 +80,8 @@ def _digests(*files: Path) -> list[str]:
     keys = []
     for path in files:
         if path.exists():
-            for line in path.read_text().splitlines():
+            # A server may be mid-append: only newline-terminated lines are complete.
+            for line in path.read_text().split("\n")[:-1]:
                 if line.strip():
                     key = json.loads(line)["key"]
                     if key.startswith("digest:"):
