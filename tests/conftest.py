@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -29,6 +30,12 @@ from storage.migrate import upgrade
 from storage.tables import Base
 from storage.uow import make_uow_factory
 from tests.fakes import make_memory_uow_factory
+
+# In CI, property tests draw the same examples every run (a red build is reproducible, never a
+# coin toss) and do not time individual examples on a loaded 2-core machine.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 POSTGRES_URL = os.environ.get("LEADERBOT_TEST_POSTGRES_URL", "")
 SQL_BACKENDS = [

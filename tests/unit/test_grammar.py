@@ -449,7 +449,8 @@ def test_parse_is_total_on_token_soup(word: str, tokens: list[str], today: date)
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,'?"
 WORD = st.text(alphabet=LETTERS, min_size=1, max_size=10).filter(lambda w: w.lower() != "by")
-HANDLE = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,10}", fullmatch=True)
+# A handle never ends in sentence punctuation: "@dana." is @dana at the end of a sentence.
+HANDLE = st.from_regex(r"[a-z0-9]([a-z0-9._-]{0,9}[a-z0-9_-])?", fullmatch=True)
 KEY = st.from_regex(r"[A-Z][A-Z0-9_-]{0,8}", fullmatch=True)
 AREA = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True) | st.just("*")
 
