@@ -188,6 +188,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
         mounts=mounts,
     )
     senders.update(_dry_run_senders(settings))
+    from cadence.drain import DrainPolicy
     from cadence.scheduler import build_scheduler
 
     return Application(
@@ -198,7 +199,13 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
         core=core,
         web=web_app,
         senders=senders,
-        scheduler=build_scheduler(uow_factory=uow, clock=clock, senders=senders, settings=settings),
+        scheduler=build_scheduler(
+            uow_factory=uow,
+            clock=clock,
+            senders=senders,
+            settings=settings,
+            policy=DrainPolicy(lease=timedelta(seconds=settings.drain_lease_seconds)),
+        ),
         platforms=platforms,
     )
 

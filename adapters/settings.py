@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     """HMAC key of signed dashboard links. Unset: random per process (links die on restart)."""
     tick_seconds: float = Field(default=60.0, gt=0)
     drain_seconds: float = Field(default=2.0, gt=0)
+    drain_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_file: Path | None = None
     """Dry run: append outgoing messages to this JSON-lines file instead of sending them."""
 

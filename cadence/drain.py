@@ -1,15 +1,15 @@
 """The outbox drain: send due messages through the platform senders, once each (DESIGN §5).
 
-One drain pass is one transaction: claim due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
-another process skips them), send, record every result, commit. The claim is held until the
-result is recorded, so no two processes ever send the same row; a crash rolls the claim back and
-the rows go out on the next pass — the only window for a duplicate is a message the platform
-accepted in the instant before the crash.
+A pass claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so another process skips
+them) and, in the same short transaction, leases them: their ``next_attempt_at`` moves
+``policy.lease`` ahead, so no other process or later pass takes them while they are in flight.
+Then each message is sent and its result recorded at once, in a transaction of its own. No
+transaction is open while a platform is waited on, and a crash can repeat only the messages
+whose send had returned in the instant before their result was committed; the rest of the
+pass goes out after the lease, unsent ones exactly once.
 
 Per row: wait for its thread's root to be posted (``thread_key``) and for the message it
-replaces to be sent (``replaces_key``); pace it (:mod:`cadence.limiter`); then send. A message
-that links to a thread (``links_thread``) is told where that thread's root is, and when the root
-goes out in the same pass it is sent right after it.
+replaces to be sent (``replaces_key``); pace it (:mod:`cadence.limiter`); then send.
 ``RETRY`` honours ``Retry-After`` and otherwise backs off exponentially with jitter, up to
 ``max_attempts``; ``FAILED`` marks the row failed, marks an unreachable identity, and tells the
 organization's admin once per address.
@@ -48,7 +48,10 @@ FAILURE_NOTICE = "delivery-failed"
 @dataclass(frozen=True, kw_only=True)
 class DrainPolicy:
     batch: int = 50
-    """Rows claimed per pass (and the most a crash can leave unrecorded)."""
+    """Rows claimed per pass."""
+    lease: timedelta = timedelta(minutes=2)
+    """How long claimed rows stay out of other passes' reach: longer than a pass can take
+    (sends time out after ``send_timeout``); after a crash, its unsent rows go out then."""
     concurrency: int = 16
     """Sends in flight at once (different addresses; pacing orders those to one address)."""
     send_timeout: float = 15.0
@@ -125,23 +128,35 @@ async def drain_once(
                 later.append((row, now + timedelta(seconds=wait)))
                 continue
             jobs.append(prepared)
-        gate = asyncio.Semaphore(policy.concurrency)
-        first, linking = _split_linking(jobs)
-        await asyncio.gather(*(_send(job, gate, policy) for job in first))
-        linking, waiting = _link_new_roots(linking, first, now=now, policy=policy)
-        await asyncio.gather(*(_send(job, gate, policy) for job in linking))
-        jobs = first + linking
-        later += [(job.row, until) for job, until in waiting]
-        # Every write comes after the sends: on SQLite the first write takes the database's
-        # single write lock, which must not be held while waiting on a platform.
-        for row, until in later:
-            row.next_attempt_at = until
-            await uow.outbox.save(row)
-        report.deferred = len(later)
         for job in jobs:
-            await _record(uow, job, report=report, limiter=limiter, clock=clock, policy=policy)
+            job.row.next_attempt_at = now + policy.lease
+        await _postpone(uow, [*later, *((job.row, job.row.next_attempt_at) for job in jobs)])
         await uow.commit()
+
+    gate = asyncio.Semaphore(policy.concurrency)
+
+    async def send_and_record(job: _Job) -> None:
+        await _send(job, gate, policy)
+        async with uow_factory() as uow:
+            await _record(uow, job, report=report, limiter=limiter, clock=clock, policy=policy)
+            await uow.commit()
+
+    first, linking = _split_linking(jobs)
+    await asyncio.gather(*(send_and_record(job) for job in first))
+    linking, waiting = _link_new_roots(linking, first, now=now, policy=policy)
+    await asyncio.gather(*(send_and_record(job) for job in linking))
+    if waiting:
+        async with uow_factory() as uow:
+            await _postpone(uow, [(job.row, until) for job, until in waiting])
+            await uow.commit()
+    report.deferred = len(later) + len(waiting)
     return report
+
+
+async def _postpone(uow: UnitOfWork, rows: list[tuple[OutboxMessage, datetime]]) -> None:
+    for row, until in rows:
+        row.next_attempt_at = until
+        await uow.outbox.save(row)
 
 
 async def drain_until_idle(
