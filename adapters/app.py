@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,9 +81,13 @@ def _storage(settings: Settings) -> tuple[AsyncEngine, UnitOfWorkFactory]:
 DASHBOARD_LINK_DAYS = 7
 
 
-def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, *, serving: bool) -> Core:
-    """The core. It can hand out signed dashboard links when the links will verify: in the
-    server itself, or anywhere when DASHBOARD_SECRET is shared (not a per-process random key)."""
+def _dashboard_signer(
+    settings: Settings, clock: Clock, *, serving: bool
+) -> Callable[[int], str] | None:
+    """Signs dashboard links for an organization, when the links will verify: in the server
+    itself, or anywhere when DASHBOARD_SECRET is shared (not a per-process random key)."""
+    if not serving and settings.dashboard_secret_generated:
+        return None
 
     def dashboard_link(organization_id: int) -> str:
         return sign_dashboard_link(
@@ -93,12 +97,16 @@ def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, *, serving: 
             base_url=settings.link_base,
         )
 
-    can_sign = serving or not settings.dashboard_secret_generated
+    return dashboard_link
+
+
+def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, *, serving: bool) -> Core:
     return Core(
         uow=uow,
         clock=clock,
         settings=CoreSettings(
-            link_base=settings.link_base, dashboard_link=dashboard_link if can_sign else None
+            link_base=settings.link_base,
+            dashboard_link=_dashboard_signer(settings, clock, serving=serving),
         ),
     )
 
@@ -205,6 +213,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
             senders=senders,
             settings=settings,
             policy=DrainPolicy(lease=timedelta(seconds=settings.drain_lease_seconds)),
+            dashboard_link=core.settings.dashboard_link,
         ),
         platforms=platforms,
     )

@@ -102,6 +102,9 @@ class DigestInput:
     """Item key (``ask:12``) → fingerprint, from the last digest sent to this leader."""
     now: datetime
     link_base: str
+    dashboard: str = ""
+    """A signed link to the leader's dashboard, when the server can sign one; else the plain
+    ``{link_base}/dashboard`` (which explains how to get a personal link)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,7 +270,7 @@ class _View:
         self.detailed = data.detail is Detail.DETAILED
         self.zone = zone(data.leader.timezone)
         self.today = data.now.astimezone(self.zone).date()
-        self.dashboard = f"{data.link_base.rstrip('/')}/dashboard"
+        self.dashboard = data.dashboard or f"{data.link_base.rstrip('/')}/dashboard"
         self.limit = _DETAILED_TEXT if self.detailed else _CONCISE_TEXT
 
     def name(self, person_id: int | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -71,6 +71,7 @@ def build_scheduler(
     senders: Mapping[Platform, Sender],
     settings: CadenceSettings,
     policy: DrainPolicy | None = None,
+    dashboard_link: Callable[[int], str] | None = None,
 ) -> CadenceScheduler:
     """The scheduler with its two jobs, not started (``start()`` needs the running loop)."""
     limiter = Limiter(clock)
@@ -79,7 +80,12 @@ def build_scheduler(
     )
 
     async def tick() -> None:
-        report = await run_tick(uow_factory, now=clock.now(), link_base=settings.link_base)
+        report = await run_tick(
+            uow_factory,
+            now=clock.now(),
+            link_base=settings.link_base,
+            dashboard_link=dashboard_link,
+        )
         if any(vars(report).values()):
             log.info("%s", report)
 

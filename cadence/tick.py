@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.ports import UnitOfWorkFactory
@@ -11,10 +12,16 @@ from bot.services.tick import TickReport, tick
 __all__ = ["run_tick"]
 
 
-async def run_tick(uow_factory: UnitOfWorkFactory, *, now: datetime, link_base: str) -> TickReport:
+async def run_tick(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    now: datetime,
+    link_base: str,
+    dashboard_link: Callable[[int], str] | None = None,
+) -> TickReport:
     """Write everything due at ``now`` into the outbox and commit; rolled back whole on error,
     so the next tick simply does it again."""
     async with uow_factory() as uow:
-        report = await tick(uow, now=now, link_base=link_base)
+        report = await tick(uow, now=now, link_base=link_base, dashboard_link=dashboard_link)
         await uow.commit()
     return report

@@ -88,7 +88,11 @@ async def on_handover(ctx: Ctx, cmd: HandoverCmd) -> Reply:
 
 async def on_digest(ctx: Ctx, cmd: DigestCmd) -> Reply:
     result = await compose_for(
-        ctx.uow, person_id=ctx.person.id, now=ctx.now, link_base=ctx.link_base
+        ctx.uow,
+        person_id=ctx.person.id,
+        now=ctx.now,
+        link_base=ctx.link_base,
+        dashboard_link=ctx.dashboard_link,
     )
     return Reply(messages=(result.message,))
 

@@ -98,6 +98,7 @@ async def load_digest_inputs(
     leader_ids: Sequence[int],
     now: datetime,
     link_base: str,
+    dashboard_link: Callable[[int], str] | None = None,
     previous: Mapping[int, Mapping[str, str]] | None = None,
     since: Mapping[int, datetime] | None = None,
     lookback: Mapping[Frequency, timedelta] = LOOKBACK,
@@ -224,6 +225,7 @@ async def load_digest_inputs(
             previous=previous.get(leader.person.id, {}),
             now=now,
             link_base=link_base,
+            dashboard=dashboard_link(leader.person.organization_id) if dashboard_link else "",
         )
         for leader in (leaders[i] for i in dict.fromkeys(leader_ids) if i in leaders)
     ]
@@ -378,6 +380,7 @@ async def compose_for(
     person_id: int,
     now: datetime,
     link_base: str,
+    dashboard_link: Callable[[int], str] | None = None,
     previous: Mapping[str, str] | None = None,
 ) -> DigestResult:
     """One leader's digest as it would go out now (the ``digest`` preview command), with their
@@ -387,6 +390,7 @@ async def compose_for(
         leader_ids=[person_id],
         now=now,
         link_base=link_base,
+        dashboard_link=dashboard_link,
         previous={person_id: previous or {}},
     )
     if not inputs:

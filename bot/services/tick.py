@@ -20,7 +20,7 @@ per missed day.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -104,7 +104,13 @@ async def sent_keys(
     return {_message_key(row.key): row for row in rows}
 
 
-async def tick(uow: UnitOfWork, *, now: datetime, link_base: str) -> TickReport:
+async def tick(
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    link_base: str,
+    dashboard_link: Callable[[int], str] | None = None,
+) -> TickReport:
     """Write everything due at ``now``; the caller commits. Safe to run any number of times."""
     report = TickReport()
     leaders = await _leaders(uow)
@@ -115,7 +121,14 @@ async def tick(uow: UnitOfWork, *, now: datetime, link_base: str) -> TickReport:
         slot = digest_slot(preference, tz=person.timezone, now=now)
         if slot is not None and digest_due(slot, now=now):
             slots[person.id] = slot
-    report.digests = await _digests(uow, leaders=leaders, slots=slots, now=now, link_base=link_base)
+    report.digests = await _digests(
+        uow,
+        leaders=leaders,
+        slots=slots,
+        now=now,
+        link_base=link_base,
+        dashboard_link=dashboard_link,
+    )
     report.prompts = await _prompts(uow, leaders=leaders, preferences=preferences, now=now)
     await _asks(uow, report, now=now, link_base=link_base)
     report.escalations = await _escalations(uow, now=now, link_base=link_base)
@@ -140,6 +153,7 @@ async def _digests(
     slots: dict[int, Slot],
     now: datetime,
     link_base: str,
+    dashboard_link: Callable[[int], str] | None,
 ) -> int:
     """Compose and enqueue the digest of every leader whose slot has come and who has none for
     the period yet. The previous digest's fingerprints (kept in its outbox ``memo``) drive the
@@ -159,6 +173,7 @@ async def _digests(
         leader_ids=due,
         now=now,
         link_base=link_base,
+        dashboard_link=dashboard_link,
         previous={pid: _fingerprints(row) for pid, row in latest.items()},
         since={pid: row.created_at for pid, row in latest.items()},
     )

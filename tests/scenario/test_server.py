@@ -186,6 +186,12 @@ async def test_the_dashboard_command_hands_out_a_link_that_opens_the_dashboard(
     page = await client.get(urlsplit(link).path + "?" + urlsplit(link).query)
     assert page.status == 200 and "Pilot extended to ward 4" in await page.text()
 
+    # The digest's "everything, with history" link is a personal signed one too.
+    digest = (await app.core.command(caller, "digest")).messages[0]
+    assert digest.link is not None and "sig=" in digest.link
+    opened = await client.get(urlsplit(digest.link).path + "?" + urlsplit(digest.link).query)
+    assert opened.status == 200
+
 
 @pytest.mark.parametrize("case", ["expired", "forged", "other key", "malformed", "superscript"])
 async def test_bad_signed_links_are_refused(
