@@ -63,6 +63,9 @@ COMMANDS: dict[type, Handler] = {
 }
 """Command type → handler: the whole command surface in one table."""
 
+KNOWN_CALLERS = 50_000
+"""Identified callers kept in memory at most (a few MB), then the cache starts again."""
+
 SORRY = (
     "Sorry — something went wrong on my side and nothing was changed. "
     "Please try again; if it keeps happening, tell your Leaderbot admin."
@@ -89,6 +92,9 @@ class Core:
         self.uow = uow
         self.clock = clock
         self.settings = settings or CoreSettings()
+        self._known: dict[tuple[Platform, str, str], Caller] = {}
+        """Callers already identified: a chat identity never moves to another person, so every
+        request after a user's first skips a database round trip on the ack path."""
 
     async def link_workspace(
         self,
@@ -123,6 +129,9 @@ class Core:
         """Map a platform user to a Caller. A user seen for the first time gets an identity: matched
         to an existing person by email, else a new person from ``profile``. Returns None when the
         user is unknown and no profile was given (the adapter then fetches one and calls again)."""
+        known = self._known.get((platform, workspace_external_id, user_id))
+        if known is not None:
+            return known
         async with self.uow() as uow:
             workspace = await people_service.link_workspace(
                 uow,
@@ -138,7 +147,11 @@ class Core:
             await uow.commit()
         if person is None:
             return None
-        return people_service.caller_of(person, platform=platform, workspace_id=workspace.id)
+        caller = people_service.caller_of(person, platform=platform, workspace_id=workspace.id)
+        if len(self._known) >= KNOWN_CALLERS:
+            self._known.clear()
+        self._known[(platform, workspace_external_id, user_id)] = caller
+        return caller
 
     async def caller_for_handle(self, handle: str, *, platform: Platform) -> Caller | None:
         """The person with this handle (first organization that has one): the console's and

@@ -136,10 +136,13 @@ async def drain_once(
     gate = asyncio.Semaphore(policy.concurrency)
 
     async def send_and_record(job: _Job) -> None:
-        await _send(job, gate, policy)
-        async with uow_factory() as uow:
-            await _record(uow, job, report=report, limiter=limiter, clock=clock, policy=policy)
-            await uow.commit()
+        # The gate spans the send *and* its record: at most ``concurrency`` messages are ever
+        # sent but not yet recorded, which bounds what a crash can repeat.
+        async with gate:
+            await _send(job, policy)
+            async with uow_factory() as uow:
+                await _record(uow, job, report=report, limiter=limiter, clock=clock, policy=policy)
+                await uow.commit()
 
     first, linking = _split_linking(jobs)
     await asyncio.gather(*(send_and_record(job) for job in first))
@@ -268,7 +271,7 @@ def _link_new_roots(
     return send, wait
 
 
-async def _send(job: _Job, gate: asyncio.Semaphore, policy: DrainPolicy) -> None:
+async def _send(job: _Job, policy: DrainPolicy) -> None:
     delivery = Delivery(
         outbox=job.row,
         message=job.message,
@@ -276,14 +279,13 @@ async def _send(job: _Job, gate: asyncio.Semaphore, policy: DrainPolicy) -> None
         replaces_ref=job.replaces_ref,
         linked_thread=job.linked_thread,
     )
-    async with gate:
-        try:
-            job.result = await asyncio.wait_for(job.sender.send(delivery), policy.send_timeout)
-        except TimeoutError:
-            job.result = SendResult(outcome=SendOutcome.RETRY, error="timed out")
-        except Exception as exc:  # a sender bug must not lose the rest of the batch
-            log.exception("sender %s crashed on outbox %s", job.row.platform, job.row.id)
-            job.result = SendResult(outcome=SendOutcome.RETRY, error=f"sender error: {exc!r}")
+    try:
+        job.result = await asyncio.wait_for(job.sender.send(delivery), policy.send_timeout)
+    except TimeoutError:
+        job.result = SendResult(outcome=SendOutcome.RETRY, error="timed out")
+    except Exception as exc:  # a sender bug must not lose the rest of the batch
+        log.exception("sender %s crashed on outbox %s", job.row.platform, job.row.id)
+        job.result = SendResult(outcome=SendOutcome.RETRY, error=f"sender error: {exc!r}")
 
 
 async def _record(
