@@ -226,7 +226,9 @@ class Core:
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""
         async with self.uow() as uow:
-            return await form_for(uow, caller=caller, form_id=form_id)
+            return await form_for(
+                uow, caller=caller, form_id=form_id, max_text=self.settings.max_text
+            )
 
     async def submit_form(
         self, caller: Caller, *, form_id: str, values: Mapping[str, str]
@@ -260,19 +262,17 @@ class Core:
     async def home(self, caller: Caller) -> tuple[tuple[Message, ...], tuple[Message, ...]]:
         """What a home screen shows (Slack App Home): what waits on the caller, and one status
         card per project they have a role or RACI letter on."""
-        split: list[tuple[Message, ...]] = []
 
-        async def run(ctx: Ctx) -> Reply:
-            waiting = await items.on_asks(ctx, c.AsksCmd())
+        async def projects_run(ctx: Ctx) -> Reply:
             cards = [
                 await projects.status_message(ctx, project)
                 for project in await projects.projects_of(ctx)
             ]
-            split[:] = [waiting.messages, tuple(cards)]
-            return waiting
+            return Reply(messages=tuple(cards))
 
-        reply = await self._run(caller, run)
-        return (split[0], split[1]) if split else (reply.messages, ())
+        waiting = await self.command(caller, "asks")
+        cards = await self._run(caller, projects_run)
+        return waiting.messages, cards.messages if cards.ok else ()
 
     async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
         """Console messages now due for this person (``you``) or their project channels."""

@@ -17,7 +17,7 @@ from bot.ports import UnitOfWork
 E = TypeVar("E", Severity, Rag)
 
 
-async def form_for(uow: UnitOfWork, *, caller: Caller, form_id: str) -> Form:
+async def form_for(uow: UnitOfWork, *, caller: Caller, form_id: str, max_text: int) -> Form:
     """The form with this caller's projects, the RACI areas and the people to pick from."""
     projects = [
         p
@@ -26,11 +26,16 @@ async def form_for(uow: UnitOfWork, *, caller: Caller, form_id: str) -> Form:
     ]
     project_options = tuple((p.key, f"#{p.key} — {p.name}") for p in projects)
     areas = sorted({e.area for e in await uow.raci.find(project_id=[p.id for p in projects])})
-    area_options = tuple(("*" if a == "*" else a, "default" if a == "*" else a) for a in areas)
     project_field = FormField(
         name="project", label="Project", kind=FieldKind.SELECT, options=project_options
     )
-    text_field = FormField(name="text", label="What", kind=FieldKind.MULTILINE, max_length=2000)
+    area_field = FormField(
+        name="area",
+        label="Area",
+        kind=FieldKind.SELECT,
+        required=False,
+        options=tuple((a, "default" if a == "*" else a) for a in areas),
+    )
     if form_id == "ask":
         people = await uow.people.find(organization_id=caller.organization_id, order_by="name")
         return Form(
@@ -39,19 +44,8 @@ async def form_for(uow: UnitOfWork, *, caller: Caller, form_id: str) -> Form:
             submit_label="Send ask",
             fields=(
                 project_field,
-                FormField(
-                    name="text",
-                    label="What do you need?",
-                    kind=FieldKind.MULTILINE,
-                    max_length=2000,
-                ),
-                FormField(
-                    name="area",
-                    label="Area",
-                    kind=FieldKind.SELECT,
-                    required=False,
-                    options=area_options,
-                ),
+                _text("What do you need?", max_text),
+                area_field,
                 FormField(
                     name="person",
                     label="Ask someone by name (optional)",
@@ -69,16 +63,8 @@ async def form_for(uow: UnitOfWork, *, caller: Caller, form_id: str) -> Form:
             submit_label="Raise blocker",
             fields=(
                 project_field,
-                FormField(
-                    name="text", label="What is blocked?", kind=FieldKind.MULTILINE, max_length=2000
-                ),
-                FormField(
-                    name="area",
-                    label="Area",
-                    kind=FieldKind.SELECT,
-                    required=False,
-                    options=area_options,
-                ),
+                _text("What is blocked?", max_text),
+                area_field,
                 FormField(
                     name="severity",
                     label="Severity",
@@ -102,17 +88,21 @@ async def form_for(uow: UnitOfWork, *, caller: Caller, form_id: str) -> Form:
                     options=tuple((r.value, r.value) for r in Rag),
                     initial=Rag.GREEN.value,
                 ),
-                text_field,
+                _text("What", max_text),
                 FormField(
                     name="next_steps",
                     label="Next steps",
                     kind=FieldKind.MULTILINE,
                     required=False,
-                    max_length=2000,
+                    max_length=max_text,
                 ),
             ),
         )
     raise UsageError(f"There is no '{form_id}' form.", hint="Forms: ask, blocker, update.")
+
+
+def _text(label: str, max_text: int) -> FormField:
+    return FormField(name="text", label=label, kind=FieldKind.MULTILINE, max_length=max_text)
 
 
 def command_from_form(
