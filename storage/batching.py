@@ -86,13 +86,13 @@ class WriteBatcher:
         self._failure: BaseException | None = None
         self._commits: set[asyncio.Task[None]] = set()
 
-    def read(self, statement: Executable) -> Result[Any]:
+    def read(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
         """Run a statement of a unit that has not written: on the reading connection, outside
         any transaction (so it sees what is committed, never the open batch). Synchronous, so
         no two units' statements interleave on it."""
         if self._reader is None:
             self._reader = self._engine.connect()
-        return self._reader.execute(statement)
+        return self._reader.execute(statement, params)
 
     async def begin(self, unit: object) -> Connection:
         """Wait for the writer's turn; the writer connection, inside a fresh savepoint.
@@ -254,12 +254,14 @@ class BatchedTransaction:
         self._batcher = batcher
         self._writer: Connection | None = None
 
-    async def execute(self, statement: Executable) -> Result[Any]:
+    async def execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]:
         if self._writer is None:
             if not getattr(statement, "is_dml", False):
-                return self._batcher.read(statement)
+                return self._batcher.read(statement, params)
             self._writer = await self._batcher.begin(self)
-        return self._writer.execute(statement)
+        return self._writer.execute(statement, params)
 
     async def commit(self) -> None:
         """Returns once the writes are committed (at once when there were none)."""

@@ -3,6 +3,11 @@
 Rows are read and written with Core statements on the mapped tables and turned into fresh
 dataclasses, so nothing lives in the session's identity map: a caller who changes an object
 without ``save`` changes nothing, exactly like the in-memory fake in ``tests/fakes.py``.
+
+Every statement is built once per *shape* (entity, criteria names and kinds, order, limit) with
+bound parameters, and then only executed with values: building a statement and its cache key
+costs SQLAlchemy ten times what executing a built one does, and the ack path of a slash command
+runs a dozen of them (see ``bench/slack_ack.py``).
 """
 
 from __future__ import annotations
@@ -13,12 +18,22 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Table, delete, false, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Executable,
+    Table,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import insert as generic_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import IntegrityError, StatementError
-from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import UnaryExpression
 
 from bot.errors import Conflict
@@ -27,77 +42,100 @@ from storage.tables import ROWS
 
 T = TypeVar("T")
 
+Params = dict[str, Any]
+
 
 class Statements(Protocol):
     """Where repositories run their statements: an ``AsyncSession``, or on SQLite the unit of
     work's :class:`storage.batching.BatchedTransaction`."""
 
-    async def execute(self, statement: Executable) -> Result[Any]: ...
+    async def execute(self, statement: Executable, params: Params | None = None) -> Result[Any]: ...
 
 
-_COMPARISONS: dict[str, Callable[[ColumnElement[Any], object], ColumnElement[bool]]] = {
+_COMPARISONS: dict[str, Callable[[ColumnElement[Any], BindParameter[Any]], ColumnElement[bool]]] = {
     "lt": lambda column, value: column < value,
     "lte": lambda column, value: column <= value,
     "gt": lambda column, value: column > value,
     "gte": lambda column, value: column >= value,
 }
 
+_NULL, _ONE, _MANY, _MANY_OR_NULL = "null", "one", "many", "many|null"
+"""How a criterion's value shapes its SQL: ``None`` (IS NULL), one value, a collection, a
+collection holding ``None`` too."""
 
-def _is_many(value: object) -> bool:
-    return isinstance(value, list | tuple | set | frozenset)
 
-
-def _equals(column: ColumnElement[Any], value: object) -> ColumnElement[bool]:
-    """``field=v``: ``None`` is ``IS NULL`` and a collection is ``IN`` (a ``None`` in it matches
-    NULL too), as Python's ``==`` / ``in`` would say."""
+def _kind(value: object) -> str:
     if value is None:
-        return column.is_(None)
-    if not _is_many(value):
-        return column == value
-    values = list(cast(Collection[object], value))
-    present = [v for v in values if v is not None]
-    matches = column.in_(present) if present else false()
-    return or_(matches, column.is_(None)) if len(present) < len(values) else matches
+        return _NULL
+    if not isinstance(value, list | tuple | set | frozenset):
+        return _ONE
+    return _MANY_OR_NULL if None in value else _MANY
 
 
-def _differs(column: ColumnElement[Any], value: object) -> ColumnElement[bool]:
-    """``field__ne=v`` with Python's meaning: NULL differs from every value but ``None``."""
-    if value is None:
-        return column.is_not(None)
-    if _is_many(value):
-        values = list(cast(Collection[object], value))
-        if None in values:
-            return ~_equals(column, values)
-        return or_(column.not_in(values), column.is_(None))
-    return column.is_distinct_from(value)
+def _present(value: object) -> list[object]:
+    return [v for v in cast(Collection[object], value) if v is not None]
 
 
-def where_clause(table: Table, where: Mapping[str, object]) -> list[ColumnElement[bool]]:
-    """Translates ``bot.ports.Repository.find`` criteria into SQL conditions.
+def _condition(column: ColumnElement[Any], op: str, kind: str, param: str) -> ColumnElement[bool]:
+    """One criterion as SQL with Python's meaning: ``field=None`` is IS NULL, a collection is IN
+    (a ``None`` in it matches NULL too), and NULL differs from every value but ``None``."""
+    if op == "":
+        if kind == _NULL:
+            return column.is_(None)
+        if kind == _ONE:
+            return column == bindparam(param)
+        matches = column.in_(bindparam(param, expanding=True))
+        return or_(matches, column.is_(None)) if kind == _MANY_OR_NULL else matches
+    if op == "ne":
+        if kind == _NULL:
+            return column.is_not(None)
+        if kind == _ONE:
+            return column.is_distinct_from(bindparam(param))
+        if kind == _MANY_OR_NULL:
+            return ~_condition(column, "", kind, param)
+        return or_(column.not_in(bindparam(param, expanding=True)), column.is_(None))
+    return _COMPARISONS[op](column, bindparam(param))
+
+
+def _criteria(table: Table, where: Mapping[str, object]) -> tuple[tuple[str, str, str], ...]:
+    """The criteria's shape: (field, suffix, kind) per criterion, checked.
 
     Raises:
         ValueError: for an unknown field or suffix, or ``None`` given to an ordering suffix.
     """
-    conditions = []
+    shape = []
     for key, value in where.items():
         name, _, op = key.partition("__")
         if name not in table.c:
             raise ValueError(f"{table.name} has no field {name!r}")
-        column = table.c[name]
-        if op == "":
-            conditions.append(_equals(column, value))
-        elif op == "ne":
-            conditions.append(_differs(column, value))
-        elif op in _COMPARISONS:
-            if value is None:
-                raise ValueError(f"{key}=None compares with nothing; use {name}=None")
-            conditions.append(_COMPARISONS[op](column, value))
-        else:
+        if op not in ("", "ne") and op not in _COMPARISONS:
             raise ValueError(f"unknown criterion suffix in {key!r}")
-    return conditions
+        if op in _COMPARISONS and value is None:
+            raise ValueError(f"{key}=None compares with nothing; use {name}=None")
+        shape.append((name, op, _kind(value)))
+    return tuple(shape)
 
 
-def order_clause(table: Table, order_by: str | None) -> list[UnaryExpression[Any]]:
+def _params(where: Mapping[str, object]) -> Params:
+    """The values a shaped statement is run with (``p0``, ``p1``… in criteria order)."""
+    params: Params = {}
+    for index, value in enumerate(where.values()):
+        kind = _kind(value)
+        if kind == _ONE:
+            params[f"p{index}"] = value
+        elif kind != _NULL:
+            params[f"p{index}"] = _present(value)
+    return params
+
+
+def _where(table: Table, shape: tuple[tuple[str, str, str], ...]) -> list[ColumnElement[bool]]:
+    return [
+        _condition(table.c[name], op, kind, f"p{index}")
+        for index, (name, op, kind) in enumerate(shape)
+    ]
+
+
+def _order(table: Table, order_by: str | None) -> list[UnaryExpression[Any]]:
     """``field`` or ``-field``, then ``id`` in the same direction so the order is total. NULLs
     sort after every value (PostgreSQL's rule, made explicit so SQLite agrees)."""
     name = (order_by or "id").removeprefix("-")
@@ -112,10 +150,44 @@ def order_clause(table: Table, order_by: str | None) -> list[UnaryExpression[Any
 
 @cache
 def _shape(entity: type) -> tuple[Table, tuple[str, ...]]:
-    """An entity's table and stored fields (a unit of work builds 21 repositories: computed
-    once per process, not per request)."""
+    """An entity's table and stored fields."""
     table = cast(Table, ROWS[entity].__table__)
     return table, tuple(f.name for f in fields(cast(Any, entity)) if f.name != "id")
+
+
+@cache
+def _find(
+    table: Table, shape: tuple[tuple[str, str, str], ...], order_by: str | None, limit: int | None
+) -> Executable:
+    return (
+        select(table).where(*_where(table, shape)).order_by(*_order(table, order_by)).limit(limit)
+    )
+
+
+@cache
+def _count(table: Table, shape: tuple[tuple[str, str, str], ...]) -> Executable:
+    return select(func.count()).select_from(table).where(*_where(table, shape))
+
+
+@cache
+def _insert(table: Table) -> Executable:
+    return generic_insert(table).returning(table.c.id)
+
+
+@cache
+def _update(table: Table) -> Executable:
+    return update(table).where(table.c.id == bindparam("row_id"))
+
+
+@cache
+def _delete(table: Table) -> Executable:
+    return delete(table).where(table.c.id == bindparam("row_id"))
+
+
+@cache
+def _enqueue(table: Table, dialect: str) -> Executable:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
 
 
 class SqlRepository(Generic[T]):
@@ -130,17 +202,14 @@ class SqlRepository(Generic[T]):
         self._entity = entity
         self._table, self._fields = _shape(cast(type, entity))
 
-    def _values(self, item: T) -> dict[str, Any]:
+    def _values(self, item: T) -> Params:
         return {name: getattr(item, name) for name in self._fields}
 
-    def _select(self, where: Mapping[str, object]) -> Select[Any]:
-        return select(self._table).where(*where_clause(self._table, where))
-
-    async def _execute(self, statement: Executable) -> Result[Any]:
+    async def _execute(self, statement: Executable, params: Params | None = None) -> Result[Any]:
         """Runs a statement, turning a broken unique constraint into ``Conflict`` and a value
         the columns refuse (a naive datetime, an unknown enum value) back into ``ValueError``."""
         try:
-            return await self._session.execute(statement)
+            return await self._session.execute(statement, params)
         except IntegrityError as error:
             raise Conflict(
                 f"That would duplicate an existing {self._table.name} record."
@@ -150,45 +219,43 @@ class SqlRepository(Generic[T]):
                 raise error.orig from error
             raise
 
-    async def _load(self, statement: Select[Any]) -> list[T]:
-        result = await self._execute(statement)
+    async def _load(self, statement: Executable, params: Params) -> list[T]:
+        result = await self._execute(statement, params)
         return [self._entity(**row) for row in result.mappings()]
 
     async def add(self, item: T) -> T:
         if cast(Any, item).id:
             raise ValueError(f"{item!r} is already stored")
-        statement = generic_insert(self._table).values(self._values(item))
-        result = await self._execute(statement.returning(self._table.c.id))
+        result = await self._execute(_insert(self._table), self._values(item))
         cast(Any, item).id = result.scalar_one()
         return item
 
     async def get(self, id: int) -> T | None:
-        found = await self._load(self._select({"id": id}))
+        found = await self.find(limit=1, id=id)
         return found[0] if found else None
 
     async def save(self, item: T) -> None:
         id = cast(Any, item).id
-        statement = update(self._table).where(self._table.c.id == id).values(self._values(item))
-        if cast(CursorResult[Any], await self._execute(statement)).rowcount != 1:
+        result = await self._execute(_update(self._table), {**self._values(item), "row_id": id})
+        if cast(CursorResult[Any], result).rowcount != 1:
             raise LookupError(f"no {self._table.name} row with id {id} to save")
 
     async def delete(self, id: int) -> None:
-        await self._execute(delete(self._table).where(self._table.c.id == id))
+        await self._execute(_delete(self._table), {"row_id": id})
 
     async def find(
         self, *, order_by: str | None = None, limit: int | None = None, **where: object
     ) -> list[T]:
-        statement = self._select(where).order_by(*order_clause(self._table, order_by))
-        return await self._load(statement.limit(limit))
+        statement = _find(self._table, _criteria(self._table, where), order_by, limit)
+        return await self._load(statement, _params(where))
 
     async def first(self, *, order_by: str | None = None, **where: object) -> T | None:
         found = await self.find(order_by=order_by, limit=1, **where)
         return found[0] if found else None
 
     async def count(self, **where: object) -> int:
-        statement = select(func.count()).select_from(self._table)
-        result = await self._execute(statement.where(*where_clause(self._table, where)))
-        return int(result.scalar_one())
+        statement = _count(self._table, _criteria(self._table, where))
+        return int((await self._execute(statement, _params(where))).scalar_one())
 
 
 class SqlOutboxRepository(SqlRepository[OutboxMessage]):
@@ -199,14 +266,8 @@ class SqlOutboxRepository(SqlRepository[OutboxMessage]):
         self._dialect = dialect
 
     async def enqueue(self, item: OutboxMessage) -> bool:
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(self._table)
-            .values(self._values(item))
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(self._table.c.id)
-        )
-        inserted = (await self._execute(statement)).scalar_one_or_none()
+        statement = _enqueue(self._table, self._dialect)
+        inserted = (await self._execute(statement, self._values(item))).scalar_one_or_none()
         if inserted is None:
             return False
         item.id = inserted
@@ -216,17 +277,21 @@ class SqlOutboxRepository(SqlRepository[OutboxMessage]):
         self, *, now: datetime, limit: int, platforms: Collection[Platform]
     ) -> list[OutboxMessage]:
         # SQLite renders no FOR UPDATE: it has a single writer, which is its lock.
-        table = self._table
-        statement = (
-            self._select(
-                {
-                    "state": OutboxState.PENDING,
-                    "next_attempt_at__lte": now,
-                    "platform": list(platforms),
-                }
-            )
-            .order_by(table.c.next_attempt_at, table.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return await self._load(statement)
+        where = {
+            "state": OutboxState.PENDING,
+            "next_attempt_at__lte": now,
+            "platform": list(platforms),
+        }
+        return await self._load(_claim(self._table, limit), _params(where))
+
+
+@cache
+def _claim(table: Table, limit: int) -> Executable:
+    shape = (("state", "", _ONE), ("next_attempt_at", "lte", _ONE), ("platform", "", _MANY))
+    return (
+        select(table)
+        .where(*_where(table, shape))
+        .order_by(table.c.next_attempt_at, table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )

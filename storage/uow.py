@@ -23,7 +23,9 @@ from storage.repositories import SqlOutboxRepository, SqlRepository
 class _Transaction(Protocol):
     """What a unit of work runs on (``AsyncSession`` and ``BatchedTransaction`` both are)."""
 
-    async def execute(self, statement: Executable) -> Result[Any]: ...
+    async def execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]: ...
 
     async def commit(self) -> None: ...
 
