@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     Dialect,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Index,
     MetaData,
     String,
+    Table,
     Text,
     Time,
     TypeDecorator,
@@ -446,6 +449,15 @@ class OutboxRow(Base):
     error: Mapped[str]
     memo: Mapped[str]
 
+
+DIRECTORY_VERSIONS = Table(
+    "directory_versions",
+    Base.metadata,
+    Column("name", Text, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+"""One counter per directory table, bumped by a trigger on each write (migration 0002; read by
+storage/directory.py)."""
 
 ROWS: dict[type[Any], type[Base]] = {row.entity: row for row in Base.__subclasses__()}
 """Each entity class → the table class that stores it."""

@@ -8,7 +8,7 @@ turns on one writer connection and commit in groups (see :mod:`storage.batching`
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -17,7 +17,10 @@ from sqlalchemy.sql import Executable
 from bot import model
 from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
 from storage.batching import BatchedTransaction, batcher_for
+from storage.directory import DirectoryRepository, DirectoryView, Read, directory_for
 from storage.repositories import SqlOutboxRepository, SqlRepository
+
+T = TypeVar("T")
 
 
 class _Transaction(Protocol):
@@ -34,12 +37,21 @@ class _Transaction(Protocol):
     async def close(self) -> None: ...
 
 
-def _transaction(engine: AsyncEngine) -> _Transaction:
+def _transaction(engine: AsyncEngine) -> tuple[_Transaction, Read]:
+    """The unit of work's transaction, and how it reads committed data only (the directory's
+    counters and tables)."""
     if engine.dialect.name == "sqlite":
-        return BatchedTransaction(batcher_for(engine))
+        batcher = batcher_for(engine)
+
+        async def committed(statement: Executable) -> Result[Any]:
+            return batcher.read(statement)
+
+        return BatchedTransaction(batcher), committed
     # expire_on_commit=False: repositories return plain dataclasses, and nothing should
-    # reload lazily after a commit.
-    return AsyncSession(engine, expire_on_commit=False)
+    # reload lazily after a commit. READ COMMITTED: the session itself sees committed data
+    # only, as long as it has not written the directory (and then it no longer reads it).
+    session = AsyncSession(engine, expire_on_commit=False)
+    return session, session.execute
 
 
 class SqlUnitOfWork:
@@ -47,20 +59,22 @@ class SqlUnitOfWork:
     back; :meth:`commit` returns once the writes are durable."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._session = session = _transaction(engine)
-        self.organizations: Repository[model.Organization] = SqlRepository(
-            session, model.Organization
-        )
-        self.workspaces: Repository[model.Workspace] = SqlRepository(session, model.Workspace)
-        self.people: Repository[model.Person] = SqlRepository(session, model.Person)
-        self.identities: Repository[model.Identity] = SqlRepository(session, model.Identity)
-        self.projects: Repository[model.Project] = SqlRepository(session, model.Project)
-        self.channels: Repository[model.ProjectChannel] = SqlRepository(
-            session, model.ProjectChannel
-        )
-        self.stakeholders: Repository[model.Stakeholder] = SqlRepository(session, model.Stakeholder)
-        self.raci: Repository[model.RaciEntry] = SqlRepository(session, model.RaciEntry)
-        self.delegations: Repository[model.Delegation] = SqlRepository(session, model.Delegation)
+        session, committed = _transaction(engine)
+        self._session: _Transaction = session
+        view = DirectoryView(directory_for(engine), committed)
+
+        def directory(entity: type[T]) -> Repository[T]:
+            return DirectoryRepository(session, entity, view)
+
+        self.organizations: Repository[model.Organization] = directory(model.Organization)
+        self.workspaces: Repository[model.Workspace] = directory(model.Workspace)
+        self.people: Repository[model.Person] = directory(model.Person)
+        self.identities: Repository[model.Identity] = directory(model.Identity)
+        self.projects: Repository[model.Project] = directory(model.Project)
+        self.channels: Repository[model.ProjectChannel] = directory(model.ProjectChannel)
+        self.stakeholders: Repository[model.Stakeholder] = directory(model.Stakeholder)
+        self.raci: Repository[model.RaciEntry] = directory(model.RaciEntry)
+        self.delegations: Repository[model.Delegation] = directory(model.Delegation)
         self.asks: Repository[model.Ask] = SqlRepository(session, model.Ask)
         self.blockers: Repository[model.Blocker] = SqlRepository(session, model.Blocker)
         self.updates: Repository[model.Update] = SqlRepository(session, model.Update)

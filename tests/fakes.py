@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, get_type_hints
 
 from bot import model
+from bot.criteria import check_aware, ordered, predicate
 from bot.errors import Conflict
 from bot.model import Letter, OutboxMessage, OutboxState, Platform
 from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
@@ -45,18 +46,6 @@ UNIQUE: dict[type[Any], tuple[Callable[[Any], object], ...]] = {
 }
 """The unique constraints of storage/tables.py, as functions giving the key (None: not
 constrained, as for the partial "one A per (project, area)" index)."""
-
-_ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
-    "lt": operator.lt,
-    "lte": operator.le,
-    "gt": operator.gt,
-    "gte": operator.ge,
-}
-
-
-def _check_aware(value: object) -> None:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: store timezone-aware datetimes")
 
 
 @cache
@@ -79,42 +68,9 @@ def _stored(item: T) -> T:
     stored = copy.deepcopy(item)
     for name, coerce in _coercions(type(item)).items():  # type: ignore[arg-type]  # types hash
         value = getattr(stored, name)
-        _check_aware(value)
+        check_aware(value)
         setattr(stored, name, coerce(value))
     return stored
-
-
-def _equals(actual: object, value: object) -> bool:
-    if isinstance(value, list | tuple | set | frozenset):
-        return actual in value
-    return actual is None if value is None else actual == value
-
-
-def _test(op: str, value: object) -> Callable[[Any], bool]:
-    if op == "":
-        return lambda actual: _equals(actual, value)
-    if op == "ne":
-        return lambda actual: not _equals(actual, value)
-    compare = _ORDERINGS[op]
-    return lambda actual: actual is not None and compare(actual, value)
-
-
-def _predicate(
-    entity: type[Any], names: Collection[str], where: dict[str, object]
-) -> Callable[[Any], bool]:
-    """``find`` criteria as one test of a row; bad criteria fail here, even on an empty table."""
-    tests: list[tuple[str, Callable[[Any], bool]]] = []
-    for key, value in where.items():
-        name, _, op = key.partition("__")
-        if name not in names:
-            raise ValueError(f"{entity.__name__} has no field {name!r}")
-        if op not in ("", "ne", *_ORDERINGS):
-            raise ValueError(f"unknown criterion suffix in {key!r}")
-        if op in _ORDERINGS and value is None:
-            raise ValueError(f"{key}=None compares with nothing; use {name}=None")
-        _check_aware(value)
-        tests.append((name, _test(op, value)))
-    return lambda row: all(test(getattr(row, name)) for name, test in tests)
 
 
 class InMemoryStore:
@@ -158,17 +114,9 @@ class InMemoryRepository(Generic[T]):
         self._uow.pending[self._entity][item.id] = stored
 
     def _select(self, where: dict[str, object], order_by: str | None) -> list[T]:
-        name = (order_by or "id").removeprefix("-")
-        if name not in self._names:
-            raise ValueError(f"{self._entity.__name__} has no field {name!r} to order by")
-        matches = _predicate(self._entity, self._names, where)
+        matches = predicate(self._entity, self._names, where)
         found = [row for row in self._visible().values() if matches(row)]
-
-        def key(row: Any) -> tuple[bool, Any, int]:
-            value = getattr(row, name)
-            return (value is None, value, row.id)
-
-        return sorted(found, key=key, reverse=bool(order_by and order_by.startswith("-")))
+        return ordered(self._entity, self._names, found, order_by)
 
     async def add(self, item: T) -> T:
         target: Any = item

@@ -1,0 +1,215 @@
+"""The directory tables, kept in memory by each process and served to its units of work.
+
+Why: every command resolves who is calling, the project, its RACI matrix and stakeholders, the
+people it names and where each of them is reached (identities, project channels, workspaces).
+On the ack path of a slash command that was a dozen reads per request, more than the rest of
+the work together (``bench/slack_ack.py``). These tables change rarely — a person joins, a
+project gets a channel, a RACI letter moves — and are small (one organization's people and
+projects), so a process keeps a copy of them.
+
+Freshness: a trigger bumps a counter per table in ``directory_versions`` on every write
+(migration 0002), whoever writes: another server process on the same PostgreSQL, the CLI, an
+administrator's SQL. A unit of work reads the counters once, at its first directory read (one
+statement), reloads the tables whose counter moved, and then answers every directory read of
+its life from that copy: it sees the directory as it was when it first looked, as a repeatable
+read would. A unit of work that writes a directory table reads the directory from the database
+from then on, so it sees its own writes; its commit moves the counters, and the next unit of
+work reloads.
+
+Counters are read, and tables reloaded, on a connection that sees committed data only (on
+SQLite the batcher's reading connection, never the writer with a batch open), so the copy never
+holds a write that might yet be rolled back.
+"""
+
+from __future__ import annotations
+
+import copy
+import weakref
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy import Executable, Table, select
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import model
+from bot.criteria import ordered, predicate
+from storage.repositories import SqlRepository, Statements
+from storage.tables import DIRECTORY_VERSIONS, ROWS
+
+__all__ = ["DIRECTORY", "Directory", "DirectoryRepository", "DirectoryView", "directory_for"]
+
+T = TypeVar("T")
+
+DIRECTORY: tuple[type[Any], ...] = (
+    model.Organization,
+    model.Workspace,
+    model.Person,
+    model.Identity,
+    model.Project,
+    model.ProjectChannel,
+    model.Stakeholder,
+    model.RaciEntry,
+    model.Delegation,
+)
+"""The entities kept in memory: read on every command, written rarely, with no list fields
+(a shallow copy of a row is a full copy)."""
+
+Read = Callable[[Executable], Awaitable[Result[Any]]]
+"""Runs a statement on a connection that sees committed data only."""
+
+_VERSIONS = select(DIRECTORY_VERSIONS.c.name, DIRECTORY_VERSIONS.c.version)
+
+
+@dataclass(eq=False)
+class TableCopy(Generic[T]):
+    """One table's rows at one version, with the indexes ``find`` has needed so far."""
+
+    entity: type[T]
+    version: int
+    rows: dict[int, T]
+    names: frozenset[str]
+    _indexes: dict[str, dict[object, list[T]]] = field(default_factory=dict)
+
+    def get(self, id: int) -> T | None:
+        row = self.rows.get(id)
+        return copy.copy(row) if row is not None else None
+
+    def find(self, order_by: str | None, limit: int | None, where: dict[str, object]) -> list[T]:
+        matches = predicate(self.entity, self.names, where)
+        found = ordered(self.entity, self.names, filter(matches, self._candidates(where)), order_by)
+        return [copy.copy(row) for row in found[:limit]]
+
+    def count(self, where: dict[str, object]) -> int:
+        matches = predicate(self.entity, self.names, where)
+        return sum(1 for row in self._candidates(where) if matches(row))
+
+    def _candidates(self, where: dict[str, object]) -> list[T]:
+        """The rows that can match: those with the value of the first plain ``field=value``
+        criterion (through an index built on first use), else all of them."""
+        for key, value in where.items():
+            if "__" in key or key not in self.names or not _hashable(value):
+                continue
+            index = self._indexes.get(key)
+            if index is None:
+                index = defaultdict(list)
+                for row in self.rows.values():
+                    index[getattr(row, key)].append(row)
+                self._indexes[key] = index = dict(index)
+            return index.get(value, [])
+        return list(self.rows.values())
+
+
+def _hashable(value: object) -> bool:
+    """A collection means IN (no single index key); a dict is no column value."""
+    return not isinstance(value, list | tuple | set | frozenset | dict)
+
+
+class Directory:
+    """One database's directory tables in memory (see the module docstring); shared by every
+    unit of work on the engine."""
+
+    def __init__(self) -> None:
+        self._tables: dict[type[Any], TableCopy[Any]] = {}
+
+    async def current(self, read: Read) -> dict[type[Any], TableCopy[Any]]:
+        """The tables as committed now: the counters are read, the tables that moved are
+        reloaded. A table with no counter (a database not migrated to 0002) is left out, and
+        its reads go to the database."""
+        versions: dict[str, int] = {row.name: row.version for row in await read(_VERSIONS)}
+        tables = {}
+        for entity in DIRECTORY:
+            table = cast(Table, ROWS[entity].__table__)
+            version = versions.get(table.name)
+            if version is None:
+                continue
+            held = self._tables.get(entity)
+            if held is None or held.version != version:
+                loaded = await self._load(read, entity, table, version)
+                # Another unit of work may have loaded a newer version meanwhile: keep that.
+                held = self._tables.get(entity)
+                if held is None or held.version < version:
+                    self._tables[entity] = held = loaded
+                elif held.version != version:
+                    held = loaded
+            tables[entity] = held
+        return tables
+
+    @staticmethod
+    async def _load(read: Read, entity: type[T], table: Table, version: int) -> TableCopy[T]:
+        result = await read(select(table))
+        rows = {row["id"]: entity(**row) for row in result.mappings()}
+        names = frozenset(f.name for f in fields(cast(Any, entity)))
+        return TableCopy(entity=entity, version=version, rows=cast(dict[int, T], rows), names=names)
+
+
+_directories: weakref.WeakKeyDictionary[AsyncEngine, Directory] = weakref.WeakKeyDictionary()
+
+
+def directory_for(engine: AsyncEngine) -> Directory:
+    """The engine's one directory copy (every unit-of-work factory on the engine shares it)."""
+    directory = _directories.get(engine)
+    if directory is None:
+        directory = _directories[engine] = Directory()
+    return directory
+
+
+class DirectoryView:
+    """One unit of work's look at the directory: taken at its first directory read, dropped
+    for good once it writes a directory table."""
+
+    def __init__(self, directory: Directory, read: Read) -> None:
+        self._directory = directory
+        self._read = read
+        self._tables: dict[type[Any], TableCopy[Any]] | None = None
+        self._wrote = False
+
+    async def table(self, entity: type[T]) -> TableCopy[T] | None:
+        """The copy to answer from, or None: read the database."""
+        if self._wrote:
+            return None
+        if self._tables is None:
+            self._tables = await self._directory.current(self._read)
+        return self._tables.get(entity)
+
+    def wrote(self) -> None:
+        self._wrote = True
+
+
+class DirectoryRepository(SqlRepository[T]):
+    """A directory entity's repository: reads from the unit of work's view when it has one,
+    writes to the database (and from then on the unit reads the database)."""
+
+    def __init__(self, session: Statements, entity: type[T], view: DirectoryView) -> None:
+        super().__init__(session, entity)
+        self._view = view
+
+    async def add(self, item: T) -> T:
+        self._view.wrote()
+        return await super().add(item)
+
+    async def save(self, item: T) -> None:
+        self._view.wrote()
+        await super().save(item)
+
+    async def delete(self, id: int) -> None:
+        self._view.wrote()
+        await super().delete(id)
+
+    async def get(self, id: int) -> T | None:
+        table = await self._view.table(self._entity)
+        return await super().get(id) if table is None else table.get(id)
+
+    async def find(
+        self, *, order_by: str | None = None, limit: int | None = None, **where: object
+    ) -> list[T]:
+        table = await self._view.table(self._entity)
+        if table is None:
+            return await super().find(order_by=order_by, limit=limit, **where)
+        return table.find(order_by, limit, where)
+
+    async def count(self, **where: object) -> int:
+        table = await self._view.table(self._entity)
+        return await super().count(**where) if table is None else table.count(where)
