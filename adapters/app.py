@@ -10,6 +10,7 @@ they do not use.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -271,6 +272,19 @@ async def _until_stopped() -> None:
             loop.remove_signal_handler(sig)
 
 
+def freeze_startup_heap() -> None:
+    """Move every object alive after startup out of the cyclic garbage collector's sight.
+
+    Why: startup leaves a few hundred thousand long-lived objects (SQLAlchemy's metadata and
+    compiled statements, bolt, botbuilder, the directory copy). Each full collection walks all
+    of them, a pause of tens of milliseconds that lands on whichever requests are in flight:
+    without this, ``bench/slack_ack.py`` saw p99 latencies of ~100 ms against a p50 of ~25 ms.
+    Frozen objects are never collected, which costs nothing for objects that live as long as
+    the process anyway."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings, *, demo: bool) -> None:
     """Migrate, optionally seed, then serve HTTP and run the cadence until stopped."""
     if settings.dashboard_secret_generated:
@@ -285,6 +299,7 @@ async def serve(settings: Settings, *, demo: bool) -> None:
         if demo:
             await seed_demo_if_empty(app.uow, app.clock)
         await runner.setup()
+        freeze_startup_heap()
         await web.TCPSite(runner, settings.host, settings.port).start()
         app.scheduler.start()
         platforms = ", ".join(f"{name} {state}" for name, state in app.platforms.items())

@@ -23,7 +23,6 @@ holds a write that might yet be rolled back.
 
 from __future__ import annotations
 
-import copy
 import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -35,7 +34,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import model
-from bot.criteria import ordered, predicate
+from bot.criteria import check_aware, ordered, predicate
 from storage.repositories import SqlRepository, Statements
 from storage.tables import DIRECTORY_VERSIONS, ROWS
 
@@ -75,31 +74,48 @@ class TableCopy(Generic[T]):
 
     def get(self, id: int) -> T | None:
         row = self.rows.get(id)
-        return copy.copy(row) if row is not None else None
+        return _copy(row) if row is not None else None
 
     def find(self, order_by: str | None, limit: int | None, where: dict[str, object]) -> list[T]:
-        matches = predicate(self.entity, self.names, where)
-        found = ordered(self.entity, self.names, filter(matches, self._candidates(where)), order_by)
-        return [copy.copy(row) for row in found[:limit]]
+        found = self._matching(where)
+        if order_by not in (None, "id"):
+            found = ordered(self.entity, self.names, found, order_by)
+        return [_copy(row) for row in found[:limit]]
 
     def count(self, where: dict[str, object]) -> int:
-        matches = predicate(self.entity, self.names, where)
-        return sum(1 for row in self._candidates(where) if matches(row))
+        return len(self._matching(where))
 
-    def _candidates(self, where: dict[str, object]) -> list[T]:
-        """The rows that can match: those with the value of the first plain ``field=value``
-        criterion (through an index built on first use), else all of them."""
-        for key, value in where.items():
-            if "__" in key or key not in self.names or not _hashable(value):
-                continue
-            index = self._indexes.get(key)
-            if index is None:
-                index = defaultdict(list)
-                for row in self.rows.values():
-                    index[getattr(row, key)].append(row)
-                self._indexes[key] = index = dict(index)
-            return index.get(value, [])
-        return list(self.rows.values())
+    def _matching(self, where: dict[str, object]) -> list[T]:
+        """The rows ``where`` selects, in id order. The first plain ``field=value`` criterion
+        picks its rows through an index (built on first use); the others test each of them."""
+        key = next((k for k, v in where.items() if k in self.names and _hashable(v)), None)
+        if key is None:
+            candidates, rest = list(self.rows.values()), where
+        else:
+            check_aware(where[key])
+            candidates = self._index(key).get(where[key], [])
+            rest = {k: v for k, v in where.items() if k != key}
+        if not rest:
+            return candidates
+        matches = predicate(self.entity, self.names, rest)
+        return [row for row in candidates if matches(row)]
+
+    def _index(self, name: str) -> dict[object, list[T]]:
+        index = self._indexes.get(name)
+        if index is None:
+            grouped: defaultdict[object, list[T]] = defaultdict(list)
+            for row in self.rows.values():
+                grouped[getattr(row, name)].append(row)
+            self._indexes[name] = index = dict(grouped)
+        return index
+
+
+def _copy(row: T) -> T:
+    """A copy to hand out (directory rows hold no lists, so a shallow one is whole); cheaper
+    than ``copy.copy``, which goes through the pickle protocol."""
+    duplicate = object.__new__(type(row))
+    duplicate.__dict__.update(row.__dict__)
+    return duplicate
 
 
 def _hashable(value: object) -> bool:
@@ -139,7 +155,7 @@ class Directory:
 
     @staticmethod
     async def _load(read: Read, entity: type[T], table: Table, version: int) -> TableCopy[T]:
-        result = await read(select(table))
+        result = await read(select(table).order_by(table.c.id))
         rows = {row["id"]: entity(**row) for row in result.mappings()}
         names = frozenset(f.name for f in fields(cast(Any, entity)))
         return TableCopy(entity=entity, version=version, rows=cast(dict[int, T], rows), names=names)
