@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import (
@@ -41,6 +41,10 @@ from bot.model import OutboxMessage, OutboxState, Platform
 from storage.tables import ROWS
 
 T = TypeVar("T")
+
+SHAPES = 1024
+"""Built statements kept per kind: far more shapes than the code has (a limit taken from a
+request, say, cannot grow the cache without bound)."""
 
 Params = dict[str, Any]
 
@@ -155,7 +159,7 @@ def _shape(entity: type) -> tuple[Table, tuple[str, ...]]:
     return table, tuple(f.name for f in fields(cast(Any, entity)) if f.name != "id")
 
 
-@cache
+@lru_cache(maxsize=SHAPES)
 def _find(
     table: Table, shape: tuple[tuple[str, str, str], ...], order_by: str | None, limit: int | None
 ) -> Executable:
@@ -164,7 +168,7 @@ def _find(
     )
 
 
-@cache
+@lru_cache(maxsize=SHAPES)
 def _count(table: Table, shape: tuple[tuple[str, str, str], ...]) -> Executable:
     return select(func.count()).select_from(table).where(*_where(table, shape))
 
@@ -285,7 +289,7 @@ class SqlOutboxRepository(SqlRepository[OutboxMessage]):
         return await self._load(_claim(self._table, limit), _params(where))
 
 
-@cache
+@lru_cache(maxsize=SHAPES)
 def _claim(table: Table, limit: int) -> Executable:
     shape = (("state", "", _ONE), ("next_attempt_at", "lte", _ONE), ("platform", "", _MANY))
     return (
