@@ -2,7 +2,9 @@
 
 On PostgreSQL a unit of work is one ``AsyncSession``: the server handles concurrent writers. On
 SQLite it is a :class:`storage.batching.BatchedTransaction`: the process's writing units take
-turns on one writer connection and commit in groups (see :mod:`storage.batching`).
+turns on one writer connection and commit in groups (see :mod:`storage.batching`). On both,
+the directory entities (people, projects, RACI…) are read from the process's copy of them
+until the unit writes one (see :mod:`storage.directory`).
 """
 
 from __future__ import annotations
