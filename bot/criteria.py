@@ -9,7 +9,7 @@ in-memory unit of work of the tests) evaluates them here, so there is one Python
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Container, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -43,24 +43,34 @@ def _test(op: str, value: object) -> Callable[[Any], bool]:
     return lambda actual: actual is not None and compare(actual, value)
 
 
+def criterion(owner: str, names: Container[str], key: str, value: object) -> tuple[str, str]:
+    """One criterion ``key=value`` as (field, suffix), checked against the fields ``names`` of
+    ``owner`` (named in the error).
+
+    Raises:
+        ValueError: for an unknown field or suffix, or ``None`` given to an ordering suffix.
+    """
+    name, _, op = key.partition("__")
+    if name not in names:
+        raise ValueError(f"{owner} has no field {name!r}")
+    if op not in ("", "ne", *ORDERINGS):
+        raise ValueError(f"unknown criterion suffix in {key!r}")
+    if op in ORDERINGS and value is None:
+        raise ValueError(f"{key}=None compares with nothing; use {name}=None")
+    return name, op
+
+
 def predicate(
     entity: type[Any], names: Collection[str], where: dict[str, object]
 ) -> Callable[[Any], bool]:
     """``find`` criteria as one test of a row; bad criteria fail here, even on an empty table.
 
     Raises:
-        ValueError: for an unknown field or suffix, ``None`` given to an ordering suffix, or a
-            naive datetime.
+        ValueError: for a criterion :func:`criterion` refuses, or a naive datetime.
     """
     tests: list[tuple[str, Callable[[Any], bool]]] = []
     for key, value in where.items():
-        name, _, op = key.partition("__")
-        if name not in names:
-            raise ValueError(f"{entity.__name__} has no field {name!r}")
-        if op not in ("", "ne", *ORDERINGS):
-            raise ValueError(f"unknown criterion suffix in {key!r}")
-        if op in ORDERINGS and value is None:
-            raise ValueError(f"{key}=None compares with nothing; use {name}=None")
+        name, op = criterion(entity.__name__, names, key, value)
         check_aware(value)
         tests.append((name, _test(op, value)))
     return lambda row: all(test(getattr(row, name)) for name, test in tests)

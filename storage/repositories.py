@@ -36,6 +36,7 @@ from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.sql.elements import UnaryExpression
 
+from bot.criteria import criterion
 from bot.errors import Conflict
 from bot.model import OutboxMessage, OutboxState, Platform
 from storage.tables import ROWS
@@ -101,38 +102,36 @@ def _condition(column: ColumnElement[Any], op: str, kind: str, param: str) -> Co
     return _COMPARISONS[op](column, bindparam(param))
 
 
-def _criteria(table: Table, where: Mapping[str, object]) -> tuple[tuple[str, str, str], ...]:
-    """The criteria's shape: (field, suffix, kind) per criterion, checked.
+@cache
+def _columns(table: Table) -> frozenset[str]:
+    return frozenset(table.c.keys())
+
+
+Shape = tuple[tuple[str, str, str], ...]
+"""(field, suffix, kind) per criterion: what a built statement depends on."""
+
+
+def _criteria(table: Table, where: Mapping[str, object]) -> tuple[Shape, Params]:
+    """The criteria's shape, checked, and the values its statement runs with (``p0``, ``p1``…
+    in criteria order).
 
     Raises:
-        ValueError: for an unknown field or suffix, or ``None`` given to an ordering suffix.
+        ValueError: for a criterion ``bot.criteria.criterion`` refuses.
     """
     shape = []
-    for key, value in where.items():
-        name, _, op = key.partition("__")
-        if name not in table.c:
-            raise ValueError(f"{table.name} has no field {name!r}")
-        if op not in ("", "ne") and op not in _COMPARISONS:
-            raise ValueError(f"unknown criterion suffix in {key!r}")
-        if op in _COMPARISONS and value is None:
-            raise ValueError(f"{key}=None compares with nothing; use {name}=None")
-        shape.append((name, op, _kind(value)))
-    return tuple(shape)
-
-
-def _params(where: Mapping[str, object]) -> Params:
-    """The values a shaped statement is run with (``p0``, ``p1``… in criteria order)."""
     params: Params = {}
-    for index, value in enumerate(where.values()):
+    for index, (key, value) in enumerate(where.items()):
+        name, op = criterion(table.name, _columns(table), key, value)
         kind = _kind(value)
+        shape.append((name, op, kind))
         if kind == _ONE:
             params[f"p{index}"] = value
         elif kind != _NULL:
             params[f"p{index}"] = _present(value)
-    return params
+    return tuple(shape), params
 
 
-def _where(table: Table, shape: tuple[tuple[str, str, str], ...]) -> list[ColumnElement[bool]]:
+def _where(table: Table, shape: Shape) -> list[ColumnElement[bool]]:
     return [
         _condition(table.c[name], op, kind, f"p{index}")
         for index, (name, op, kind) in enumerate(shape)
@@ -160,16 +159,14 @@ def _shape(entity: type) -> tuple[Table, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=SHAPES)
-def _find(
-    table: Table, shape: tuple[tuple[str, str, str], ...], order_by: str | None, limit: int | None
-) -> Executable:
+def _find(table: Table, shape: Shape, order_by: str | None, limit: int | None) -> Executable:
     return (
         select(table).where(*_where(table, shape)).order_by(*_order(table, order_by)).limit(limit)
     )
 
 
 @lru_cache(maxsize=SHAPES)
-def _count(table: Table, shape: tuple[tuple[str, str, str], ...]) -> Executable:
+def _count(table: Table, shape: Shape) -> Executable:
     return select(func.count()).select_from(table).where(*_where(table, shape))
 
 
@@ -250,16 +247,16 @@ class SqlRepository(Generic[T]):
     async def find(
         self, *, order_by: str | None = None, limit: int | None = None, **where: object
     ) -> list[T]:
-        statement = _find(self._table, _criteria(self._table, where), order_by, limit)
-        return await self._load(statement, _params(where))
+        shape, params = _criteria(self._table, where)
+        return await self._load(_find(self._table, shape, order_by, limit), params)
 
     async def first(self, *, order_by: str | None = None, **where: object) -> T | None:
         found = await self.find(order_by=order_by, limit=1, **where)
         return found[0] if found else None
 
     async def count(self, **where: object) -> int:
-        statement = _count(self._table, _criteria(self._table, where))
-        return int((await self._execute(statement, _params(where))).scalar_one())
+        shape, params = _criteria(self._table, where)
+        return int((await self._execute(_count(self._table, shape), params)).scalar_one())
 
 
 class SqlOutboxRepository(SqlRepository[OutboxMessage]):
@@ -286,12 +283,12 @@ class SqlOutboxRepository(SqlRepository[OutboxMessage]):
             "next_attempt_at__lte": now,
             "platform": list(platforms),
         }
-        return await self._load(_claim(self._table, limit), _params(where))
+        shape, params = _criteria(self._table, where)
+        return await self._load(_claim(self._table, shape, limit), params)
 
 
 @lru_cache(maxsize=SHAPES)
-def _claim(table: Table, limit: int) -> Executable:
-    shape = (("state", "", _ONE), ("next_attempt_at", "lte", _ONE), ("platform", "", _MANY))
+def _claim(table: Table, shape: Shape, limit: int) -> Executable:
     return (
         select(table)
         .where(*_where(table, shape))
