@@ -337,7 +337,9 @@ async def tick(settings: Settings, *, now: datetime) -> str:
     app = await build_application(settings, clock=ManualClock(now))
     try:
         report = await run_tick(app.uow, now=now, link_base=settings.link_base)
-        drained = await drain_until_idle(app.uow, senders=app.senders, clock=app.clock)
+        drained = await drain_until_idle(
+            app.uow, senders=app.senders, clock=app.clock, link_base=settings.link_base
+        )
     finally:
         await app.close()
     return f"{report}\n{drained}"

@@ -25,7 +25,7 @@ from bot.handlers.forms import command_from_form, form_for
 from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services import inbox
+from bot.services import asks, inbox
 from bot.services import people as people_service
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,9 @@ class Core:
     async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
         """Console messages now due for this person (``you``) or their project channels."""
         async with self.uow() as uow:
-            taken = await inbox.take(uow, person_id=caller.person_id, now=self.clock.now())
+            now = self.clock.now()
+            await asks.announce_pending(uow, now=now, link_base=self.settings.link_base)
+            taken = await inbox.take(uow, person_id=caller.person_id, now=now)
             await uow.commit()
             return taken
 

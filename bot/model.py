@@ -217,6 +217,13 @@ class Ask:
     decided_at: datetime | None = None
     rationale: str = ""
     reminded_at: datetime | None = None
+    reason: str = ""
+    """Why it went to its assignee, as routed when raised ("Accountable for staffing …")."""
+    platform: str = ""
+    """Where it was raised (the audit event's platform)."""
+    announced_at: datetime | None = None
+    """When its audit event and messages (decider's card, channel post, Consulted invitations)
+    were written; None while that is still to do (bot.services.asks.announce_pending)."""
 
 
 @dataclass(kw_only=True)

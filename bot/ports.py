@@ -72,6 +72,12 @@ class Repository(Protocol[T]):
 
     async def count(self, **where: object) -> int: ...
 
+    async def set_if(self, id: int, field: str, value: object, *, expected: object) -> bool:
+        """Set one field of a stored item to ``value`` only while it holds ``expected``; True
+        when this unit of work changed it. How processes agree on who does a one-time job:
+        of two units racing, only one sees True."""
+        ...
+
 
 class OutboxRepository(Repository[OutboxMessage], Protocol):
     async def enqueue(self, item: OutboxMessage) -> bool:

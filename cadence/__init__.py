@@ -1,5 +1,6 @@
 """When things happen (DESIGN §5): the scheduler wiring, the tick and the outbox drain."""
 
+from cadence.announce import announce_raised
 from cadence.drain import DrainPolicy, DrainReport, drain_once, drain_until_idle
 from cadence.file_sender import FileSender
 from cadence.limiter import Limit, Limiter, Rule
@@ -14,6 +15,7 @@ __all__ = [
     "Limit",
     "Limiter",
     "Rule",
+    "announce_raised",
     "build_scheduler",
     "drain_once",
     "drain_until_idle",

@@ -36,6 +36,7 @@ from bot.ports import (
     UnitOfWorkFactory,
 )
 from bot.services.delivery import deliver, outbox_key
+from cadence.announce import announce_raised
 from cadence.limiter import Limiter
 
 __all__ = ["DrainPolicy", "DrainReport", "backoff", "drain_once", "drain_until_idle"]
@@ -68,6 +69,7 @@ class DrainPolicy:
 
 @dataclass(kw_only=True)
 class DrainReport:
+    announced: int = 0
     claimed: int = 0
     sent: int = 0
     retried: int = 0
@@ -105,11 +107,19 @@ async def drain_once(
     limiter: Limiter | None = None,
     policy: DrainPolicy | None = None,
     limit: int | None = None,
+    link_base: str = "",
 ) -> DrainReport:
-    """One pass over the due outbox rows; returns what happened to them."""
+    """One pass: announce the asks raised since the last one (their messages join the outbox;
+    ``link_base`` is where their links point), then send the due outbox rows; returns what
+    happened."""
     policy = policy or DrainPolicy()
     limiter = limiter or Limiter(clock)
     report = DrainReport()
+    try:
+        report.announced = await announce_raised(uow_factory, now=clock.now(), link_base=link_base)
+    except Exception:
+        # Logged, not raised: what is already in the outbox still goes out.
+        log.exception("announcing raised asks failed; the next pass tries again")
     async with uow_factory() as uow:
         now = clock.now()
         rows = await uow.outbox.claim_due(
@@ -170,6 +180,7 @@ async def drain_until_idle(
     limiter: Limiter | None = None,
     policy: DrainPolicy | None = None,
     passes: int = 1000,
+    link_base: str = "",
 ) -> DrainReport:
     """Drain passes until one sends nothing (at most ``passes``); the summed report. For the
     CLI's one-shot tick and for tests; the server drains on its schedule instead."""
@@ -177,7 +188,12 @@ async def drain_until_idle(
     total = DrainReport()
     for _ in range(passes):
         report = await drain_once(
-            uow_factory, senders=senders, clock=clock, limiter=limiter, policy=policy
+            uow_factory,
+            senders=senders,
+            clock=clock,
+            limiter=limiter,
+            policy=policy,
+            link_base=link_base,
         )
         for f in fields(total):
             setattr(total, f.name, getattr(total, f.name) + getattr(report, f.name))

@@ -1,4 +1,5 @@
-"""The server's clockwork: an APScheduler ``AsyncIOScheduler`` running ``tick`` and ``drain``.
+"""The server's clockwork: an APScheduler ``AsyncIOScheduler`` running ``tick`` and ``drain``
+(which first announces the asks raised since its last pass, then sends).
 
 Both jobs derive everything from the database, so the scheduler keeps no state worth saving (an
 in-memory job store), and several server processes may run it side by side: ticks write under
@@ -95,9 +96,14 @@ def build_scheduler(
         batch = (policy or DrainPolicy()).batch
         while True:
             report = await drain_once(
-                uow_factory, senders=senders, clock=clock, limiter=limiter, policy=policy
+                uow_factory,
+                senders=senders,
+                clock=clock,
+                limiter=limiter,
+                policy=policy,
+                link_base=settings.link_base,
             )
-            if report.claimed:
+            if report.claimed or report.announced:
                 log.info("%s", report)
             if report.claimed < batch or not report.sent or not scheduler.running:
                 return

@@ -214,6 +214,10 @@ class DirectoryRepository(SqlRepository[T]):
         self._view.wrote()
         await super().delete(id)
 
+    async def set_if(self, id: int, field: str, value: object, *, expected: object) -> bool:
+        self._view.wrote()
+        return await super().set_if(id, field, value, expected=expected)
+
     async def get(self, id: int) -> T | None:
         table = await self._view.table(self._entity)
         return await super().get(id) if table is None else table.get(id)

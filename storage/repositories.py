@@ -180,6 +180,11 @@ def _update(table: Table) -> Executable:
     return update(table).where(table.c.id == bindparam("row_id"))
 
 
+@lru_cache(maxsize=SHAPES)
+def _set_if(table: Table, shape: Shape, field: str) -> Executable:
+    return update(table).where(*_where(table, shape)).values({field: bindparam("new_value")})
+
+
 @cache
 def _delete(table: Table) -> Executable:
     return delete(table).where(table.c.id == bindparam("row_id"))
@@ -257,6 +262,12 @@ class SqlRepository(Generic[T]):
     async def count(self, **where: object) -> int:
         shape, params = _criteria(self._table, where)
         return int((await self._execute(_count(self._table, shape), params)).scalar_one())
+
+    async def set_if(self, id: int, field: str, value: object, *, expected: object) -> bool:
+        shape, params = _criteria(self._table, {"id": id, field: expected})
+        statement = _set_if(self._table, shape, field)
+        result = await self._execute(statement, {**params, "new_value": value})
+        return cast(CursorResult[Any], result).rowcount == 1
 
 
 class SqlOutboxRepository(SqlRepository[OutboxMessage]):

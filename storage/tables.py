@@ -253,7 +253,17 @@ class DelegationRow(Base):
 
 class AskRow(Base):
     __tablename__ = "asks"
-    __table_args__ = (Index(None, "assignee_id", "state"), Index(None, "project_id", "state"))
+    __table_args__ = (
+        Index(None, "assignee_id", "state"),
+        Index(None, "project_id", "state"),
+        # Only the few asks still to announce are in it: the drain's lookup stays tiny.
+        Index(
+            "ix_asks_unannounced",
+            "id",
+            sqlite_where=text("announced_at IS NULL"),
+            postgresql_where=text("announced_at IS NULL"),
+        ),
+    )
     entity = model.Ask
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -272,6 +282,9 @@ class AskRow(Base):
     decided_at: Mapped[datetime | None]
     rationale: Mapped[str]
     reminded_at: Mapped[datetime | None]
+    reason: Mapped[str]
+    platform: Mapped[str]
+    announced_at: Mapped[datetime | None]
 
 
 class BlockerRow(Base):

@@ -155,6 +155,14 @@ class InMemoryRepository(Generic[T]):
     async def count(self, **where: object) -> int:
         return len(self._select(where, None))
 
+    async def set_if(self, id: int, field: str, value: object, *, expected: object) -> bool:
+        if not self._select({"id": id, field: expected}, None):
+            return False
+        item = copy.deepcopy(self._lookup(id))
+        setattr(item, field, value)
+        self._write(item)
+        return True
+
 
 class InMemoryOutboxRepository(InMemoryRepository[OutboxMessage]):
     def __init__(self, uow: InMemoryUnitOfWork) -> None:

@@ -62,7 +62,7 @@ from adapters.slack.render import (
     parse_action_id,
     plain,
     render,
-    render_many,
+    reply_body,
 )
 from adapters.slack.settings import OFF, SlackSettings
 from adapters.slack.tokens import EncryptedInstallationStore, fernet
@@ -262,12 +262,7 @@ async def _drop_retries(req: AsyncBoltRequest, next: Callable[[], Awaitable[Bolt
 
 def _payload(messages: tuple[Message, ...]) -> dict[str, Any]:
     """An ephemeral reply (``ack``/``respond`` keyword arguments)."""
-    messages = messages or (text("Done."),)
-    return {
-        "text": fallback(*messages),
-        "blocks": render_many(messages),
-        "response_type": "ephemeral",
-    }
+    return {**reply_body(messages or (text("Done."),)), "response_type": "ephemeral"}
 
 
 Respond = Callable[..., Awaitable[Any]]

@@ -208,6 +208,22 @@ def plain(*messages: Message) -> str:
     return "\n".join(lines)
 
 
+def _text_only(message: Message) -> bool:
+    return not (message.title or message.facts or message.actions or message.footer)
+
+
+def reply_body(messages: Sequence[Message]) -> dict[str, Any]:
+    """``text`` and ``blocks`` of a reply. Replies that are only sentences (most command
+    answers: "Ask #12 sent to Dana…") and fit one section go as escaped mrkdwn ``text`` alone:
+    there is no layout to check, and building blocks through slack_sdk (whose validation
+    inspects every object) cost the ack path more than the rest of the adapter."""
+    if all(_text_only(m) for m in messages):
+        body = escape("\n\n".join(s for m in messages for s in m.sections if s.strip()))
+        if body and len(body) <= SECTION_TEXT:
+            return {"text": body}
+    return {"text": fallback(*messages), "blocks": render_many(messages)}
+
+
 def fallback(*messages: Message) -> str:
     """The top-level ``text`` Slack shows in notifications and to screen readers (escaped: Slack
     parses it as mrkdwn)."""

@@ -117,8 +117,8 @@ async def raise_ask(
     link_base: str,
     platform: str = "",
 ) -> Raised:
-    """Create an ask, route it (RACI, or the person named), and queue the assignee's DM, the
-    project channel post and the Consulted people's invitations — all in this transaction."""
+    """Create an ask routed to its decider (RACI, or the person named). Only the ask is written
+    here, before the ack; :func:`announce` writes its audit event and messages next."""
     if project.status.value != "active":
         raise InvalidState(f"#{project.key} is {project.status.value}; it takes no new asks.")
     if needed_by is not None and needed_by < now.date():
@@ -133,7 +133,6 @@ async def raise_ask(
     if assignee is not None:
         assignee_id, reason = assignee.id, "asked by name"
         names[assignee.id] = assignee.name
-    names[requester.id] = requester.name
     consulted = tuple(i for i in routing.consulted_ids if i not in (assignee_id, requester.id))
     ask = await uow.asks.add(
         Ask(
@@ -147,39 +146,79 @@ async def raise_ask(
             consulted_ids=list(consulted),
             created_at=now,
             updated_at=now,
+            reason=reason,
+            platform=platform,
         )
     )
+    return Raised(
+        ask=ask,
+        assignee=names.get(assignee_id, "?"),
+        reason=reason,
+        consulted=tuple(names.get(i, "?") for i in consulted),
+    )
+
+
+ANNOUNCE_BATCH = 100
+"""Asks announced per unit of work at most (bounds one transaction under a burst)."""
+
+
+async def announce_pending(uow: UnitOfWork, *, now: datetime, link_base: str) -> int:
+    """Announce the asks raised since the last pass, oldest first, at most
+    :data:`ANNOUNCE_BATCH`; how many this unit announced."""
+    announced = 0
+    for ask in await uow.asks.find(announced_at=None, order_by="id", limit=ANNOUNCE_BATCH):
+        announced += await announce(uow, ask, now=now, link_base=link_base)
+    return announced
+
+
+async def announce(uow: UnitOfWork, ask: Ask, *, now: datetime, link_base: str) -> bool:
+    """Write a raised ask's audit event and queue its messages — the decider's card, the project
+    channel post, the Consulted people's invitations — once; False when that was done already.
+
+    Raising an ask leaves this for after the ack (the drain's next pass), so Slack's ack waits
+    for one insert instead of a dozen statements. Whatever changes an ask calls this first, so
+    its card always exists before the card's update does."""
+    if ask.announced_at is not None:
+        return False
+    if not await uow.asks.set_if(ask.id, "announced_at", now, expected=None):
+        return False  # another process announced it meanwhile
+    ask.announced_at = now
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    names = await names_of(uow, [ask.assignee_id, ask.requester_id])
     await record(
         uow,
-        organization_id=project.organization_id,
-        actor_id=requester.id,
+        organization_id=ask.organization_id,
+        actor_id=ask.requester_id,
         action="ask.raised",
         subject=f"ask:{ask.id}",
-        detail=f"to person:{assignee_id} ({reason})",
-        at=now,
-        platform=platform,
+        detail=f"to person:{ask.assignee_id} ({ask.reason})",
+        at=ask.created_at,
+        platform=ask.platform,
     )
     link = ask_link(link_base, ask.id)
     for target, category in (
-        (Target(person_id=assignee_id), "ping"),
-        (Target(project_id=project.id), "channel"),
+        (Target(person_id=ask.assignee_id), "ping"),
+        (Target(project_id=ask.project_id), "channel"),
     ):
         await deliver(
             uow,
-            ask_card(ask, project=project, names=names, reason=reason, target=target, link=link),
-            organization_id=project.organization_id,
+            ask_card(
+                ask, project=project, names=names, reason=ask.reason, target=target, link=link
+            ),
+            organization_id=ask.organization_id,
             now=now,
             category=category,
         )
-    for person_id in consulted:
+    for person_id in ask.consulted_ids:
         await deliver(
             uow,
             Message(
                 title=f"Your input on ask #{ask.id} · #{project.key}",
                 sections=(ask.text,),
                 facts=(
-                    Fact(label="From", value=requester.name),
-                    Fact(label="Decides", value=names.get(assignee_id, "?")),
+                    Fact(label="From", value=names.get(ask.requester_id, "?")),
+                    Fact(label="Decides", value=names.get(ask.assignee_id, "?")),
                 ),
                 actions=(
                     Action(
@@ -194,16 +233,11 @@ async def raise_ask(
                 key=f"ask:{ask.id}:consult:{person_id}",
                 link=link,
             ),
-            organization_id=project.organization_id,
+            organization_id=ask.organization_id,
             now=now,
             category="ping",
         )
-    return Raised(
-        ask=ask,
-        assignee=names.get(assignee_id, "?"),
-        reason=reason,
-        consulted=tuple(names.get(i, "?") for i in consulted),
-    )
+    return True
 
 
 async def get_ask(uow: UnitOfWork, *, organization_id: int, ask_id: int) -> Ask:
@@ -229,6 +263,7 @@ async def decide(
     a second click on a decided ask is refused, so nothing is ever decided twice.
     Returns the ask and its updated card (what the clicked message should now show)."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
+    await announce(uow, ask, now=now, link_base=link_base)
     project = await uow.projects.get(ask.project_id)
     assert project is not None
     names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
@@ -455,6 +490,7 @@ async def _close(
     now: datetime,
     link_base: str,
 ) -> None:
+    await announce(uow, ask, now=now, link_base=link_base)
     ask.state, ask.updated_at = state, now
     await uow.asks.save(ask)
     await record(

@@ -190,6 +190,7 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
             now=now,
             link_base="",
         )
+        await asks.announce_pending(uow, now=now, link_base="")  # as the drain would
         await blockers.raise_blocker(
             uow,
             project=sepsis,

@@ -14,6 +14,7 @@ from bot.model import AskState, BlockerState, Platform, Role, ThresholdLevel
 from bot.ports import UnitOfWorkFactory
 from bot.services import blockers
 from bot.services.demo import seed_demo
+from cadence.announce import announce_raised
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -41,7 +42,9 @@ async def run(core: Core, handle: str, line: str) -> str:
 
 
 async def new_ask(core: Core, line: str = "ask two more nurses #SEPSIS area:staffing") -> int:
+    """Raise an ask and announce it, as the drain's next pass does."""
     said = await run(core, "ana", line)
+    await announce_raised(core.uow, now=core.clock.now(), link_base=core.settings.link_base)
     return int(said.split("#", 1)[1].split()[0])
 
 
@@ -53,6 +56,40 @@ async def test_ask_is_queued_for_the_assignee_and_the_project_channel(core: Core
     assert keys == {f"ask:{number}:card@1:dana", f"ask:{number}:card@1:#sepsis"}
     card = from_json(next(r.payload for r in rows if r.key.endswith(":dana")))
     assert [a.id for a in card.actions] == ["ask.approve", "ask.decline", "ask.info"]
+
+
+async def test_an_ask_is_written_alone_then_announced_once(core: Core) -> None:
+    said = await run(core, "ana", "ask two more nurses #SEPSIS area:staffing")
+    number = int(said.split("#", 1)[1].split()[0])
+    subject = f"ask:{number}"
+    async with core.uow() as uow:
+        assert not await uow.outbox.find(key__gte=f"{subject}:", key__lt=f"{subject};")
+        assert not await uow.audit.find(subject=subject)
+    now = core.clock.now()
+    assert await announce_raised(core.uow, now=now, link_base="") == 1
+    assert await announce_raised(core.uow, now=now, link_base="") == 0
+    async with core.uow() as uow:
+        keys = [r.key for r in await uow.outbox.find(key__gte=f"{subject}:", key__lt=f"{subject};")]
+        (raised,) = await uow.audit.find(subject=subject)
+    raj = (await who(core, "raj")).person_id
+    assert sorted(keys) == sorted(
+        [f"{subject}:card@1:dana", f"{subject}:card@1:#sepsis", f"{subject}:consult:{raj}@1:raj"]
+    )
+    assert raised.action == "ask.raised" and "Accountable" in raised.detail
+
+
+async def test_a_decision_before_the_announcement_announces_first(core: Core) -> None:
+    said = await run(core, "ana", "ask two more nurses #SEPSIS area:staffing")
+    number = int(said.split("#", 1)[1].split()[0])
+    assert "approved" in await run(core, "dana", f"approve {number}")
+    async with core.uow() as uow:
+        rows = await uow.outbox.find(key__gte=f"ask:{number}:", key__lt=f"ask:{number};")
+        actions = [e.action for e in await uow.audit.find(subject=f"ask:{number}", order_by="id")]
+    card = next(r for r in rows if r.key == f"ask:{number}:card@1:dana")
+    outcome = next(r for r in rows if r.key.startswith(f"ask:{number}:approved"))
+    assert card.id < outcome.id  # the card exists before the update that replaces it
+    assert actions == ["ask.raised", "ask.approved"]
+    assert await announce_raised(core.uow, now=core.clock.now(), link_base="") == 0
 
 
 async def test_consulted_people_are_invited_to_comment(core: Core) -> None:

@@ -15,6 +15,7 @@ from adapters.slack.render import (
     parse_action_id,
     render,
     render_many,
+    reply_body,
 )
 from bot.messages import Action, Fact, InputKind, Message, Style
 
@@ -46,6 +47,24 @@ def test_markup_in_user_text_is_shown_not_interpreted() -> None:
         assert control not in raw.replace(blocks[0]["text"]["text"], "")
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "<!channel>"}}
     assert "<" not in fallback(Message(sections=(hostile,)))
+
+
+def test_a_reply_of_sentences_is_escaped_text_and_a_card_is_blocks() -> None:
+    sentences = (
+        Message(sections=("Ask #4 sent to Dana <!here> & co.",)),
+        Message(sections=("Needed by Fri.",)),
+    )
+    assert reply_body(sentences) == {
+        "text": "Ask #4 sent to Dana &lt;!here&gt; &amp; co.\n\nNeeded by Fri."
+    }
+    card = Message(
+        title="Ask #4", sections=("Two nurses",), actions=(Action(id="a", label="A", value="4"),)
+    )
+    body = reply_body((card,))
+    assert body["text"] == "Ask #4\nTwo nurses"
+    assert [b["type"] for b in body["blocks"]] == ["header", "section", "actions"]
+    long = reply_body((Message(sections=("x" * 2000, "y" * 1200)),))
+    assert [b["type"] for b in long["blocks"]] == ["section", "section"]
 
 
 def test_long_text_is_cut_with_a_link_and_never_splits_an_entity() -> None:
