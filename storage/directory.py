@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, TypeVar, cast
 
@@ -38,7 +38,16 @@ from bot.criteria import check_aware, ordered, predicate
 from storage.repositories import SqlRepository, Statements
 from storage.tables import DIRECTORY_VERSIONS, ROWS
 
-__all__ = ["DIRECTORY", "Directory", "DirectoryRepository", "DirectoryView", "directory_for"]
+__all__ = [
+    "DIRECTORY",
+    "VERSIONS_SQL",
+    "Counters",
+    "Directory",
+    "DirectoryRepository",
+    "DirectoryView",
+    "counters_read_by",
+    "directory_for",
+]
 
 T = TypeVar("T")
 
@@ -59,7 +68,26 @@ DIRECTORY: tuple[type[Any], ...] = (
 Read = Callable[[Executable], Awaitable[Result[Any]]]
 """Runs a statement on a connection that sees committed data only."""
 
+Counters = Callable[[], Awaitable[Mapping[str, int]]]
+"""Reads the committed ``directory_versions`` counters: table name → version."""
+
+VERSIONS_SQL = "SELECT name, version FROM directory_versions"
+"""The counters' query as plain SQL, for a driver connection (see ``storage.uow``)."""
+
 _VERSIONS = select(DIRECTORY_VERSIONS.c.name, DIRECTORY_VERSIONS.c.version)
+
+_TABLES: tuple[tuple[type[Any], Table], ...] = tuple(
+    (entity, cast(Table, ROWS[entity].__table__)) for entity in DIRECTORY
+)
+
+
+def counters_read_by(read: Read) -> Counters:
+    """The counters through SQLAlchemy (PostgreSQL: the unit of work's own session)."""
+
+    async def counters() -> Mapping[str, int]:
+        return {row.name: row.version for row in await read(_VERSIONS)}
+
+    return counters
 
 
 @dataclass(eq=False)
@@ -70,7 +98,7 @@ class TableCopy(Generic[T]):
     version: int
     rows: dict[int, T]
     names: frozenset[str]
-    _indexes: dict[str, dict[object, list[T]]] = field(default_factory=dict)
+    _indexes: dict[tuple[str, ...], dict[tuple[object, ...], list[T]]] = field(default_factory=dict)
 
     def get(self, id: int) -> T | None:
         row = self.rows.get(id)
@@ -86,27 +114,29 @@ class TableCopy(Generic[T]):
         return len(self._matching(where))
 
     def _matching(self, where: dict[str, object]) -> list[T]:
-        """The rows ``where`` selects, in id order. The first plain ``field=value`` criterion
-        picks its rows through an index (built on first use); the others test each of them."""
-        key = next((k for k, v in where.items() if k in self.names and _hashable(v)), None)
-        if key is None:
+        """The rows ``where`` selects, in id order. Its plain ``field=value`` criteria pick the
+        rows through one index on all of those fields (built on first use: a find is one dict
+        lookup, not a scan of what the first field alone selects); the others test each row."""
+        keys = tuple(sorted(k for k, v in where.items() if k in self.names and _hashable(v)))
+        if not keys:
             candidates, rest = list(self.rows.values()), where
         else:
-            check_aware(where[key])
-            candidates = self._index(key).get(where[key], [])
-            rest = {k: v for k, v in where.items() if k != key}
+            for key in keys:
+                check_aware(where[key])
+            candidates = self._index(keys).get(tuple(where[key] for key in keys), [])
+            rest = {k: v for k, v in where.items() if k not in keys}
         if not rest:
             return candidates
         matches = predicate(self.entity, self.names, rest)
         return [row for row in candidates if matches(row)]
 
-    def _index(self, name: str) -> dict[object, list[T]]:
-        index = self._indexes.get(name)
+    def _index(self, names: tuple[str, ...]) -> dict[tuple[object, ...], list[T]]:
+        index = self._indexes.get(names)
         if index is None:
-            grouped: defaultdict[object, list[T]] = defaultdict(list)
+            grouped: defaultdict[tuple[object, ...], list[T]] = defaultdict(list)
             for row in self.rows.values():
-                grouped[getattr(row, name)].append(row)
-            self._indexes[name] = index = dict(grouped)
+                grouped[tuple(getattr(row, name) for name in names)].append(row)
+            self._indexes[names] = index = dict(grouped)
         return index
 
 
@@ -130,14 +160,13 @@ class Directory:
     def __init__(self) -> None:
         self._tables: dict[type[Any], TableCopy[Any]] = {}
 
-    async def current(self, read: Read) -> dict[type[Any], TableCopy[Any]]:
+    async def current(self, read: Read, counters: Counters) -> dict[type[Any], TableCopy[Any]]:
         """The tables as committed now: the counters are read, the tables that moved are
-        reloaded. A table with no counter (a database not migrated to 0002) is left out, and
-        its reads go to the database."""
-        versions: dict[str, int] = {row.name: row.version for row in await read(_VERSIONS)}
+        reloaded (with ``read``). A table with no counter is left out, and its reads go to the
+        database."""
+        versions = await counters()
         tables = {}
-        for entity in DIRECTORY:
-            table = cast(Table, ROWS[entity].__table__)
+        for entity, table in _TABLES:
             version = versions.get(table.name)
             if version is None:
                 continue
@@ -176,9 +205,10 @@ class DirectoryView:
     """One unit of work's look at the directory: taken at its first directory read, dropped
     for good once it writes a directory table."""
 
-    def __init__(self, directory: Directory, read: Read) -> None:
+    def __init__(self, directory: Directory, read: Read, counters: Counters) -> None:
         self._directory = directory
         self._read = read
+        self._counters = counters
         self._tables: dict[type[Any], TableCopy[Any]] | None = None
         self._wrote = False
 
@@ -187,7 +217,7 @@ class DirectoryView:
         if self._wrote:
             return None
         if self._tables is None:
-            self._tables = await self._directory.current(self._read)
+            self._tables = await self._directory.current(self._read, self._counters)
         return self._tables.get(entity)
 
     def wrote(self) -> None:

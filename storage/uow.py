@@ -9,6 +9,7 @@ until the unit writes one (see :mod:`storage.directory`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
@@ -19,7 +20,16 @@ from sqlalchemy.sql import Executable
 from bot import model
 from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
 from storage.batching import BatchedTransaction, batcher_for
-from storage.directory import DirectoryRepository, DirectoryView, Read, directory_for
+from storage.directory import (
+    DIRECTORY,
+    VERSIONS_SQL,
+    Counters,
+    DirectoryRepository,
+    DirectoryView,
+    Read,
+    counters_read_by,
+    directory_for,
+)
 from storage.repositories import SqlOutboxRepository, SqlRepository
 
 T = TypeVar("T")
@@ -39,58 +49,98 @@ class _Transaction(Protocol):
     async def close(self) -> None: ...
 
 
-def _transaction(engine: AsyncEngine) -> tuple[_Transaction, Read]:
+def _transaction(engine: AsyncEngine) -> tuple[_Transaction, Read, Counters]:
     """The unit of work's transaction, and how it reads committed data only (the directory's
-    counters and tables)."""
+    tables and counters)."""
     if engine.dialect.name == "sqlite":
         batcher = batcher_for(engine)
 
         async def committed(statement: Executable) -> Result[Any]:
             return batcher.read(statement)
 
-        return BatchedTransaction(batcher), committed
+        async def counters() -> Mapping[str, int]:
+            return dict(batcher.read_driver(VERSIONS_SQL))
+
+        return BatchedTransaction(batcher), committed, counters
     # expire_on_commit=False: repositories return plain dataclasses, and nothing should
     # reload lazily after a commit. READ COMMITTED: the session itself sees committed data
     # only, as long as it has not written the directory (and then it no longer reads it).
     session = AsyncSession(engine, expire_on_commit=False)
-    return session, session.execute
+    return session, session.execute, counters_read_by(session.execute)
+
+
+_ENTITIES: dict[str, type[Any]] = {
+    "organizations": model.Organization,
+    "workspaces": model.Workspace,
+    "people": model.Person,
+    "identities": model.Identity,
+    "projects": model.Project,
+    "channels": model.ProjectChannel,
+    "stakeholders": model.Stakeholder,
+    "raci": model.RaciEntry,
+    "delegations": model.Delegation,
+    "asks": model.Ask,
+    "blockers": model.Blocker,
+    "updates": model.Update,
+    "measures": model.Measure,
+    "observations": model.Observation,
+    "reviews": model.Review,
+    "decisions": model.Decision,
+    "preferences": model.CadencePreference,
+    "feedback": model.Feedback,
+    "threads": model.Thread,
+    "audit": model.AuditEvent,
+}
+"""Each repository attribute's entity (``outbox`` is the one with more than the generic API)."""
 
 
 class SqlUnitOfWork:
     """Repositories sharing one transaction. Leaving the block without :meth:`commit` rolls
     back; :meth:`commit` returns once the writes are durable."""
 
+    organizations: Repository[model.Organization]
+    workspaces: Repository[model.Workspace]
+    people: Repository[model.Person]
+    identities: Repository[model.Identity]
+    projects: Repository[model.Project]
+    channels: Repository[model.ProjectChannel]
+    stakeholders: Repository[model.Stakeholder]
+    raci: Repository[model.RaciEntry]
+    delegations: Repository[model.Delegation]
+    asks: Repository[model.Ask]
+    blockers: Repository[model.Blocker]
+    updates: Repository[model.Update]
+    measures: Repository[model.Measure]
+    observations: Repository[model.Observation]
+    reviews: Repository[model.Review]
+    decisions: Repository[model.Decision]
+    preferences: Repository[model.CadencePreference]
+    feedback: Repository[model.Feedback]
+    threads: Repository[model.Thread]
+    audit: Repository[model.AuditEvent]
+    outbox: OutboxRepository
+
     def __init__(self, engine: AsyncEngine) -> None:
-        session, committed = _transaction(engine)
+        session, committed, counters = _transaction(engine)
         self._session: _Transaction = session
-        view = DirectoryView(directory_for(engine), committed)
+        self._dialect = engine.dialect.name
+        self._view = DirectoryView(directory_for(engine), committed, counters)
 
-        def directory(entity: type[T]) -> Repository[T]:
-            return DirectoryRepository(session, entity, view)
-
-        self.organizations: Repository[model.Organization] = directory(model.Organization)
-        self.workspaces: Repository[model.Workspace] = directory(model.Workspace)
-        self.people: Repository[model.Person] = directory(model.Person)
-        self.identities: Repository[model.Identity] = directory(model.Identity)
-        self.projects: Repository[model.Project] = directory(model.Project)
-        self.channels: Repository[model.ProjectChannel] = directory(model.ProjectChannel)
-        self.stakeholders: Repository[model.Stakeholder] = directory(model.Stakeholder)
-        self.raci: Repository[model.RaciEntry] = directory(model.RaciEntry)
-        self.delegations: Repository[model.Delegation] = directory(model.Delegation)
-        self.asks: Repository[model.Ask] = SqlRepository(session, model.Ask)
-        self.blockers: Repository[model.Blocker] = SqlRepository(session, model.Blocker)
-        self.updates: Repository[model.Update] = SqlRepository(session, model.Update)
-        self.measures: Repository[model.Measure] = SqlRepository(session, model.Measure)
-        self.observations: Repository[model.Observation] = SqlRepository(session, model.Observation)
-        self.reviews: Repository[model.Review] = SqlRepository(session, model.Review)
-        self.decisions: Repository[model.Decision] = SqlRepository(session, model.Decision)
-        self.preferences: Repository[model.CadencePreference] = SqlRepository(
-            session, model.CadencePreference
-        )
-        self.feedback: Repository[model.Feedback] = SqlRepository(session, model.Feedback)
-        self.threads: Repository[model.Thread] = SqlRepository(session, model.Thread)
-        self.audit: Repository[model.AuditEvent] = SqlRepository(session, model.AuditEvent)
-        self.outbox: OutboxRepository = SqlOutboxRepository(session, dialect=engine.dialect.name)
+    def __getattr__(self, name: str) -> Any:
+        """Build a repository on its first use: a request touches a few of the twenty-one, and
+        building all of them was a measurable part of acking a slash command."""
+        repository: Any
+        if name == "outbox":
+            repository = SqlOutboxRepository(self._session, dialect=self._dialect)
+        elif (entity := _ENTITIES.get(name)) is not None:
+            if entity in DIRECTORY:
+                repository = DirectoryRepository(self._session, entity, self._view)
+            else:
+                repository = SqlRepository(self._session, entity)
+        else:
+            raise AttributeError(name)
+        setattr(self, name, repository)
+        return repository
 
     async def __aenter__(self) -> Self:
         return self

@@ -10,7 +10,7 @@ go through the outbox and :mod:`adapters.slack.sender`.
 
 Retries: Slack re-sends an Events API delivery (header ``X-Slack-Retry-Num``) when the first one
 was not acked in 3 s. The first delivery is then still being processed (we ack within
-milliseconds otherwise), so :func:`_drop_retries` acks a retry with 200 and does nothing — a retry
+milliseconds otherwise), so :class:`DropRetries` acks a retry with 200 and does nothing — a retry
 can never create a second ask. A double click is two distinct payloads; the core refuses the
 second decision (the ask is no longer open), so it changes nothing either.
 """
@@ -29,6 +29,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
     AsyncFailureArgs,
@@ -253,11 +254,21 @@ async def _install_failed(args: AsyncFailureArgs) -> BoltResponse:
     return await args.default.failure(args)
 
 
-async def _drop_retries(req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]) -> Any:
-    """Ack Slack's re-deliveries without processing them (see module docstring)."""
-    if req.headers.get("x-slack-retry-num"):
-        return BoltResponse(status=200, body="")
-    return await next()
+class DropRetries(AsyncMiddleware):
+    """Ack Slack's re-deliveries without processing them (see module docstring). A middleware
+    class: bolt calls it directly, where a function middleware has its arguments worked out
+    from its signature on every request."""
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        if req.headers.get("x-slack-retry-num"):
+            return BoltResponse(status=200, body="")
+        return await next()
 
 
 def _payload(messages: tuple[Message, ...]) -> dict[str, Any]:
@@ -282,7 +293,7 @@ class Listeners:
         self.command = command
 
     def register(self, bolt: AsyncApp) -> None:
-        bolt.middleware(_drop_retries)
+        bolt.middleware(DropRetries())
         bolt.command(self.command)(self.on_command)
         bolt.action(_ACTION_ID)(self.on_action)
         bolt.view_submission(FORM_CALLBACK)(self.on_form)

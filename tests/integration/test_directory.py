@@ -3,10 +3,11 @@ write — by this process, another process, or plain SQL — is seen by the next
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import Organization, Person
@@ -16,14 +17,23 @@ from storage.uow import make_uow_factory
 
 @pytest.fixture
 def statements() -> Iterator[list[str]]:
-    """Every SQL statement any engine of this process runs while the test does."""
+    """Every SQL statement any engine of this process runs while the test does: as SQLite
+    itself sees them (storage runs some on the driver connection, past SQLAlchemy), and as
+    SQLAlchemy sends them to PostgreSQL."""
     seen: list[str] = []
 
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
+    def record(connection: Connection, *args: object) -> None:
+        if connection.dialect.name != "sqlite":
+            seen.append(str(args[1]))
+
+    def trace(dbapi_connection: object, _record: object) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(seen.append)
 
     event.listen(Engine, "before_cursor_execute", record)
+    event.listen(Engine, "connect", trace)
     yield seen
+    event.remove(Engine, "connect", trace)
     event.remove(Engine, "before_cursor_execute", record)
 
 
