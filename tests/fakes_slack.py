@@ -8,6 +8,7 @@ bearer token, records every call, answers the way Slack documents (``ok``, ``cha
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -76,6 +77,8 @@ class FakeSlack:
     teams: dict[str, str] = field(default_factory=dict)
     """Bot token → team id, for tokens installed through OAuth (``auth.test``)."""
     server: TestServer | None = None
+    held: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Methods whose calls are recorded at once but answered only once the event is set."""
     _ts: int = 0
 
     @property
@@ -130,6 +133,12 @@ class FakeSlack:
             Failure(status=status, error=error, retry_after=retry_after)
         )
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Keep calls of ``method`` waiting for their answer until the returned event is set
+        (a slow Slack)."""
+        self.held[method] = asyncio.Event()
+        return self.held[method]
+
     def of(self, method: str) -> list[dict[str, Any]]:
         """Arguments of every recorded call of ``method``, in order."""
         return [c.args for c in self.calls if c.method == method]
@@ -162,6 +171,8 @@ class FakeSlack:
         token = token or str(args.pop("token", ""))
         call = Call(method=method, args=args, token=token)
         self.calls.append(call)
+        if method in self.held:
+            await self.held[method].wait()
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)

@@ -5,8 +5,11 @@ that keeps Slack's 3-second ack: **no Web API call before ack**. The core is loc
 only), so a command by a known user is run first and acked *with* its reply — unless the core
 takes longer than :data:`ACK_BUDGET`, when the ack says "Working on it…" and the reply follows
 through ``response_url``. Anything that needs Slack (``users.info`` for a first-seen user or
-mention, ``views.open``, ``respond``) happens after the ack. Outbound messages to other people
-go through the outbox and :mod:`adapters.slack.sender`.
+mention, ``views.open``, ``respond``) happens after the ack: bolt runs with
+``process_before_response`` and each listener is wrapped so that Slack is answered the moment
+it acks and the rest of it runs afterwards (:mod:`adapters.slack.after_ack`; bolt's default
+runner would check for the ack every 10 ms instead). Outbound messages to other people go
+through the outbox and :mod:`adapters.slack.sender`.
 
 Retries: Slack re-sends an Events API delivery (header ``X-Slack-Retry-Num``) when the first one
 was not acked in 3 s. The first delivery is then still being processed (we ack within
@@ -45,6 +48,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.after_ack import AfterAck
 from adapters.slack.home import home_view
 from adapters.slack.inbound import Team
 from adapters.slack.modals import (
@@ -107,9 +111,11 @@ class SlackBolt(AsyncApp):
         stores: tuple[Any, ...] = (),
         **bolt: Any,
     ) -> None:
-        super().__init__(**bolt)
+        super().__init__(process_before_response=True, **bolt)
         self.core = core
         self.slack = slack
+        self.after_ack = AfterAck()
+        """The listeners' work after their acks (see :mod:`adapters.slack.after_ack`)."""
         self.bots = bots
         """OAuth mode: where each workspace's bot token is; None with a single bot token."""
         self.stores = stores
@@ -204,7 +210,7 @@ def build_slack_app(
         )
     else:
         bolt = SlackBolt(**common)  # single workspace: the client carries the bot token
-    Listeners(core=core, command=settings.command).register(bolt)
+    Listeners(core=core, command=settings.command, after_ack=bolt.after_ack).register(bolt)
     return bolt
 
 
@@ -216,6 +222,13 @@ def mount_slack(app: web.Application, bolt: SlackBolt) -> None:
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     app.router.add_post(EVENTS_PATH, events)
+    after_ack = getattr(bolt, "after_ack", None)
+    if isinstance(after_ack, AfterAck):
+
+        async def finish(_: web.Application) -> None:
+            await after_ack.wait()
+
+        app.on_shutdown.append(finish)
     flow = bolt.oauth_flow
     if flow is None:
         return
@@ -288,19 +301,22 @@ def _webhook(response_url: str | None) -> Respond | None:
 class Listeners:
     """The bolt listeners, closed over one core."""
 
-    def __init__(self, *, core: Core, command: str) -> None:
+    def __init__(self, *, core: Core, command: str, after_ack: AfterAck) -> None:
         self.core = core
         self.command = command
+        self.after_ack = after_ack
 
     def register(self, bolt: AsyncApp) -> None:
+        """Each listener answers Slack at its ack and finishes after it (``after_ack``)."""
+        acked, after = self.after_ack.until_ack, self.after_ack.after
         bolt.middleware(DropRetries())
-        bolt.command(self.command)(self.on_command)
-        bolt.action(_ACTION_ID)(self.on_action)
-        bolt.view_submission(FORM_CALLBACK)(self.on_form)
-        bolt.view_submission(INPUT_CALLBACK)(self.on_input)
-        bolt.event("app_home_opened")(self.on_home)
-        bolt.event("app_mention")(self.on_mention)
-        bolt.event("message")(self.on_message)
+        bolt.command(self.command)(acked(self.on_command))
+        bolt.action(_ACTION_ID)(acked(self.on_action))
+        bolt.view_submission(FORM_CALLBACK)(acked(self.on_form))
+        bolt.view_submission(INPUT_CALLBACK)(acked(self.on_input))
+        bolt.event("app_home_opened")(after(self.on_home))
+        bolt.event("app_mention")(after(self.on_mention))
+        bolt.event("message")(after(self.on_message))
 
     # -- slash command ------------------------------------------------------------------
 

@@ -202,6 +202,24 @@ def submission(
     return payload
 
 
+async def test_the_ack_goes_out_before_the_work_after_it_is_done(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    await raise_ask(core, route, slack)  # Ana and Dana are known from here on
+    slow = slack.hold("views.open")
+    asked = route.command(command(slack, "ana", "ask", reply_to="modal"))
+    status, body = await asyncio.wait_for(asked, 5)  # answered while views.open still waits
+    assert status == 200 and body == ""
+    await until(lambda: slack.of("views.open"), "views.open")
+    assert route.bolt is not None
+    finished = asyncio.ensure_future(route.bolt.after_ack.wait())
+    await asyncio.sleep(0.05)
+    assert not finished.done()  # the modal is still being opened: a shutdown waits for it
+    slow.set()
+    await asyncio.wait_for(finished, 5)
+    assert slack.calls[-1].method == "views.open" and slack.calls[-1].answer["ok"]
+
+
 async def test_bare_ask_opens_a_modal_whose_submission_raises_the_ask(
     core: Core, route: SlackRoute, slack: FakeSlack
 ) -> None:

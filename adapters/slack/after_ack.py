@@ -1,0 +1,83 @@
+"""Answer Slack at the ack; let the listener finish after it.
+
+bolt runs an app in one of two ways. By default it starts each listener in a task and checks
+every 10 ms whether it has acked yet: every request waits for that tick (a floor of ~10 ms per
+request, and timer wake-ups on a busy loop). With ``process_before_response`` it awaits the
+listener and answers when the listener returns, so a listener must not do anything after its
+ack that Slack has to wait for — a Web API call, ``respond``, a modal.
+
+Leaderbot runs bolt the second way and wraps each listener in :meth:`AfterAck.until_ack`: the
+wrapper returns as soon as the listener has acked (or finished), so bolt answers at once, and
+the rest of the listener — whatever follows its ``ack`` — goes on as a tracked task. Events API
+listeners never ack themselves (bolt acks them on return): the whole listener runs after the
+ack. A listener that fails before acking fails the request as bolt handles it; one that fails
+afterwards is logged. The server waits for work under way when it shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+__all__ = ["AfterAck"]
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[..., Awaitable[None]]
+
+
+class AfterAck:
+    """The listeners' work still running after their acks, in one process."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def until_ack(self, listener: Listener) -> Listener:
+        """``listener`` (one that takes ``ack``), returning once it has acked."""
+
+        @functools.wraps(listener)
+        async def run(*args: Any, **kwargs: Any) -> None:
+            acked = asyncio.get_running_loop().create_future()
+            ack = kwargs["ack"]
+
+            async def ack_and_answer(*ack_args: Any, **ack_kwargs: Any) -> Any:
+                result = await ack(*ack_args, **ack_kwargs)
+                if not acked.done():
+                    acked.set_result(None)
+                return result
+
+            kwargs["ack"] = ack_and_answer
+            task = asyncio.ensure_future(listener(*args, **kwargs))
+            await asyncio.wait((task, acked), return_when=asyncio.FIRST_COMPLETED)
+            if acked.done():
+                self._track(task)
+            else:
+                task.result()  # finished without acking: bolt acks; a failure is the request's
+
+        return run
+
+    def after(self, listener: Listener) -> Listener:
+        """``listener`` (an Events API one, acked by bolt on return), run after the ack."""
+
+        @functools.wraps(listener)
+        async def run(*args: Any, **kwargs: Any) -> None:
+            self._track(asyncio.ensure_future(listener(*args, **kwargs)))
+
+        return run
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("Slack listener failed after its ack", exc_info=error)
+
+    async def wait(self) -> None:
+        """Wait for the work under way (server shutdown), including work it starts."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
