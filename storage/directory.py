@@ -118,7 +118,12 @@ class TableCopy(Generic[T]):
         rows through one index on all of those fields (built on first use: a find is one dict
         lookup, not a scan of what the first field alone selects); the others test each row."""
         keys = tuple(sorted(k for k, v in where.items() if k in self.names and _hashable(v)))
-        if not keys:
+        ids = where.get("id")
+        if not keys and isinstance(ids, list | tuple | set | frozenset):
+            # id IN (…): the names of a handful of people, on every command.
+            candidates = [self.rows[i] for i in sorted({i for i in ids if i in self.rows})]
+            rest = {k: v for k, v in where.items() if k != "id"}
+        elif not keys:
             candidates, rest = list(self.rows.values()), where
         else:
             for key in keys:

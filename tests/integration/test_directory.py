@@ -132,3 +132,19 @@ async def test_a_rolled_back_write_never_reaches_the_copy(sql_engine: AsyncEngin
         await uow.people.add(Person(organization_id=org, handle="ghost", name="Ghost"))
     async with factory() as uow:
         assert await uow.people.first(handle="ghost") is None
+
+
+async def test_finding_by_a_list_of_ids_keeps_id_order_and_the_other_criteria(
+    sql_engine: AsyncEngine,
+) -> None:
+    org = await _org_with(sql_engine, "ana", "ben", "dana")
+    factory = make_uow_factory(sql_engine)
+    async with factory() as uow:
+        people = {p.handle: p.id for p in await uow.people.find(organization_id=org)}
+        ana, dana = people["ana"], people["dana"]
+        assert [p.handle for p in await uow.people.find(id=[dana, ana, 999])] == ["ana", "dana"]
+        assert [p.handle for p in await uow.people.find(id={dana, ana}, handle__ne="ana")] == [
+            "dana"
+        ]
+        assert await uow.people.count(id=(ana,)) == 1
+        assert await uow.people.find(id=[]) == []
