@@ -22,11 +22,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["AfterAck"]
+__all__ = ["AfterAck", "settle"]
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
+
+
+def settle(future: asyncio.Future[None]) -> None:
+    """Resolve ``future`` unless it is already: the first of several events to happen wins (a
+    lighter "first completed" than ``asyncio.wait``, which this path would pay per request)."""
+    if not future.done():
+        future.set_result(None)
 
 
 class AfterAck:
@@ -40,19 +47,22 @@ class AfterAck:
 
         @functools.wraps(listener)
         async def run(*args: Any, **kwargs: Any) -> None:
-            acked = asyncio.get_running_loop().create_future()
+            answered = asyncio.get_running_loop().create_future()
+            acked = False
             ack = kwargs["ack"]
 
             async def ack_and_answer(*ack_args: Any, **ack_kwargs: Any) -> Any:
+                nonlocal acked
                 result = await ack(*ack_args, **ack_kwargs)
-                if not acked.done():
-                    acked.set_result(None)
+                acked = True
+                settle(answered)
                 return result
 
             kwargs["ack"] = ack_and_answer
             task = asyncio.ensure_future(listener(*args, **kwargs))
-            await asyncio.wait((task, acked), return_when=asyncio.FIRST_COMPLETED)
-            if acked.done():
+            task.add_done_callback(lambda _: settle(answered))
+            await answered
+            if acked:
                 self._track(task)
             else:
                 task.result()  # finished without acking: bolt acks; a failure is the request's

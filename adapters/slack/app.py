@@ -48,7 +48,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack.after_ack import AfterAck
+from adapters.slack.after_ack import AfterAck, settle
 from adapters.slack.home import home_view
 from adapters.slack.inbound import Team
 from adapters.slack.modals import (
@@ -607,8 +607,13 @@ class Listeners:
 async def _in_time(work: asyncio.Future[Any]) -> bool:
     """Wait for ``work`` up to :data:`ACK_BUDGET`; True when it finished (it keeps running
     otherwise: the caller acks, then awaits it and answers through ``response_url``)."""
-    done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET)
-    return bool(done)
+    loop = asyncio.get_running_loop()
+    waited = loop.create_future()
+    budget = loop.call_later(ACK_BUDGET, settle, waited)
+    work.add_done_callback(lambda _: settle(waited))
+    await waited
+    budget.cancel()
+    return work.done()
 
 
 def _message(messages: tuple[Message, ...]) -> dict[str, Any]:

@@ -202,6 +202,29 @@ def submission(
     return payload
 
 
+async def test_a_known_user_is_answered_in_the_ack_unless_the_core_is_slow(
+    core: Core, route: SlackRoute, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await raise_ask(core, route, slack)  # Ana and Dana are known from here on
+    text = "ask <@U0DANA|dana> weekend cover area:staffing #SEPSIS"
+    status, body = await route.command(command(slack, "ana", text, reply_to="fast"))
+    assert status == 200 and "sent to Dana Lee" in json.loads(body)["text"]
+    assert not replies(slack, "fast")
+
+    quick = core.command
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.2)
+        return await quick(*args, **kwargs)
+
+    monkeypatch.setattr(core, "command", slow)
+    monkeypatch.setattr("adapters.slack.app.ACK_BUDGET", 0.05)
+    status, body = await route.command(command(slack, "ana", text, reply_to="slow"))
+    assert status == 200 and "Working on it" in json.loads(body)["text"]
+    (late,) = await until(lambda: replies(slack, "slow"), "the late reply")
+    assert "sent to Dana Lee" in late["text"] and late["response_type"] == "ephemeral"
+
+
 async def test_the_ack_goes_out_before_the_work_after_it_is_done(
     core: Core, route: SlackRoute, slack: FakeSlack
 ) -> None:
