@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.context import Caller, Profile
@@ -15,6 +17,8 @@ from bot.ports import UnitOfWorkFactory
 from bot.services import blockers
 from bot.services.demo import seed_demo
 from cadence.announce import announce_raised
+from storage.engine import create_engine
+from storage.uow import make_uow_factory
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -76,6 +80,30 @@ async def test_an_ask_is_written_alone_then_announced_once(core: Core) -> None:
         [f"{subject}:card@1:dana", f"{subject}:card@1:#sepsis", f"{subject}:consult:{raj}@1:raj"]
     )
     assert raised.action == "ask.raised" and "Accountable" in raised.detail
+
+
+async def test_racing_announcers_announce_each_ask_once(
+    sql_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    first = make_uow_factory(sql_engine)
+    elsewhere = create_engine(sql_engine.url)  # another server process's engine
+    second = make_uow_factory(elsewhere)
+    try:
+        await seed_demo(first, clock)
+        core = Core(uow=first, clock=clock)
+        for n in range(30):
+            await run(core, "ana", f"ask item {n} #SEPSIS area:staffing")
+        now = clock.now()
+        passes = [announce_raised(f, now=now, link_base="") for f in (first, second) * 2]
+        assert sum(await asyncio.gather(*passes)) == 30
+        async with second() as uow:
+            raised = await uow.audit.find(action="ask.raised")
+            keys = [r.key for r in await uow.outbox.find()]
+        assert len(raised) == len({e.subject for e in raised}) == 32  # the demo's 2 and these
+        posts = [k for k in keys if k.endswith(":card@1:#sepsis")]  # DMs stop at the daily cap
+        assert len(posts) == 31  # the demo's SEPSIS ask and these
+    finally:
+        await elsewhere.dispose()
 
 
 async def test_a_decision_before_the_announcement_announces_first(core: Core) -> None:
