@@ -1,4 +1,4 @@
-"""Answer Slack at the ack; let the listener finish after it.
+"""Answer Slack at the ack — or at the ack budget — and let the listener finish after it.
 
 bolt runs an app in one of two ways. By default it starts each listener in a task and checks
 every 10 ms whether it has acked yet: every request waits for that tick (a floor of ~10 ms per
@@ -6,12 +6,15 @@ request, and timer wake-ups on a busy loop). With ``process_before_response`` it
 listener and answers when the listener returns, so a listener must not do anything after its
 ack that Slack has to wait for — a Web API call, ``respond``, a modal.
 
-Leaderbot runs bolt the second way and wraps each listener in :meth:`AfterAck.until_ack`: the
-wrapper returns as soon as the listener has acked (or finished), so bolt answers at once, and
-the rest of the listener — whatever follows its ``ack`` — goes on as a tracked task. Events API
-listeners never ack themselves (bolt acks them on return): the whole listener runs after the
-ack. A listener that fails before acking fails the request as bolt handles it; one that fails
-afterwards is logged. The server waits for work under way when it shuts down.
+Leaderbot runs bolt the second way and wraps each listener in :meth:`AfterAck.until_ack`. The
+wrapper returns as soon as the listener has acked, so bolt answers at once, and the rest of the
+listener — whatever follows its ``ack`` — goes on as a tracked task. Slack gives up after 3 s,
+so if the listener has not acked within ``budget`` seconds (a busy database), the wrapper acks
+for it with the listener's ``late`` answer ("Working on it…"); the listener's own ``ack`` then
+returns False and reaches nobody, and the listener answers another way (``respond``). Events API
+listeners never ack themselves (bolt acks them on return): they run wholly after the ack. A
+listener that fails before anything was acked fails the request as bolt handles it; one that
+fails afterwards is logged. The server waits for work under way when it shuts down.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 __all__ = ["AfterAck", "settle"]
@@ -39,29 +42,41 @@ def settle(future: asyncio.Future[None]) -> None:
 class AfterAck:
     """The listeners' work still running after their acks, in one process."""
 
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
+    def __init__(self, *, budget: float) -> None:
+        self.budget = budget
+        """Seconds a listener has to ack before the wrapper acks for it."""
+        self._tasks: set[asyncio.Future[None]] = set()
 
-    def until_ack(self, listener: Listener) -> Listener:
-        """``listener`` (one that takes ``ack``), returning once it has acked."""
+    def until_ack(self, listener: Listener, *, late: Mapping[str, Any] | None = None) -> Listener:
+        """``listener`` (one that takes ``ack``), returning once it has acked or the budget is
+        spent (then acked with ``late``). Its ``ack`` returns whether it reached Slack."""
+        late = dict(late or {})
 
         @functools.wraps(listener)
         async def run(*args: Any, **kwargs: Any) -> None:
-            answered = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            answered = loop.create_future()
             acked = False
             ack = kwargs["ack"]
 
-            async def ack_and_answer(*ack_args: Any, **ack_kwargs: Any) -> Any:
+            async def ack_in_time(*ack_args: Any, **ack_kwargs: Any) -> bool:
                 nonlocal acked
-                result = await ack(*ack_args, **ack_kwargs)
+                if acked:
+                    return False
                 acked = True
+                await ack(*ack_args, **ack_kwargs)
                 settle(answered)
-                return result
+                return True
 
-            kwargs["ack"] = ack_and_answer
+            kwargs["ack"] = ack_in_time
             task = asyncio.ensure_future(listener(*args, **kwargs))
             task.add_done_callback(lambda _: settle(answered))
+            budget = loop.call_later(self.budget, settle, answered)
             await answered
+            budget.cancel()
+            if not acked and not task.done():
+                acked = True
+                await ack(**late)
             if acked:
                 self._track(task)
             else:
@@ -78,11 +93,11 @@ class AfterAck:
 
         return run
 
-    def _track(self, task: asyncio.Task[None]) -> None:
+    def _track(self, task: asyncio.Future[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Future[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("Slack listener failed after its ack", exc_info=error)

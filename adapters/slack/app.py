@@ -20,7 +20,6 @@ second decision (the ask is no longer open), so it changes nothing either.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -48,7 +47,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack.after_ack import AfterAck, settle
+from adapters.slack.after_ack import AfterAck
 from adapters.slack.home import home_view
 from adapters.slack.inbound import Team
 from adapters.slack.modals import (
@@ -114,7 +113,7 @@ class SlackBolt(AsyncApp):
         super().__init__(process_before_response=True, **bolt)
         self.core = core
         self.slack = slack
-        self.after_ack = AfterAck()
+        self.after_ack = AfterAck(budget=ACK_BUDGET)
         """The listeners' work after their acks (see :mod:`adapters.slack.after_ack`)."""
         self.bots = bots
         """OAuth mode: where each workspace's bot token is; None with a single bot token."""
@@ -310,7 +309,7 @@ class Listeners:
         """Each listener answers Slack at its ack and finishes after it (``after_ack``)."""
         acked, after = self.after_ack.until_ack, self.after_ack.after
         bolt.middleware(DropRetries())
-        bolt.command(self.command)(acked(self.on_command))
+        bolt.command(self.command)(acked(self.on_command, late=_payload((text(WORKING),))))
         bolt.action(_ACTION_ID)(acked(self.on_action))
         bolt.view_submission(FORM_CALLBACK)(acked(self.on_form))
         bolt.view_submission(INPUT_CALLBACK)(acked(self.on_input))
@@ -363,8 +362,8 @@ class Listeners:
         respond: Respond,
     ) -> None:
         """Run the command and answer with ``ack`` when it is not acked yet and the core is done
-        within :data:`ACK_BUDGET`, else with ``respond``; a bare ``ask``/``blocker``/``update``
-        opens its modal."""
+        within :data:`ACK_BUDGET` (see :mod:`adapters.slack.after_ack`), else with
+        ``respond``; a bare ``ask``/``blocker``/``update`` opens its modal."""
         metadata = {
             "channel": body.get("channel_id") or "",
             "response_url": body.get("response_url") or "",
@@ -375,15 +374,9 @@ class Listeners:
             form = await self.core.form(caller, plain.lower())
             await self._open(client, body, form_view(form, metadata=metadata))
             return
-        work = asyncio.ensure_future(self.core.command(caller, plain))
-        answer = respond
-        if ack is not None:
-            if await _in_time(work):
-                answer = ack
-            else:
-                await ack(text=WORKING, response_type="ephemeral")
-        reply = await work
-        await answer(**_payload(reply.messages))
+        reply = await self.core.command(caller, plain)
+        if ack is None or not await ack(**_payload(reply.messages)):
+            await respond(**_payload(reply.messages))
         if reply.form is not None:
             await self._open(client, body, form_view(reply.form, metadata=metadata))
 
@@ -434,10 +427,8 @@ class Listeners:
                 return
             reply = await self.core.action(caller, action=name, value=value)
         else:
-            work = asyncio.ensure_future(self.core.action(caller, action=name, value=value))
-            await _in_time(work)
+            reply = await self.core.action(caller, action=name, value=value)
             await ack()  # a click's ack carries nothing: after the work, or at the budget
-            reply = await work
         await _show_click(reply, respond)
 
     # -- modals ---------------------------------------------------------------------------
@@ -505,16 +496,11 @@ class Listeners:
         user_id = body["user"]["id"]
         caller = await team.known(user_id)
         if caller is not None:
-            work = asyncio.ensure_future(run(caller, team.known))
-            in_time = await _in_time(work)
-            if in_time and not work.result().ok:
-                await ack(
-                    response_action="errors",
-                    errors={field: cut_plain(plain(*work.result().messages), ERROR_TEXT)},
-                )
-                return
+            reply = await run(caller, team.known)
+            refusal = cut_plain(plain(*reply.messages), ERROR_TEXT)
+            if not reply.ok and await ack(response_action="errors", errors={field: refusal}):
+                return  # shown in the modal, under the field, to be fixed there
             await ack()
-            reply = await work
         else:
             await ack()
             caller = await team.fetch(client, user_id)
@@ -602,18 +588,6 @@ class Listeners:
                 user_id=user_id,
                 conversation_ref=channel,
             )
-
-
-async def _in_time(work: asyncio.Future[Any]) -> bool:
-    """Wait for ``work`` up to :data:`ACK_BUDGET`; True when it finished (it keeps running
-    otherwise: the caller acks, then awaits it and answers through ``response_url``)."""
-    loop = asyncio.get_running_loop()
-    waited = loop.create_future()
-    budget = loop.call_later(ACK_BUDGET, settle, waited)
-    work.add_done_callback(lambda _: settle(waited))
-    await waited
-    budget.cancel()
-    return work.done()
 
 
 def _message(messages: tuple[Message, ...]) -> dict[str, Any]:

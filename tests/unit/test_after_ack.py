@@ -12,7 +12,7 @@ from adapters.slack.after_ack import AfterAck
 
 
 async def test_the_wrapper_returns_at_the_ack_and_the_rest_finishes_later() -> None:
-    after_ack = AfterAck()
+    after_ack = AfterAck(budget=1.0)
     steps: list[str] = []
     go_on = asyncio.Event()
 
@@ -38,7 +38,7 @@ async def test_the_wrapper_returns_at_the_ack_and_the_rest_finishes_later() -> N
 async def test_a_failure_before_the_ack_fails_the_request_and_after_it_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    after_ack = AfterAck()
+    after_ack = AfterAck(budget=1.0)
 
     async def ack() -> None:
         return None
@@ -60,7 +60,7 @@ async def test_a_failure_before_the_ack_fails_the_request_and_after_it_is_logged
 
 
 async def test_an_event_listener_runs_wholly_after_the_ack() -> None:
-    after_ack = AfterAck()
+    after_ack = AfterAck(budget=1.0)
     done = asyncio.Event()
 
     async def on_event(event: dict[str, str]) -> None:
@@ -71,3 +71,22 @@ async def test_an_event_listener_runs_wholly_after_the_ack() -> None:
     assert not done.is_set()
     await asyncio.wait_for(after_ack.wait(), 1)
     assert done.is_set()
+
+
+async def test_past_the_budget_the_wrapper_acks_and_the_listener_answers_otherwise() -> None:
+    after_ack = AfterAck(budget=0.02)
+    sent: list[str] = []
+
+    async def ack(text: str = "") -> None:
+        sent.append(f"ack {text}")
+
+    async def slow(ack: Any) -> None:
+        await asyncio.sleep(0.1)  # a busy database
+        if not await ack(text="Ask #4 sent"):
+            sent.append("respond Ask #4 sent")
+
+    wrapped = after_ack.until_ack(slow, late={"text": "Working on it…"})
+    await asyncio.wait_for(wrapped(ack=ack), 1)
+    assert sent == ["ack Working on it…"]
+    await asyncio.wait_for(after_ack.wait(), 1)
+    assert sent == ["ack Working on it…", "respond Ask #4 sent"]

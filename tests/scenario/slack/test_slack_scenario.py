@@ -218,7 +218,8 @@ async def test_a_known_user_is_answered_in_the_ack_unless_the_core_is_slow(
         return await quick(*args, **kwargs)
 
     monkeypatch.setattr(core, "command", slow)
-    monkeypatch.setattr("adapters.slack.app.ACK_BUDGET", 0.05)
+    assert route.bolt is not None
+    monkeypatch.setattr(route.bolt.after_ack, "budget", 0.05)
     status, body = await route.command(command(slack, "ana", text, reply_to="slow"))
     assert status == 200 and "Working on it" in json.loads(body)["text"]
     (late,) = await until(lambda: replies(slack, "slow"), "the late reply")
