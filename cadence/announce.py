@@ -6,22 +6,44 @@ runs this first on every pass, so the ask's messages are in the outbox before it
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from bot.ports import UnitOfWorkFactory
-from bot.services.asks import ANNOUNCE_BATCH, announce_pending
+from bot.services.asks import ANNOUNCE_BATCH, announce, announce_pending
 
 __all__ = ["announce_raised"]
+
+log = logging.getLogger(__name__)
 
 
 async def announce_raised(uow_factory: UnitOfWorkFactory, *, now: datetime, link_base: str) -> int:
     """Announce every ask still to announce, a batch per transaction; how many were. A batch
-    that fails is rolled back whole and tried again by the next pass."""
+    that fails is rolled back whole and its asks are announced one per transaction, so an ask
+    that cannot be announced (logged, and tried again by the next pass) holds up no other."""
     total = 0
     while True:
-        async with uow_factory() as uow:
-            announced = await announce_pending(uow, now=now, link_base=link_base)
-            await uow.commit()
+        try:
+            async with uow_factory() as uow:
+                announced = await announce_pending(uow, now=now, link_base=link_base)
+                await uow.commit()
+        except Exception:
+            log.exception("announcing a batch of raised asks failed; announcing them one by one")
+            return total + await _one_by_one(uow_factory, now=now, link_base=link_base)
         total += announced
         if announced < ANNOUNCE_BATCH:
             return total
+
+
+async def _one_by_one(uow_factory: UnitOfWorkFactory, *, now: datetime, link_base: str) -> int:
+    async with uow_factory() as uow:
+        pending = await uow.asks.find(announced_at=None, order_by="id", limit=ANNOUNCE_BATCH)
+    announced = 0
+    for ask in pending:
+        try:
+            async with uow_factory() as uow:
+                announced += await announce(uow, ask, now=now, link_base=link_base)
+                await uow.commit()
+        except Exception:
+            log.exception("announcing ask #%s failed; the next pass tries again", ask.id)
+    return announced

@@ -176,8 +176,8 @@ async def announce(uow: UnitOfWork, ask: Ask, *, now: datetime, link_base: str) 
     channel post, the Consulted people's invitations — once; False when that was done already.
 
     Raising an ask leaves this for after the ack (the drain's next pass), so Slack's ack waits
-    for one insert instead of a dozen statements. Whatever changes an ask calls this first, so
-    its card always exists before the card's update does."""
+    for one insert instead of a dozen statements. A decision, withdrawal or expiry calls this
+    first, so the card always exists before the update that replaces it."""
     if ask.announced_at is not None:
         return False
     if not await uow.asks.set_if(ask.id, "announced_at", now, expected=None):

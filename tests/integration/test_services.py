@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -11,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import ManualClock
 from bot.context import Caller, Profile
 from bot.dispatch import Core
-from bot.messages import from_json
-from bot.model import AskState, BlockerState, Platform, Role, ThresholdLevel
+from bot.messages import Message, from_json
+from bot.model import Ask, AskState, BlockerState, Platform, Role, ThresholdLevel
 from bot.ports import UnitOfWorkFactory
-from bot.services import blockers
+from bot.services import asks, blockers
 from bot.services.demo import seed_demo
 from cadence.announce import announce_raised
 from storage.engine import create_engine
@@ -80,6 +81,30 @@ async def test_an_ask_is_written_alone_then_announced_once(core: Core) -> None:
         [f"{subject}:card@1:dana", f"{subject}:card@1:#sepsis", f"{subject}:consult:{raj}@1:raj"]
     )
     assert raised.action == "ask.raised" and "Accountable" in raised.detail
+
+
+async def test_an_ask_that_cannot_be_announced_holds_up_no_other(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numbers: list[int] = []
+    for n in range(3):
+        said = await run(core, "ana", f"ask item {n} #SEPSIS area:staffing")
+        numbers.append(int(said.split("#", 1)[1].split()[0]))
+    card = asks.ask_card
+
+    def broken_for_the_second(ask: Ask, **kwargs: Any) -> Message:
+        if ask.id == numbers[1]:
+            raise RuntimeError("a bug")
+        return card(ask, **kwargs)
+
+    monkeypatch.setattr(asks, "ask_card", broken_for_the_second)
+    now = core.clock.now()
+    assert await announce_raised(core.uow, now=now, link_base="") == 2
+    async with core.uow() as uow:
+        raised = {e.subject for e in await uow.audit.find(action="ask.raised")}
+    assert {f"ask:{n}" for n in numbers} & raised == {f"ask:{numbers[0]}", f"ask:{numbers[2]}"}
+    monkeypatch.setattr(asks, "ask_card", card)
+    assert await announce_raised(core.uow, now=now, link_base="") == 1
 
 
 async def test_racing_announcers_announce_each_ask_once(
