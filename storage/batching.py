@@ -98,17 +98,18 @@ class WriteBatcher:
         """Run a statement of a unit that has not written: on the reading connection, outside
         any transaction (so it sees what is committed, never the open batch). Synchronous, so
         no two units' statements interleave on it."""
-        if self._reader is None:
-            self._reader = self._engine.connect()
-        return self._reader.execute(statement, params)
+        return self._reading().execute(statement, params)
 
     def read_driver(self, sql: str) -> list[Any]:
         """Rows of plain parameterless SQL run on the reading connection's ``sqlite3``
         connection: for the one read every unit of work makes (the directory's counters),
         where SQLAlchemy's execution costs three times SQLite's."""
+        return list(_driver(self._reading()).execute(sql).fetchall())
+
+    def _reading(self) -> Connection:
         if self._reader is None:
             self._reader = self._engine.connect()
-        return list(_driver(self._reader).execute(sql).fetchall())
+        return self._reader
 
     async def begin(self, unit: object) -> Connection:
         """Wait for the writer's turn; the writer connection, inside a fresh savepoint.
