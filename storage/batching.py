@@ -39,14 +39,16 @@ import asyncio
 import weakref
 from collections import deque
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Insert
 
 from storage.engine import sqlite_writer_engine
+from storage.inserts import insert_returning, is_insert_returning
 
 __all__ = ["MAX_UNITS", "BatchedTransaction", "WriteBatcher", "batcher_for"]
 
@@ -278,6 +280,8 @@ class BatchedTransaction:
             if not getattr(statement, "is_dml", False):
                 return self._batcher.read(statement, params)
             self._writer = await self._batcher.begin(self)
+        if params is not None and is_insert_returning(statement):
+            return insert_returning(self._writer, cast(Insert, statement), params)
         return self._writer.execute(statement, params)
 
     async def commit(self) -> None:
