@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 
 from bot.ports import UnitOfWorkFactory
-from bot.services.asks import ANNOUNCE_BATCH, announce, announce_pending
+from bot.services.asks import ANNOUNCE_BATCH, announce, announce_pending, unannounced
 
 __all__ = ["announce_raised"]
 
@@ -37,7 +37,7 @@ async def announce_raised(uow_factory: UnitOfWorkFactory, *, now: datetime, link
 
 async def _one_by_one(uow_factory: UnitOfWorkFactory, *, now: datetime, link_base: str) -> int:
     async with uow_factory() as uow:
-        pending = await uow.asks.find(announced_at=None, order_by="id", limit=ANNOUNCE_BATCH)
+        pending = await unannounced(uow)
     announced = 0
     for ask in pending:
         try:

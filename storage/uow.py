@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self
 
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -31,8 +31,6 @@ from storage.directory import (
     directory_for,
 )
 from storage.repositories import SqlOutboxRepository, SqlRepository
-
-T = TypeVar("T")
 
 
 class _Transaction(Protocol):

@@ -25,14 +25,14 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-__all__ = ["AfterAck", "settle"]
+__all__ = ["AfterAck"]
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
 
 
-def settle(future: asyncio.Future[None]) -> None:
+def _settle(future: asyncio.Future[None]) -> None:
     """Resolve ``future`` unless it is already: the first of several events to happen wins (a
     lighter "first completed" than ``asyncio.wait``, which this path would pay per request)."""
     if not future.done():
@@ -65,13 +65,13 @@ class AfterAck:
                     return False
                 acked = True
                 await ack(*ack_args, **ack_kwargs)
-                settle(answered)
+                _settle(answered)
                 return True
 
             kwargs["ack"] = ack_in_time
             task = asyncio.ensure_future(listener(*args, **kwargs))
-            task.add_done_callback(lambda _: settle(answered))
-            budget = loop.call_later(self.budget, settle, answered)
+            task.add_done_callback(lambda _: _settle(answered))
+            budget = loop.call_later(self.budget, _settle, answered)
             await answered
             budget.cancel()
             if not acked and not task.done():

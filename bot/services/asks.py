@@ -162,11 +162,16 @@ ANNOUNCE_BATCH = 100
 """Asks announced per unit of work at most (bounds one transaction under a burst)."""
 
 
+async def unannounced(uow: UnitOfWork) -> list[Ask]:
+    """The asks raised and not announced yet, oldest first, at most :data:`ANNOUNCE_BATCH`."""
+    return await uow.asks.find(announced_at=None, order_by="id", limit=ANNOUNCE_BATCH)
+
+
 async def announce_pending(uow: UnitOfWork, *, now: datetime, link_base: str) -> int:
-    """Announce the asks raised since the last pass, oldest first, at most
-    :data:`ANNOUNCE_BATCH`; how many this unit announced."""
+    """Announce the asks raised since the last pass (:func:`unannounced`); how many this unit
+    announced."""
     announced = 0
-    for ask in await uow.asks.find(announced_at=None, order_by="id", limit=ANNOUNCE_BATCH):
+    for ask in await unannounced(uow):
         announced += await announce(uow, ask, now=now, link_base=link_base)
     return announced
 
