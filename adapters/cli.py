@@ -36,8 +36,9 @@ from adapters.dashboard import (
 from adapters.settings import Settings
 from bot.context import Caller
 from bot.errors import LeaderbotError
-from bot.model import Letter, Organization, Person, Platform, Role
+from bot.model import CodeKind, Letter, Organization, Person, Platform, Role
 from bot.ports import UnitOfWork
+from bot.services import org as org_service
 from bot.services.lookup import person_named, project_named
 from bot.services.people import caller_of
 from bot.services.projects import require_steward, set_role
@@ -152,7 +153,7 @@ async def _actor(uow: UnitOfWork, organization: Organization, handle: str | None
     """Who the change is recorded as: ``--as``, else the organization's admin."""
     if handle:
         return await person_named(uow, organization_id=organization.id, handle=handle)
-    admin = await uow.people.get(organization.admin_person_id or 0)
+    admin = await uow.people.get(organization.admin_ids[0] if organization.admin_ids else 0)
     if admin is None:
         raise CliError("the organization has no admin; name who imports with --as <handle>")
     return admin
@@ -253,6 +254,99 @@ async def _digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if reply.ok else 1
 
 
+# --- org ------------------------------------------------------------------------------------
+# The operator at the keyboard has the database: no admin check here, which is how the first
+# admin of an organization is named (`leaderbot org admin add @dana`).
+
+OrgChange = Callable[[UnitOfWork, Organization, argparse.Namespace, datetime], Awaitable[str]]
+
+
+async def _in_org(args: argparse.Namespace, settings: Settings, change: OrgChange) -> int:
+    """Run one ``org`` subcommand in one transaction and print what it did."""
+    async with composition.core_session(settings) as session, session.uow() as uow:
+        organization = await _organization(uow, args.org)
+        said = await change(uow, organization, args, session.clock.now())
+        await uow.commit()
+    print(said)
+    return 0
+
+
+async def _org_show(
+    uow: UnitOfWork, organization: Organization, args: argparse.Namespace, now: datetime
+) -> str:
+    seen = await org_service.overview(uow, organization_id=organization.id)
+    workspaces = [
+        f"  {w.platform.value} {w.external_id} {w.name}".rstrip() for w in seen.workspaces
+    ]
+    executive = seen.executive
+    return "\n".join(
+        [
+            f"{organization.name} (organization {organization.id})",
+            "workspaces:",
+            *(workspaces or ["  none"]),
+            "admins: " + (", ".join(f"@{p.handle}" for p in seen.admins) or "none"),
+            f"executive: {'@' + executive.handle if executive else 'none'}",
+        ]
+    )
+
+
+async def _org_invite(
+    uow: UnitOfWork, organization: Organization, args: argparse.Namespace, now: datetime
+) -> str:
+    actor = await _actor(uow, organization, args.as_handle)
+    code, row = await org_service.issue_code(
+        uow, kind=CodeKind.ORG_INVITE, organization_id=organization.id, created_by=actor, now=now
+    )
+    return (
+        f"Invitation code for {organization.name}: {code}\n"
+        f"Valid once, until {row.expires_at:%Y-%m-%d %H:%M} UTC. The partner's admin types "
+        f"this to Leaderbot in their own Slack or Teams: org join {code}"
+    )
+
+
+async def _org_admin(
+    uow: UnitOfWork, organization: Organization, args: argparse.Namespace, now: datetime
+) -> str:
+    person = await person_named(uow, organization_id=organization.id, handle=_handle(args.handle))
+    if args.verb == "remove":
+        await org_service.remove_admin(
+            uow, organization=organization, person=person, actor=None, now=now
+        )
+        return f"@{person.handle} is no longer an admin of {organization.name}."
+    added = await org_service.add_admin(
+        uow, organization=organization, person=person, actor=None, now=now
+    )
+    return (
+        f"@{person.handle} {'is now' if added else 'already was'} an admin of {organization.name}."
+    )
+
+
+async def _org_executive(
+    uow: UnitOfWork, organization: Organization, args: argparse.Namespace, now: datetime
+) -> str:
+    person = await person_named(uow, organization_id=organization.id, handle=_handle(args.handle))
+    await org_service.set_executive(
+        uow, organization=organization, person=person, actor=None, now=now
+    )
+    return f"@{person.handle} is now the executive of {organization.name}."
+
+
+async def _org_name(
+    uow: UnitOfWork, organization: Organization, args: argparse.Namespace, now: datetime
+) -> str:
+    await org_service.rename(
+        uow, organization=organization, name=" ".join(args.name), actor=None, now=now
+    )
+    return f"The organization is now called {organization.name}."
+
+
+def _org(change: OrgChange) -> Command:
+    async def run(args: argparse.Namespace, settings: Settings) -> int:
+        return await _in_org(args, settings, change)
+
+    return run
+
+
 # --- the rest -------------------------------------------------------------------------------
 
 
@@ -345,6 +439,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     tick = command("tick", _tick, "run the cadence once (due digests, reminders, escalations)")
     tick.add_argument("--now", type=_instant, required=True, metavar="ISO_TIME")
+
+    org = commands.add_parser("org", help="organization set-up", description="organization set-up")
+    org_commands = org.add_subparsers(dest="org_command", required=True, metavar="command")
+
+    def org_command(name: str, change: OrgChange, help: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = org_commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=_org(change))
+        org_option(sub)
+        return sub
+
+    org_command("show", _org_show, "the organization's workspaces, admins and executive")
+    invite = org_command("invite", _org_invite, "a one-time code (24 h) for a partner workspace")
+    invite.add_argument("--as", dest="as_handle", metavar="HANDLE", help="invite as them")
+    admin = org_command("admin", _org_admin, "add or remove an admin (never the last one)")
+    admin.add_argument("verb", choices=["add", "remove"])
+    admin.add_argument("handle")
+    executive = org_command("executive", _org_executive, "who blockers reach at the top")
+    executive.add_argument("handle")
+    name = org_command("name", _org_name, "rename the organization")
+    name.add_argument("name", nargs="+")
 
     package = command("teams-package", _teams_package, "build the Teams app package (zip)")
     package.add_argument("--out", default=".", metavar="DIR", help="directory for the zip")

@@ -31,6 +31,15 @@ __all__ = [
     "KpiAddCmd",
     "KpiListCmd",
     "KpiRecordCmd",
+    "MeHoursCmd",
+    "MeLinkCmd",
+    "MeTimezoneCmd",
+    "OrgAdminCmd",
+    "OrgExecutiveCmd",
+    "OrgInviteCmd",
+    "OrgJoinCmd",
+    "OrgNameCmd",
+    "OrgShowCmd",
     "Outcome",
     "ProjectChannelCmd",
     "ProjectCharterCmd",
@@ -248,6 +257,62 @@ class BlockerActCmd:
     text: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class OrgShowCmd:
+    """The organization's workspaces, admins and executive."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgInviteCmd:
+    """A one-time code for a partner's workspace to join (admins only)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgJoinCmd:
+    """Typed by a partner's admin: their workspace joins the organization that invited it."""
+
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgAdminCmd:
+    """``org admin add|remove @person``"""
+
+    person: str
+    verb: Literal["add", "remove"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgExecutiveCmd:
+    """``org executive @person``: the top rung of every escalation ladder."""
+
+    person: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgNameCmd:
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeTimezoneCmd:
+    timezone: str
+    """An IANA zone the grammar has checked (``Europe/Berlin``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeHoursCmd:
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeLinkCmd:
+    """``me link`` asks for a code; ``me link CODE`` (on the other platform) uses it."""
+
+    code: str | None = None
+
+
 Command = (
     AskCmd
     | BlockerCmd
@@ -276,5 +341,14 @@ Command = (
     | DecideCmd
     | WithdrawCmd
     | BlockerActCmd
+    | OrgShowCmd
+    | OrgInviteCmd
+    | OrgJoinCmd
+    | OrgAdminCmd
+    | OrgExecutiveCmd
+    | OrgNameCmd
+    | MeTimezoneCmd
+    | MeHoursCmd
+    | MeLinkCmd
 )
 """Any parsed command; dispatch maps each type to its handler."""

@@ -34,6 +34,11 @@ class Profile:
     handle: str = ""
 
 
+CALLERS_CHANGED = "callers"
+"""In ``Reply.changed``: who an identity is, or a person's time zone, changed (``org join``,
+``me link``, ``me timezone``), so callers identified before must be looked up again."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Reply:
     """What the caller sees right away (ephemeral in Slack, a reply in Teams, printed in the

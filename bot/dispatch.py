@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import commands as c
-from bot.context import Caller, Profile, Reply
+from bot.context import CALLERS_CHANGED, Caller, Profile, Reply
 from bot.errors import LeaderbotError, NotFound, UsageError
 from bot.forms import Form
 from bot.grammar import parse
-from bot.handlers import items, people, projects
+from bot.handlers import items, org, people, projects
 from bot.handlers.actions import ACTIONS
 from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
@@ -60,6 +60,15 @@ COMMANDS: dict[type, Handler] = {
     c.DigestCmd: people.on_digest,
     c.DashboardCmd: people.on_dashboard,
     c.HelpCmd: people.on_help,
+    c.OrgShowCmd: org.on_org_show,
+    c.OrgInviteCmd: org.on_org_invite,
+    c.OrgJoinCmd: org.on_org_join,
+    c.OrgAdminCmd: org.on_org_admin,
+    c.OrgExecutiveCmd: org.on_org_executive,
+    c.OrgNameCmd: org.on_org_name,
+    c.MeTimezoneCmd: org.on_me_timezone,
+    c.MeHoursCmd: org.on_me_hours,
+    c.MeLinkCmd: org.on_me_link,
 }
 """Command type → handler: the whole command surface in one table."""
 
@@ -209,7 +218,10 @@ class Core:
             command = parse(text, today=ctx.today, max_text=self.settings.max_text)
             return await COMMANDS[type(command)](ctx, command)
 
-        return await self._run(caller, run)
+        reply = await self._run(caller, run)
+        if CALLERS_CHANGED in reply.changed:
+            self._known.clear()
+        return reply
 
     async def action(self, caller: Caller, *, action: str, value: str, text: str = "") -> Reply:
         """Handle a button click: ``action`` is Action.id (``ask.approve``), ``value`` Action.value,

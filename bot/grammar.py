@@ -17,6 +17,7 @@ from difflib import get_close_matches
 from math import isfinite
 from typing import Any, Literal, TypeVar
 
+from bot.calendar import valid_timezone
 from bot.commands import (
     AskCmd,
     AsksCmd,
@@ -35,6 +36,15 @@ from bot.commands import (
     KpiAddCmd,
     KpiListCmd,
     KpiRecordCmd,
+    MeHoursCmd,
+    MeLinkCmd,
+    MeTimezoneCmd,
+    OrgAdminCmd,
+    OrgExecutiveCmd,
+    OrgInviteCmd,
+    OrgJoinCmd,
+    OrgNameCmd,
+    OrgShowCmd,
     Outcome,
     ProjectChannelCmd,
     ProjectCharterCmd,
@@ -240,6 +250,61 @@ _SPECS = (
         usage="handover @from @to [#PROJECT]",
         summary="Pass someone's roles, RACI letters and open items to their successor",
         example="handover @lee @kim #SEPSIS",
+    ),
+    _Spec(
+        names=("me timezone",),
+        usage="me timezone <IANA zone>",
+        summary="Set your time zone: your working hours, digests and dates follow it",
+        example="me timezone Europe/Berlin",
+    ),
+    _Spec(
+        names=("me hours",),
+        usage="me hours <HH:MM>-<HH:MM>",
+        summary="Set your working hours: messages that can wait, wait for them",
+        example="me hours 08:00-18:00",
+    ),
+    _Spec(
+        names=("me link",),
+        usage="me link [CODE]",
+        summary="Get a one-time code, then type me link CODE on your other platform to join "
+        "both identities",
+        example="me link",
+    ),
+    _Spec(
+        names=("org show",),
+        usage="org show",
+        summary="Your organization's workspaces, admins and executive",
+        example="org show",
+    ),
+    _Spec(
+        names=("org invite",),
+        usage="org invite",
+        summary="Admins: a one-time code (24 hours) for a partner's workspace to join",
+        example="org invite",
+    ),
+    _Spec(
+        names=("org join",),
+        usage="org join CODE",
+        summary="A partner's admin: join your workspace to the organization that invited it",
+        example="org join K7QM-2XPA-9RTD-4WHB",
+    ),
+    _Spec(
+        names=("org admin",),
+        usage="org admin add|remove @person",
+        summary="Admins: name or remove an admin (never the last one)",
+        example="org admin add @dana",
+    ),
+    _Spec(
+        names=("org executive",),
+        usage="org executive @person",
+        summary="Admins: who unresolved blockers reach at the top of the ladder",
+        example="org executive @eve",
+    ),
+    _Spec(
+        names=("org name",),
+        usage="org name <text>",
+        summary="Admins: rename the organization",
+        example="org name St Mary's Hospital",
     ),
     _Spec(
         names=("help",),
@@ -889,6 +954,64 @@ def _blocker_act(verb: Literal["ack", "resolve"], missing: str | None) -> Parser
     return parse_act
 
 
+_ADMIN_VERBS: dict[str, Literal["add", "remove"]] = {"add": "add", "remove": "remove"}
+_HOURS = re.compile(r"([0-9]{1,2}:[0-9]{2})\s*[-–]\s*([0-9]{1,2}:[0-9]{2})")
+
+
+def _org_join(words: _Words) -> OrgJoinCmd:
+    code = words.word("Which code? Type org join and the code the inviting admin gave you.")
+    words.done()
+    return OrgJoinCmd(code=code)
+
+
+def _org_admin(words: _Words) -> OrgAdminCmd:
+    verb = words.choose(words.word("Add or remove? org admin add @person."), _ADMIN_VERBS, "verb")
+    person = words.handle("to be added" if verb == "add" else "to be removed")
+    words.done()
+    return OrgAdminCmd(person=person, verb=verb)
+
+
+def _org_executive(words: _Words) -> OrgExecutiveCmd:
+    person = words.handle("the executive")
+    words.done()
+    return OrgExecutiveCmd(person=person)
+
+
+def _me_timezone(words: _Words) -> MeTimezoneCmd:
+    zone = words.word("Which time zone? Give an IANA name, like Europe/Berlin.")
+    words.done()
+    zone = "UTC" if zone.upper() == "UTC" else zone
+    if not (zone == "UTC" or "/" in zone) or not valid_timezone(zone):
+        raise words.fail(
+            f"'{_shown(zone)}' is not a time zone I know. Use an IANA name, like "
+            "Europe/Berlin or America/New_York. Nothing was changed."
+        )
+    return MeTimezoneCmd(timezone=zone)
+
+
+def _me_hours(words: _Words) -> MeHoursCmd:
+    raw = " ".join(words.tokens)
+    words.tokens = []
+    match = _HOURS.fullmatch(raw)
+    start, end = (_clock(match[1]), _clock(match[2])) if match else (None, None)
+    if start is None or end is None:
+        raise words.fail(
+            f"I can't read the hours '{_shown(raw)}'. Give a start and an end, like "
+            "08:00-18:00. Nothing was changed."
+        )
+    if start >= end:
+        raise words.fail(
+            "Your working day must start before it ends, like 08:00-18:00. Nothing was changed."
+        )
+    return MeHoursCmd(start=start, end=end)
+
+
+def _me_link(words: _Words) -> MeLinkCmd:
+    code = words.tokens.pop(0) if words.tokens else None
+    words.done()
+    return MeLinkCmd(code=code)
+
+
 _PARSERS: dict[str, Parser] = {
     "ask": _ask,
     "blocker": _blocker,
@@ -922,6 +1045,17 @@ _PARSERS: dict[str, Parser] = {
     "cadence": _cadence,
     "delegate": _delegate,
     "handover": _handover,
+    "me timezone": _me_timezone,
+    "me hours": _me_hours,
+    "me link": _me_link,
+    "org show": _nothing(OrgShowCmd),
+    "org invite": _nothing(OrgInviteCmd),
+    "org join": _org_join,
+    "org admin": _org_admin,
+    "org executive": _org_executive,
+    "org name": lambda words: OrgNameCmd(
+        name=words.text("What should the organization be called?")
+    ),
     "help": _help,
 }
 

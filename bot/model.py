@@ -110,7 +110,35 @@ class Organization:
     id: int = 0
     name: str
     escalation_contact_id: int | None = None
-    admin_person_id: int | None = None
+    """The executive: the top rung of every blocker ladder (``org executive @person``)."""
+    admin_ids: list[int] = field(default_factory=list)
+    """Its admins (``org admin add|remove``): set-up rights and the notices nobody else gets.
+    Never emptied by a command once set: the last admin cannot be removed."""
+
+
+class CodeKind(StrEnum):
+    ORG_INVITE = "org_invite"
+    """``org invite``: a partner's workspace joins the organization with ``org join CODE``."""
+    ME_LINK = "me_link"
+    """``me link``: another identity of the same person joins them with ``me link CODE``."""
+
+
+@dataclass(kw_only=True)
+class LinkCode:
+    """A one-time code (``org invite``, ``me link``), stored as a hash: whoever reads the
+    database cannot use it. Valid until ``expires_at`` and for one use."""
+
+    id: int = 0
+    kind: CodeKind
+    code_hash: str
+    organization_id: int
+    created_by_id: int
+    """The admin who invited, or the person whose identity the ``me link`` code extends."""
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by_id: int | None = None
+    """The person who typed the code (for ``org join``: the joining workspace's admin)."""
 
 
 @dataclass(kw_only=True)

@@ -25,6 +25,7 @@ from bot.model import (
     Delegation,
     Feedback,
     Identity,
+    LinkCode,
     Measure,
     Observation,
     Organization,
@@ -121,6 +122,7 @@ class UnitOfWork(Protocol):
     feedback: Repository[Feedback]
     threads: Repository[Thread]
     audit: Repository[AuditEvent]
+    codes: Repository[LinkCode]
     outbox: OutboxRepository
 
     async def __aenter__(self) -> Self: ...

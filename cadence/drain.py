@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from bot.messages import Message, Target, from_json
+from bot.messages import Message, from_json
 from bot.model import OutboxMessage, OutboxState, Platform, Thread
 from bot.ports import (
     Clock,
@@ -35,7 +35,8 @@ from bot.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from bot.services.delivery import deliver, outbox_key
+from bot.services.delivery import outbox_key
+from bot.services.org import tell_admins
 from cadence.announce import announce_raised
 from cadence.limiter import Limiter
 
@@ -369,12 +370,12 @@ async def _anchor(uow: UnitOfWork, *, key: str, row: OutboxMessage, root_id: str
 
 
 async def _tell_admin(uow: UnitOfWork, row: OutboxMessage, *, now: datetime) -> None:
-    """Tell the organization's admin, once per address, that messages there cannot be
+    """Tell the organization's admins, once per address, that messages there cannot be
     delivered (never about a failed notice itself: that would loop)."""
     if row.key.startswith(FAILURE_NOTICE):
         return
     organization = await uow.organizations.get(row.organization_id)
-    if organization is None or organization.admin_person_id is None:
+    if organization is None:
         return
     who = "a project channel" if row.project_id is not None else "a person"
     if row.person_id is not None:
@@ -383,18 +384,17 @@ async def _tell_admin(uow: UnitOfWork, row: OutboxMessage, *, now: datetime) -> 
     elif row.project_id is not None:
         project = await uow.projects.get(row.project_id)
         who = f"the channel of #{project.key}" if project else who
-    await deliver(
+    await tell_admins(
         uow,
-        Message(
+        organization=organization,
+        message=Message(
             title="Leaderbot cannot deliver messages",
             sections=(
                 f"Messages to {who} on {row.platform.value} fail: {row.error or 'unknown error'}.",
                 "Check that the bot is still installed there and the person or channel still "
                 "exists. You will not be told again about this address.",
             ),
-            target=Target(person_id=organization.admin_person_id),
             key=f"{FAILURE_NOTICE}:{row.workspace_id}:{row.address}",
         ),
-        organization_id=row.organization_id,
         now=now,
     )

@@ -62,8 +62,7 @@ DIRECTORY: tuple[type[Any], ...] = (
     model.RaciEntry,
     model.Delegation,
 )
-"""The entities kept in memory: read on every command, written rarely, with no list fields
-(a shallow copy of a row is a full copy)."""
+"""The entities kept in memory: read on every command, written rarely."""
 
 Read = Callable[[Executable], Awaitable[Result[Any]]]
 """Runs a statement on a connection that sees committed data only."""
@@ -145,11 +144,22 @@ class TableCopy(Generic[T]):
         return index
 
 
+_LIST_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    entity: names
+    for entity in DIRECTORY
+    if (names := tuple(f.name for f in fields(entity) if str(f.type).startswith("list[")))
+}
+"""The directory's list fields (an organization's ``admin_ids``): copied with the row, so a
+caller changing its copy never changes the process's."""
+
+
 def _copy(row: T) -> T:
-    """A copy to hand out (directory rows hold no lists, so a shallow one is whole); cheaper
-    than ``copy.copy``, which goes through the pickle protocol."""
+    """A copy to hand out: shallow but for its lists; cheaper than ``copy.copy``, which goes
+    through the pickle protocol."""
     duplicate = object.__new__(type(row))
     duplicate.__dict__.update(row.__dict__)
+    for name in _LIST_FIELDS.get(type(row), ()):
+        duplicate.__dict__[name] = list(row.__dict__[name])
     return duplicate
 
 

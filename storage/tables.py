@@ -37,6 +37,7 @@ from bot import model
 from bot.model import (
     AskState,
     BlockerState,
+    CodeKind,
     Detail,
     Direction,
     FeedbackKind,
@@ -130,7 +131,22 @@ class OrganizationRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
     escalation_contact_id: Mapped[int | None]
-    admin_person_id: Mapped[int | None]
+    admin_ids: Mapped[list[int]]
+
+
+class LinkCodeRow(Base):
+    __tablename__ = "link_codes"
+    entity = model.LinkCode
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CodeKind] = _enum(CodeKind)
+    code_hash: Mapped[str] = mapped_column(unique=True)
+    organization_id: Mapped[int]
+    created_by_id: Mapped[int]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None]
 
 
 class WorkspaceRow(Base):

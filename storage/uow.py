@@ -88,6 +88,7 @@ _ENTITIES: dict[str, type[Any]] = {
     "feedback": model.Feedback,
     "threads": model.Thread,
     "audit": model.AuditEvent,
+    "codes": model.LinkCode,
 }
 """Each repository attribute's entity (``outbox`` is the one with more than the generic API)."""
 
@@ -116,6 +117,7 @@ class SqlUnitOfWork:
     feedback: Repository[model.Feedback]
     threads: Repository[model.Thread]
     audit: Repository[model.AuditEvent]
+    codes: Repository[model.LinkCode]
     outbox: OutboxRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -125,7 +127,7 @@ class SqlUnitOfWork:
         self._view = DirectoryView(directory_for(engine), committed, counters)
 
     def __getattr__(self, name: str) -> Any:
-        """Build a repository on its first use: a request touches a few of the twenty-one, and
+        """Build a repository on its first use: a request touches a few of the twenty-two, and
         building all of them was a measurable part of acking a slash command."""
         repository: Any
         if name == "outbox":

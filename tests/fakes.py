@@ -43,6 +43,7 @@ UNIQUE: dict[type[Any], tuple[Callable[[Any], object], ...]] = {
     model.CadencePreference: (operator.attrgetter("person_id"),),
     model.Thread: (operator.attrgetter("key", "workspace_id", "channel_id"),),
     model.OutboxMessage: (operator.attrgetter("key"),),
+    model.LinkCode: (operator.attrgetter("code_hash"),),
 }
 """The unique constraints of storage/tables.py, as functions giving the key (None: not
 constrained, as for the partial "one A per (project, area)" index)."""
@@ -231,6 +232,7 @@ class InMemoryUnitOfWork:
         self.feedback: Repository[model.Feedback] = InMemoryRepository(self, model.Feedback)
         self.threads: Repository[model.Thread] = InMemoryRepository(self, model.Thread)
         self.audit: Repository[model.AuditEvent] = InMemoryRepository(self, model.AuditEvent)
+        self.codes: Repository[model.LinkCode] = InMemoryRepository(self, model.LinkCode)
         self.outbox: OutboxRepository = InMemoryOutboxRepository(self)
 
     async def __aenter__(self) -> Self:

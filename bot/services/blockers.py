@@ -19,6 +19,7 @@ from bot.messages import Fact, Message, Target
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
 from bot.ports import UnitOfWork
 from bot.routing import ladder
+from bot.services import org
 from bot.services.audit import record
 from bot.services.delivery import deliver
 from bot.services.lookup import names_of
@@ -377,4 +378,11 @@ async def renotify_top(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link
         now=now,
         link_base=link_base,
         note="Still unresolved; you are the top of the escalation ladder.",
+    )
+    await org.tell_no_executive(
+        uow,
+        organization_id=blocker.organization_id,
+        blocker_id=blocker.id,
+        project_key=project.key,
+        now=now,
     )

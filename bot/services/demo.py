@@ -99,7 +99,7 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
                 )
             )
         org.escalation_contact_id = people["eve"].id
-        org.admin_person_id = people["ana"].id
+        org.admin_ids = [people["ana"].id]
         await uow.organizations.save(org)
         sepsis = await projects.create(
             uow,

@@ -61,3 +61,36 @@ def describe(preference: CadencePreference, *, timezone: str) -> str:
     if preference.frequency is Frequency.DAILY_DURING_ACTIVE_CYCLE:
         return f"{frequency} at {when}, {preference.detail.value}"
     return f"{frequency} on {WEEKDAYS[preference.weekday]} at {when}, {preference.detail.value}"
+
+
+async def set_timezone(uow: UnitOfWork, *, person: Person, timezone: str, now: datetime) -> None:
+    """Where the person's working hours, digests and dates are read (an IANA zone the grammar
+    has checked)."""
+    person.timezone = timezone
+    await _save_working_time(uow, person=person, now=now)
+
+
+async def set_hours(
+    uow: UnitOfWork, *, person: Person, start: time, end: time, now: datetime
+) -> None:
+    """The person's working day: pings wait for it (bot.attention)."""
+    person.work_start, person.work_end = start, end
+    await _save_working_time(uow, person=person, now=now)
+
+
+def describe_working_time(person: Person) -> str:
+    """``08:00–18:00 Europe/Berlin``."""
+    return f"{person.work_start:%H:%M}–{person.work_end:%H:%M} {person.timezone}"
+
+
+async def _save_working_time(uow: UnitOfWork, *, person: Person, now: datetime) -> None:
+    await uow.people.save(person)
+    await record(
+        uow,
+        organization_id=person.organization_id,
+        actor_id=person.id,
+        action="working_time.set",
+        subject=f"person:{person.id}",
+        detail=describe_working_time(person),
+        at=now,
+    )

@@ -17,7 +17,7 @@ CHARTER_FIELDS = ("aim", "scope", "measures", "priority")
 async def require_steward(uow: UnitOfWork, *, project: Project, person: Person) -> None:
     """Changing a project's set-up is for its lead, its sponsor, or the organization's admin."""
     organization = await uow.organizations.get(project.organization_id)
-    if organization is not None and organization.admin_person_id == person.id:
+    if organization is not None and person.id in organization.admin_ids:
         return
     roles = await uow.stakeholders.find(project_id=project.id, person_id=person.id)
     if any(s.role in (Role.LEAD, Role.SPONSOR) for s in roles):

@@ -99,7 +99,7 @@ async def test_a_permanent_failure_marks_the_identity_and_tells_the_admin_once()
     async with world.uow() as uow:
         org = await uow.organizations.get(world.org.id)
         assert org is not None
-        org.admin_person_id = admin.id
+        org.admin_ids = [admin.id]
         await uow.organizations.save(org)
         await uow.commit()
     world.sender.fail_addresses = {"gone"}
