@@ -12,11 +12,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.errors import Conflict, InvalidState, NotAllowed, NotFound, UsageError
 from bot.messages import Message, Target
 from bot.model import CodeKind, LinkCode, Organization, Person, Workspace
-from bot.ports import UnitOfWork
+from bot.ports import Repository, UnitOfWork
 from bot.services.audit import record
 from bot.services.delivery import deliver
 from bot.services.people import unique_handle
@@ -374,18 +375,18 @@ async def link_identity(uow: UnitOfWork, *, code: str, person: Person, now: date
 async def _owns_work(uow: UnitOfWork, person: Person) -> bool:
     """True when the person holds anything a merge would have to move: a role, a RACI letter,
     an ask, a blocker, an update or a delegation."""
-    checks = (
-        uow.stakeholders.count(person_id=person.id),
-        uow.raci.count(person_id=person.id),
-        uow.asks.count(requester_id=person.id),
-        uow.asks.count(assignee_id=person.id),
-        uow.blockers.count(reporter_id=person.id),
-        uow.updates.count(author_id=person.id),
-        uow.delegations.count(delegator_id=person.id),
-        uow.delegations.count(delegate_id=person.id),
+    held: tuple[tuple[Repository[Any], str], ...] = (
+        (uow.stakeholders, "person_id"),
+        (uow.raci, "person_id"),
+        (uow.asks, "requester_id"),
+        (uow.asks, "assignee_id"),
+        (uow.blockers, "reporter_id"),
+        (uow.updates, "author_id"),
+        (uow.delegations, "delegator_id"),
+        (uow.delegations, "delegate_id"),
     )
-    for check in checks:
-        if await check:
+    for repository, field in held:
+        if await repository.count(**{field: person.id}):
             return True
     return False
 
