@@ -507,3 +507,41 @@ def test_teams_package_needs_an_app_id(
     monkeypatch.setenv("PUBLIC_URL", "https://leaderbot.example.org")
     assert main(["teams-package", "--out", str(demo_cli)]) == 0
     assert (demo_cli / "leaderbot-teams.zip").exists()
+
+
+def test_cli_org_commands_set_up_the_organization(
+    demo_cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def out(argv: list[str], code: int = 0) -> str:
+        assert main(argv) == code
+        captured = capsys.readouterr()
+        return (captured.out if code == 0 else captured.err).strip()
+
+    assert out(["org", "admin", "add", "@raj"]) == (
+        "@raj is now an admin of Northfield Health (demo)."
+    )
+    assert out(["org", "admin", "remove", "ana", "--org", "1"]) == (
+        "@ana is no longer an admin of Northfield Health (demo)."
+    )
+    assert out(["org", "admin", "remove", "raj"], code=1) == (
+        "leaderbot: error: Raj Patel is the only admin of Northfield Health (demo); name "
+        "another admin first (org admin add @person). Nothing was changed."
+    )
+    assert out(["org", "executive", "carmen"]) == (
+        "@carmen is now the executive of Northfield Health (demo)."
+    )
+    assert out(["org", "name", "Northfield", "Health"]) == (
+        "The organization is now called Northfield Health."
+    )
+    assert out(["org", "show"]) == (
+        "Northfield Health (organization 1)\n"
+        "workspaces:\n"
+        "  console console Console\n"
+        "admins: @raj\n"
+        "executive: @carmen"
+    )
+    invite = out(["org", "invite"])
+    code = invite.split(": ", 1)[1].split("\n")[0]
+    assert invite.endswith(f"in their own Slack or Teams: org join {code}")
+    assert "Valid once, until " in invite
+    assert out(["org", "show", "--org", "9"], code=1) == "leaderbot: error: no organization 9"
