@@ -92,7 +92,8 @@ async def on_org_join(ctx: Ctx, cmd: OrgJoinCmd) -> Reply:
         messages=(
             text(
                 f"This {_PLATFORMS[workspace.platform]} workspace is now part of {name}: "
-                f"{joined.people} people came along{matched}. {joined.previous} was removed.",
+                f"{joined.people} {'person' if joined.people == 1 else 'people'} came "
+                f"along{matched}. {joined.previous} was removed.",
                 f"An admin of {name} can make you an admin there (org admin add @you). "
                 "org show lists the workspaces.",
             ),
