@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.attention import snooze_menu
+from bot.attention import ITEM, URGENT, snooze_menu
 from bot.buttons import blocker_buttons
 from bot.calendar import sla_deadline, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError
@@ -183,7 +183,9 @@ async def _notify_owner(
         ),
         organization_id=blocker.organization_id,
         now=now,
-        category="urgent" if blocker.severity is Severity.CRITICAL else "ping",
+        category=URGENT if blocker.severity is Severity.CRITICAL else ITEM,
+        # Retried until the next rung takes over (which has its own card).
+        deadline=blocker.next_escalation_at,
     )
 
 
