@@ -58,7 +58,9 @@ async def on_decide(ctx: Ctx, cmd: DecideCmd) -> Reply:
         ctx.uow, person=requester, organization_id=ctx.caller.organization_id, now=ctx.now
     )
     if cmd.outcome == "info":
-        told = "asked for more information" + ("" if unreachable else "; the requester has your question")
+        told = "asked for more information" + (
+            "" if unreachable else "; the requester has your question"
+        )
     else:
         told = f"{ask.state.value}; logged in the decision log" + (
             "" if unreachable else " and the requester is told"

@@ -163,8 +163,9 @@ async def _digests(
     dashboard_link: Callable[[int], str] | None,
 ) -> int:
     """Compose and enqueue the digest of every leader whose slot has come and who has none for
-    the period yet, each retried until the next one is due (``until``). The previous digest's fingerprints (kept in its outbox ``memo``) drive the
-    new / changed / still open markers, and its time bounds "since the last digest"."""
+    the period yet, each retried until the next one is due (``until``). The previous digest's
+    fingerprints (kept in its outbox ``memo``) drive the new / changed / still open markers, and
+    its time bounds "since the last digest"."""
     if not slots:
         return 0
     history = await sent_keys(uow, person_ids=slots, category=DIGEST, since=now - _HISTORY)
