@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.calendar import as_read_by
 from bot.commands import AskCmd, AsksCmd, BlockerActCmd, BlockerCmd, DecideCmd, WithdrawCmd
 from bot.context import Reply
 from bot.handlers.context import Ctx
@@ -34,6 +35,11 @@ async def on_ask(ctx: Ctx, cmd: AskCmd) -> Reply:
     lines = [f"Ask #{raised.ask.id} {verb} {raised.assignee} — {raised.reason}."]
     if raised.unreachable:
         lines.append(raised.unreachable)
+    elif raised.arrives_at is not None:
+        decider = await ctx.uow.people.get(raised.ask.assignee_id)
+        if decider is not None:
+            when = as_read_by(raised.arrives_at, decider)
+            lines.append(f"It is outside their working hours, so it reaches them at {when}.")
     if raised.ask.needed_by:
         lines.append(f"Needed by {raised.ask.needed_by:%a %d %b %Y}.")
     if raised.consulted:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from bot.attention import ITEM, PING, snooze_menu
+from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
 from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
@@ -38,6 +38,8 @@ class Raised:
     consulted: tuple[str, ...]
     unreachable: str | None = None
     """Why the decider cannot be messaged (the admin has been told), or None."""
+    arrives_at: datetime | None = None
+    """When the card reaches the decider, if not at once (outside their working hours)."""
 
 
 def card_deadline(ask: Ask, decider: Person | None) -> datetime | None:
@@ -179,7 +181,13 @@ async def raise_ask(
         reason=reason,
         consulted=tuple(names.get(i, "?") for i in consulted),
         unreachable=unreachable,
+        arrives_at=_held_until(decider, now) if decider is not None else None,
     )
+
+
+def _held_until(decider: Person, now: datetime) -> datetime | None:
+    due = plan_ping(now=now, person=decider, category=ITEM)
+    return due if due > now else None
 
 
 ANNOUNCE_BATCH = 100

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.attention import ITEM, URGENT, snooze_menu
 from bot.buttons import blocker_buttons
-from bot.calendar import sla_deadline, zone
+from bot.calendar import as_read_by, sla_deadline
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError
 from bot.messages import Fact, Message, Target
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
@@ -39,17 +39,11 @@ def thread_key(blocker_id: int) -> str:
     return f"blocker:{blocker_id}"
 
 
-def _when(at: datetime, person: Person) -> str:
-    """A deadline as its owner reads it, in their own timezone."""
-    local = at.astimezone(zone(person.timezone))
-    return f"{local:%a %d %b %H:%M} ({person.name.split()[0]}'s time, {local.tzname()})"
-
-
 def describe_deadline(blocker: Blocker, owner: Person) -> str:
     """When the blocker climbs, in the rung owner's time."""
     if blocker.next_escalation_at is None:
         return "no deadline (top of the ladder)"
-    return _when(blocker.next_escalation_at, owner)
+    return as_read_by(blocker.next_escalation_at, owner)
 
 
 async def raise_blocker(
@@ -243,7 +237,7 @@ async def acknowledge(
         uow,
         blocker,
         text=f"{actor.name} acknowledged this blocker. It climbs the ladder if not resolved by "
-        f"{_when(blocker.next_escalation_at, actor)}.",
+        f"{as_read_by(blocker.next_escalation_at, actor)}.",
         kind="ack",
         now=now,
     )
@@ -349,7 +343,7 @@ async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: 
         uow,
         blocker,
         text=f"Not resolved in time: escalated to {owner.name} ({rung}). Next deadline "
-        f"{_when(blocker.next_escalation_at, owner)}.",
+        f"{as_read_by(blocker.next_escalation_at, owner)}.",
         kind=f"escalated{blocker.level}",
         now=now,
     )
