@@ -49,9 +49,7 @@ def test_custom_working_hours_are_respected() -> None:
     early = Person(
         id=2, organization_id=1, handle="bo", name="Bo", work_start=time(6), work_end=time(14)
     )
-    assert plan_ping(now=utc(2026, 11, 24, 5), person=early, category=PING) == utc(
-        2026, 11, 24, 6
-    )
+    assert plan_ping(now=utc(2026, 11, 24, 5), person=early, category=PING) == utc(2026, 11, 24, 6)
 
 
 def test_the_fourth_ping_of_a_day_waits_for_the_next_working_day_with_room() -> None:
