@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from bot.messages import Message, from_json
+from bot.messages import Message, Target, from_json
 from bot.model import OutboxMessage, OutboxState, Platform, Thread
 from bot.ports import (
     Clock,
@@ -42,6 +42,7 @@ from bot.services.delivery import (
     FAILURE_NOTICE,
     LIFETIME,
     NOTICE_PREFIXES,
+    deliver,
     outbox_key,
     tell_admin,
 )
@@ -365,7 +366,8 @@ async def _record(
         ):
             identity.unreachable = True
             await uow.identities.save(identity)
-    await _tell_admin(uow, row, now=now)
+    told = await _tell_admin(uow, row, now=now)
+    await _tell_cause(uow, job.message, row, admin_told=told, now=now)
 
 
 async def _anchor(uow: UnitOfWork, *, key: str, row: OutboxMessage, root_id: str) -> None:
@@ -379,20 +381,53 @@ async def _anchor(uow: UnitOfWork, *, key: str, row: OutboxMessage, root_id: str
         )
 
 
-async def _tell_admin(uow: UnitOfWork, row: OutboxMessage, *, now: datetime) -> None:
-    """Tell the organization's admin, once per address, that messages there cannot be
-    delivered — on another identity than this workspace's where they have one (the notice must
-    not go down the broken channel), and never about a failed notice itself (a loop)."""
-    if row.key.startswith(NOTICE_PREFIXES):
+async def _tell_cause(
+    uow: UnitOfWork, message: Message, row: OutboxMessage, *, admin_told: bool, now: datetime
+) -> None:
+    """Tell the person whose act the given-up message carried (a requester whose reply said
+    "Ask #N sent to …") that it did not arrive, once per message."""
+    if message.caused_by is None or message.caused_by == row.person_id:
         return
-    who = "a project channel" if row.project_id is not None else "a person"
+    then = (
+        "Your admin has been told and can send it again once the problem is fixed."
+        if admin_told
+        else "Your organization has no admin to tell."
+    )
+    await deliver(
+        uow,
+        Message(
+            title=f"Leaderbot could not deliver “{message.title or message.key}” to "
+            f"{await _addressee(uow, row)}",
+            sections=(
+                f"It failed on {row.platform.value}: {row.error or 'unknown error'}. {then}",
+            ),
+            target=Target(person_id=message.caused_by),
+            key=f"{FAILURE_NOTICE}:{row.key}:cause",
+        ),
+        organization_id=row.organization_id,
+        now=now,
+        avoid_workspace=row.workspace_id,
+    )
+
+
+async def _addressee(uow: UnitOfWork, row: OutboxMessage) -> str:
+    """Who a row was for, as a person reads it."""
     if row.person_id is not None:
         person = await uow.people.get(row.person_id)
-        who = f"{person.name} (@{person.handle})" if person else who
-    elif row.project_id is not None:
-        project = await uow.projects.get(row.project_id)
-        who = f"the channel of #{project.key}" if project else who
-    await tell_admin(
+        return f"{person.name} (@{person.handle})" if person else "a person"
+    project = await uow.projects.get(row.project_id) if row.project_id is not None else None
+    return f"the channel of #{project.key}" if project else "a project channel"
+
+
+async def _tell_admin(uow: UnitOfWork, row: OutboxMessage, *, now: datetime) -> bool:
+    """Tell the organization's admin, once per address, that messages there cannot be
+    delivered — on another identity than this workspace's where they have one (the notice must
+    not go down the broken channel), and never about a failed notice itself (a loop). False
+    when the organization has no admin."""
+    if row.key.startswith(NOTICE_PREFIXES):
+        return False
+    who = await _addressee(uow, row)
+    return await tell_admin(
         uow,
         organization_id=row.organization_id,
         title="Leaderbot cannot deliver messages",

@@ -73,6 +73,7 @@ def ask_card(
         target=target,
         key=card_key(ask.id),
         link=link,
+        caused_by=ask.requester_id,
     )
 
 
@@ -381,6 +382,7 @@ def _requester_note(ask: Ask, *, project: Project, names: dict[int, str], link: 
             target=Target(person_id=ask.requester_id),
             key=f"ask:{ask.id}:question:{_stamp(ask)}",
             link=link,
+            caused_by=ask.decided_by_id,
         )
     verdict = "approved" if ask.state is AskState.APPROVED else "declined"
     sections = [ask.text] + ([f"Rationale: {ask.rationale}"] if ask.rationale else [])

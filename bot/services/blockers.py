@@ -174,6 +174,7 @@ async def _notify_owner(
             key=f"blocker:{blocker.id}:rung:{blocker.level}:{int(now.timestamp())}",
             links_thread=thread_key(blocker.id),
             link=_link(link_base, blocker.id),
+            caused_by=blocker.reporter_id,
         ),
         organization_id=blocker.organization_id,
         now=now,

@@ -303,3 +303,30 @@ async def test_need_info_for_an_unreachable_requester_tells_the_decider(
         f"Ask #{number} asked for more information. Leaderbot can no longer reach Lee Example "
         "(messages to them fail), so I've told your admin."
     )
+
+
+async def test_an_ask_card_given_up_later_is_reported_to_its_requester(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    world = await make_world(uow_factory, MONDAY + timedelta(hours=1))
+    core = Core(uow=world.uow, clock=world.clock)
+    admin = await _make_admin(world)
+    dana = await world.person("dana")
+    lead = await world.person("lee")
+    await world.project("SEPSIS", sponsor=dana, lead=lead)
+    said = await _say(core, world, lead, "ask two more nurses #SEPSIS")
+    assert said.startswith("Ask #1 sent to Dana Example")
+    world.sender.fail_addresses = {"dana"}  # the platform then refuses her chat for good
+    await world.drain()
+
+    [told] = [s for s in world.sender.to(lead) if s.message.key.startswith("delivery-failed")]
+    assert told.message.title == (
+        "Leaderbot could not deliver “Ask #1 · #SEPSIS” to Dana Example (@dana)"
+    )
+    assert told.message.sections == (
+        "It failed on console: channel_not_found. Your admin has been told and can send it "
+        "again once the problem is fixed.",
+    )
+    assert [s.message.title for s in world.sender.to(admin)] == [
+        "Leaderbot cannot deliver messages"
+    ]
