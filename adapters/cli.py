@@ -31,6 +31,7 @@ from adapters.dashboard import (
     default_organization,
     load_asks,
     load_decisions,
+    load_undelivered,
     row_dict,
 )
 from adapters.settings import Settings
@@ -43,6 +44,7 @@ from bot.services.lookup import person_named, project_named
 from bot.services.people import caller_of
 from bot.services.projects import require_steward, set_role
 from bot.services.raci import set_letter
+from bot.services.undelivered import requeue
 
 
 class CliError(Exception):
@@ -345,6 +347,37 @@ def _org(change: OrgChange) -> Command:
         return await _in_org(args, settings, change)
 
     return run
+# --- outbox ---------------------------------------------------------------------------------
+
+
+async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    """``outbox list``: what was given up and what is stuck; ``outbox retry``: send given-up
+    messages again (the drain of a running server, or the next ``tick``, sends them)."""
+    async with composition.core_session(settings) as session, session.uow() as uow:
+        organization = await _organization(uow, args.org)
+        now = session.clock.now()
+        if args.action == "list":
+            rows = await load_undelivered(uow, organization_id=organization.id, now=now)
+            for r in rows:
+                print(
+                    f"{r.id}\t{r.state}\tto {r.to} on {r.platform}\t{r.title}\t"
+                    f"written {r.created_at:%Y-%m-%d %H:%M}, {r.attempts} tries\t{r.error}"
+                )
+            print(f"{len(rows)} undelivered." if rows else "Nothing waits undelivered.")
+            return 0
+        if not args.all and not args.ids:
+            raise CliError("name the messages to retry (ids from `outbox list`) or give --all")
+        if args.all and args.ids:
+            raise CliError("give message ids or --all, not both")
+        done = await requeue(
+            uow, organization_id=organization.id, ids=None if args.all else args.ids, now=now
+        )
+        await uow.commit()
+    for item in done:
+        print(item.note)
+    if not done:
+        print("Nothing was given up; nothing to retry.")
+    return 0 if all(item.ok for item in done) else 1
 
 
 # --- the rest -------------------------------------------------------------------------------
@@ -459,6 +492,13 @@ def build_parser() -> argparse.ArgumentParser:
     executive.add_argument("handle")
     name = org_command("name", _org_name, "rename the organization")
     name.add_argument("name", nargs="+")
+    outbox = command("outbox", _outbox, "messages given up or stuck, and sending them again")
+    outbox.add_argument(
+        "action", choices=["list", "retry"], help="list: show them; retry: requeue given-up ones"
+    )
+    outbox.add_argument("ids", nargs="*", type=int, metavar="ID", help="retry: these messages")
+    outbox.add_argument("--all", action="store_true", help="retry: every given-up message")
+    org_option(outbox)
 
     package = command("teams-package", _teams_package, "build the Teams app package (zip)")
     package.add_argument("--out", default=".", metavar="DIR", help="directory for the zip")

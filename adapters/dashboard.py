@@ -13,9 +13,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 
-from bot.model import AskState, BlockerState, Organization, Project
+from bot.messages import from_json
+from bot.model import AskState, BlockerState, Organization, OutboxState, Project
 from bot.ports import UnitOfWork
 from bot.services.lookup import names_of
+from bot.services.undelivered import undelivered
 
 OPEN_ASK_STATES = (AskState.OPEN, AskState.INFO_REQUESTED)
 OPEN_BLOCKER_STATES = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED)
@@ -86,7 +88,21 @@ class DecisionRow:
     decided_at: datetime
 
 
-Row = ProjectRow | AskRow | BlockerRow | ReviewRow | DecisionRow
+@dataclass(frozen=True, kw_only=True)
+class UndeliveredRow:
+    id: int
+    state: str
+    """``given up`` (failed: ``leaderbot outbox retry`` sends it again) or ``still trying``."""
+    to: str
+    platform: str
+    title: str
+    error: str
+    attempts: int
+    created_at: datetime
+    deadline: datetime | None
+
+
+Row = ProjectRow | AskRow | BlockerRow | ReviewRow | DecisionRow | UndeliveredRow
 
 
 def _aware(moment: datetime) -> datetime:
@@ -251,6 +267,36 @@ async def load_decisions(
     ]
 
 
+async def load_undelivered(
+    uow: UnitOfWork, *, organization_id: int, now: datetime
+) -> list[UndeliveredRow]:
+    """Messages given up, then those still being retried long after they were due."""
+    rows = await undelivered(uow, organization_id=organization_id, now=now)
+    names = await names_of(uow, [r.person_id for r in rows if r.person_id is not None])
+    projects = await _projects(uow, organization_id)
+    return [
+        UndeliveredRow(
+            id=r.id,
+            state="given up" if r.state is OutboxState.FAILED else "still trying",
+            to=names.get(r.person_id, "?")
+            if r.person_id is not None
+            else f"#{_key(projects, r.project_id or 0)} channel",
+            platform=r.platform.value,
+            title=_title(r.payload),
+            error=r.error,
+            attempts=r.attempts,
+            created_at=_aware(r.created_at),
+            deadline=_aware(r.deadline) if r.deadline else None,
+        )
+        for r in rows
+    ]
+
+
+def _title(payload: str) -> str:
+    message = from_json(payload)
+    return message.title or (message.sections[0][:80] if message.sections else message.key)
+
+
 def row_dict(row: Row) -> dict[str, object]:
     """A row as JSON/CSV-ready values: dates as ISO strings, enums as their values."""
 
@@ -273,6 +319,7 @@ class Dashboard:
     blockers: list[BlockerRow]
     reviews: list[ReviewRow]
     decisions: list[DecisionRow]
+    undelivered: list[UndeliveredRow]
 
 
 async def load_dashboard(uow: UnitOfWork, *, organization_id: int, now: datetime) -> Dashboard:
@@ -286,6 +333,7 @@ async def load_dashboard(uow: UnitOfWork, *, organization_id: int, now: datetime
         blockers=await load_blockers(uow, organization_id=organization_id, now=now),
         reviews=await load_reviews(uow, organization_id=organization_id, now=now),
         decisions=await load_decisions(uow, organization_id=organization_id),
+        undelivered=await load_undelivered(uow, organization_id=organization_id, now=now),
     )
 
 
@@ -409,6 +457,25 @@ def render_dashboard(board: Dashboard) -> str:
                 for d in board.decisions
             ],
             "No decisions logged yet.",
+        ),
+        _table(
+            "Undelivered",
+            ["#", "State", "To", "On", "Message", "Why", "Tries", "Written", "Deadline"],
+            [
+                [
+                    _cell(u.id),
+                    _cell(u.state),
+                    _cell(u.to),
+                    _cell(u.platform),
+                    _cell(u.title),
+                    _cell(u.error),
+                    _cell(u.attempts),
+                    _cell(u.created_at),
+                    _cell(u.deadline),
+                ]
+                for u in board.undelivered
+            ],
+            "Nothing waits undelivered.",
         ),
     ]
     title = f"Leaderbot — {board.organization}" if board.organization else "Leaderbot"

@@ -34,11 +34,13 @@ from adapters.dashboard import (
     load_dashboard,
     load_decisions,
     load_projects,
+    load_undelivered,
     render_dashboard,
     row_dict,
 )
-from bot.model import OutboxState
+from bot.model import OutboxState, Platform
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.services.undelivered import stuck_since
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +238,21 @@ async def _metrics(request: web.Request) -> web.Response:
             f'status="{status}"}} {count}'
         )
     outbox: dict[OutboxState, int] = {}
+    stuck = 0
+    given_up: dict[str, int] = {}
     try:
         async with asyncio.timeout(_READY_TIMEOUT), deps.uow() as uow:
             for state in OutboxState:
                 outbox[state] = await uow.outbox.count(state=state)
+            for platform in Platform:
+                given_up[platform.value] = await uow.outbox.count(
+                    state=OutboxState.FAILED, platform=platform
+                )
+            stuck = await uow.outbox.count(
+                state=OutboxState.PENDING,
+                attempts__gt=0,
+                created_at__lt=stuck_since(deps.clock.now()),
+            )
     except Exception as exc:
         log.warning("Metrics could not read the outbox: %s", type(exc).__name__)
     lines += [
@@ -250,6 +263,16 @@ async def _metrics(request: web.Request) -> web.Response:
         "# TYPE leaderbot_outbox_messages gauge",
     ]
     lines += [f'leaderbot_outbox_messages{{state="{s.value}"}} {n}' for s, n in outbox.items()]
+    lines += [
+        "# HELP leaderbot_outbox_undelivered Outbox messages given up (past their deadline, a "
+        "permanent error, or nobody to reach), by platform: `leaderbot outbox retry` resends.",
+        "# TYPE leaderbot_outbox_undelivered gauge",
+        *(f'leaderbot_outbox_undelivered{{platform="{p}"}} {n}' for p, n in given_up.items()),
+        "# HELP leaderbot_outbox_stuck Outbox messages that failed and are still being retried "
+        "an hour after they were written (a platform is failing).",
+        "# TYPE leaderbot_outbox_stuck gauge",
+        f"leaderbot_outbox_stuck {stuck}",
+    ]
     return web.Response(
         body=("\n".join(lines) + "\n").encode(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
@@ -276,6 +299,7 @@ _API: dict[str, Loader] = {
     "asks": lambda uow, org, now: load_asks(uow, organization_id=org, now=now),
     "blockers": lambda uow, org, now: load_blockers(uow, organization_id=org, now=now),
     "decisions": lambda uow, org, now: load_decisions(uow, organization_id=org),
+    "undelivered": lambda uow, org, now: load_undelivered(uow, organization_id=org, now=now),
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from bot.model import Severity
+from bot.model import Person, Severity
 
 __all__ = [
     "BUSINESS_DAYS",
@@ -146,3 +146,10 @@ def iso_week(d: date) -> str:
 def local_date(at: datetime, tz: str) -> date:
     """The calendar date at ``at`` in timezone ``tz``: what "today" means to that person."""
     return _aware(at).astimezone(zone(tz)).date()
+
+
+def as_read_by(at: datetime, person: Person) -> str:
+    """A moment as ``person`` reads it, in their own timezone: ``Wed 25 Nov 08:00 (Dana's
+    time, GMT)``."""
+    local = _aware(at).astimezone(zone(person.timezone))
+    return f"{local:%a %d %b %H:%M} ({person.name.split()[0]}'s time, {local.tzname()})"

@@ -77,6 +77,9 @@ class Message:
     thread in the project channel); platforms that cannot link to a thread ignore it."""
     link: str | None = None
     """Where the full item lives, used when a renderer must cut text."""
+    caused_by: int | None = None
+    """The person whose act this message carries (the requester of an ask card): told if the
+    message is given up, since their reply said it was on its way."""
 
 
 def to_json(message: Message) -> str:
@@ -111,6 +114,7 @@ def from_json(data: str) -> Message:
         replaces_key=raw["replaces_key"],
         links_thread=raw.get("links_thread"),  # absent from rows queued before it existed
         link=raw["link"],
+        caused_by=raw.get("caused_by"),  # absent from rows queued before it existed
     )
 
 

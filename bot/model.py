@@ -403,12 +403,19 @@ class OutboxMessage:
     payload: str
     """The neutral Message as JSON (bot.messages.to_json)."""
     category: str = "reply"
-    """``ping`` (a DM that counts against a person's daily cap), ``urgent`` (critical: ignores
-    quiet hours and the cap), ``digest``, ``channel`` (project channel post) or ``reply``."""
+    """``ping`` (a reminder or nudge: working hours, counts against a person's daily cap),
+    ``item`` (an ask card, a rung, a question or answer: working hours, never capped),
+    ``urgent`` (critical: ignores quiet hours), ``digest``, ``channel`` (project channel post)
+    or ``reply`` (bot.attention)."""
     state: OutboxState = OutboxState.PENDING
     attempts: int = 0
     next_attempt_at: datetime
     created_at: datetime
+    deadline: datetime | None = None
+    """Transient failures are retried until then (capped backoff), and only then given up:
+    a digest until the next one is due, an ask card until the ask expires, a rung until the
+    next rung, anything else a day after it was due (bot.services.delivery). Producers always
+    set it; None (a row written by hand) means a day after it was written."""
     sent_at: datetime | None = None
     platform_ref: str | None = None
     """What the platform returned (Slack ``ts``, Teams activity id), so a later message can

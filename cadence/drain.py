@@ -10,9 +10,12 @@ pass goes out after the lease, unsent ones exactly once.
 
 Per row: wait for its thread's root to be posted (``thread_key``) and for the message it
 replaces to be sent (``replaces_key``); pace it (:mod:`cadence.limiter`); then send.
-``RETRY`` honours ``Retry-After`` and otherwise backs off exponentially with jitter, up to
-``max_attempts``; ``FAILED`` marks the row failed, marks an unreachable identity, and tells the
-organization's admin once per address.
+``RETRY`` honours ``Retry-After`` and otherwise backs off exponentially with jitter (capped at
+``max_delay``, 30 minutes) until the row's own ``deadline``: an outage of any length short of it
+loses nothing. Past the deadline, or at once on ``FAILED`` (a permanent error), the row is given
+up: marked failed with the reason (the dashboard's undelivered list, ``/metrics``, ``leaderbot
+outbox list|retry``), an unreachable identity is marked, and the organization's admin is told
+once per address, on another identity than the failing one where they have one.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from bot.messages import Message, from_json
+from bot.messages import Message, Target, from_json
 from bot.model import OutboxMessage, OutboxState, Platform, Thread
 from bot.ports import (
     Clock,
@@ -35,16 +38,20 @@ from bot.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from bot.services.delivery import outbox_key
-from bot.services.org import tell_admins
+from bot.services.delivery import (
+    FAILURE_NOTICE,
+    LIFETIME,
+    NOTICE_PREFIXES,
+    deliver,
+    outbox_key,
+    tell_admin,
+)
 from cadence.announce import announce_raised
 from cadence.limiter import Limiter
 
 __all__ = ["DrainPolicy", "DrainReport", "backoff", "drain_once", "drain_until_idle"]
 
 log = logging.getLogger(__name__)
-
-FAILURE_NOTICE = "delivery-failed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,10 +65,10 @@ class DrainPolicy:
     """Sends in flight at once (different addresses; pacing orders those to one address)."""
     send_timeout: float = 15.0
     """A send that takes longer counts as a timeout: retried."""
-    max_attempts: int = 8
-    """Failed tries (5xx, timeouts) before a message is marked failed; 429s do not count."""
     base_delay: float = 2.0
-    max_delay: float = 900.0
+    max_delay: float = 1800.0
+    """The longest wait between two tries of a failing message (5xx, timeouts); they go on
+    until the message's own deadline (``OutboxMessage.deadline``)."""
     thread_wait: timedelta = timedelta(minutes=10)
     """How long a reply waits for its thread's root; after that it is posted on its own."""
     defer: timedelta = timedelta(seconds=5)
@@ -340,22 +347,27 @@ async def _record(
         return
     row.attempts += 1
     row.error = result.error
-    if result.outcome is SendOutcome.RETRY and row.attempts < policy.max_attempts:
-        row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, policy))
+    deadline = row.deadline or row.created_at + LIFETIME
+    if result.outcome is SendOutcome.RETRY and now < deadline:
+        wait = timedelta(seconds=backoff(row.attempts, policy))
+        row.next_attempt_at = min(now + wait, deadline)  # one last try at the deadline
         await uow.outbox.save(row)
         report.retried += 1
         return
+    if result.outcome is SendOutcome.RETRY:
+        row.error = f"gave up at its deadline after {row.attempts} tries: {row.error}"
     row.state = OutboxState.FAILED
     await uow.outbox.save(row)
     report.failed += 1
-    log.warning("outbox %s to %s failed for good: %s", row.key, row.address, row.error)
+    log.warning("outbox %s to %s given up: %s", row.key, row.address, row.error)
     if result.unreachable and row.person_id is not None:
         for identity in await uow.identities.find(
             person_id=row.person_id, workspace_id=row.workspace_id, platform=row.platform
         ):
             identity.unreachable = True
             await uow.identities.save(identity)
-    await _tell_admin(uow, row, now=now)
+    told = await _tell_admin(uow, row, now=now)
+    await _tell_cause(uow, job.message, row, admin_told=told, now=now)
 
 
 async def _anchor(uow: UnitOfWork, *, key: str, row: OutboxMessage, root_id: str) -> None:
@@ -369,32 +381,64 @@ async def _anchor(uow: UnitOfWork, *, key: str, row: OutboxMessage, root_id: str
         )
 
 
-async def _tell_admin(uow: UnitOfWork, row: OutboxMessage, *, now: datetime) -> None:
-    """Tell the organization's admins, once per address, that messages there cannot be
-    delivered (never about a failed notice itself: that would loop)."""
-    if row.key.startswith(FAILURE_NOTICE):
+async def _tell_cause(
+    uow: UnitOfWork, message: Message, row: OutboxMessage, *, admin_told: bool, now: datetime
+) -> None:
+    """Tell the person whose act the given-up message carried (a requester whose reply said
+    "Ask #N sent to …") that it did not arrive, once per message."""
+    if message.caused_by is None or message.caused_by == row.person_id:
         return
-    organization = await uow.organizations.get(row.organization_id)
-    if organization is None:
-        return
-    who = "a project channel" if row.project_id is not None else "a person"
+    then = (
+        "Your admin has been told and can send it again once the problem is fixed."
+        if admin_told
+        else "Your organization has no admin to tell."
+    )
+    await deliver(
+        uow,
+        Message(
+            title=f"Leaderbot could not deliver “{message.title or message.key}” to "
+            f"{await _addressee(uow, row)}",
+            sections=(
+                f"It failed on {row.platform.value}: {row.error or 'unknown error'}. {then}",
+            ),
+            target=Target(person_id=message.caused_by),
+            key=f"{FAILURE_NOTICE}:{row.key}:cause",
+        ),
+        organization_id=row.organization_id,
+        now=now,
+        avoid_workspace=row.workspace_id,
+    )
+
+
+async def _addressee(uow: UnitOfWork, row: OutboxMessage) -> str:
+    """Who a row was for, as a person reads it."""
     if row.person_id is not None:
         person = await uow.people.get(row.person_id)
-        who = f"{person.name} (@{person.handle})" if person else who
-    elif row.project_id is not None:
-        project = await uow.projects.get(row.project_id)
-        who = f"the channel of #{project.key}" if project else who
-    await tell_admins(
+        return f"{person.name} (@{person.handle})" if person else "a person"
+    project = await uow.projects.get(row.project_id) if row.project_id is not None else None
+    return f"the channel of #{project.key}" if project else "a project channel"
+
+
+async def _tell_admin(uow: UnitOfWork, row: OutboxMessage, *, now: datetime) -> bool:
+    """Tell the organization's admin, once per address, that messages there cannot be
+    delivered — on another identity than this workspace's where they have one (the notice must
+    not go down the broken channel), and never about a failed notice itself (a loop). False
+    when the organization has no admin."""
+    if row.key.startswith(NOTICE_PREFIXES):
+        return False
+    who = await _addressee(uow, row)
+    return await tell_admin(
         uow,
-        organization=organization,
-        message=Message(
-            title="Leaderbot cannot deliver messages",
-            sections=(
-                f"Messages to {who} on {row.platform.value} fail: {row.error or 'unknown error'}.",
-                "Check that the bot is still installed there and the person or channel still "
-                "exists. You will not be told again about this address.",
-            ),
-            key=f"{FAILURE_NOTICE}:{row.workspace_id}:{row.address}",
+        organization_id=row.organization_id,
+        title="Leaderbot cannot deliver messages",
+        sections=(
+            f"Messages to {who} on {row.platform.value} fail: {row.error or 'unknown error'}.",
+            "Check that the bot is still installed there and the person or channel still "
+            "exists; `leaderbot outbox list` shows what was not delivered and "
+            "`leaderbot outbox retry` sends it again. You will not be told again about this "
+            "address.",
         ),
+        key=f"{FAILURE_NOTICE}:{row.workspace_id}:{row.address}",
         now=now,
+        avoid_workspace=row.workspace_id,
     )

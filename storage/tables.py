@@ -477,6 +477,7 @@ class OutboxRow(Base):
     platform_ref: Mapped[str | None]
     error: Mapped[str]
     memo: Mapped[str]
+    deadline: Mapped[datetime | None]
 
 
 DIRECTORY_VERSIONS = Table(

@@ -79,6 +79,8 @@ class FakeSlack:
     server: TestServer | None = None
     held: dict[str, asyncio.Event] = field(default_factory=dict)
     """Methods whose calls are recorded at once but answered only once the event is set."""
+    down: bool = False
+    """An outage: while set, every Web API call is answered 503."""
     _ts: int = 0
 
     @property
@@ -173,6 +175,8 @@ class FakeSlack:
         self.calls.append(call)
         if method in self.held:
             await self.held[method].wait()
+        if self.down:
+            return web.Response(status=503, text="upstream failure")
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)

@@ -15,6 +15,7 @@ from bot.handlers.context import Ctx
 from bot.handlers.items import on_blocker_act, on_decide
 from bot.messages import text
 from bot.services import asks, feedback, snooze
+from bot.services.delivery import unreachable_note
 
 ActionHandler = Callable[[Ctx, str, str], Awaitable[Reply]]
 
@@ -52,6 +53,12 @@ async def _answer(ctx: Ctx, value: str, typed: str) -> Reply:
         now=ctx.now,
         link_base=ctx.link_base,
     )
+    decider = await ctx.uow.people.get(ask.assignee_id)
+    unreachable = decider and await unreachable_note(
+        ctx.uow, person=decider, organization_id=ctx.caller.organization_id, now=ctx.now
+    )
+    if unreachable:
+        return Reply(messages=(text(f"Thanks — ask #{ask.id} is open again.", unreachable),))
     return Reply(messages=(text(f"Thanks — ask #{ask.id} is back with its decider."),))
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from bot.calendar import as_read_by
 from bot.commands import AskCmd, AsksCmd, BlockerActCmd, BlockerCmd, DecideCmd, WithdrawCmd
 from bot.context import Reply
 from bot.handlers.context import Ctx
 from bot.messages import Message, Target, text
 from bot.services import asks, blockers
+from bot.services.delivery import unreachable_note
 from bot.services.lookup import names_of, person_named, project_for
 
 
@@ -29,7 +31,15 @@ async def on_ask(ctx: Ctx, cmd: AskCmd) -> Reply:
         link_base=ctx.link_base,
         platform=ctx.caller.platform.value,
     )
-    lines = [f"Ask #{raised.ask.id} sent to {raised.assignee} — {raised.reason}."]
+    verb = "raised for" if raised.unreachable else "sent to"
+    lines = [f"Ask #{raised.ask.id} {verb} {raised.assignee} — {raised.reason}."]
+    if raised.unreachable:
+        lines.append(raised.unreachable)
+    elif raised.arrives_at is not None:
+        decider = await ctx.uow.people.get(raised.ask.assignee_id)
+        if decider is not None:
+            when = as_read_by(raised.arrives_at, decider)
+            lines.append(f"It is outside their working hours, so it reaches them at {when}.")
     if raised.ask.needed_by:
         lines.append(f"Needed by {raised.ask.needed_by:%a %d %b %Y}.")
     if raised.consulted:
@@ -49,14 +59,20 @@ async def on_decide(ctx: Ctx, cmd: DecideCmd) -> Reply:
         link_base=ctx.link_base,
         platform=ctx.caller.platform.value,
     )
-    told = (
-        "asked for more information; the requester has your question"
-        if (cmd.outcome == "info")
-        else f"{ask.state.value}; logged in the decision log and the requester is told"
+    requester = await ctx.uow.people.get(ask.requester_id)
+    unreachable = requester and await unreachable_note(
+        ctx.uow, person=requester, organization_id=ctx.caller.organization_id, now=ctx.now
     )
-    return Reply(
-        messages=(text(f"Ask #{ask.id} {told}."),), replacement=card, changed=(f"ask:{ask.id}",)
-    )
+    if cmd.outcome == "info":
+        told = "asked for more information" + (
+            "" if unreachable else "; the requester has your question"
+        )
+    else:
+        told = f"{ask.state.value}; logged in the decision log" + (
+            "" if unreachable else " and the requester is told"
+        )
+    said = f"Ask #{ask.id} {told}." + (f" {unreachable}" if unreachable else "")
+    return Reply(messages=(text(said),), replacement=card, changed=(f"ask:{ask.id}",))
 
 
 async def on_withdraw(ctx: Ctx, cmd: WithdrawCmd) -> Reply:
@@ -99,12 +115,16 @@ async def on_blocker(ctx: Ctx, cmd: BlockerCmd) -> Reply:
     )
     blocker = raised.blocker
     deadline = blockers.describe_deadline(blocker, raised.first_owner)
+    unreachable = await unreachable_note(
+        ctx.uow, person=raised.first_owner, organization_id=project.organization_id, now=ctx.now
+    )
     return Reply(
         messages=(
             text(
                 f"Blocker #{blocker.id} raised ({blocker.severity.value}) on #{project.key}.",
                 f"Ladder: {' → '.join(raised.ladder_names)}.",
                 f"{raised.first_owner.name} has until {deadline} before it escalates.",
+                *((unreachable,) if unreachable else ()),
             ),
         ),
         changed=(f"blocker:{blocker.id}",),

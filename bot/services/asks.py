@@ -7,22 +7,27 @@ expired. Every change writes an audit event; approvals and declines also write t
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from bot.attention import snooze_menu
+from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
 from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
 from bot.model import Ask, AskState, Decision, Person, Project
 from bot.ports import UnitOfWork
 from bot.routing import deciders
+from bot.schedule import ask_expires_at
 from bot.services.audit import record
-from bot.services.delivery import deliver
+from bot.services.delivery import deliver, unreachable_note
 from bot.services.lookup import names_of
 from bot.services.raci import DEFAULT_AREA, load_matrix, route_in
 
 DECIDABLE = (AskState.OPEN, AskState.INFO_REQUESTED)
 OUTCOME_STATE = {"approve": AskState.APPROVED, "decline": AskState.DECLINED}
+
+
+UNDATED_LIFETIME = timedelta(days=7)
+"""How long an ask card with no needed-by date (an ask that never expires) is retried."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +36,18 @@ class Raised:
     assignee: str
     reason: str
     consulted: tuple[str, ...]
+    unreachable: str | None = None
+    """Why the decider cannot be messaged (the admin has been told), or None."""
+    arrives_at: datetime | None = None
+    """When the card reaches the decider, if not at once (outside their working hours)."""
+
+
+def card_deadline(ask: Ask, decider: Person | None) -> datetime | None:
+    """Until when the decider's card is retried: until the ask expires (undated asks:
+    :data:`UNDATED_LIFETIME` after they were raised)."""
+    if ask.needed_by is None or decider is None:
+        return ask.created_at + UNDATED_LIFETIME
+    return ask_expires_at(ask.needed_by, decider)
 
 
 def card_key(ask_id: int) -> str:
@@ -56,6 +73,7 @@ def ask_card(
         target=target,
         key=card_key(ask.id),
         link=link,
+        caused_by=ask.requester_id,
     )
 
 
@@ -134,6 +152,14 @@ async def raise_ask(
         assignee_id, reason = assignee.id, "asked by name"
         names[assignee.id] = assignee.name
     consulted = tuple(i for i in routing.consulted_ids if i not in (assignee_id, requester.id))
+    decider = assignee if assignee is not None else await uow.people.get(assignee_id)
+    unreachable = (
+        await unreachable_note(
+            uow, person=decider, organization_id=project.organization_id, now=now
+        )
+        if decider is not None
+        else None
+    )
     ask = await uow.asks.add(
         Ask(
             organization_id=project.organization_id,
@@ -155,7 +181,14 @@ async def raise_ask(
         assignee=names.get(assignee_id, "?"),
         reason=reason,
         consulted=tuple(names.get(i, "?") for i in consulted),
+        unreachable=unreachable,
+        arrives_at=_held_until(decider, now) if decider is not None else None,
     )
+
+
+def _held_until(decider: Person, now: datetime) -> datetime | None:
+    due = plan_ping(now=now, person=decider, category=ITEM)
+    return due if due > now else None
 
 
 ANNOUNCE_BATCH = 100
@@ -202,8 +235,9 @@ async def announce(uow: UnitOfWork, ask: Ask, *, now: datetime, link_base: str) 
         platform=ask.platform,
     )
     link = ask_link(link_base, ask.id)
+    deadline = card_deadline(ask, await uow.people.get(ask.assignee_id))
     for target, category in (
-        (Target(person_id=ask.assignee_id), "ping"),
+        (Target(person_id=ask.assignee_id), ITEM),
         (Target(project_id=ask.project_id), "channel"),
     ):
         await deliver(
@@ -214,6 +248,7 @@ async def announce(uow: UnitOfWork, ask: Ask, *, now: datetime, link_base: str) 
             organization_id=ask.organization_id,
             now=now,
             category=category,
+            deadline=deadline,
         )
     for person_id in ask.consulted_ids:
         await deliver(
@@ -240,7 +275,8 @@ async def announce(uow: UnitOfWork, ask: Ask, *, now: datetime, link_base: str) 
             ),
             organization_id=ask.organization_id,
             now=now,
-            category="ping",
+            category=ITEM,
+            deadline=deadline,
         )
     return True
 
@@ -346,6 +382,7 @@ def _requester_note(ask: Ask, *, project: Project, names: dict[int, str], link: 
             target=Target(person_id=ask.requester_id),
             key=f"ask:{ask.id}:question:{_stamp(ask)}",
             link=link,
+            caused_by=ask.decided_by_id,
         )
     verdict = "approved" if ask.state is AskState.APPROVED else "declined"
     sections = [ask.text] + ([f"Rationale: {ask.rationale}"] if ask.rationale else [])
@@ -410,7 +447,14 @@ async def answer(
         link=ask_link(link_base, ask.id),
     )
     reopened = replace(card, key=f"{card.key}:reopened:{int(now.timestamp())}")
-    await deliver(uow, reopened, organization_id=organization_id, now=now, category="ping")
+    await deliver(
+        uow,
+        reopened,
+        organization_id=organization_id,
+        now=now,
+        category=ITEM,
+        deadline=card_deadline(ask, await uow.people.get(ask.assignee_id)),
+    )
     return ask
 
 
@@ -440,7 +484,7 @@ async def comment(
         ),
         organization_id=organization_id,
         now=now,
-        category="ping",
+        category=ITEM,
     )
     return ask
 
@@ -482,7 +526,7 @@ async def expire(uow: UnitOfWork, *, ask: Ask, now: datetime, link_base: str) ->
         ),
         organization_id=ask.organization_id,
         now=now,
-        category="ping",
+        category=ITEM,
     )
 
 
@@ -539,7 +583,7 @@ async def remind(uow: UnitOfWork, *, ask: Ask, now: datetime) -> None:
         ),
         organization_id=ask.organization_id,
         now=now,
-        category="ping",
+        category=PING,
     )
 
 

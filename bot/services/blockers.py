@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.attention import snooze_menu
+from bot.attention import ITEM, URGENT, snooze_menu
 from bot.buttons import blocker_buttons
-from bot.calendar import sla_deadline, zone
+from bot.calendar import as_read_by, sla_deadline
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError
 from bot.messages import Fact, Message, Target
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
@@ -40,17 +40,11 @@ def thread_key(blocker_id: int) -> str:
     return f"blocker:{blocker_id}"
 
 
-def _when(at: datetime, person: Person) -> str:
-    """A deadline as its owner reads it, in their own timezone."""
-    local = at.astimezone(zone(person.timezone))
-    return f"{local:%a %d %b %H:%M} ({person.name.split()[0]}'s time, {local.tzname()})"
-
-
 def describe_deadline(blocker: Blocker, owner: Person) -> str:
     """When the blocker climbs, in the rung owner's time."""
     if blocker.next_escalation_at is None:
         return "no deadline (top of the ladder)"
-    return _when(blocker.next_escalation_at, owner)
+    return as_read_by(blocker.next_escalation_at, owner)
 
 
 async def raise_blocker(
@@ -181,10 +175,13 @@ async def _notify_owner(
             key=f"blocker:{blocker.id}:rung:{blocker.level}:{int(now.timestamp())}",
             links_thread=thread_key(blocker.id),
             link=_link(link_base, blocker.id),
+            caused_by=blocker.reporter_id,
         ),
         organization_id=blocker.organization_id,
         now=now,
-        category="urgent" if blocker.severity is Severity.CRITICAL else "ping",
+        category=URGENT if blocker.severity is Severity.CRITICAL else ITEM,
+        # Retried until the next rung takes over (which has its own card).
+        deadline=blocker.next_escalation_at,
     )
 
 
@@ -242,7 +239,7 @@ async def acknowledge(
         uow,
         blocker,
         text=f"{actor.name} acknowledged this blocker. It climbs the ladder if not resolved by "
-        f"{_when(blocker.next_escalation_at, actor)}.",
+        f"{as_read_by(blocker.next_escalation_at, actor)}.",
         kind="ack",
         now=now,
     )
@@ -348,7 +345,7 @@ async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: 
         uow,
         blocker,
         text=f"Not resolved in time: escalated to {owner.name} ({rung}). Next deadline "
-        f"{_when(blocker.next_escalation_at, owner)}.",
+        f"{as_read_by(blocker.next_escalation_at, owner)}.",
         kind=f"escalated{blocker.level}",
         now=now,
     )

@@ -19,7 +19,7 @@ from bot.messages import Message, Target
 from bot.model import CodeKind, LinkCode, Organization, Person, Workspace
 from bot.ports import Repository, UnitOfWork
 from bot.services.audit import record
-from bot.services.delivery import deliver
+from bot.services.delivery import tell_admin
 from bot.services.people import unique_handle
 
 CODE_LIFETIME = timedelta(hours=24)
@@ -394,21 +394,6 @@ async def _owns_work(uow: UnitOfWork, person: Person) -> bool:
 # --- telling the admins ----------------------------------------------------------------------
 
 
-async def tell_admins(
-    uow: UnitOfWork, *, organization: Organization, message: Message, now: datetime
-) -> int:
-    """Deliver ``message`` to each admin (its key once per admin); how many rows were written."""
-    written = 0
-    for admin_id in organization.admin_ids:
-        written += await deliver(
-            uow,
-            replace(message, target=Target(person_id=admin_id)),
-            organization_id=organization.id,
-            now=now,
-        )
-    return written
-
-
 async def tell_no_executive(
     uow: UnitOfWork, *, organization_id: int, blocker_id: int, project_key: str, now: datetime
 ) -> None:
@@ -417,18 +402,16 @@ async def tell_no_executive(
     organization = await uow.organizations.get(organization_id)
     if organization is None or organization.escalation_contact_id is not None:
         return
-    await tell_admins(
+    await tell_admin(
         uow,
-        organization=organization,
-        message=Message(
-            title=f"{organization.name} has no executive to escalate to",
-            sections=(
-                f"Blocker #{blocker_id} on #{project_key} reached the top of its escalation "
-                "ladder, and there is nobody above it.",
-                "Name the executive who should receive unresolved blockers: "
-                "org executive @person. You will not be told again.",
-            ),
-            key=f"{NO_EXECUTIVE}:{organization.id}",
+        organization_id=organization.id,
+        title=f"{organization.name} has no executive to escalate to",
+        sections=(
+            f"Blocker #{blocker_id} on #{project_key} reached the top of its escalation "
+            "ladder, and there is nobody above it.",
+            "Name the executive who should receive unresolved blockers: "
+            "org executive @person. You will not be told again.",
         ),
+        key=f"{NO_EXECUTIVE}:{organization.id}",
         now=now,
     )

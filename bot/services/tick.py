@@ -47,6 +47,7 @@ from bot.schedule import (
     is_expired,
     is_overdue,
     needs_reminder,
+    next_digest_slot,
     prompt_window,
     update_period,
 )
@@ -116,15 +117,20 @@ async def tick(
     leaders = await _leaders(uow)
     preferences = {p.person_id: p for p in await uow.preferences.find(person_id=sorted(leaders))}
     slots: dict[int, Slot] = {}
+    until: dict[int, datetime] = {}
     for person in leaders.values():
         preference = preferences.get(person.id) or CadencePreference(person_id=person.id)
         slot = digest_slot(preference, tz=person.timezone, now=now)
         if slot is not None and digest_due(slot, now=now):
             slots[person.id] = slot
+            following = next_digest_slot(preference, tz=person.timezone, now=slot.at)
+            if following is not None:
+                until[person.id] = following.at
     report.digests = await _digests(
         uow,
         leaders=leaders,
         slots=slots,
+        until=until,
         now=now,
         link_base=link_base,
         dashboard_link=dashboard_link,
@@ -151,13 +157,15 @@ async def _digests(
     *,
     leaders: dict[int, Person],
     slots: dict[int, Slot],
+    until: dict[int, datetime],
     now: datetime,
     link_base: str,
     dashboard_link: Callable[[int], str] | None,
 ) -> int:
     """Compose and enqueue the digest of every leader whose slot has come and who has none for
-    the period yet. The previous digest's fingerprints (kept in its outbox ``memo``) drive the
-    new / changed / still open markers, and its time bounds "since the last digest"."""
+    the period yet, each retried until the next one is due (``until``). The previous digest's
+    fingerprints (kept in its outbox ``memo``) drive the new / changed / still open markers, and
+    its time bounds "since the last digest"."""
     if not slots:
         return 0
     history = await sent_keys(uow, person_ids=slots, category=DIGEST, since=now - _HISTORY)
@@ -185,7 +193,12 @@ async def _digests(
         result = compose_digest(data)
         person = leaders[data.leader.id]
         if await deliver(
-            uow, result.message, organization_id=person.organization_id, now=now, category=DIGEST
+            uow,
+            result.message,
+            organization_id=person.organization_id,
+            now=now,
+            category=DIGEST,
+            deadline=until.get(person.id),
         ):
             written += 1
             memos[result.message.key] = json.dumps(result.fingerprints, sort_keys=True)

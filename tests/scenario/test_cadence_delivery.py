@@ -32,7 +32,7 @@ async def _drain_for(world: World, span: timedelta, step: timedelta = timedelta(
 
 async def test_429_5xx_and_timeouts_every_message_once_none_lost() -> None:
     world = await make_world(make_memory_uow_factory(), START, fault_rate=0.3)
-    world.policy = DrainPolicy(batch=20, base_delay=1.0, max_delay=30.0, max_attempts=12)
+    world.policy = DrainPolicy(batch=20, base_delay=1.0, max_delay=30.0)
     people = [await world.person(f"p{n}") for n in range(40)]
     await _send(
         world,

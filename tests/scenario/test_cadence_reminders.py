@@ -70,15 +70,18 @@ async def test_reminded_once_the_day_before_told_when_passed_then_expired() -> N
     assert world.sender.calls.most_common(1)[0][1] == 1
 
 
-async def test_a_ping_at_2100_waits_until_0800_and_the_fourth_folds_into_the_digest() -> None:
+async def test_a_ping_at_2100_waits_until_0800_and_the_fourth_waits_for_the_next_day() -> None:
     world, lee, ana, _ = await _world(utc(2026, 11, 24, 21))  # Tuesday 21:00 London
     asks = [await _ask(world, lee, ana, date(2026, 11, 25)) for _ in range(4)]
-    await world.run_until(utc(2026, 11, 25, 12), step=timedelta(minutes=15))
+    await world.run_until(utc(2026, 11, 26, 12), step=timedelta(minutes=15))
 
     reminders = [s for s in world.sender.to(ana) if s.message.key.endswith(":reminder")]
-    assert [local(s.at) for s in reminders] == ["Wed 25 08:00"] * 3
-    assert {s.message.key for s in reminders} == {f"ask:{a.id}:reminder" for a in asks[:3]}
-    # The fourth is not pinged; it is still open, so the next digest lists it.
+    assert [local(s.at) for s in reminders] == ["Wed 25 08:00"] * 3 + ["Thu 26 08:00"]
+    assert [s.message.key for s in reminders][3] == f"ask:{asks[3].id}:reminder"
+    # The cap deferred the fourth reminder, never dropped it; and every card came at once.
+    cards = [s for s in world.sender.to(ana) if s.message.key.endswith(":card")]
+    assert [local(s.at) for s in cards] == ["Wed 25 08:00"] * 4
+    # Still open, so the digest lists it too.
     async with world.uow() as uow:
         digest = await compose_for(uow, person_id=ana.id, now=world.clock.now(), link_base=LINK)
     assert f"Ask #{asks[3].id}" in "\n".join(digest.message.sections)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from bot.attention import (
     DAILY_CAP,
+    ITEM,
     PING,
     SNOOZE_ACTION,
     URGENT,
@@ -31,39 +32,50 @@ ANA = Person(id=1, organization_id=1, handle="ana", name="Ana", timezone="Americ
 
 def test_a_ping_during_working_hours_goes_now() -> None:
     now = utc(2026, 11, 24, 15)  # Tue 10:00 in New York
-    assert plan_ping(now=now, person=ANA, pings_today=0, category=PING) == now
+    assert plan_ping(now=now, person=ANA, category=PING) == now
 
 
 def test_a_ping_at_2100_local_waits_until_0800() -> None:
     now = utc(2026, 11, 25, 2)  # Tue 21:00 in New York
-    assert plan_ping(now=now, person=ANA, pings_today=0, category=PING) == utc(2026, 11, 25, 13)
+    assert plan_ping(now=now, person=ANA, category=PING) == utc(2026, 11, 25, 13)
 
 
 def test_a_friday_evening_ping_waits_for_monday() -> None:
     now = utc(2026, 11, 27, 23)  # Fri 18:00 in New York
-    assert plan_ping(now=now, person=ANA, pings_today=0, category=PING) == utc(2026, 11, 30, 13)
+    assert plan_ping(now=now, person=ANA, category=PING) == utc(2026, 11, 30, 13)
 
 
 def test_custom_working_hours_are_respected() -> None:
     early = Person(
         id=2, organization_id=1, handle="bo", name="Bo", work_start=time(6), work_end=time(14)
     )
-    assert plan_ping(now=utc(2026, 11, 24, 5), person=early, pings_today=0, category=PING) == utc(
-        2026, 11, 24, 6
-    )
+    assert plan_ping(now=utc(2026, 11, 24, 5), person=early, category=PING) == utc(2026, 11, 24, 6)
 
 
-def test_the_fourth_ping_of_a_day_folds_into_the_digest() -> None:
-    now = utc(2026, 11, 24, 15)
+def test_the_fourth_ping_of_a_day_waits_for_the_next_working_day_with_room() -> None:
+    now = utc(2026, 11, 24, 15)  # Tue 10:00 in New York
     assert DAILY_CAP == 3
-    assert plan_ping(now=now, person=ANA, pings_today=2, category=PING) == now
-    assert plan_ping(now=now, person=ANA, pings_today=3, category=PING) is None
+    tuesday, wednesday = date(2026, 11, 24), date(2026, 11, 25)
+    assert plan_ping(now=now, person=ANA, pings_on={tuesday: 2}, category=PING) == now
+    assert plan_ping(now=now, person=ANA, pings_on={tuesday: 3}, category=PING) == utc(
+        2026, 11, 25, 13
+    )  # Wed 08:00
+    full = {tuesday: 3, wednesday: 3}
+    assert plan_ping(now=now, person=ANA, pings_on=full, category=PING) == utc(2026, 11, 26, 13)
+
+
+def test_an_item_waits_for_working_hours_but_never_for_the_cap() -> None:
+    now = utc(2026, 11, 24, 15)
+    assert plan_ping(now=now, person=ANA, pings_on={date(2026, 11, 24): 9}, category=ITEM) == now
+    night = utc(2026, 11, 25, 7)  # Wed 02:00 in New York
+    assert plan_ping(now=night, person=ANA, category=ITEM) == utc(2026, 11, 25, 13)
 
 
 def test_urgent_and_direct_messages_ignore_quiet_hours_and_the_cap() -> None:
     night = utc(2026, 11, 25, 7)  # 02:00 in New York
     for category in (URGENT, "reply", "digest"):
-        assert plan_ping(now=night, person=ANA, pings_today=9, category=category) == night
+        full = {date(2026, 11, 25): 9}
+        assert plan_ping(now=night, person=ANA, pings_on=full, category=category) == night
 
 
 def test_slack_pacing_is_one_per_second_per_channel_with_a_short_burst() -> None:
