@@ -347,6 +347,8 @@ def _org(change: OrgChange) -> Command:
         return await _in_org(args, settings, change)
 
     return run
+
+
 # --- outbox ---------------------------------------------------------------------------------
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import Conflict, InvalidState, NotAllowed, NotFound, UsageError
-from bot.messages import Message, Target
 from bot.model import CodeKind, LinkCode, Organization, Person, Workspace
 from bot.ports import Repository, UnitOfWork
 from bot.services.audit import record
