@@ -8,7 +8,9 @@ logged and answered with an apology.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -98,6 +100,10 @@ class Core:
         self._known: dict[tuple[Platform, str, str], Caller] = {}
         """Callers already identified: a chat identity never moves to another person, so every
         request after a user's first skips a database round trip on the ack path."""
+        self._identifying: weakref.WeakValueDictionary[tuple[Platform, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        """One lock per user being identified, alive while a request holds it."""
 
     async def configured_workspace(
         self, *, platform: Platform, external_id: str, name: str = ""
@@ -151,27 +157,33 @@ class Core:
         fetches one and calls again).
 
         Get-or-create: two first requests of one user at once both find no identity and both
-        create one; the unique (workspace, user) constraint makes one lose with ``Conflict``,
-        and the loser reads the winner's identity instead of failing."""
+        create one. In one process they take turns (a lock per user), so the later ones find
+        the first one's identity; across processes the unique (workspace, user) constraint makes
+        one lose with ``Conflict``, and the loser reads the winner's identity instead."""
         key = (platform, workspace_external_id, user_id)
         known = self._known.get(key)
         if known is not None:
             return known
-        for attempt in range(IDENTIFY_ATTEMPTS):
-            try:
-                caller = await self._identify(
-                    platform=platform,
-                    workspace_external_id=workspace_external_id,
-                    user_id=user_id,
-                    profile=profile,
-                )
-                break
-            except Conflict:
-                if attempt + 1 == IDENTIFY_ATTEMPTS:
-                    raise
-        if caller is not None:
-            self._remember_caller(key, caller)
-        return caller
+        lock = self._identifying.setdefault(key, asyncio.Lock())
+        async with lock:  # this process's other first requests of the user wait for this one
+            known = self._known.get(key)
+            if known is not None:
+                return known
+            for attempt in range(IDENTIFY_ATTEMPTS):
+                try:
+                    caller = await self._identify(
+                        platform=platform,
+                        workspace_external_id=workspace_external_id,
+                        user_id=user_id,
+                        profile=profile,
+                    )
+                    break
+                except Conflict:  # another process created it first (or took the handle)
+                    if attempt + 1 == IDENTIFY_ATTEMPTS:
+                        raise
+            if caller is not None:
+                self._remember_caller(key, caller)
+            return caller
 
     async def _identify(
         self,
