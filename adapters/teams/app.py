@@ -66,7 +66,9 @@ def mount_teams(app: web.Application, adapter: CloudAdapter, bot: TeamsBot) -> N
     emulator_only = bot.settings.emulator_only
 
     async def messages(request: web.Request) -> web.StreamResponse:
-        if emulator_only and not await _from_local_emulator(request, bot.settings):
+        if emulator_only and not emulator_may(
+            peer=request.remote or "", body=await request.read(), settings=bot.settings
+        ):
             return web.Response(status=401, text="unauthenticated requests are not accepted")
         response = await adapter.process(request, bot)
         return response if response is not None else web.Response(status=201)
@@ -74,16 +76,16 @@ def mount_teams(app: web.Application, adapter: CloudAdapter, bot: TeamsBot) -> N
     app.router.add_post(MESSAGES_PATH, messages)
 
 
-async def _from_local_emulator(request: web.Request, settings: TeamsSettings) -> bool:
-    """An unauthenticated request is the Emulator's only when asked for, from a loopback peer,
-    naming a loopback ``serviceUrl``."""
-    if not settings.emulator or not is_loopback(request.remote or ""):
+def emulator_may(*, peer: str, body: bytes, settings: TeamsSettings) -> bool:
+    """Whether an unauthenticated request is the Emulator's: only when asked for, from a
+    loopback ``peer``, naming a loopback ``serviceUrl`` in its ``body``."""
+    if not settings.emulator or not is_loopback(peer):
         return False
     try:
-        body = json.loads(await request.read())
+        activity = json.loads(body)
     except ValueError:
         return False
-    service_url = body.get("serviceUrl") if isinstance(body, dict) else None
+    service_url = activity.get("serviceUrl") if isinstance(activity, dict) else None
     if not isinstance(service_url, str):
         return False
     try:

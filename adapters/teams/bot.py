@@ -204,7 +204,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             user_id=inbound.user_id(_json(account)),
             name=str(account.name or ""),
             channel_id=inbound.channel_id(raw),
-            zone=inbound.local_timezone(raw),
+            zone=inbound.local_timezone(raw, _entities(turn_context.activity)),
         )
 
     async def _identify(
@@ -235,7 +235,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
                 user_id=user_id,
                 profile=_profile(member, name, timezone=zone),
             )
-        elif zone and zone != caller.timezone:
+        if caller is not None and zone and zone != caller.timezone:
             caller = await self.core.set_timezone(
                 caller, workspace_external_id=tenant, user_id=user_id, timezone=zone
             )
@@ -248,7 +248,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         """``<at>Ana Lopez</at>`` → ``@ana``: each mentioned person becomes (or already is) a
         known person, identified by the same id rule as senders (AAD object id first)."""
         activity = turn_context.activity
-        entities = [_json(e) for e in activity.entities or []]
+        entities = _entities(activity)
         bot_id = str(activity.recipient.id) if activity.recipient else ""
         handles: dict[str, str] = {}
         for mention in inbound.people_mentions(entities, bot_id=bot_id):
@@ -325,6 +325,11 @@ def _profile(member: TeamsChannelAccount | None, fallback_name: str, *, timezone
         email=member.email or member.user_principal_name or "",
         timezone=timezone,
     )
+
+
+def _entities(activity: Any) -> list[dict[str, Any]]:
+    """The activity's entities as wire JSON (mentions, ``clientInfo``)."""
+    return [_json(e) for e in activity.entities or []]
 
 
 def _json(model: Any) -> dict[str, Any]:

@@ -64,14 +64,14 @@ def tenant_id(activity: Mapping[str, Any]) -> str:
     return str(tenant) if isinstance(tenant, str) else ""
 
 
-def local_timezone(activity: Mapping[str, Any]) -> str:
+def local_timezone(activity: Mapping[str, Any], entities: Iterable[Mapping[str, Any]]) -> str:
     """The sender's timezone as Teams reports it (``localTimezone``, else the ``clientInfo``
     entity's ``timezone``): an IANA name such as ``Europe/London``, or "" when absent."""
     zone = activity.get("localTimezone")
     if isinstance(zone, str) and zone:
         return zone
-    for entity in activity.get("entities") or []:
-        if isinstance(entity, Mapping) and entity.get("type") == "clientInfo":
+    for entity in entities:
+        if entity.get("type") == "clientInfo":
             zone = entity.get("timezone")
             if isinstance(zone, str) and zone:
                 return zone
