@@ -20,6 +20,7 @@ second decision (the ask is no longer open), so it changes nothing either.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -176,11 +177,16 @@ class SingleTeam(AsyncAuthorize):
         self.team_id: str | None = None
         self.bot_user_id: str | None = None
         self.bot_id: str | None = None
+        self._connecting = asyncio.Lock()
 
     async def connect(self) -> bool:
         """Learn the token's team and link it; False (and one log line) when Slack says no."""
         if self.team_id is not None:
             return True
+        async with self._connecting:  # requests arriving together ask Slack once
+            return self.team_id is not None or await self._connect()
+
+    async def _connect(self) -> bool:
         try:
             answer = await self.client.auth_test()
         except (SlackApiError, OSError, TimeoutError) as error:
