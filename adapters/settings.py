@@ -9,6 +9,7 @@ samples spell them, so an existing Teams bot configuration works unchanged.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -77,6 +78,8 @@ class Settings(BaseSettings):
         default="MultiTenant",
         validation_alias=AliasChoices("MicrosoftAppType", "microsoft_app_type"),
     )
+    teams_emulator: bool = False
+    """Accept the Bot Framework Emulator (no MicrosoftAppId), on a loopback host only."""
 
     dashboard_secret_generated: bool = Field(default=False, exclude=True)
     """True when DASHBOARD_SECRET was unset and a random one was made (the server warns)."""
@@ -146,6 +149,7 @@ class Settings(BaseSettings):
             "MicrosoftAppPassword": _secret(self.microsoft_app_password),
             "MicrosoftAppTenantId": self.microsoft_app_tenant_id,
             "MicrosoftAppType": self.microsoft_app_type,
+            "TEAMS_EMULATOR": "true" if self.teams_emulator else "",
         }
         return {name: value for name, value in values.items() if value}
 
@@ -161,12 +165,28 @@ class Settings(BaseSettings):
         return ""
 
     def teams_off_reason(self) -> str:
-        """Why Teams stays off, or "" when it is on. Without ``MicrosoftAppId`` botbuilder skips
-        authentication (Bot Framework Emulator mode), which is only safe on a loopback address."""
+        """Why Teams stays off, or "" when it is on. Without ``MicrosoftAppId`` botbuilder
+        authenticates nobody, so the server then serves only the Bot Framework Emulator, only
+        when asked for (``TEAMS_EMULATOR=true``) and only on a loopback address."""
         if self.microsoft_app_id:
             if not _secret(self.microsoft_app_password):
                 return "MicrosoftAppId is set but MicrosoftAppPassword is not"
             return ""
-        if self.host in {"127.0.0.1", "localhost", "::1"}:
+        if not self.teams_emulator:
+            return (
+                "MicrosoftAppId is not set (TEAMS_EMULATOR=true serves the Bot Framework "
+                "Emulator on a loopback host)"
+            )
+        if is_loopback(self.host):
             return ""
-        return f"MicrosoftAppId is not set (emulator mode is for loopback only, not {self.host})"
+        return f"TEAMS_EMULATOR is for a loopback host only, not {self.host}"
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.1``, ``::1``, ``127.0.0.2`` …)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

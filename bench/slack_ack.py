@@ -176,6 +176,7 @@ async def real_server(api_url: str, database: Path) -> tuple[web.Application, An
     application = await build_application(settings)
     await seed_demo(application.uow, application.clock)
     core = application.core
+    await core.configured_workspace(platform=Platform.SLACK, external_id=TEAM_ID)
     for user_id, handle in USERS.items():
         await core.identify(
             platform=Platform.SLACK,

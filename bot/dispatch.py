@@ -8,14 +8,16 @@ logged and answered with an apology.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import commands as c
 from bot.context import CALLERS_CHANGED, Caller, Profile, Reply
-from bot.errors import LeaderbotError, NotFound, UsageError
+from bot.errors import Conflict, LeaderbotError, NotFound, UsageError
 from bot.forms import Form
 from bot.grammar import parse
 from bot.handlers import items, org, people, projects
@@ -72,6 +74,9 @@ COMMANDS: dict[type, Handler] = {
 }
 """Command type → handler: the whole command surface in one table."""
 
+IDENTIFY_ATTEMPTS = 5
+"""Tries of a first-seen user's get-or-create before its Conflict is a bug: each lost race
+means another request created the identity, which the next try reads."""
 KNOWN_CALLERS = 50_000
 """Identified callers kept in memory at most (a few MB), then the cache starts again."""
 
@@ -104,28 +109,52 @@ class Core:
         self._known: dict[tuple[Platform, str, str], Caller] = {}
         """Callers already identified: a chat identity never moves to another person, so every
         request after a user's first skips a database round trip on the ack path."""
+        self._identifying: weakref.WeakValueDictionary[tuple[Platform, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        """One lock per user being identified, alive while a request holds it."""
 
-    async def link_workspace(
-        self,
-        *,
-        platform: Platform,
-        external_id: str,
-        name: str = "",
-        organization_id: int | None = None,
+    async def configured_workspace(
+        self, *, platform: Platform, external_id: str, name: str = "", join_sole: bool = True
     ) -> Workspace:
-        """Find or create the workspace (Slack team, Teams tenant) and link it to an organization
-        (the given one, else the first one, else a new one named after the workspace)."""
+        """The workspace the server's configuration names (the single Slack token's team, a
+        Teams tenant), joining an organization by the fresh-install rule of
+        :func:`bot.services.people.configured_workspace` when it is new."""
         async with self.uow() as uow:
-            workspace = await people_service.link_workspace(
+            workspace = await people_service.configured_workspace(
                 uow,
                 platform=platform,
                 external_id=external_id,
                 name=name,
-                organization_id=organization_id,
                 now=self.clock.now(),
+                join_sole=join_sole,
             )
             await uow.commit()
             return workspace
+
+    async def install_workspace(
+        self,
+        *,
+        platform: Platform,
+        external_id: str,
+        name: str,
+        installer_id: str,
+        installer: Profile,
+    ) -> people_service.Installation:
+        """An installation (Slack OAuth): a new workspace founds its own organization with the
+        installer as its admin, who is greeted with the set-up steps."""
+        async with self.uow() as uow:
+            installed = await people_service.install_workspace(
+                uow,
+                platform=platform,
+                external_id=external_id,
+                name=name,
+                installer_id=installer_id,
+                installer=installer,
+                now=self.clock.now(),
+            )
+            await uow.commit()
+            return installed
 
     async def identify(
         self,
@@ -135,38 +164,98 @@ class Core:
         user_id: str,
         profile: Profile | None = None,
     ) -> Caller | None:
-        """Map a platform user to a Caller. A user seen for the first time gets an identity: matched
-        to an existing person by email, else a new person from ``profile``. Returns None when the
-        user is unknown and no profile was given (the adapter then fetches one and calls again)."""
-        known = self._known.get((platform, workspace_external_id, user_id))
+        """Map a platform user to a Caller. A user seen for the first time gets an identity:
+        matched to a person of the workspace's organization by email, else a new person from
+        ``profile``. Returns None when the workspace is not linked to any organization (nothing
+        is written), or when the user is unknown and no profile was given (the adapter then
+        fetches one and calls again).
+
+        Get-or-create: two first requests of one user at once both find no identity and both
+        create one. In one process they take turns (a lock per user), so the later ones find
+        the first one's identity; across processes the unique (workspace, user) constraint makes
+        one lose with ``Conflict``, and the loser reads the winner's identity instead."""
+        key = (platform, workspace_external_id, user_id)
+        known = self._known.get(key)
         if known is not None:
             return known
+        lock = self._identifying.setdefault(key, asyncio.Lock())
+        async with lock:  # this process's other first requests of the user wait for this one
+            known = self._known.get(key)
+            if known is not None:
+                return known
+            for attempt in range(IDENTIFY_ATTEMPTS):
+                try:
+                    caller = await self._identify(
+                        platform=platform,
+                        workspace_external_id=workspace_external_id,
+                        user_id=user_id,
+                        profile=profile,
+                    )
+                    break
+                except Conflict:  # another process created it first (or took the handle)
+                    if attempt + 1 == IDENTIFY_ATTEMPTS:
+                        raise
+            if caller is not None:
+                self._remember_caller(key, caller)
+            return caller
+
+    async def _identify(
+        self,
+        *,
+        platform: Platform,
+        workspace_external_id: str,
+        user_id: str,
+        profile: Profile | None,
+    ) -> Caller | None:
         async with self.uow() as uow:
-            workspace = await people_service.link_workspace(
-                uow,
-                platform=platform,
-                external_id=workspace_external_id,
-                name="",
-                organization_id=None,
-                now=self.clock.now(),
+            workspace = await uow.workspaces.first(
+                platform=platform, external_id=workspace_external_id
             )
+            if workspace is None:
+                return None
             person = await people_service.identify(
                 uow, workspace=workspace, user_id=user_id, profile=profile, now=self.clock.now()
             )
             await uow.commit()
         if person is None:
             return None
-        caller = people_service.caller_of(person, platform=platform, workspace_id=workspace.id)
+        return people_service.caller_of(person, platform=platform, workspace_id=workspace.id)
+
+    def _remember_caller(self, key: tuple[Platform, str, str], caller: Caller) -> None:
         if len(self._known) >= KNOWN_CALLERS:
             self._known.clear()
-        self._known[(platform, workspace_external_id, user_id)] = caller
-        return caller
+        self._known[key] = caller
+
+    async def set_timezone(
+        self, caller: Caller, *, workspace_external_id: str, user_id: str, timezone: str
+    ) -> Caller:
+        """Take the timezone the platform reports for the caller (Teams' ``localTimezone``)
+        when it is a valid IANA zone other than theirs; the caller as it now is."""
+        async with self.uow() as uow:
+            person = await people_service.set_timezone(
+                uow, person_id=caller.person_id, timezone=timezone
+            )
+            await uow.commit()
+        if person is None or person.timezone == caller.timezone:
+            return caller
+        updated = replace(caller, timezone=person.timezone, channel_id=None)
+        self._remember_caller((caller.platform, workspace_external_id, user_id), updated)
+        return replace(updated, channel_id=caller.channel_id)
 
     async def caller_for_handle(self, handle: str, *, platform: Platform) -> Caller | None:
-        """The person with this handle (first organization that has one): the console's and
-        the CLI's way in, where there is no chat identity to verify."""
+        """The person with this handle: the console's and the CLI's way in, where there is no
+        chat identity to verify. The person whose console identity has that name (the demo
+        organization's people) comes first, else the first organization's with that handle."""
+        handle = handle.lstrip("@").lower()
         async with self.uow() as uow:
-            person = await uow.people.first(handle=handle.lstrip("@").lower(), order_by="id")
+            console = await uow.identities.first(
+                platform=Platform.CONSOLE, user_id=handle, order_by="id"
+            )
+            person = (
+                await uow.people.get(console.person_id)
+                if console is not None
+                else await uow.people.first(handle=handle, order_by="id")
+            )
         if person is None:
             return None
         return people_service.caller_of(person, platform=platform, workspace_id=None)

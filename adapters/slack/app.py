@@ -20,6 +20,7 @@ second decision (the ask is no longer open), so it changes nothing either.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -49,7 +50,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.after_ack import AfterAck
 from adapters.slack.home import home_view
-from adapters.slack.inbound import Team
+from adapters.slack.inbound import Team, profile_of
 from adapters.slack.modals import (
     FORM_CALLBACK,
     INPUT_CALLBACK,
@@ -108,6 +109,7 @@ class SlackBolt(AsyncApp):
         slack: SlackSettings,
         bots: AsyncInstallationStore | None = None,
         stores: tuple[Any, ...] = (),
+        team: SingleTeam | None = None,
         **bolt: Any,
     ) -> None:
         super().__init__(process_before_response=True, **bolt)
@@ -119,6 +121,8 @@ class SlackBolt(AsyncApp):
         """OAuth mode: where each workspace's bot token is; None with a single bot token."""
         self.stores = stores
         """OAuth stores whose tables are created on startup (``create_tables``)."""
+        self.team = team
+        """Single-token mode: the token's own team, learnt at startup; None with OAuth."""
 
 
 class StoredBotAuthorize(AsyncAuthorize):
@@ -158,6 +162,79 @@ class StoredBotAuthorize(AsyncAuthorize):
         )
 
 
+class SingleTeam(AsyncAuthorize):
+    """Single-token mode (``SLACK_BOT_TOKEN``): the token's own team — asked of ``auth.test`` at
+    startup, and linked to an organization then (:meth:`Core.configured_workspace`) — is the
+    one workspace served. A request from any other team is refused by bolt with
+    :data:`OTHER_TEAM` (commands and clicks see it, events get nothing) before any listener
+    runs, so it writes nothing. Until ``auth.test`` has answered (Slack unreachable at startup)
+    each request tries it again."""
+
+    def __init__(self, *, core: Core, token: str, base_url: str) -> None:
+        self.core = core
+        self.client = AsyncWebClient(token=token, base_url=base_url)
+        self.token = token
+        self.team_id: str | None = None
+        self.bot_user_id: str | None = None
+        self.bot_id: str | None = None
+        self._connecting = asyncio.Lock()
+
+    async def connect(self) -> bool:
+        """Learn the token's team and link it; False (and one log line) when Slack says no."""
+        if self.team_id is not None:
+            return True
+        async with self._connecting:  # requests arriving together ask Slack once
+            return self.team_id is not None or await self._connect()
+
+    async def _connect(self) -> bool:
+        try:
+            answer = await self.client.auth_test()
+        except (SlackApiError, OSError, TimeoutError) as error:
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else error
+            log.error("Slack auth.test failed for SLACK_BOT_TOKEN: %s", reason)
+            return False
+        team_id = str(answer.get("team_id") or "")
+        if not team_id:
+            log.error("Slack auth.test named no team for SLACK_BOT_TOKEN")
+            return False
+        await self.core.configured_workspace(
+            platform=Platform.SLACK, external_id=team_id, name=str(answer.get("team") or "")
+        )
+        self.bot_user_id = answer.get("user_id")
+        self.bot_id = answer.get("bot_id")
+        self.team_id = team_id
+        log.info("Slack: serving workspace %s (%s)", team_id, answer.get("team") or "")
+        return True
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        if not await self.connect() or team_id != self.team_id:
+            return None
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_user_id=self.bot_user_id,
+            bot_id=self.bot_id,
+            bot_token=self.token,
+            user_id=user_id,
+        )
+
+
+OTHER_TEAM = (
+    "This Slack workspace is not connected to this Leaderbot, so nothing was done. "
+    "Ask the person who runs Leaderbot to install it here."
+)
+
+
 def build_slack_app(
     *, core: Core, settings: SlackSettings, engine: Any | None = None
 ) -> SlackBolt | None:
@@ -170,7 +247,7 @@ def build_slack_app(
     if not settings.configured:
         log.info(OFF)
         return None
-    client = AsyncWebClient(token=settings.bot_token or None, base_url=settings.base_url)
+    client = AsyncWebClient(base_url=settings.base_url)  # each request's token: its authorize
     common: dict[str, Any] = {
         "name": "leaderbot",
         "signing_secret": settings.signing_secret,
@@ -202,13 +279,17 @@ def build_slack_app(
                 installation_store=bots,
                 state_store=states,
                 callback_options=AsyncCallbackOptions(
-                    success=partial(_installed, core), failure=_install_failed
+                    success=partial(_installed, core, settings.base_url),
+                    failure=_install_failed,
                 ),
             ),
             **common,
         )
     else:
-        bolt = SlackBolt(**common)  # single workspace: the client carries the bot token
+        team = SingleTeam(core=core, token=settings.bot_token, base_url=settings.base_url)
+        bolt = SlackBolt(
+            team=team, authorize=team, user_facing_authorize_error_message=OTHER_TEAM, **common
+        )
     Listeners(core=core, command=settings.command, after_ack=bolt.after_ack).register(bolt)
     return bolt
 
@@ -221,6 +302,13 @@ def mount_slack(app: web.Application, bolt: SlackBolt) -> None:
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     app.router.add_post(EVENTS_PATH, events)
+    team = bolt.team
+    if team is not None:
+
+        async def connect(_: web.Application) -> None:
+            await team.connect()
+
+        app.on_startup.append(connect)
     after_ack = getattr(bolt, "after_ack", None)
     if isinstance(after_ack, AfterAck):
 
@@ -249,14 +337,26 @@ def mount_slack(app: web.Application, bolt: SlackBolt) -> None:
     app.on_startup.append(create_tables)
 
 
-async def _installed(core: Core, args: AsyncSuccessArgs) -> BoltResponse:
-    """A workspace installed the app: link it to an organization, then bolt's success page."""
+async def _installed(core: Core, base_url: str, args: AsyncSuccessArgs) -> BoltResponse:
+    """A workspace installed the app. A new workspace founds its own organization, whose
+    installer (their ``users.info`` profile, asked with the installation's bot token) is its
+    admin and is greeted by DM with the set-up steps; a reinstall keeps its organization.
+    Then bolt's success page."""
     installation = args.installation
-    if installation.team_id:
-        await core.link_workspace(
+    if installation.team_id and installation.user_id:
+        client = AsyncWebClient(token=installation.bot_token, base_url=base_url)
+        try:
+            answer = await client.users_info(user=installation.user_id)
+            user = answer.get("user") or {}
+        except SlackApiError as error:
+            log.warning("users.info failed for the installer: %s", error.response.get("error"))
+            user = {"id": installation.user_id}
+        await core.install_workspace(
             platform=Platform.SLACK,
             external_id=installation.team_id,
             name=installation.team_name or "",
+            installer_id=installation.user_id,
+            installer=profile_of(user),
         )
     return await args.default.success(args)
 

@@ -1,14 +1,19 @@
 """Wiring the Teams adapter: botbuilder's CloudAdapter + our handler, mounted at /api/messages.
 
-Authentication is entirely botbuilder's (JWT validation of every request; with no
-``MicrosoftAppId`` it accepts the Bot Framework Emulator unauthenticated, its own behaviour).
+Authentication is botbuilder's JWT validation of every request. With no ``MicrosoftAppId``
+botbuilder authenticates nobody, so the route then serves only the Bot Framework Emulator, and
+only when asked for (``TEAMS_EMULATOR=true``; the composition root keeps Teams off otherwise): a
+request from a non-loopback peer, or naming a ``serviceUrl`` that is not on loopback (where the
+bot would fetch member profiles and post replies), gets 401 and nothing is read or written.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from botbuilder.core import TurnContext
@@ -18,6 +23,7 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import ActivityEventNames
 
+from adapters.settings import is_loopback
 from adapters.teams.activities import message_activity
 from adapters.teams.bot import TeamsBot
 from adapters.teams.settings import TeamsSettings
@@ -52,17 +58,41 @@ def build_teams(core: Core, settings: TeamsSettings) -> tuple[CloudAdapter, Team
     )
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
     adapter.on_turn_error = _on_turn_error
-    return adapter, TeamsBot(core)
+    return adapter, TeamsBot(core, settings)
 
 
 def mount_teams(app: web.Application, adapter: CloudAdapter, bot: TeamsBot) -> None:
     """Add ``POST /api/messages`` to the server's aiohttp application."""
+    emulator_only = bot.settings.emulator_only
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        if emulator_only and not emulator_may(
+            peer=request.remote or "", body=await request.read(), settings=bot.settings
+        ):
+            return web.Response(status=401, text="unauthenticated requests are not accepted")
         response = await adapter.process(request, bot)
         return response if response is not None else web.Response(status=201)
 
     app.router.add_post(MESSAGES_PATH, messages)
+
+
+def emulator_may(*, peer: str, body: bytes, settings: TeamsSettings) -> bool:
+    """Whether an unauthenticated request is the Emulator's: only when asked for, from a
+    loopback ``peer``, naming a loopback ``serviceUrl`` in its ``body``."""
+    if not settings.emulator or not is_loopback(peer):
+        return False
+    try:
+        activity = json.loads(body)
+    except ValueError:
+        return False
+    service_url = activity.get("serviceUrl") if isinstance(activity, dict) else None
+    if not isinstance(service_url, str):
+        return False
+    try:
+        parts = urlsplit(service_url)
+        return parts.scheme in ("http", "https") and is_loopback(parts.hostname or "")
+    except ValueError:
+        return False
 
 
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:

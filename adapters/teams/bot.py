@@ -4,6 +4,14 @@ Nothing here decides anything: who may approve, what a command means and every s
 reads come from ``bot.dispatch.Core``. The handler only finds the caller (creating their identity
 from ``TeamsInfo`` the first time), turns mentions into ``@handles``, remembers conversation
 references for proactive sends, and shows replies as text, cards or invoke responses.
+
+Which tenants are served (DESIGN §2): a single-tenant bot (``MicrosoftAppTenantId``) serves that
+tenant only, which joins the organization when the database has just one with no Teams tenant
+yet (:meth:`Core.configured_workspace`); a multi-tenant bot serves every tenant, each new one in
+an organization of its own. An activity with no tenant, or of a tenant not served, is
+refused before anything is read or written; the Emulator, which sends no tenant, stands in as
+tenant ``emulator`` when ``TEAMS_EMULATOR`` is on. A tenant's workspace is created only when a
+real user is first identified or the app is installed, never by activities we do not handle.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import (
+    ActivityTypes,
     AdaptiveCardInvokeResponse,
     ChannelAccount,
 )
@@ -24,6 +33,7 @@ from botbuilder.schema.teams import TeamsChannelAccount
 from adapters.teams import inbound
 from adapters.teams.activities import card_activity, message_activity, reference_json
 from adapters.teams.render import CARD_CONTENT_TYPE, render_card, render_form, render_notice
+from adapters.teams.settings import TeamsSettings
 from bot.context import Caller, Profile, Reply
 from bot.messages import text
 from bot.model import Platform
@@ -35,14 +45,74 @@ log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 UNKNOWN_USER = text("Sorry, I couldn't tell who you are in this Teams tenant. Please try again.")
+OTHER_TENANT = text(
+    "This Teams tenant is not connected to this Leaderbot, so nothing was done.",
+    "Ask the person who runs Leaderbot to set it up for your organization.",
+)
+EMULATOR = "emulator"
+"""The Bot Framework Emulator's channel id, standing in for its missing tenant."""
+HANDLED = frozenset(
+    {
+        ActivityTypes.message,
+        ActivityTypes.conversation_update,
+        ActivityTypes.installation_update,
+        ActivityTypes.invoke,
+    }
+)
+"""The activity types the handler acts on; any other is ignored without a read or a write."""
 UNKNOWN_CLICK = text("Sorry, I didn't recognise that button. It may be from an older card.")
 
 
 class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no type hints
     """One instance serves every tenant; per-request state lives only in the TurnContext."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, settings: TeamsSettings) -> None:
         self.core = core
+        self.settings = settings
+        self._linked: set[str] = set()
+        """Tenants whose workspace is known to exist (saves a transaction per activity)."""
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        """Refuse what this bot does not serve before any handler runs (see module docstring)."""
+        activity = turn_context.activity
+        if activity is None or activity.type not in HANDLED:
+            return
+        if not self._serves(self._tenant(turn_context)):
+            log.info("Teams: refused an activity of a tenant this bot does not serve")
+            if activity.type == ActivityTypes.message:
+                await turn_context.send_activity(message_activity(OTHER_TENANT))
+            return
+        await super().on_turn(turn_context)
+
+    def _tenant(self, turn_context: TurnContext) -> str:
+        raw = _json(turn_context.activity)
+        tenant = inbound.tenant_id(raw)
+        if not tenant and self.settings.emulator and raw.get("channelId") == EMULATOR:
+            return EMULATOR
+        return tenant
+
+    def _serves(self, tenant: str) -> bool:
+        if not tenant:
+            return False
+        if tenant == EMULATOR:
+            return self.settings.emulator
+        return not self.settings.tenant_id or tenant == self.settings.tenant_id
+
+    async def _link(self, turn_context: TurnContext, *, name: str = "") -> str:
+        """The activity's tenant, its workspace created by the rule of the module docstring
+        the first time."""
+        tenant = self._tenant(turn_context)
+        if tenant not in self._linked:
+            await self.core.configured_workspace(
+                platform=Platform.TEAMS,
+                external_id=tenant,
+                name=name,
+                # Only a tenant the configuration names (or the local Emulator) may join the
+                # sole organization; a multi-tenant bot's newcomers each found their own.
+                join_sole=bool(self.settings.tenant_id) or tenant == EMULATOR,
+            )
+            self._linked.add(tenant)
+        return tenant
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -56,7 +126,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         elif (channel := inbound.channel_id(raw)) is not None:
             await self.core.remember_channel(
                 platform=Platform.TEAMS,
-                workspace_external_id=inbound.tenant_id(raw),
+                workspace_external_id=self._tenant(turn_context),
                 channel_id=channel,
                 conversation_ref=reference_json(activity),
             )
@@ -108,12 +178,10 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
     async def _installed(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         raw = _json(activity)
+        if not activity.members_added and activity.type != ActivityTypes.installation_update:
+            return  # members leaving, a renamed channel: nothing to link
         team = (raw.get("channelData") or {}).get("team") or {}
-        await self.core.link_workspace(
-            platform=Platform.TEAMS,
-            external_id=inbound.tenant_id(raw),
-            name=str(team.get("name") or ""),
-        )
+        await self._link(turn_context, name=str(team.get("name") or ""))
         if inbound.is_personal(raw) and activity.from_property is not None:
             caller = await self._caller(turn_context, activity.from_property)
             if caller is not None:
@@ -124,7 +192,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         activity = turn_context.activity
         await self.core.remember_conversation(
             platform=Platform.TEAMS,
-            workspace_external_id=inbound.tenant_id(_json(activity)),
+            workspace_external_id=self._tenant(turn_context),
             user_id=inbound.user_id(_json(activity.from_property)),
             conversation_ref=reference_json(activity),
         )
@@ -132,7 +200,8 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
     async def _caller(
         self, turn_context: TurnContext, account: ChannelAccount | None
     ) -> Caller | None:
-        """The Caller behind ``account``; a first-seen user gets an identity from their profile."""
+        """The Caller behind ``account``, the activity's sender; a first-seen user gets an
+        identity from their profile."""
         if account is None:
             return None
         raw = _json(turn_context.activity)
@@ -142,6 +211,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             user_id=inbound.user_id(_json(account)),
             name=str(account.name or ""),
             channel_id=inbound.channel_id(raw),
+            zone=inbound.local_timezone(raw, _entities(turn_context.activity)),
         )
 
     async def _identify(
@@ -152,21 +222,29 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         user_id: str,
         name: str,
         channel_id: str | None = None,
+        zone: str = "",
     ) -> Caller | None:
-        tenant = inbound.tenant_id(_json(turn_context.activity))
-        if not tenant or not user_id:
+        """The person behind a Teams user of this activity's tenant; ``zone`` is the timezone
+        the activity reports for them (the sender's ``localTimezone``), taken on first contact
+        and whenever it changes."""
+        if not user_id or not bot_framework_id:
             return None
+        tenant = self._tenant(turn_context)
         caller = await self.core.identify(
             platform=Platform.TEAMS, workspace_external_id=tenant, user_id=user_id
         )
         if caller is None:
-            await self.core.link_workspace(platform=Platform.TEAMS, external_id=tenant)
+            await self._link(turn_context)
             member = await _member(turn_context, bot_framework_id)
             caller = await self.core.identify(
                 platform=Platform.TEAMS,
                 workspace_external_id=tenant,
                 user_id=user_id,
-                profile=_profile(member, name),
+                profile=_profile(member, name, timezone=zone),
+            )
+        if caller is not None and zone and zone != caller.timezone:
+            caller = await self.core.set_timezone(
+                caller, workspace_external_id=tenant, user_id=user_id, timezone=zone
             )
         if caller is not None and channel_id:
             # Seen from a channel, ``#PROJECT`` may be omitted in the project's home channel.
@@ -177,7 +255,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         """``<at>Ana Lopez</at>`` → ``@ana``: each mentioned person becomes (or already is) a
         known person, identified by the same id rule as senders (AAD object id first)."""
         activity = turn_context.activity
-        entities = [_json(e) for e in activity.entities or []]
+        entities = _entities(activity)
         bot_id = str(activity.recipient.id) if activity.recipient else ""
         handles: dict[str, str] = {}
         for mention in inbound.people_mentions(entities, bot_id=bot_id):
@@ -246,13 +324,19 @@ async def _member(turn_context: TurnContext, bot_framework_id: str) -> TeamsChan
     return member
 
 
-def _profile(member: TeamsChannelAccount | None, fallback_name: str) -> Profile:
+def _profile(member: TeamsChannelAccount | None, fallback_name: str, *, timezone: str) -> Profile:
     if member is None:
-        return Profile(name=fallback_name or "Teams user")
+        return Profile(name=fallback_name or "Teams user", timezone=timezone)
     return Profile(
         name=member.name or fallback_name or "Teams user",
         email=member.email or member.user_principal_name or "",
+        timezone=timezone,
     )
+
+
+def _entities(activity: Any) -> list[dict[str, Any]]:
+    """The activity's entities as wire JSON (mentions, ``clientInfo``)."""
+    return [_json(e) for e in activity.entities or []]
 
 
 def _json(model: Any) -> dict[str, Any]:

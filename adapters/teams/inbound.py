@@ -51,12 +51,31 @@ class CardAction:
 
 def tenant_id(activity: Mapping[str, Any]) -> str:
     """Our workspace external id: the Teams tenant (the conversation's, else channelData's);
-    outside Teams (the Bot Framework Emulator has no tenant) the channel name, ``emulator``."""
+    "" when the activity names none (Web Chat, the Emulator, junk)."""
     conversation = activity.get("conversation") or {}
-    tenant = conversation.get("tenantId") or (activity.get("channelData") or {}).get("tenant", {})
+    if not isinstance(conversation, Mapping):
+        return ""
+    channel_data = activity.get("channelData") or {}
+    tenant = conversation.get("tenantId") or (
+        channel_data.get("tenant") if isinstance(channel_data, Mapping) else None
+    )
     if isinstance(tenant, Mapping):
         tenant = tenant.get("id")
-    return str(tenant or activity.get("channelId") or "")
+    return str(tenant) if isinstance(tenant, str) else ""
+
+
+def local_timezone(activity: Mapping[str, Any], entities: Iterable[Mapping[str, Any]]) -> str:
+    """The sender's timezone as Teams reports it (``localTimezone``, else the ``clientInfo``
+    entity's ``timezone``): an IANA name such as ``Europe/London``, or "" when absent."""
+    zone = activity.get("localTimezone")
+    if isinstance(zone, str) and zone:
+        return zone
+    for entity in entities:
+        if entity.get("type") == "clientInfo":
+            zone = entity.get("timezone")
+            if isinstance(zone, str) and zone:
+                return zone
+    return ""
 
 
 def user_id(account: Mapping[str, Any]) -> str:

@@ -1,19 +1,25 @@
 """Organizations, workspaces, people and their chat identities.
 
 A person may have a Slack and a Teams identity; a user seen for the first time is matched to an
-existing person by email before a new person is created, so one leader stays one leader.
+existing person of the same organization by email before a new person is created, so one leader
+stays one leader. Never across organizations: the same email in another organization is another
+person. A workspace joins an organization only by an explicit act (:func:`configured_workspace`,
+:func:`install_workspace`); a request never creates one.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.calendar import valid_timezone
 from bot.context import Caller, Profile
+from bot.messages import Message, Target
 from bot.model import Identity, Organization, Person, Platform, Workspace
 from bot.ports import UnitOfWork
 from bot.services.audit import record
+from bot.services.delivery import deliver
 
 _HANDLE_CHARS = re.compile(r"[^a-z0-9._-]+")
 
@@ -24,19 +30,14 @@ async def link_workspace(
     platform: Platform,
     external_id: str,
     name: str,
-    organization_id: int | None,
+    organization_id: int,
     now: datetime,
 ) -> Workspace:
-    """Find or create the workspace and tie it to an organization (the given one, else the first
-    one, else a new one named after the workspace)."""
+    """The workspace, created in ``organization_id`` when new. Only an explicit act calls this
+    (the server's configuration, an installation, a partner's link code), never a request."""
     existing = await uow.workspaces.first(platform=platform, external_id=external_id)
     if existing is not None:
         return existing
-    if organization_id is None:
-        first = await uow.organizations.first(order_by="id")
-        if first is None:
-            first = await uow.organizations.add(Organization(name=name or external_id))
-        organization_id = first.id
     workspace = await uow.workspaces.add(
         Workspace(
             organization_id=organization_id,
@@ -58,6 +59,116 @@ async def link_workspace(
     return workspace
 
 
+async def configured_workspace(
+    uow: UnitOfWork,
+    *,
+    platform: Platform,
+    external_id: str,
+    name: str,
+    now: datetime,
+    join_sole: bool = True,
+) -> Workspace:
+    """The workspace this server is configured to serve (the single Slack token's team, a
+    Teams tenant). A new one joins the only organization when the database has exactly one and
+    it has no workspace on this platform yet — a fresh install, so ``make run`` plus a token just
+    works — and otherwise gets an organization of its own. ``join_sole=False`` (a multi-tenant
+    Teams bot, which any tenant can reach) always founds a new organization: a stranger's tenant
+    must never land in the one organization there is."""
+    existing = await uow.workspaces.first(platform=platform, external_id=external_id)
+    if existing is not None:
+        return existing
+    organizations = await uow.organizations.find(limit=2, order_by="id")
+    if (
+        join_sole
+        and len(organizations) == 1
+        and not await uow.workspaces.count(organization_id=organizations[0].id, platform=platform)
+    ):
+        organization = organizations[0]
+    else:
+        organization = await uow.organizations.add(Organization(name=name or external_id))
+    return await link_workspace(
+        uow,
+        platform=platform,
+        external_id=external_id,
+        name=name,
+        organization_id=organization.id,
+        now=now,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Installation:
+    """What an installation did: its workspace, and the admin it made (None on a reinstall)."""
+
+    workspace: Workspace
+    admin: Person | None
+
+
+async def install_workspace(
+    uow: UnitOfWork,
+    *,
+    platform: Platform,
+    external_id: str,
+    name: str,
+    installer_id: str,
+    installer: Profile,
+    now: datetime,
+) -> Installation:
+    """An installation (Slack OAuth): a new workspace founds its own organization, whose
+    installer becomes a person, gets an identity and is its admin, and is greeted with the
+    set-up steps. Reinstalling in a known workspace changes nothing here."""
+    existing = await uow.workspaces.first(platform=platform, external_id=external_id)
+    if existing is not None:
+        return Installation(workspace=existing, admin=None)
+    organization = await uow.organizations.add(Organization(name=name or external_id))
+    workspace = await link_workspace(
+        uow,
+        platform=platform,
+        external_id=external_id,
+        name=name,
+        organization_id=organization.id,
+        now=now,
+    )
+    admin = await identify(
+        uow, workspace=workspace, user_id=installer_id, profile=installer, now=now
+    )
+    assert admin is not None  # a profile was given
+    organization.admin_ids = [admin.id]
+    await uow.organizations.save(organization)
+    await record(
+        uow,
+        organization_id=organization.id,
+        actor_id=admin.id,
+        action="organization.founded",
+        subject=f"organization:{organization.id}",
+        detail=f"installed in {platform.value} {external_id}",
+        at=now,
+        platform=platform.value,
+    )
+    await deliver(uow, welcome(organization, admin), organization_id=organization.id, now=now)
+    return Installation(workspace=workspace, admin=admin)
+
+
+def welcome(organization: Organization, admin: Person) -> Message:
+    """The installer's greeting: the three steps that make the organization work."""
+    return Message(
+        title=f"Welcome to Leaderbot, {admin.name}",
+        sections=(
+            f"You installed Leaderbot, so you are the admin of {organization.name}. "
+            "Three steps set it up:",
+            "1. Create a project: project new KEY Name (for example: project new SEPSIS Sepsis "
+            "screening in the ED). You become its lead.",
+            "2. Name who decides: role @person sponsor #KEY, and raci set @person A <area> #KEY "
+            "for the Accountable of an area (* for every area).",
+            "3. Bring people in: invite your leaders to the channel or a DM with Leaderbot; for a "
+            "partner organization on Slack or Teams, org invite gives a one-time code to join.",
+            "Type help for every command.",
+        ),
+        target=Target(person_id=admin.id),
+        key=f"welcome:{organization.id}",
+    )
+
+
 def caller_of(person: Person, *, platform: Platform, workspace_id: int | None) -> Caller:
     return Caller(
         person_id=person.id,
@@ -77,7 +188,9 @@ async def identify(
     profile: Profile | None,
     now: datetime,
 ) -> Person | None:
-    """The person behind a platform user; creates identity (and person) from ``profile``."""
+    """The person behind a platform user of ``workspace``; creates the identity (and, unless a
+    person of the workspace's organization has the profile's email, the person) from
+    ``profile``."""
     identity = await uow.identities.first(workspace_id=workspace.id, user_id=user_id)
     if identity is not None:
         return await uow.people.get(identity.person_id)
@@ -120,6 +233,17 @@ async def identify(
         at=now,
         platform=workspace.platform.value,
     )
+    return person
+
+
+async def set_timezone(uow: UnitOfWork, *, person_id: int, timezone: str) -> Person | None:
+    """Take the timezone a platform reports for a person (Teams' ``localTimezone``) when it is
+    a valid IANA zone and differs from the stored one; the person, changed or not."""
+    person = await uow.people.get(person_id)
+    if person is None or not valid_timezone(timezone) or person.timezone == timezone:
+        return person
+    person.timezone = timezone
+    await uow.people.save(person)
     return person
 
 

@@ -254,6 +254,7 @@ async def test_handover_moves_roles_letters_and_open_asks(core: Core) -> None:
 
 
 async def test_first_seen_user_is_matched_by_email(core: Core) -> None:
+    await core.configured_workspace(platform=Platform.SLACK, external_id="T123")
     caller = await core.identify(
         platform=Platform.SLACK,
         workspace_external_id="T123",

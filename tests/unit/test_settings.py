@@ -139,9 +139,13 @@ def test_slack_is_on_only_when_configured(env: dict[str, str], reason: str) -> N
     assert got.startswith(reason) and bool(got) == bool(reason)
 
 
-def test_teams_emulator_mode_only_on_loopback() -> None:
-    assert settings().teams_off_reason() == ""
-    assert "loopback" in settings(host="0.0.0.0").teams_off_reason()
+def test_teams_emulator_mode_only_when_asked_for_and_on_loopback() -> None:
+    assert "TEAMS_EMULATOR=true" in settings().teams_off_reason()
+    assert settings(teams_emulator="true").teams_off_reason() == ""
+    assert settings(teams_emulator="true", host="::1").teams_off_reason() == ""
+    assert settings(teams_emulator="true").teams_env()["TEAMS_EMULATOR"] == "true"
+    assert "loopback" in settings(teams_emulator="true", host="0.0.0.0").teams_off_reason()
+    assert "loopback" in settings(teams_emulator="true", host="10.0.0.5").teams_off_reason()
     assert "MicrosoftAppPassword" in settings(microsoft_app_id="x").teams_off_reason()
 
 

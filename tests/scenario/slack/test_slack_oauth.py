@@ -11,6 +11,7 @@ traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,6 +49,9 @@ TEAM = "T0NORTH"
 STATE_COOKIE = "slack-app-oauth-state"
 TOKEN = "xoxb-1111-2222-northfieldbottokenxyz"
 USER_TOKEN = "xoxp-installer-token"
+TOKEN2 = "xoxb-1111-3333-southfieldbottokenxyz"
+INSTALLER = "U0INSTALLER"
+"""Who installs the app in the fake's ``oauth.v2.access`` answer (``authed_user``)."""
 
 pytestmark = pytest.mark.filterwarnings(
     # slack_sdk's oauth.v2.access call uses aiohttp.BasicAuth, deprecated in aiohttp 3.14.
@@ -130,10 +134,20 @@ async def rows(app: Application, table: str) -> list[dict[str, object]]:
         return [dict(row) for row in result.mappings()]
 
 
-async def test_install_links_the_workspace_and_its_token_answers_commands(
+def installer_command(slack: FakeSlack, text: str, *, reply_to: str) -> dict[str, str]:
+    """A slash command by the workspace's installer (:data:`INSTALLER`)."""
+    fields = command(slack, "ana", text, reply_to=reply_to, team_id=TEAM)
+    fields.update(user_id=INSTALLER, user_name="irene")
+    return fields
+
+
+async def test_an_install_founds_its_own_organization_run_by_its_installer(
     server: Build, slack: FakeSlack
 ) -> None:
-    app, client = await server()
+    app, client = await server()  # the demo organization is already there
+    slack.add_user(
+        INSTALLER, name="irene", real_name="Irene Ito", email="irene@north.example", tz="Asia/Tokyo"
+    )
     assert "Thank you" in await install(client, slack)
     exchange = next(c for c in slack.calls if c.method == "oauth.v2.access")
     assert exchange.args["code"] == "code-1"
@@ -141,28 +155,59 @@ async def test_install_links_the_workspace_and_its_token_answers_commands(
     assert bot["team_id"] == TEAM and bot["bot_token"] == TOKEN and bot["bot_user_id"] == "UB2"
     (installed,) = await rows(app, "slack_installations")
     assert installed["client_id"] == CLIENT_ID and installed["user_token"] == USER_TOKEN
+    (looked_up,) = [c for c in slack.calls if c.method == "users.info"]
+    assert looked_up.args["user"] == INSTALLER and looked_up.token == TOKEN
     async with app.uow() as uow:
         workspace = await uow.workspaces.first(platform=Platform.SLACK, external_id=TEAM)
-        (organization,) = await uow.organizations.find()
+        demo, organization = await uow.organizations.find(order_by="id")
         assert workspace is not None and workspace.name == "Northfield"
-        assert workspace.organization_id == organization.id
+        assert workspace.organization_id == organization.id != demo.id
+        assert organization.name == "Northfield"
+        admin = await uow.people.get(organization.admin_ids[0])
+        assert admin is not None and admin.organization_id == organization.id
+        assert (admin.name, admin.email, admin.timezone) == (
+            "Irene Ito",
+            "irene@north.example",
+            "Asia/Tokyo",
+        )
+        assert await uow.identities.first(workspace_id=workspace.id, user_id=INSTALLER)
 
-    # A signed slash command from that team: answered with its stored token.
+    # The installer is greeted by DM, with the token of their workspace, with the three steps.
+    report = await drain_until_idle(app.uow, senders=app.senders, clock=app.clock)
+    assert report.sent == 1 and report.failed == 0
+    (greeting,) = slack.posts("D0INSTALLER")
+    assert greeting.token == TOKEN
+    said = json.dumps(greeting.args["blocks"])
+    assert "Welcome to Leaderbot, Irene Ito" in said and "admin of Northfield" in said
+    for step in ("1. Create a project: project new KEY", "2. Name who decides: role @person", "3."):
+        assert step in said
+
+    # The installer follows the steps; a signed command from that team uses its stored token.
     route = SlackRoute(client)
+    for n, text in enumerate(
+        (
+            "project new SEPSIS Sepsis screening",
+            "role <@U0DANA|dana> sponsor #SEPSIS",
+            "project channel #SEPSIS",
+        )
+    ):
+        status, body = await route.command(installer_command(slack, text, reply_to=f"set{n}"))
+        assert status == 200  # the installer is known: answered at the ack
+        assert "Nothing was changed" not in body and "text" in json.loads(body), body
     calls = len(slack.calls)
-    fields = command(slack, "ana", "project channel #SEPSIS", reply_to="home", team_id=TEAM)
-    status, body = await route.command(fields)
-    assert status == 200 and "One moment" in body
-    (linked,) = await until(lambda: replies(slack, "home"), "the channel reply")
-    assert "home" in linked["text"]
     text = "ask <@U0DANA|dana> a porter for the ED #SEPSIS"
     status, _ = await route.command(command(slack, "ana", text, reply_to="ask", team_id=TEAM))
     assert status == 200
     (asked,) = await until(lambda: replies(slack, "ask"), "the ask reply")
     assert "sent to Dana Lee" in asked["text"]
-    looked_up = slack.calls[calls:]
-    assert [c.method for c in looked_up] == ["users.info", "users.info"]
-    assert {c.token for c in looked_up} == {TOKEN}
+    assert {c.token for c in slack.calls[calls:]} == {TOKEN}
+
+    # Ana and Dana share their emails with the demo organization's Ana and Dana, yet they are
+    # new people of Northfield: an email never crosses organizations.
+    async with app.uow() as uow:
+        people = await uow.people.find(organization_id=organization.id, order_by="id")
+        assert [p.name for p in people] == ["Irene Ito", "Dana Lee", "Ana Silva"]
+        assert await uow.people.count(organization_id=demo.id, email="dana@northfield.example")
 
     # The outbox sender posts with the same team's token.
     calls = len(slack.calls)
@@ -170,6 +215,30 @@ async def test_install_links_the_workspace_and_its_token_answers_commands(
     assert report.sent >= 2 and report.failed == 0
     assert slack.posts(SEPSIS_CHANNEL) and slack.posts("D0DANA")
     assert {c.token for c in slack.calls[calls:]} == {TOKEN}
+
+
+async def test_a_second_install_founds_a_second_organization_and_a_reinstall_none(
+    server: Build, slack: FakeSlack
+) -> None:
+    app, client = await server()
+    await install(client, slack)
+    await install(client, slack, code="code-2")  # the same team again: a reinstall
+    slack.offer_install(
+        "code-3", team_id="T0SOUTH", team_name="Southfield", bot_token=TOKEN2, bot_user="UB3"
+    )
+    page = await client.get("/slack/install")
+    assert (await redirect(client, code="code-3", state=page.cookies[STATE_COOKIE].value)).ok
+    async with app.uow() as uow:
+        organizations = await uow.organizations.find(order_by="id")
+        assert [o.name for o in organizations] == [
+            "Northfield Health (demo)",
+            "Northfield",
+            "Southfield",
+        ]
+        south = await uow.workspaces.first(platform=Platform.SLACK, external_id="T0SOUTH")
+        assert south is not None and south.organization_id == organizations[2].id
+        assert organizations[1].admin_ids and organizations[2].admin_ids
+        assert organizations[1].admin_ids != organizations[2].admin_ids
 
 
 async def test_a_bad_or_replayed_state_gets_a_page_not_a_traceback(

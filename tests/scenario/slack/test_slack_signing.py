@@ -20,6 +20,7 @@ from adapters.slack.settings import OFF
 from bot.clock import SystemClock
 from bot.dispatch import Core
 from bot.ports import UnitOfWork
+from tests.fakes import make_memory_uow_factory
 from tests.fakes_slack import FakeSlack, sign
 from tests.scenario.slack.conftest import REPO, SECRET, SHARED, fixture, serve_slack, settings_for
 
@@ -31,6 +32,19 @@ def _no_database() -> UnitOfWork:
 
 
 NO_CORE = Core(uow=_no_database, clock=SystemClock())
+
+
+class StartupOnly:
+    """A database for the server's startup alone (linking the token's team), none after it."""
+
+    def __init__(self) -> None:
+        self.inner = make_memory_uow_factory()
+        self.started = False
+
+    def __call__(self) -> UnitOfWork:
+        if self.started:
+            return _no_database()
+        return self.inner()
 
 
 class FixedClock:
@@ -63,7 +77,11 @@ def test_slacks_signing_example_verifies_at_its_own_time() -> None:
 
 
 async def test_the_route_accepts_signed_requests_and_refuses_forged_ones(slack: FakeSlack) -> None:
-    route, client = await serve_slack(NO_CORE, settings_for(slack))
+    database = StartupOnly()
+    route, client = await serve_slack(Core(uow=database, clock=SystemClock()), settings_for(slack))
+    database.started = True
+    startup = [c.method for c in slack.calls]
+    assert startup == ["auth.test"]  # which team the token serves, asked once at startup
     try:
         challenge = fixture("url_verification.json")
         body = json.dumps(challenge)
@@ -91,7 +109,7 @@ async def test_the_route_accepts_signed_requests_and_refuses_forged_ones(slack: 
             "/slack/events", data=EXAMPLE["body"].encode(), headers=slack_example
         )
         assert response.status == 401
-        assert slack.calls == []
+        assert [c.method for c in slack.calls] == startup  # no Web API call for a refusal
     finally:
         await client.close()
 

@@ -80,8 +80,9 @@ def _walk_actions(card: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 async def serve(core: Any, settings: TeamsSettings | None = None) -> TestClient:
-    """The real /api/messages route (botbuilder CloudAdapter, auth disabled) on 127.0.0.1."""
-    adapter, bot = build_teams(core, settings or TeamsSettings())
+    """The real /api/messages route (botbuilder CloudAdapter, no app id: the Emulator mode
+    these tests run in, asked for with ``emulator``) on 127.0.0.1."""
+    adapter, bot = build_teams(core, settings or TeamsSettings(emulator=True, tenant_id=TENANT))
     app = web.Application()
     mount_teams(app, adapter, bot)
     client = TestClient(TestServer(app, host="127.0.0.1"))

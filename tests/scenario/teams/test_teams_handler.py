@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -44,9 +44,13 @@ class FakeCore:
     def called(self, name: str) -> list[dict[str, Any]]:
         return [kwargs for called, kwargs in self.calls if called == name]
 
-    async def link_workspace(self, **kwargs: Any) -> Workspace:
-        self.calls.append(("link_workspace", kwargs))
+    async def configured_workspace(self, **kwargs: Any) -> Workspace:
+        self.calls.append(("configured_workspace", kwargs))
         return Workspace(id=1, organization_id=1, platform=kwargs["platform"], external_id="t")
+
+    async def set_timezone(self, caller: Caller, **kwargs: Any) -> Caller:
+        self.calls.append(("set_timezone", kwargs))
+        return replace(caller, timezone=kwargs["timezone"])
 
     async def identify(self, **kwargs: Any) -> Caller | None:
         self.calls.append(("identify", kwargs))
@@ -117,7 +121,9 @@ async def test_personal_message_runs_the_command_and_remembers_the_chat(
     status, _ = await post_activity(load_activity("personal_message", connector.url))
     assert status in (200, 201)
     profiles = [c["profile"] for c in core.called("identify") if c.get("profile")]
-    assert profiles == [Profile(name="Ana Lopez", email="ana@example.org")]
+    assert profiles == [
+        Profile(name="Ana Lopez", email="ana@example.org", timezone="Europe/London")
+    ]
     assert core.called("identify")[0]["user_id"] == ANA_AAD
     assert core.called("identify")[0]["workspace_external_id"] == TENANT
     assert core.called("command")[0]["text"] == "help"
@@ -149,7 +155,7 @@ async def test_install_remembers_the_personal_conversation(
     core: FakeCore, connector: FakeConnector, post_activity: Any
 ) -> None:
     await post_activity(load_activity("conversation_update_members_added", connector.url))
-    assert core.called("link_workspace")[0]["external_id"] == TENANT
+    assert core.called("configured_workspace")[0]["external_id"] == TENANT
     (remembered,) = core.called("remember_conversation")
     assert remembered["user_id"] == BEN_AAD
     assert not connector.activities()
