@@ -113,7 +113,8 @@ class _Job:
 def _uncertain(row: OutboxMessage) -> bool:
     """Whether an earlier try of ``row`` may have landed: one that failed without a clear "no"
     (timeout, 5xx: the only failures that leave a row pending and count an attempt), or one
-    that was under way when its process died (:data:`IN_FLIGHT` outlived the lease)."""
+    that was under way when its process died (:data:`IN_FLIGHT` outlived the lease; a 429
+    since keeps the :data:`MAYBE_SENT` prefix)."""
     return row.attempts > 0 or row.error.startswith(MAYBE_SENT)
 
 

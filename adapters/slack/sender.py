@@ -124,7 +124,9 @@ class SlackSender:
         if delivery.thread_root:
             content["thread_ts"] = split_ref(delivery.thread_root, channel=channel)[1]
         if delivery.uncertain:
-            found = await self._find(delivery, channel=channel, token=token, **content)
+            found = await self._find(
+                delivery, channel=channel, token=token, thread_ts=content.get("thread_ts")
+            )
             if found is not None:
                 log.info("outbox %s was already posted in %s as %s", outbox.key, channel, found)
                 return f"{channel}:{found}"
@@ -139,33 +141,28 @@ class SlackSender:
         return f"{posted['channel']}:{posted['ts']}"
 
     async def _find(
-        self, delivery: Delivery, *, channel: str, token: str, thread_ts: str | None = None, **_: Any
+        self, delivery: Delivery, *, channel: str, token: str, thread_ts: str | None
     ) -> str | None:
         """The ``ts`` of this delivery's message if an earlier try posted it (found by the
         outbox key in its metadata), else None. Raises what a lookup worth retrying raised."""
         oldest = f"{delivery.outbox.created_at.timestamp() - LOOKBACK:.6f}"
         cursor: str | None = None
         for _page in range(LOOKUP_PAGES):
+            page: dict[str, Any] = {
+                "token": token,
+                "channel": channel,
+                "oldest": oldest,
+                "include_all_metadata": True,
+                "limit": 200,
+                "cursor": cursor,
+            }
             try:
-                if thread_ts:
-                    answer = await self.client.conversations_replies(
-                        token=token,
-                        channel=channel,
-                        ts=thread_ts,
-                        oldest=oldest,
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor,
-                    )
-                else:
-                    answer = await self.client.conversations_history(
-                        token=token,
-                        channel=channel,
-                        oldest=oldest,
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor,
-                    )
+                # History lists a channel's top-level messages only; a reply is in its thread.
+                answer = await (
+                    self.client.conversations_replies(ts=thread_ts, **page)
+                    if thread_ts
+                    else self.client.conversations_history(**page)
+                )
             except SlackApiError as error:
                 if _failure(error).outcome is SendOutcome.RETRY:
                     raise
