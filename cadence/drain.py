@@ -174,6 +174,11 @@ async def drain_once(
         # The gate spans the send *and* its record: at most ``concurrency`` messages are ever
         # sent but not yet recorded, which bounds what a crash can repeat.
         async with gate:
+            if clock.now() >= job.row.next_attempt_at:
+                # The lease ran out while this row waited for the gate (a slow pass): another
+                # process may have claimed it since. Leave it to that claim, unsent.
+                report.deferred += 1
+                return
             held = limiter.paused(job.row.platform, job.row.workspace_id, _method(job))
             if held:
                 # A 429 answered to another send of this pass: this one waits too, unsent.
@@ -194,7 +199,7 @@ async def drain_once(
         async with uow_factory() as uow:
             await _postpone(uow, [(job.row, until) for job, until in waiting])
             await uow.commit()
-    report.deferred = len(later) + len(waiting)
+    report.deferred += len(later) + len(waiting)
     return report
 
 
