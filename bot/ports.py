@@ -161,6 +161,11 @@ class Delivery:
     linked_thread: Thread | None = None
     """Where the thread ``message.links_thread`` names was posted in this workspace, if it was
     (its channel and root), for the sender to link to."""
+    uncertain: bool = False
+    """An earlier attempt may have reached the platform without its answer reaching us (it
+    timed out, got a 5xx, or the process died before recording it): a sender that can look
+    for its message (Slack, by the outbox key in the message metadata) does so before posting
+    again."""
 
 
 class SendOutcome(StrEnum):

@@ -4,9 +4,13 @@ A pass claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so another pro
 them) and, in the same short transaction, leases them: their ``next_attempt_at`` moves
 ``policy.lease`` ahead, so no other process or later pass takes them while they are in flight.
 Then each message is sent and its result recorded at once, in a transaction of its own. No
-transaction is open while a platform is waited on, and a crash can repeat only the messages
-whose send had returned in the instant before their result was committed; the rest of the
-pass goes out after the lease, unsent ones exactly once.
+transaction is open while a platform is waited on. A leased row carries :data:`IN_FLIGHT` as its
+error until its result is recorded; a crash leaves that mark on the rows whose sends were under
+way, and when their lease has passed they go out as ``uncertain`` deliveries, as do retries after
+a timeout or 5xx: the Slack sender looks for such a message in the channel (by the outbox key in
+its metadata) before posting it again. What a crash can repeat is therefore only the sends the
+platform accepted but the drain had not recorded, on a platform where the sender cannot look
+(Teams, the file sender): at most ``concurrency`` per crashed process (docs/architecture.md).
 
 Per row: wait for its thread's root to be posted (``thread_key``) and for the message it
 replaces to be sent (``replaces_key``); pace it (:mod:`cadence.limiter`); then send.
@@ -47,11 +51,17 @@ from bot.services.delivery import (
     tell_admin,
 )
 from cadence.announce import announce_raised
-from cadence.limiter import Limiter
+from cadence.limiter import POST, UPDATE, Limiter
 
 __all__ = ["DrainPolicy", "DrainReport", "backoff", "drain_once", "drain_until_idle"]
 
 log = logging.getLogger(__name__)
+
+MAYBE_SENT = "maybe sent"
+"""How a pending row's error starts when an earlier try of it may have landed."""
+IN_FLIGHT = f"{MAYBE_SENT}: claimed by a drain, result not recorded yet"
+"""The error a leased row carries until its send's result is recorded: still there when the
+lease passes means the process died mid-send, so the send may have landed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,8 +73,9 @@ class DrainPolicy:
     (sends time out after ``send_timeout``); after a crash, its unsent rows go out then."""
     concurrency: int = 16
     """Sends in flight at once (different addresses; pacing orders those to one address)."""
-    send_timeout: float = 15.0
-    """A send that takes longer counts as a timeout: retried."""
+    send_timeout: float = 45.0
+    """A send that takes longer counts as a timeout: retried, as an uncertain delivery. Longer
+    than the Slack sender's own 30 s wait for an answer, which it handles itself."""
     base_delay: float = 2.0
     max_delay: float = 1800.0
     """The longest wait between two tries of a failing message (5xx, timeouts); they go on
@@ -104,7 +115,21 @@ class _Job:
     thread_root: str | None = None
     replaces_ref: str | None = None
     linked_thread: Thread | None = None
+    uncertain: bool = False
     result: SendResult = field(default_factory=lambda: SendResult(outcome=SendOutcome.RETRY))
+
+
+def _uncertain(row: OutboxMessage) -> bool:
+    """Whether an earlier try of ``row`` may have landed: one that failed without a clear "no"
+    (timeout, 5xx: the only failures that leave a row pending and count an attempt), or one
+    that was under way when its process died (:data:`IN_FLIGHT` outlived the lease; a 429
+    since keeps the :data:`MAYBE_SENT` prefix)."""
+    return row.attempts > 0 or row.error.startswith(MAYBE_SENT)
+
+
+def _method(job: _Job) -> str:
+    """The API method the send uses, which is what a platform's rate limits count."""
+    return UPDATE if job.replaces_ref else POST
 
 
 async def drain_once(
@@ -141,13 +166,14 @@ async def drain_once(
             if isinstance(prepared, datetime):
                 later.append((row, prepared))
                 continue
-            wait = limiter.reserve(row.platform, row.workspace_id, row.address)
+            wait = limiter.reserve(row.platform, row.workspace_id, row.address, _method(prepared))
             if wait > 0:
                 later.append((row, now + timedelta(seconds=wait)))
                 continue
             jobs.append(prepared)
         for job in jobs:
             job.row.next_attempt_at = now + policy.lease
+            job.row.error = IN_FLIGHT
         await _postpone(uow, [*later, *((job.row, job.row.next_attempt_at) for job in jobs)])
         await uow.commit()
 
@@ -157,7 +183,19 @@ async def drain_once(
         # The gate spans the send *and* its record: at most ``concurrency`` messages are ever
         # sent but not yet recorded, which bounds what a crash can repeat.
         async with gate:
-            await _send(job, policy)
+            if clock.now() >= job.row.next_attempt_at:
+                # The lease ran out while this row waited for the gate (a slow pass): another
+                # process may have claimed it since. Leave it to that claim, unsent.
+                report.deferred += 1
+                return
+            held = limiter.paused(job.row.platform, job.row.workspace_id, _method(job))
+            if held:
+                # A 429 answered to another send of this pass: this one waits too, unsent.
+                job.result = SendResult(
+                    outcome=SendOutcome.RETRY, retry_after=held, error="rate limited"
+                )
+            else:
+                await _send(job, policy)
             async with uow_factory() as uow:
                 await _record(uow, job, report=report, limiter=limiter, clock=clock, policy=policy)
                 await uow.commit()
@@ -170,7 +208,7 @@ async def drain_once(
         async with uow_factory() as uow:
             await _postpone(uow, [(job.row, until) for job, until in waiting])
             await uow.commit()
-    report.deferred = len(later) + len(waiting)
+    report.deferred += len(later) + len(waiting)
     return report
 
 
@@ -222,7 +260,7 @@ async def _prepare(
     message still pending. (Only rows of platforms in ``senders`` are ever claimed.)"""
     sender = senders[row.platform]
     message = from_json(row.payload)
-    job = _Job(row=row, message=message, sender=sender)
+    job = _Job(row=row, message=message, sender=sender, uncertain=_uncertain(row))
     if message.thread_key:
         thread = await uow.threads.first(
             key=message.thread_key, workspace_id=row.workspace_id, channel_id=row.address
@@ -302,6 +340,7 @@ async def _send(job: _Job, policy: DrainPolicy) -> None:
         thread_root=job.thread_root,
         replaces_ref=job.replaces_ref,
         linked_thread=job.linked_thread,
+        uncertain=job.uncertain,
     )
     try:
         job.result = await asyncio.wait_for(job.sender.send(delivery), policy.send_timeout)
@@ -339,9 +378,12 @@ async def _record(
         return
     if result.outcome is SendOutcome.RETRY and result.retry_after is not None:
         # Throttled (429): the platform is fine, we were early. Wait as told; no attempt spent.
-        limiter.pause(row.platform, row.workspace_id, row.address, result.retry_after)
+        # The whole workspace waits: its limit is per method, not per channel.
+        limiter.pause(row.platform, row.workspace_id, result.retry_after, _method(job))
         row.next_attempt_at = now + timedelta(seconds=result.retry_after)
         row.error = result.error or "rate limited"
+        if job.uncertain:  # the earlier try may still have landed: look before posting
+            row.error = f"{MAYBE_SENT}, then {row.error}"
         await uow.outbox.save(row)
         report.throttled += 1
         return

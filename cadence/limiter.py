@@ -2,7 +2,9 @@
 
 Limits are data (:data:`SLACK`, :data:`TEAMS`), sliding windows per scope, driven by the injected
 clock: a test or benchmark moves time by hand and the limiter follows. A ``429`` with
-``Retry-After`` pauses its scope for everyone in this process (:meth:`Limiter.pause`).
+``Retry-After`` pauses that API method (``post`` or ``update``) for the whole workspace (Slack) or
+tenant (Teams) in this process (:meth:`Limiter.pause`): both platforms count their limits per
+method and workspace/tenant, so a 429 seen in one channel means the others are over too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from types import MappingProxyType
 from bot.model import Platform
 from bot.ports import Clock
 
-__all__ = ["SLACK", "TEAMS", "Limit", "Limiter", "Rule", "default_rules"]
+__all__ = ["POST", "SLACK", "TEAMS", "UPDATE", "Limit", "Limiter", "Rule", "default_rules"]
+
+POST = "post"
+"""A new message (``chat.postMessage``, Teams' send activity)."""
+UPDATE = "update"
+"""An edit in place (``chat.update``, Teams' update activity)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,15 +87,14 @@ class Limiter:
             for rule in self._rules.get(platform, ())
         ]
 
-    def reserve(self, platform: Platform, workspace_id: int, address: str) -> float:
+    def reserve(
+        self, platform: Platform, workspace_id: int, address: str, method: str = POST
+    ) -> float:
         """Take a slot now and return 0, or return how many seconds to wait (nothing taken)."""
         now = self._clock.now()
         scopes = self._scopes(platform, workspace_id, address)
-        wait = 0.0
+        wait = self.paused(platform, workspace_id, method)
         for key, limits in scopes:
-            paused = self._paused.get(key)
-            if paused is not None and paused > now:
-                wait = max(wait, (paused - now).total_seconds())
             sent = self._sent.get(key)
             if not sent:
                 continue
@@ -106,10 +112,22 @@ class Limiter:
             self._sent.setdefault(key, deque()).append(now)
         return 0.0
 
-    def pause(self, platform: Platform, workspace_id: int, address: str, seconds: float) -> None:
-        """The platform answered ``429 Retry-After: seconds`` for this address: hold its
-        conversation for that long, for every message this process has for it."""
+    def paused(self, platform: Platform, workspace_id: int, method: str = POST) -> float:
+        """Seconds left of a ``Retry-After`` pause of ``method`` in this workspace, or 0. The
+        drain asks again just before each send, so a 429 answered to one send in a batch holds
+        back the batch's other sends of that method to the workspace too."""
+        until = self._paused.get((platform.value, str(workspace_id), method))
+        if until is None:
+            return 0.0
+        return max((until - self._clock.now()).total_seconds(), 0.0)
+
+    def pause(
+        self, platform: Platform, workspace_id: int, seconds: float, method: str = POST
+    ) -> None:
+        """The platform answered ``429 Retry-After: seconds`` to a ``method`` call in this
+        workspace: hold that method there for that long, for every address this process sends
+        to (another workspace, or the other method, carries on)."""
+        key = (platform.value, str(workspace_id), method)
         until = self._clock.now() + timedelta(seconds=seconds)
-        for key, _ in self._scopes(platform, workspace_id, address):
-            if key[2] == "conversation" and self._paused.get(key, until) <= until:
-                self._paused[key] = until
+        if self._paused.get(key, until) <= until:
+            self._paused[key] = until

@@ -3,7 +3,10 @@
 The real ``slack_sdk`` clients talk to it through ``base_url`` (``SLACK_API_URL``); it checks the
 bearer token, records every call, answers the way Slack documents (``ok``, ``channel``, ``ts``,
 ``ok: false`` + ``error``), and can be told to fail the next call of a method with a 429 and
-``Retry-After``, a 5xx, or a Slack error code.
+``Retry-After``, a 5xx, or a Slack error code, or to answer a call late (after doing it). Posted
+messages are kept per channel with their metadata, and ``conversations.history`` /
+``conversations.replies`` answer with them as Slack does (top-level messages newest first,
+``oldest``, ``limit`` and cursors; metadata only with ``include_all_metadata``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -81,6 +84,12 @@ class FakeSlack:
     """Methods whose calls are recorded at once but answered only once the event is set."""
     down: bool = False
     """An outage: while set, every Web API call is answered 503."""
+    late: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Methods whose calls are carried out at once but answered only once the event is set."""
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Channel id → the messages posted there, oldest first, as history returns them."""
+    clock: Callable[[], float] = lambda: 1700000000.0
+    """Epoch seconds of a new message's ``ts`` (fixed unless a test gives its clock)."""
     _ts: int = 0
 
     @property
@@ -141,6 +150,21 @@ class FakeSlack:
         self.held[method] = asyncio.Event()
         return self.held[method]
 
+    def answer_late(self, method: str) -> asyncio.Event:
+        """Carry out calls of ``method`` at once but answer them only once the returned event is
+        set (a Slack that accepted a post but whose answer is slow in coming)."""
+        self.late[method] = asyncio.Event()
+        return self.late[method]
+
+    def keyed(self, key: str) -> list[dict[str, Any]]:
+        """Every message posted with outbox key ``key`` in its metadata, in any channel."""
+        return [
+            m
+            for kept in self.messages.values()
+            for m in kept
+            if (m.get("metadata") or {}).get("event_payload", {}).get("key") == key
+        ]
+
     def of(self, method: str) -> list[dict[str, Any]]:
         """Arguments of every recorded call of ``method``, in order."""
         return [c.args for c in self.calls if c.method == method]
@@ -155,7 +179,7 @@ class FakeSlack:
 
     def _next_ts(self) -> str:
         self._ts += 1
-        return f"1700000000.{self._ts:06d}"
+        return f"{int(self.clock())}.{self._ts:06d}"
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -166,7 +190,7 @@ class FakeSlack:
                 args.update(json.loads(raw))
             else:
                 args.update(parse_qsl(raw))
-        for key in ("blocks", "view"):
+        for key in ("blocks", "view", "metadata"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -193,6 +217,8 @@ class FakeSlack:
         if token not in self.tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         call.answer = self._answer(method, args, token)
+        if method in self.late:
+            await self.late[method].wait()
         return web.json_response(call.answer)
 
     def _exchange(self, request: web.Request, args: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +258,15 @@ class FakeSlack:
             }
         if method == "chat.postMessage":
             ts = self._next_ts()
-            return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"ts": ts}}
+            message = {"type": "message", "bot_id": "B0LEADER", "ts": ts, "text": args.get("text")}
+            if args.get("thread_ts"):
+                message["thread_ts"] = args["thread_ts"]
+            if args.get("metadata"):
+                message["metadata"] = args["metadata"]
+            self.messages.setdefault(str(args["channel"]), []).append(message)
+            return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, args)
         if method == "chat.update":
             return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
         if method == "chat.postEphemeral":
@@ -245,6 +279,30 @@ class FakeSlack:
         if method in ("views.open", "views.publish", "views.update"):
             return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
         return {"ok": True}
+
+    def _history(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """``conversations.history`` (a channel's top-level messages, newest first) or
+        ``conversations.replies`` (a thread's root, then its replies), paged by ``limit`` and
+        ``cursor``, from ``oldest`` on."""
+        kept = self.messages.get(str(args["channel"]), [])
+        oldest = float(args.get("oldest") or 0)
+        if method == "conversations.history":
+            chosen = [m for m in reversed(kept) if m.get("thread_ts", m["ts"]) == m["ts"]]
+        else:
+            root = str(args["ts"])
+            chosen = [m for m in kept if m["ts"] == root or m.get("thread_ts") == root]
+        chosen = [m for m in chosen if float(m["ts"]) >= oldest]
+        if str(args.get("include_all_metadata", "")).lower() not in ("1", "true"):
+            chosen = [{k: v for k, v in m.items() if k != "metadata"} for m in chosen]
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page = chosen[start : start + limit]
+        more = start + limit < len(chosen)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["name"], await request.json()))

@@ -15,6 +15,15 @@ Where a delivery goes:
 - ``delivery.linked_thread`` set: a "View the thread" link to that thread's root
   (``chat.getPermalink``), e.g. in a blocker's DM to its rung owner.
 
+Not twice: every post carries its outbox key in Slack message metadata
+(``event_type`` :data:`METADATA_TYPE`, ``event_payload.key``). The sender waits
+:data:`SEND_TIMEOUT` (30 s) for Slack's answer; a delivery the drain marks ``uncertain`` (an
+earlier try timed out, got a 5xx, or its process died before recording it) is first looked for
+in the channel (``conversations.history``, or ``conversations.replies`` of its thread, with
+``include_all_metadata``, from a minute before the row was written); found, its ``ts`` is the
+result and nothing is posted. A lookup that fails for a reason worth retrying is retried, never
+skipped; one Slack refuses (a missing ``*:history`` scope, say) is logged and the post goes.
+
 ``SendResult.platform_ref`` is ``"{channel}:{ts}"``: the channel Slack actually posted in (a DM's
 ``D…``, not the user id) and the message ``ts``, which is what ``chat.update`` needs. Refs and
 thread roots given back to this sender may be ``"{channel}:{ts}"`` or a bare ``ts`` (then the
@@ -54,7 +63,14 @@ GONE_ERRORS = frozenset(
 )
 """The address can never be reached again (channel gone, bot removed, user left)."""
 USER_PREFIXES = ("U", "W")
-SEND_TIMEOUT = 10
+SEND_TIMEOUT = 30
+"""Seconds to wait for Slack's answer: Slack can take a while to accept a post, and a post given
+up on too early is the one that lands twice (issue 11)."""
+METADATA_TYPE = "leaderbot_outbox"
+LOOKBACK = 60
+"""Seconds before the outbox row was written that a lookup starts at (clock skew)."""
+LOOKUP_PAGES = 5
+"""Pages of 200 messages a lookup reads at most: a busy channel's older messages are not ours."""
 
 
 class SlackSender:
@@ -107,10 +123,68 @@ class SlackSender:
             channel = await self._open_dm(token=token, user_id=channel)
         if delivery.thread_root:
             content["thread_ts"] = split_ref(delivery.thread_root, channel=channel)[1]
+        if delivery.uncertain:
+            found = await self._find(
+                delivery, channel=channel, token=token, thread_ts=content.get("thread_ts")
+            )
+            if found is not None:
+                log.info("outbox %s was already posted in %s as %s", outbox.key, channel, found)
+                return f"{channel}:{found}"
         posted = await self.client.chat_postMessage(
-            token=token, channel=channel, unfurl_links=False, unfurl_media=False, **content
+            token=token,
+            channel=channel,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": outbox.key}},
+            **content,
         )
         return f"{posted['channel']}:{posted['ts']}"
+
+    async def _find(
+        self, delivery: Delivery, *, channel: str, token: str, thread_ts: str | None
+    ) -> str | None:
+        """The ``ts`` of this delivery's message if an earlier try posted it (found by the
+        outbox key in its metadata), else None. Raises what a lookup worth retrying raised."""
+        oldest = f"{delivery.outbox.created_at.timestamp() - LOOKBACK:.6f}"
+        cursor: str | None = None
+        for _page in range(LOOKUP_PAGES):
+            page: dict[str, Any] = {
+                "token": token,
+                "channel": channel,
+                "oldest": oldest,
+                "include_all_metadata": True,
+                "limit": 200,
+                "cursor": cursor,
+            }
+            try:
+                # History lists a channel's top-level messages only; a reply is in its thread.
+                answer = await (
+                    self.client.conversations_replies(ts=thread_ts, **page)
+                    if thread_ts
+                    else self.client.conversations_history(**page)
+                )
+            except SlackApiError as error:
+                if _failure(error).outcome is SendOutcome.RETRY:
+                    raise
+                log.warning(
+                    "cannot look for outbox %s in %s (%s): posting it",
+                    delivery.outbox.key,
+                    channel,
+                    error.response.get("error"),
+                )
+                return None
+            for message in answer.get("messages") or ():
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == METADATA_TYPE
+                    and payload.get("key") == delivery.outbox.key
+                ):
+                    return str(message["ts"])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None
 
     async def _permalink(self, thread: Thread, *, token: str) -> str | None:
         """The permalink of a thread's root (``chat.getPermalink``); None when Slack has none

@@ -16,6 +16,8 @@ DEFAULT_SCOPES = (
     "chat:write.public",
     "im:write",
     "im:history",
+    "channels:history",
+    "groups:history",
     "users:read",
     "users:read.email",
     "channels:read",

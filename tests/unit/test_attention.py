@@ -20,7 +20,7 @@ from bot.clock import ManualClock
 from bot.errors import UsageError
 from bot.model import Person, Platform
 from cadence.drain import DrainPolicy, backoff
-from cadence.limiter import SLACK, TEAMS, Limit, Limiter, Rule
+from cadence.limiter import POST, SLACK, TEAMS, UPDATE, Limit, Limiter, Rule
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -103,13 +103,19 @@ def test_teams_per_conversation_and_per_tenant_windows() -> None:
     assert across.count(True) == 50
 
 
-def test_a_retry_after_pauses_the_conversation() -> None:
+def test_a_retry_after_pauses_the_method_in_the_whole_workspace() -> None:
     clock = ManualClock(utc(2026, 11, 24, 12))
     limiter = Limiter(clock, {Platform.SLACK: (Rule(scope="conversation", limits=()),)})
-    limiter.pause(Platform.SLACK, 1, "C1", 30)
+    limiter.pause(Platform.SLACK, 1, 30, POST)
     assert limiter.reserve(Platform.SLACK, 1, "C1") == 30
-    assert limiter.reserve(Platform.SLACK, 1, "C2") == 0
-    clock.advance(timedelta(seconds=30))
+    assert limiter.reserve(Platform.SLACK, 1, "C2") == 30  # every channel of the workspace
+    assert limiter.reserve(Platform.SLACK, 1, "C2", UPDATE) == 0  # another method's limit
+    assert limiter.reserve(Platform.SLACK, 2, "C1") == 0  # another workspace
+    assert limiter.reserve(Platform.TEAMS, 1, "C1") == 0
+    clock.advance(timedelta(seconds=10))
+    limiter.pause(Platform.SLACK, 1, 5, POST)  # a shorter pause does not cut the longer one
+    assert limiter.paused(Platform.SLACK, 1) == 20
+    clock.advance(timedelta(seconds=20))
     assert limiter.reserve(Platform.SLACK, 1, "C1") == 0
 
 

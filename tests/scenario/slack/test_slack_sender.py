@@ -155,3 +155,75 @@ async def test_an_unreachable_server_is_retried(sender: SlackSender, slack: Fake
     await slack.close()
     result = await sender.send(delivery("C0SEPSIS"))
     assert result.outcome is SendOutcome.RETRY and "unreachable" in result.error
+
+
+async def test_each_post_carries_its_outbox_key_in_message_metadata(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    await sender.send(delivery("C0SEPSIS"))
+    (post,) = slack.of("chat.postMessage")
+    assert post["metadata"] == {
+        "event_type": "leaderbot_outbox",
+        "event_payload": {"key": "ask:7:card@1:C0SEPSIS"},
+    }
+    assert sender.client.timeout >= 30  # Slack gets at least 30 s to answer
+
+
+async def test_an_answer_slower_than_the_timeout_is_found_in_history_not_posted_twice(
+    slack: FakeSlack,
+) -> None:
+    slack.clock = lambda: NOW.timestamp() + 5
+    bolt = build_slack_app(
+        core=Core(uow=_no_database, clock=SystemClock()), settings=settings_for(slack)
+    )
+    assert bolt is not None
+    impatient = SlackSender(bolt, timeout=1)
+    answered = slack.answer_late("chat.postMessage")
+    first = await impatient.send(delivery("C0SEPSIS"))
+    assert first.outcome is SendOutcome.RETRY and "Timeout" in first.error
+    answered.set()
+    row = delivery("C0SEPSIS").outbox
+    again = await impatient.send(delivery("C0SEPSIS", uncertain=True))
+    (kept,) = slack.keyed(row.key)
+    assert again.outcome is SendOutcome.SENT
+    assert again.platform_ref == f"C0SEPSIS:{kept['ts']}"
+    assert len(slack.of("chat.postMessage")) == 1
+    (looked,) = slack.of("conversations.history")
+    assert looked["channel"] == "C0SEPSIS"
+    assert looked["include_all_metadata"] in ("1", "true", True)
+    assert float(looked["oldest"]) == NOW.timestamp() - 60
+
+
+async def test_an_uncertain_delivery_not_in_history_is_posted_once(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    slack.clock = lambda: NOW.timestamp()
+    other = await sender.send(delivery("C0SEPSIS", Message(title="Another", key="other")))
+    assert other.outcome is SendOutcome.SENT
+    result = await sender.send(delivery("C0SEPSIS", uncertain=True))
+    assert result.outcome is SendOutcome.SENT
+    assert len(slack.keyed("ask:7:card@1:C0SEPSIS")) == 1
+    # In a thread the replies are looked through (history lists only top-level messages).
+    root = other.platform_ref
+    assert root
+    reply = delivery("C0SEPSIS", Message(title="Reply", key="reply"), thread_root=root)
+    await sender.send(reply)
+    found = await sender.send(
+        delivery("C0SEPSIS", Message(title="Reply", key="reply"), thread_root=root, uncertain=True)
+    )
+    (kept,) = slack.keyed("reply@1:C0SEPSIS")
+    assert found.platform_ref == f"C0SEPSIS:{kept['ts']}"
+    assert slack.of("conversations.replies")[0]["ts"] == split_ref(root, channel="")[1]
+
+
+async def test_a_failed_lookup_is_retried_a_refused_one_posts(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    slack.fail_next("conversations.history", status=503)
+    down = await sender.send(delivery("C0SEPSIS", uncertain=True))
+    assert down.outcome is SendOutcome.RETRY
+    assert slack.of("chat.postMessage") == []  # never posted blind
+    slack.fail_next("conversations.history", error="missing_scope")
+    posted = await sender.send(delivery("C0SEPSIS", uncertain=True))
+    assert posted.outcome is SendOutcome.SENT
+    assert len(slack.of("chat.postMessage")) == 1
