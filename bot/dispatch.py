@@ -1,9 +1,10 @@
 """The one entry point of the core for every adapter: text, clicks and forms in; replies out.
 
-Each request runs in one unit of work: the service validates, changes state, writes audit events
-and outbound messages (outbox) and commits; a LeaderbotError rolls everything back and becomes a
-one-line reply with a usage hint. Nothing else ever reaches the user: an unexpected exception is
-logged and answered with an apology.
+Each request runs in one unit of work bound to the caller's organization (bot.tenancy), so no
+handler can read or write another organization's rows: the service validates, changes state,
+writes audit events and outbound messages (outbox) and commits; a LeaderbotError rolls
+everything back and becomes a one-line reply with a usage hint. Nothing else ever reaches the
+user: an unexpected exception is logged and answered with an apology.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import asks, inbox
 from bot.services import people as people_service
+from bot.tenancy import bound
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +227,7 @@ class Core:
 
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""
-        async with self.uow() as uow:
+        async with self._bound(caller) as uow:
             return await form_for(
                 uow, caller=caller, form_id=form_id, max_text=self.settings.max_text
             )
@@ -276,7 +278,7 @@ class Core:
 
     async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
         """Console messages now due for this person (``you``) or their project channels."""
-        async with self.uow() as uow:
+        async with self._bound(caller) as uow:
             now = self.clock.now()
             await asks.announce_pending(uow, now=now, link_base=self.settings.link_base)
             taken = await inbox.take(uow, person_id=caller.person_id, now=now)
@@ -287,7 +289,7 @@ class Core:
         """One request, one transaction: commit on success; on a user error roll back and
         answer with its sentence; on a bug roll back, log, and apologise."""
         try:
-            async with self.uow() as uow:
+            async with self._bound(caller) as uow:
                 ctx = await self._context(uow, caller)
                 reply = await body(ctx)
                 await uow.commit()
@@ -299,6 +301,11 @@ class Core:
                 "request failed: platform=%s person=%s", caller.platform, caller.person_id
             )
             return Reply(messages=(text(SORRY),), ok=False)
+
+    def _bound(self, caller: Caller) -> UnitOfWork:
+        """The request's unit of work, bound to the caller's organization: the one place the
+        tenancy boundary is drawn for requests (bot.tenancy)."""
+        return bound(self.uow(), caller.organization_id)
 
     async def _context(self, uow: UnitOfWork, caller: Caller) -> Ctx:
         person = await uow.people.get(caller.person_id)
