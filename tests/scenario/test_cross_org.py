@@ -12,12 +12,16 @@ project, ask, blocker or update text of A.
 
 from __future__ import annotations
 
+import json
 from dataclasses import astuple
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.http import build_web_app, sign_dashboard_link
 from bot.clock import ManualClock
 from bot.context import Caller, Reply
 from bot.dispatch import Core
@@ -234,3 +238,22 @@ async def test_b_reads_and_writes_nothing_of_a(
                 for field, parent in rule.parents:
                     value = getattr(new, field)
                     assert not value or value not in world.a_ids[parent], (name, field, new)
+
+
+async def test_b_dashboard_and_api_show_nothing_of_a(world: World) -> None:
+    """B's signed link opens B's dashboard and ``/api/v1/…``; A's link signs A, not B."""
+    app = build_web_app(uow=world.core.uow, clock=world.core.clock, dashboard_key=b"k")
+    b = world.caller.organization_id
+    query = urlsplit(sign_dashboard_link(b, MONDAY + timedelta(hours=1), key=b"k")).query
+    async with TestClient(TestServer(app)) as client:
+        page = await client.get(f"/dashboard?{query}")
+        assert page.status == 200
+        assert "Bayside Clinic" in (body := await page.text())
+        assert not _leaks(world, body)
+        for name in ("projects", "asks", "blockers", "decisions"):
+            response = await client.get(f"/api/v1/{name}?{query}")
+            data = await response.json()
+            assert response.status == 200 and data["organization_id"] == b
+            assert not _leaks(world, json.dumps(data)), (name, data)
+        forged = query.replace(f"org={b}", f"org={world.a}")
+        assert (await client.get(f"/dashboard?{forged}")).status == 401
