@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -51,6 +52,7 @@ FOREIGN = "I can't find that in your organization. Nothing was changed."
 """What a refused write says: the same as for an unknown item, so nothing leaks."""
 
 _MISSING = object()
+_ID = attrgetter("id")
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class _BoundRepository(Generic[T]):
         self._owned = uow.owned(name)
 
     def _seen(self, rows: list[T]) -> list[T]:
-        self._owned.ids.update(_field(row, "id") for row in rows)
+        self._owned.ids.update(map(_ID, rows))
         return rows
 
     async def _where(self, where: dict[str, object]) -> dict[str, object] | None:

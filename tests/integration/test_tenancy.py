@@ -118,7 +118,7 @@ async def test_a_unit_bound_to_b_reads_nothing_of_a(uow_factory: UnitOfWorkFacto
 
 
 async def test_a_unit_bound_to_b_cannot_write_a_row_of_a(uow_factory: UnitOfWorkFactory) -> None:
-    a, b, ids_of_a = await _seed(uow_factory)
+    _, b, ids_of_a = await _seed(uow_factory)
     async with uow_factory() as plain:
         rows = {name: await _repo(plain, name).get(min(ids_of_a[name])) for name in REPOSITORIES}
     for name, row in rows.items():
