@@ -45,6 +45,7 @@ from bot.services.people import caller_of
 from bot.services.projects import require_steward, set_role
 from bot.services.raci import set_letter
 from bot.services.undelivered import requeue
+from bot.tenancy import bound
 
 
 class CliError(Exception):
@@ -172,7 +173,9 @@ async def import_rows(
     now = session.clock.now()
     results = []
     async with session.uow() as uow:
-        organization = await _organization(uow, org)
+        organization_id = (await _organization(uow, org)).id
+    async with bound(session.uow(), organization_id) as uow:
+        organization = await _organization(uow, organization_id)
         actor = await _actor(uow, organization, as_handle)
         for row in rows:
             try:
@@ -230,13 +233,18 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     kind: type[AskRow | DecisionRow] = AskRow if args.what == "asks" else DecisionRow
-    async with composition.core_session(settings) as session, session.uow() as uow:
-        organization = await _organization(uow, args.org)
-        rows: Sequence[AskRow | DecisionRow] = await (
-            load_asks(uow, organization_id=organization.id, now=session.clock.now(), states=None)
-            if kind is AskRow
-            else load_decisions(uow, organization_id=organization.id, limit=None)
-        )
+    async with composition.core_session(settings) as session:
+        async with session.uow() as uow:
+            organization_id = (await _organization(uow, args.org)).id
+        async with bound(session.uow(), organization_id) as uow:
+            organization = await _organization(uow, organization_id)
+            rows: Sequence[AskRow | DecisionRow] = await (
+                load_asks(
+                    uow, organization_id=organization.id, now=session.clock.now(), states=None
+                )
+                if kind is AskRow
+                else load_decisions(uow, organization_id=organization.id, limit=None)
+            )
     writer = csv.DictWriter(
         sys.stdout, fieldnames=[f.name for f in fields(kind)], lineterminator="\n"
     )

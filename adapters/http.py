@@ -41,6 +41,7 @@ from adapters.dashboard import (
 from bot.model import OutboxState, Platform
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.undelivered import stuck_since
+from bot.tenancy import bound
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +284,7 @@ async def _dashboard(request: web.Request) -> web.Response:
     deps = request.app[_DEPS]
     organization_id = await _organization_id(request, "text")
     now = deps.clock.now()
-    async with deps.uow() as uow:
+    async with bound(deps.uow(), organization_id or 0) as uow:
         board = await load_dashboard(uow, organization_id=organization_id or 0, now=now)
     return web.Response(
         text=render_dashboard(board),
@@ -309,7 +310,7 @@ def _api(name: str, loader: Loader) -> Handler:
         organization_id = await _organization_id(request, "json")
         rows: Sequence[Row] = ()
         if organization_id is not None:
-            async with deps.uow() as uow:
+            async with bound(deps.uow(), organization_id) as uow:
                 rows = await loader(uow, organization_id, deps.clock.now())
         return web.json_response(
             {"organization_id": organization_id, name: [row_dict(r) for r in rows]},

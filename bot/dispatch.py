@@ -1,9 +1,10 @@
 """The one entry point of the core for every adapter: text, clicks and forms in; replies out.
 
-Each request runs in one unit of work: the service validates, changes state, writes audit events
-and outbound messages (outbox) and commits; a LeaderbotError rolls everything back and becomes a
-one-line reply with a usage hint. Nothing else ever reaches the user: an unexpected exception is
-logged and answered with an apology.
+Each request runs in one unit of work bound to the caller's organization (bot.tenancy), so no
+handler can read or write another organization's rows: the service validates, changes state,
+writes audit events and outbound messages (outbox) and commits; a LeaderbotError rolls
+everything back and becomes a one-line reply with a usage hint. Nothing else ever reaches the
+user: an unexpected exception is logged and answered with an apology.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import commands as c
+from bot.calendar import local_date
 from bot.context import CALLERS_CHANGED, Caller, Profile, Reply
 from bot.errors import Conflict, LeaderbotError, NotFound, UsageError
 from bot.forms import Form
@@ -29,6 +31,7 @@ from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import asks, inbox
 from bot.services import people as people_service
+from bot.tenancy import bound
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,11 @@ COMMANDS: dict[type, Handler] = {
 IDENTIFY_ATTEMPTS = 5
 """Tries of a first-seen user's get-or-create before its Conflict is a bug: each lost race
 means another request created the identity, which the next try reads."""
+CROSSING: frozenset[type] = frozenset({c.OrgJoinCmd})
+"""Commands that act across organizations and so run outside the tenancy boundary: ``org join``
+reads the inviting organization's code and moves the caller's workspace into it (its handler
+refuses anyone but the joining organization's admin)."""
+
 KNOWN_CALLERS = 50_000
 """Identified callers kept in memory at most (a few MB), then the cache starts again."""
 
@@ -303,11 +311,19 @@ class Core:
     async def command(self, caller: Caller, text: str) -> Reply:
         """Run one command of the grammar (``ask …``, ``help``, …)."""
 
+        try:
+            command = parse(
+                text,
+                today=local_date(self.clock.now(), caller.timezone),
+                max_text=self.settings.max_text,
+            )
+        except LeaderbotError as error:
+            return _refusal(error)
+
         async def run(ctx: Ctx) -> Reply:
-            command = parse(text, today=ctx.today, max_text=self.settings.max_text)
             return await COMMANDS[type(command)](ctx, command)
 
-        reply = await self._run(caller, run)
+        reply = await self._run(caller, run, crossing=type(command) in CROSSING)
         if CALLERS_CHANGED in reply.changed:
             self._known.clear()
         return reply
@@ -326,7 +342,7 @@ class Core:
 
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""
-        async with self.uow() as uow:
+        async with self._bound(caller) as uow:
             return await form_for(
                 uow, caller=caller, form_id=form_id, max_text=self.settings.max_text
             )
@@ -377,18 +393,21 @@ class Core:
 
     async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
         """Console messages now due for this person (``you``) or their project channels."""
-        async with self.uow() as uow:
+        async with self._bound(caller) as uow:
             now = self.clock.now()
             await asks.announce_pending(uow, now=now, link_base=self.settings.link_base)
             taken = await inbox.take(uow, person_id=caller.person_id, now=now)
             await uow.commit()
             return taken
 
-    async def _run(self, caller: Caller, body: Callable[[Ctx], Awaitable[Reply]]) -> Reply:
+    async def _run(
+        self, caller: Caller, body: Callable[[Ctx], Awaitable[Reply]], *, crossing: bool = False
+    ) -> Reply:
         """One request, one transaction: commit on success; on a user error roll back and
-        answer with its sentence; on a bug roll back, log, and apologise."""
+        answer with its sentence; on a bug roll back, log, and apologise. ``crossing``: the
+        command is one of :data:`CROSSING`, whose handler itself checks who may cross."""
         try:
-            async with self.uow() as uow:
+            async with self.uow() if crossing else self._bound(caller) as uow:
                 ctx = await self._context(uow, caller)
                 reply = await body(ctx)
                 await uow.commit()
@@ -400,6 +419,11 @@ class Core:
                 "request failed: platform=%s person=%s", caller.platform, caller.person_id
             )
             return Reply(messages=(text(SORRY),), ok=False)
+
+    def _bound(self, caller: Caller) -> UnitOfWork:
+        """The request's unit of work, bound to the caller's organization: the one place the
+        tenancy boundary is drawn for requests (bot.tenancy)."""
+        return bound(self.uow(), caller.organization_id)
 
     async def _context(self, uow: UnitOfWork, caller: Caller) -> Ctx:
         person = await uow.people.get(caller.person_id)

@@ -401,8 +401,8 @@ async def test_me_link_never_crosses_organizations_nor_merges_someone_with_work(
     bo, _ = await partner(core)
     code = code_in(await say(core, bo, "me link"))
     assert await say(core, "raj", f"me link {code}") == (
-        "That link code belongs to another organization: a person links identities within one "
-        "organization only. Nothing was changed."
+        "That is not a valid link code. Check it for typos. Type me link where you already "
+        "use Leaderbot for a new one. Nothing was changed."
     )
     code = code_in(await say(core, "ana", "me link"))
     assert await say(core, "raj", f"me link {code}") == (
