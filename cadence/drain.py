@@ -1,8 +1,9 @@
 """The outbox drain: send due messages through the platform senders, once each (DESIGN §5).
 
-A pass claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so another process skips
-them) and, in the same short transaction, leases them: their ``next_attempt_at`` moves
-``policy.lease`` ahead, so no other process or later pass takes them while they are in flight.
+A pass claims due rows and leases them in one statement (``UPDATE … RETURNING``: see
+``OutboxRepository.claim_due``): their ``next_attempt_at`` moves ``policy.lease`` ahead, so no
+other pass — in this process, another one, or ``leaderbot tick --now`` — takes them while they
+are in flight.
 Then each message is sent and its result recorded at once, in a transaction of its own. No
 transaction is open while a platform is waited on, and a crash can repeat only the messages
 whose send had returned in the instant before their result was committed; the rest of the
@@ -123,7 +124,10 @@ async def drain_once(
     async with uow_factory() as uow:
         now = clock.now()
         rows = await uow.outbox.claim_due(
-            now=now, limit=limit or policy.batch, platforms=list(senders)
+            now=now,
+            limit=limit or policy.batch,
+            platforms=list(senders),
+            lease_until=now + policy.lease,
         )
         report.claimed = len(rows)
         jobs: list[_Job] = []
@@ -138,9 +142,7 @@ async def drain_once(
                 later.append((row, now + timedelta(seconds=wait)))
                 continue
             jobs.append(prepared)
-        for job in jobs:
-            job.row.next_attempt_at = now + policy.lease
-        await _postpone(uow, [*later, *((job.row, job.row.next_attempt_at) for job in jobs)])
+        await _postpone(uow, later)
         await uow.commit()
 
     gate = asyncio.Semaphore(policy.concurrency)
