@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
@@ -130,10 +130,13 @@ async def drain_once(
             lease_until=now + policy.lease,
         )
         report.claimed = len(rows)
+        claimed = {row.id for row in rows}
         jobs: list[_Job] = []
         later: list[tuple[OutboxMessage, datetime]] = []
         for row in rows:
-            prepared = await _prepare(uow, row, senders=senders, now=now, policy=policy)
+            prepared = await _prepare(
+                uow, row, senders=senders, now=now, policy=policy, claimed=claimed
+            )
             if isinstance(prepared, datetime):
                 later.append((row, prepared))
                 continue
@@ -211,6 +214,7 @@ async def _prepare(
     senders: Mapping[Platform, Sender],
     now: datetime,
     policy: DrainPolicy,
+    claimed: Collection[int],
 ) -> _Job | datetime:
     """The row ready to send, or when to look at it again: thread root not posted yet, replaced
     message still pending. (Only rows of platforms in ``senders`` are ever claimed.)"""
@@ -234,6 +238,9 @@ async def _prepare(
             key=outbox_key(message.replaces_key, row.workspace_id, row.address)
         )
         if original is not None and original.state is OutboxState.PENDING:
+            # Claimed in this pass, its next_attempt_at is the lease: look again soon instead.
+            if original.id in claimed:
+                return now + policy.defer
             return max(now + policy.defer, original.next_attempt_at)
         if original is not None and original.state is OutboxState.SENT:
             job.replaces_ref = original.platform_ref
