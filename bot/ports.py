@@ -8,7 +8,7 @@ method on the repository that needs them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -79,6 +79,18 @@ class Repository(Protocol[T]):
         of two units racing, only one sees True."""
         ...
 
+    async def save_if(self, item: T, *, expected: Mapping[str, object]) -> bool:
+        """Write every field of ``item`` only while its stored row still holds ``expected``
+        (``{"state": AskState.OPEN, "updated_at": seen}``; values as in ``find`` criteria);
+        True when this unit of work changed it, False (nothing written) otherwise.
+
+        A guarded transition: of concurrent units that read the same row and change it, the
+        first writer wins and the others see False. The row stays taken until the winner's
+        unit ends (a row lock on PostgreSQL, the single writer on SQLite); a unit that then
+        finds the row changed writes nothing. Do it before the transition's other writes, or
+        roll back on False, so a loser leaves no trace."""
+        ...
+
 
 class OutboxRepository(Repository[OutboxMessage], Protocol):
     async def enqueue(self, item: OutboxMessage) -> bool:
@@ -89,12 +101,19 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         ...
 
     async def claim_due(
-        self, *, now: datetime, limit: int, platforms: Collection[Platform]
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        platforms: Collection[Platform],
+        lease_until: datetime,
     ) -> list[OutboxMessage]:
-        """Pending messages for ``platforms`` whose ``next_attempt_at`` has come, oldest first,
-        locked for this unit of work (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so no other
-        process takes them. Only the platforms a process can send to: the others' rows (the
-        console's, a platform switched off here) are left alone for whoever can deliver them."""
+        """Lease and return, in one statement, the pending messages for ``platforms`` whose
+        ``next_attempt_at`` has come, oldest first: their ``next_attempt_at`` becomes
+        ``lease_until``, so no other pass — in this process or another — takes them until the
+        lease runs out (and rows another open unit is claiming are skipped, not waited for, on
+        PostgreSQL). Only the platforms a process can send to: the others' rows (the console's,
+        a platform switched off here) are left alone for whoever can deliver them."""
         ...
 
 

@@ -34,7 +34,7 @@ health checks.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -278,6 +278,12 @@ class _BoundRepository(Generic[T]):
             raise NotFound(FOREIGN)
         await self._inner.save(item)
 
+    async def save_if(self, item: T, *, expected: Mapping[str, object]) -> bool:
+        await self._check_stored(_field(item, "id"))
+        if not await self._belongs(item):
+            raise NotFound(FOREIGN)
+        return await self._inner.save_if(item, expected=expected)
+
     async def delete(self, id: int) -> None:
         await self._check_stored(id)
         await self._inner.delete(id)
@@ -328,7 +334,12 @@ class _BoundOutbox(_BoundRepository[OutboxMessage]):
         return inserted
 
     async def claim_due(
-        self, *, now: datetime, limit: int, platforms: Collection[Platform]
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        platforms: Collection[Platform],
+        lease_until: datetime,
     ) -> list[OutboxMessage]:
         raise RuntimeError("claiming the outbox is the drain's job, on an unbound unit of work")
 
@@ -389,6 +400,11 @@ class _OrganizationRepository:
         if not self._ours(id):
             raise NotFound(FOREIGN)
         return await self._inner.set_if(id, field, value, expected=expected)
+
+    async def save_if(self, item: model.Organization, *, expected: Mapping[str, object]) -> bool:
+        if not self._ours(item.id):
+            raise NotFound(FOREIGN)
+        return await self._inner.save_if(item, expected=expected)
 
 
 def bound(uow: UnitOfWork, organization_id: int) -> UnitOfWork:

@@ -1,8 +1,9 @@
 """The outbox drain: send due messages through the platform senders, once each (DESIGN §5).
 
-A pass claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so another process skips
-them) and, in the same short transaction, leases them: their ``next_attempt_at`` moves
-``policy.lease`` ahead, so no other process or later pass takes them while they are in flight.
+A pass claims due rows and leases them in one statement (``UPDATE … RETURNING``: see
+``OutboxRepository.claim_due``): their ``next_attempt_at`` moves ``policy.lease`` ahead, so no
+other pass — in this process, another one, or ``leaderbot tick --now`` — takes them while they
+are in flight.
 Then each message is sent and its result recorded at once, in a transaction of its own. No
 transaction is open while a platform is waited on. A leased row carries :data:`IN_FLIGHT` as its
 error until its result is recorded; a crash leaves that mark on the rows whose sends were under
@@ -27,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
@@ -156,13 +157,19 @@ async def drain_once(
     async with uow_factory() as uow:
         now = clock.now()
         rows = await uow.outbox.claim_due(
-            now=now, limit=limit or policy.batch, platforms=list(senders)
+            now=now,
+            limit=limit or policy.batch,
+            platforms=list(senders),
+            lease_until=now + policy.lease,
         )
         report.claimed = len(rows)
+        claimed = {row.id for row in rows}
         jobs: list[_Job] = []
         later: list[tuple[OutboxMessage, datetime]] = []
         for row in rows:
-            prepared = await _prepare(uow, row, senders=senders, now=now, policy=policy)
+            prepared = await _prepare(
+                uow, row, senders=senders, now=now, policy=policy, claimed=claimed
+            )
             if isinstance(prepared, datetime):
                 later.append((row, prepared))
                 continue
@@ -171,8 +178,7 @@ async def drain_once(
                 later.append((row, now + timedelta(seconds=wait)))
                 continue
             jobs.append(prepared)
-        for job in jobs:
-            job.row.next_attempt_at = now + policy.lease
+        for job in jobs:  # leased by the claim; marked in flight until its result is recorded
             job.row.error = IN_FLIGHT
         await _postpone(uow, [*later, *((job.row, job.row.next_attempt_at) for job in jobs)])
         await uow.commit()
@@ -255,6 +261,7 @@ async def _prepare(
     senders: Mapping[Platform, Sender],
     now: datetime,
     policy: DrainPolicy,
+    claimed: Collection[int],
 ) -> _Job | datetime:
     """The row ready to send, or when to look at it again: thread root not posted yet, replaced
     message still pending. (Only rows of platforms in ``senders`` are ever claimed.)"""
@@ -278,6 +285,9 @@ async def _prepare(
             key=outbox_key(message.replaces_key, row.workspace_id, row.address)
         )
         if original is not None and original.state is OutboxState.PENDING:
+            # Claimed in this pass, its next_attempt_at is the lease: look again soon instead.
+            if original.id in claimed:
+                return now + policy.defer
             return max(now + policy.defer, original.next_attempt_at)
         if original is not None and original.state is OutboxState.SENT:
             job.replaces_ref = original.platform_ref

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import model
 from bot.criteria import check_aware, ordered, predicate
-from storage.repositories import SqlRepository, Statements
+from storage.repositories import Params, SqlRepository, Statements
 from storage.tables import DIRECTORY_VERSIONS, ROWS
 
 __all__ = [
@@ -266,9 +266,9 @@ class DirectoryRepository(SqlRepository[T]):
         self._view.wrote()
         await super().delete(id)
 
-    async def set_if(self, id: int, field: str, value: object, *, expected: object) -> bool:
+    async def _update_if(self, id: int, values: Params, expected: Mapping[str, object]) -> bool:
         self._view.wrote()
-        return await super().set_if(id, field, value, expected=expected)
+        return await super()._update_if(id, values, expected)
 
     async def get(self, id: int) -> T | None:
         table = await self._view.table(self._entity)

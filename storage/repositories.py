@@ -181,8 +181,9 @@ def _update(table: Table) -> Executable:
 
 
 @lru_cache(maxsize=SHAPES)
-def _set_if(table: Table, shape: Shape, field: str) -> Executable:
-    return update(table).where(*_where(table, shape)).values({field: bindparam("new_value")})
+def _update_if(table: Table, shape: Shape) -> Executable:
+    """``UPDATE … WHERE <criteria>``; the columns it sets are the parameters named after them."""
+    return update(table).where(*_where(table, shape))
 
 
 @cache
@@ -264,9 +265,19 @@ class SqlRepository(Generic[T]):
         return int((await self._execute(_count(self._table, shape), params)).scalar_one())
 
     async def set_if(self, id: int, field: str, value: object, *, expected: object) -> bool:
-        shape, params = _criteria(self._table, {"id": id, field: expected})
-        statement = _set_if(self._table, shape, field)
-        result = await self._execute(statement, {**params, "new_value": value})
+        return await self._update_if(id, {field: value}, {field: expected})
+
+    async def save_if(self, item: T, *, expected: Mapping[str, object]) -> bool:
+        return await self._update_if(cast(Any, item).id, self._values(item), expected)
+
+    async def _update_if(self, id: int, values: Params, expected: Mapping[str, object]) -> bool:
+        """The one guarded write: ``values`` set by a single ``UPDATE … WHERE id = :id AND
+        <expected>``, so the database decides who wins (a concurrent writer of the row waits
+        for this unit on PostgreSQL, and then re-checks the criteria; SQLite has one writer)."""
+        if "id" in expected:
+            raise ValueError("the guard is on the row's other fields; its id is given")
+        shape, params = _criteria(self._table, {"id": id, **expected})
+        result = await self._execute(_update_if(self._table, shape), {**params, **values})
         return cast(CursorResult[Any], result).rowcount == 1
 
 
@@ -286,24 +297,44 @@ class SqlOutboxRepository(SqlRepository[OutboxMessage]):
         return True
 
     async def claim_due(
-        self, *, now: datetime, limit: int, platforms: Collection[Platform]
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        platforms: Collection[Platform],
+        lease_until: datetime,
     ) -> list[OutboxMessage]:
-        # SQLite renders no FOR UPDATE: it has a single writer, which is its lock.
+        # One UPDATE … RETURNING: the rows are leased by the statement that finds them. On
+        # PostgreSQL its subquery locks them (SKIP LOCKED: another claimant takes the next
+        # ones); on SQLite it is a write, so it runs on the single writer inside the write lock
+        # (BEGIN IMMEDIATE), after any other claim of this process or another.
         where = {
             "state": OutboxState.PENDING,
             "next_attempt_at__lte": now,
             "platform": list(platforms),
         }
         shape, params = _criteria(self._table, where)
-        return await self._load(_claim(self._table, shape, limit), params)
+        result = await self._execute(
+            _claim(self._table, shape, limit), {**params, "lease_until": lease_until}
+        )
+        return sorted((OutboxMessage(**row) for row in result.mappings()), key=lambda row: row.id)
 
 
 @lru_cache(maxsize=SHAPES)
 def _claim(table: Table, shape: Shape, limit: int) -> Executable:
-    return (
-        select(table)
+    """``UPDATE … SET next_attempt_at = :lease_until WHERE id IN (SELECT id … ORDER BY
+    next_attempt_at LIMIT n FOR UPDATE SKIP LOCKED) RETURNING *``: the longest due are leased
+    (SQLite renders no FOR UPDATE; its write lock serialises claims)."""
+    due = (
+        select(table.c.id)
         .where(*_where(table, shape))
         .order_by(table.c.next_attempt_at, table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+    )
+    return (
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=bindparam("lease_until"))
+        .returning(*table.c)
     )

@@ -8,17 +8,24 @@ the same conformance suite over both):
   ``commit`` publishes, ``rollback`` or leaving without ``commit`` discards;
 - ``find`` criteria, ordering (NULLs last, ``id`` as tie-break) and errors are the same;
 - the schema's unique constraints raise ``bot.errors.Conflict``;
-- ``outbox.claim_due`` skips messages another open unit of work has claimed (SKIP LOCKED);
+- a guarded write (``set_if``, ``save_if``) yields to the event loop first, as a database round
+  trip does (so concurrent units really interleave), then takes the row until the unit ends: a
+  second guarded writer of the row waits for the first unit to end and then checks its
+  expectation against what that unit committed — a row lock on PostgreSQL, the single writer
+  on SQLite;
+- ``outbox.claim_due`` leases the rows it returns (a write) and skips rows another open unit
+  holds (SKIP LOCKED);
 - datetimes must be timezone-aware and come back in UTC, enums come back as enums.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -80,8 +87,8 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.rows: dict[type[Any], dict[int, Any]] = defaultdict(dict)
         self.ids: dict[type[Any], Iterator[int]] = defaultdict(lambda: itertools.count(1))
-        self.claimed: dict[int, InMemoryUnitOfWork] = {}
-        """Outbox message id → the open unit of work that claimed it."""
+        self.held: dict[tuple[type[Any], int], InMemoryUnitOfWork] = {}
+        """(entity, id) → the open unit of work that holds the row (guarded write, claim)."""
 
 
 class InMemoryRepository(Generic[T]):
@@ -157,10 +164,28 @@ class InMemoryRepository(Generic[T]):
         return len(self._select(where, None))
 
     async def set_if(self, id: int, field: str, value: object, *, expected: object) -> bool:
-        if not self._select({"id": id, field: expected}, None):
+        return await self._write_if(id, {field: expected}, lambda item: setattr(item, field, value))
+
+    async def save_if(self, item: T, *, expected: Mapping[str, object]) -> bool:
+        changed = copy.deepcopy(item)
+        return await self._write_if(
+            getattr(item, "id", 0),
+            expected,
+            lambda stored: stored.__dict__.update(changed.__dict__),
+        )
+
+    async def _write_if(
+        self, id: int, expected: Mapping[str, object], change: Callable[[Any], None]
+    ) -> bool:
+        """The one guarded write (see the module docstring)."""
+        if "id" in expected:
+            raise ValueError("the guard is on the row's other fields; its id is given")
+        await asyncio.sleep(0)
+        await self._uow.hold(self._entity, id)
+        if not self._select({"id": id, **expected}, None):
             return False
         item = copy.deepcopy(self._lookup(id))
-        setattr(item, field, value)
+        change(item)
         self._write(item)
         return True
 
@@ -176,9 +201,14 @@ class InMemoryOutboxRepository(InMemoryRepository[OutboxMessage]):
         return True
 
     async def claim_due(
-        self, *, now: datetime, limit: int, platforms: Collection[Platform]
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        platforms: Collection[Platform],
+        lease_until: datetime,
     ) -> list[OutboxMessage]:
-        claimed = self._uow.store.claimed
+        held = self._uow.store.held
         due = [
             row
             for row in self._select(
@@ -189,12 +219,16 @@ class InMemoryOutboxRepository(InMemoryRepository[OutboxMessage]):
                 },
                 None,
             )
-            if claimed.get(row.id, self._uow) is self._uow
+            if held.get((OutboxMessage, row.id), self._uow) is self._uow
         ]
         due.sort(key=lambda row: (row.next_attempt_at, row.id))
-        for row in due[:limit]:
-            claimed[row.id] = self._uow
-        return copy.deepcopy(due[:limit])
+        claimed = sorted(due[:limit], key=lambda row: row.id)
+        for row in claimed:
+            held[(OutboxMessage, row.id)] = self._uow
+            leased = copy.deepcopy(row)
+            leased.next_attempt_at = lease_until
+            self._write(leased)
+        return [copy.deepcopy(self._lookup(row.id)) for row in claimed]  # type: ignore[misc]
 
 
 class InMemoryUnitOfWork:
@@ -202,6 +236,7 @@ class InMemoryUnitOfWork:
         self.store = store
         self.pending: dict[type[Any], dict[int, Any]] = defaultdict(dict)
         self.committed = False
+        self.ended = asyncio.Event()
         self.organizations: Repository[model.Organization] = InMemoryRepository(
             self, model.Organization
         )
@@ -246,10 +281,20 @@ class InMemoryUnitOfWork:
     ) -> None:
         await self.rollback()
 
+    async def hold(self, entity: type[Any], id: int) -> None:
+        """Take a row until this unit ends, waiting while another open unit holds it."""
+        key = (entity, id)
+        while (owner := self.store.held.get(key)) not in (None, self):
+            assert owner is not None
+            await owner.ended.wait()
+        self.store.held[key] = self
+
     def _end(self) -> None:
         self.pending.clear()
-        for id in [id for id, owner in self.store.claimed.items() if owner is self]:
-            del self.store.claimed[id]
+        for key in [key for key, owner in self.store.held.items() if owner is self]:
+            del self.store.held[key]
+        self.ended.set()
+        self.ended = asyncio.Event()
 
     async def commit(self) -> None:
         for entity, changes in self.pending.items():

@@ -6,11 +6,13 @@ expired. Every change writes an audit event; approvals and declines also write t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
+from bot.calendar import zone
 from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
 from bot.model import Ask, AskState, Decision, Person, Project
@@ -23,6 +25,7 @@ from bot.services.lookup import names_of
 from bot.services.raci import DEFAULT_AREA, load_matrix, route_in
 
 DECIDABLE = (AskState.OPEN, AskState.INFO_REQUESTED)
+_NOTHING = "Nothing was changed."
 OUTCOME_STATE = {"approve": AskState.APPROVED, "decline": AskState.DECLINED}
 
 
@@ -48,6 +51,20 @@ def card_deadline(ask: Ask, decider: Person | None) -> datetime | None:
     if ask.needed_by is None or decider is None:
         return ask.created_at + UNDATED_LIFETIME
     return ask_expires_at(ask.needed_by, decider)
+
+
+def seen(ask: Ask) -> Mapping[str, object]:
+    """The guard of every change of an ask (``Repository.save_if``): the fields any transition
+    changes — its state, when it last changed, its decider, its one-time jobs — still as this
+    unit read them. Of two concurrent changes the second then finds the row changed and writes
+    nothing (and no field the first wrote is lost under a stale copy)."""
+    return {
+        "state": ask.state,
+        "updated_at": ask.updated_at,
+        "assignee_id": ask.assignee_id,
+        "reminded_at": ask.reminded_at,
+        "announced_at": ask.announced_at,
+    }
 
 
 def card_key(ask_id: int) -> str:
@@ -219,7 +236,11 @@ async def announce(uow: UnitOfWork, ask: Ask, *, now: datetime, link_base: str) 
     if ask.announced_at is not None:
         return False
     if not await uow.asks.set_if(ask.id, "announced_at", now, expected=None):
-        return False  # another process announced it meanwhile
+        # Another unit announced it meanwhile: take its time, so this unit's guard (``seen``)
+        # and any save of the ask keep it.
+        stored = await uow.asks.get(ask.id)
+        ask.announced_at = stored.announced_at if stored else ask.announced_at
+        return False
     ask.announced_at = now
     project = await uow.projects.get(ask.project_id)
     assert project is not None
@@ -317,18 +338,20 @@ async def decide(
             f"ask #{ask.id}. Nothing was changed."
         )
     if ask.state not in DECIDABLE:
-        raise InvalidState(_already(ask, names))
+        raise InvalidState(_already(ask, names, reader=decider))
     text = text.strip()
     if outcome == "decline" and not text:
         raise UsageError("Please give a reason when you decline.", hint=f"decline {ask.id} <why>")
     if outcome == "info" and not text:
         raise UsageError("What do you need to know?", hint=f"info {ask.id} <question>")
+    guard = seen(ask)
     ask.state = OUTCOME_STATE.get(outcome, AskState.INFO_REQUESTED)
     ask.decided_by_id = decider.id
     ask.decided_at = now
     ask.updated_at = now
     ask.rationale = text
-    await uow.asks.save(ask)
+    if not await uow.asks.save_if(ask, expected=guard):
+        await _late(uow, ask.id, reader=decider)
     await record(
         uow,
         organization_id=organization_id,
@@ -395,14 +418,31 @@ def _requester_note(ask: Ask, *, project: Project, names: dict[int, str], link: 
     )
 
 
-def _already(ask: Ask, names: dict[int, str]) -> str:
+def _already(ask: Ask, names: dict[int, str], *, reader: Person) -> str:
+    """A late click's reply: what happened to the ask instead, when in the reader's time."""
     if ask.state in (AskState.WITHDRAWN, AskState.EXPIRED):
         return f"Ask #{ask.id} was {ask.state.value}; there is nothing to decide."
-    when = ask.decided_at.strftime("%d %b %H:%M UTC") if ask.decided_at else ""
-    return (
-        f"Ask #{ask.id} was already {ask.state.value} by "
-        f"{names.get(ask.decided_by_id or 0, 'someone')} on {when}. Nothing was changed."
-    )
+    if ask.decided_at:
+        local = ask.decided_at.astimezone(zone(reader.timezone))
+        when = f" on {local:%d %b %H:%M} {local.tzname()}"
+    else:
+        when = ""
+    by = names.get(ask.decided_by_id or 0, "someone")
+    if ask.state in DECIDABLE:  # sent back for information, or answered, meanwhile
+        verb = (
+            "sent back for more information" if ask.state is AskState.INFO_REQUESTED else "reopened"
+        )
+        return f"Ask #{ask.id} was just {verb} ({by}{when}). Nothing was changed."
+    return f"Ask #{ask.id} was already {ask.state.value} by {by}{when}. Nothing was changed."
+
+
+async def _late(uow: UnitOfWork, ask_id: int, *, reader: Person) -> None:
+    """A guarded change lost to a concurrent one: refuse with what happened instead (the
+    unit of work then rolls back, so the loser leaves nothing behind)."""
+    ask = await uow.asks.get(ask_id)
+    assert ask is not None
+    names = await names_of(uow, [ask.decided_by_id or 0])
+    raise InvalidState(_already(ask, names, reader=reader))
 
 
 async def answer(
@@ -425,9 +465,11 @@ async def answer(
         raise UsageError("Your answer is empty.", hint="Type the answer to the question.")
     project = await uow.projects.get(ask.project_id)
     assert project is not None
+    guard = seen(ask)
     ask.text = f"{ask.text}\nQ: {ask.rationale}\nA: {text.strip()}"
     ask.state, ask.rationale, ask.updated_at = AskState.OPEN, "", now
-    await uow.asks.save(ask)
+    if not await uow.asks.save_if(ask, expected=guard):
+        raise InvalidState(f"Ask #{ask.id} changed meanwhile; your answer was not sent. {_NOTHING}")
     await record(
         uow,
         organization_id=organization_id,
@@ -503,18 +545,23 @@ async def withdraw(
     if ask.requester_id != actor.id:
         raise NotAllowed(f"Only the person who raised ask #{ask.id} can withdraw it.")
     if ask.state not in DECIDABLE:
-        raise InvalidState(f"Ask #{ask.id} is already {ask.state.value}.")
-    await _close(
+        raise InvalidState(f"Ask #{ask.id} is already {ask.state.value}. {_NOTHING}")
+    if not await _close(
         uow, ask, state=AskState.WITHDRAWN, actor_id=actor.id, now=now, link_base=link_base
-    )
+    ):
+        await _late(uow, ask.id, reader=actor)
     return ask
 
 
-async def expire(uow: UnitOfWork, *, ask: Ask, now: datetime, link_base: str) -> None:
-    """Past needed-by and grace, undecided: the ask expires and the requester is told."""
+async def expire(uow: UnitOfWork, *, ask: Ask, now: datetime, link_base: str) -> bool:
+    """Past needed-by and grace, undecided: the ask expires and the requester is told. False
+    when it was decided (or expired by another tick) meanwhile: nothing written."""
     if ask.state not in DECIDABLE:
-        return
-    await _close(uow, ask, state=AskState.EXPIRED, actor_id=None, now=now, link_base=link_base)
+        return False
+    if not await _close(
+        uow, ask, state=AskState.EXPIRED, actor_id=None, now=now, link_base=link_base
+    ):
+        return False
     project = await uow.projects.get(ask.project_id)
     await deliver(
         uow,
@@ -528,6 +575,7 @@ async def expire(uow: UnitOfWork, *, ask: Ask, now: datetime, link_base: str) ->
         now=now,
         category=ITEM,
     )
+    return True
 
 
 async def _close(
@@ -538,10 +586,13 @@ async def _close(
     actor_id: int | None,
     now: datetime,
     link_base: str,
-) -> None:
+) -> bool:
+    """Withdraw or expire, guarded; False (nothing written) when the ask changed meanwhile."""
     await announce(uow, ask, now=now, link_base=link_base)
+    guard = seen(ask)
     ask.state, ask.updated_at = state, now
-    await uow.asks.save(ask)
+    if not await uow.asks.save_if(ask, expected=guard):
+        return False
     await record(
         uow,
         organization_id=ask.organization_id,
@@ -562,14 +613,18 @@ async def _close(
             organization_id=ask.organization_id,
             now=now,
         )
+    return True
 
 
-async def remind(uow: UnitOfWork, *, ask: Ask, now: datetime) -> None:
-    """Once, about a day before needed-by: nudge the decider."""
+async def remind(uow: UnitOfWork, *, ask: Ask, now: datetime) -> bool:
+    """Once, about a day before needed-by: nudge the decider. False when it was decided, or
+    reminded by another tick, meanwhile: nothing written."""
     if ask.state is not AskState.OPEN or ask.reminded_at is not None:
-        return
+        return False
+    guard = seen(ask)
     ask.reminded_at = now
-    await uow.asks.save(ask)
+    if not await uow.asks.save_if(ask, expected=guard):
+        return False
     project = await uow.projects.get(ask.project_id)
     await deliver(
         uow,
@@ -585,6 +640,7 @@ async def remind(uow: UnitOfWork, *, ask: Ask, now: datetime) -> None:
         now=now,
         category=PING,
     )
+    return True
 
 
 async def waiting_on(uow: UnitOfWork, *, person_id: int, today: date) -> list[Ask]:

@@ -8,6 +8,7 @@ by the root post in the project channel (thread key ``blocker:{id}``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,30 @@ class Raised:
     blocker: Blocker
     ladder_names: tuple[str, ...]
     first_owner: Person
+
+
+def seen(blocker: Blocker) -> Mapping[str, object]:
+    """The guard of every change of a blocker (``Repository.save_if``): its state, rung and
+    last change as this unit read them. Every transition moves ``updated_at``, so of two
+    concurrent ones (an ack and a resolve, a resolve and the tick's escalation, a handover)
+    the second finds the row changed and writes nothing."""
+    return {"state": blocker.state, "level": blocker.level, "updated_at": blocker.updated_at}
+
+
+async def _late(uow: UnitOfWork, blocker_id: int) -> None:
+    """A guarded change lost to a concurrent one: refuse with the blocker's state now (the unit
+    of work then rolls back, so the loser leaves nothing behind)."""
+    blocker = await uow.blockers.get(blocker_id)
+    assert blocker is not None
+    if blocker.state in LIVE:
+        raise InvalidState(
+            f"Blocker #{blocker.id} changed meanwhile (it is {blocker.state.value}, with "
+            f"rung {blocker.level + 1} of its ladder). Nothing was changed."
+        )
+    raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
+
+
+_NOTHING = "Nothing was changed."
 
 
 def thread_key(blocker_id: int) -> str:
@@ -214,7 +239,7 @@ async def acknowledge(
     """The current rung owner has seen it: the rung's clock restarts as a resolution window."""
     blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
     if blocker.state not in LIVE:
-        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}.")
+        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
     if actor.id != blocker.ladder[blocker.level]:
         names = await names_of(uow, [blocker.ladder[blocker.level]])
         raise NotAllowed(
@@ -222,11 +247,13 @@ async def acknowledge(
             "only they can acknowledge it. Nothing was changed."
         )
     if blocker.state is BlockerState.ACKNOWLEDGED:
-        raise InvalidState(f"You already acknowledged blocker #{blocker.id}.")
+        raise InvalidState(f"You already acknowledged blocker #{blocker.id}. {_NOTHING}")
+    guard = seen(blocker)
     blocker.state = BlockerState.ACKNOWLEDGED
     blocker.acknowledged_at = blocker.updated_at = now
     blocker.next_escalation_at = sla_deadline(now, blocker.severity, actor.timezone)
-    await uow.blockers.save(blocker)
+    if not await uow.blockers.save_if(blocker, expected=guard):
+        await _late(uow, blocker.id)
     await record(
         uow,
         organization_id=organization_id,
@@ -262,16 +289,18 @@ async def resolve(
     """
     blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
     if blocker.state not in LIVE:
-        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}.")
+        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
     allowed = {blocker.reporter_id} if withdraw else {blocker.reporter_id, *blocker.ladder}
     if actor.id not in allowed:
         who = "the person who raised it" if withdraw else "the people on its ladder or its reporter"
         raise NotAllowed(f"Only {who} can close blocker #{blocker.id}. Nothing was changed.")
+    guard = seen(blocker)
     blocker.state = BlockerState.WITHDRAWN if withdraw else BlockerState.RESOLVED
     blocker.resolved_at = blocker.updated_at = now
     blocker.next_escalation_at = None
     blocker.resolution = text.strip()
-    await uow.blockers.save(blocker)
+    if not await uow.blockers.save_if(blocker, expected=guard):
+        await _late(uow, blocker.id)
     await record(
         uow,
         organization_id=organization_id,
@@ -317,20 +346,23 @@ async def resolve(
     return blocker
 
 
-async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: str) -> None:
-    """The rung's deadline passed unresolved: move to the next rung (or re-notify the top)."""
+async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: str) -> bool:
+    """The rung's deadline passed unresolved: move to the next rung (or re-notify the top).
+    False when the blocker changed meanwhile (acknowledged, resolved, climbed by another
+    tick): nothing written."""
     if blocker.state not in LIVE:
-        return
+        return False
     if blocker.level + 1 >= len(blocker.ladder):
-        await renotify_top(uow, blocker=blocker, now=now, link_base=link_base)
-        return
+        return await renotify_top(uow, blocker=blocker, now=now, link_base=link_base)
+    guard = seen(blocker)
     blocker.level += 1
     blocker.state = BlockerState.OPEN
     blocker.updated_at = now
     owner = await uow.people.get(blocker.ladder[blocker.level])
     assert owner is not None
     blocker.next_escalation_at = sla_deadline(now, blocker.severity, owner.timezone)
-    await uow.blockers.save(blocker)
+    if not await uow.blockers.save_if(blocker, expected=guard):
+        return False
     await record(
         uow,
         organization_id=blocker.organization_id,
@@ -359,13 +391,17 @@ async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: 
         link_base=link_base,
         note=f"Escalated to you as {rung}: the previous rung did not resolve it in time.",
     )
+    return True
 
 
-async def renotify_top(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: str) -> None:
-    """At the top rung the ladder cannot climb: remind its owner daily until it is resolved."""
+async def renotify_top(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: str) -> bool:
+    """At the top rung the ladder cannot climb: remind its owner daily until it is resolved.
+    False (nothing written) when the blocker changed meanwhile."""
+    guard = seen(blocker)
     blocker.next_escalation_at = now + timedelta(days=1)
     blocker.updated_at = now
-    await uow.blockers.save(blocker)
+    if not await uow.blockers.save_if(blocker, expected=guard):
+        return False
     project = await uow.projects.get(blocker.project_id)
     assert project is not None
     await _notify_owner(
@@ -383,3 +419,4 @@ async def renotify_top(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link
         project_key=project.key,
         now=now,
     )
+    return True

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.errors import NotFound, UsageError
+from bot.errors import InvalidState, NotFound, UsageError
 from bot.messages import Fact, Message, Target
 from bot.model import AskState, Person, Project
 from bot.ports import UnitOfWork
 from bot.services import asks as ask_service
+from bot.services import blockers as blocker_service
 from bot.services.audit import record
 from bot.services.blockers import LIVE
 from bot.services.delivery import deliver
@@ -50,33 +51,44 @@ async def handover(
         for each in projects:
             await require_steward(uow, project=each, person=actor)
     ids = [p.id for p in projects]
-    roles = letters = moved_asks = moved_blockers = 0
+    # Every move is guarded on the row still naming the predecessor (or, for asks and
+    # blockers, on the state this unit read): of two concurrent handovers (a double submit)
+    # the second finds everything moved and is refused before it writes its audit events.
+    tried = roles = letters = moved_asks = moved_blockers = 0
+    still_theirs = {"person_id": predecessor.id}
     for stakeholder in await uow.stakeholders.find(project_id=ids, person_id=predecessor.id):
+        tried += 1
         taken = await uow.stakeholders.first(
             project_id=stakeholder.project_id, person_id=successor.id, role=stakeholder.role
         )
+        stakeholder.person_id = successor.id
+        if not await uow.stakeholders.save_if(stakeholder, expected=still_theirs):
+            continue
         if taken:
             await uow.stakeholders.delete(stakeholder.id)
-        else:
-            stakeholder.person_id = successor.id
-            await uow.stakeholders.save(stakeholder)
         roles += 1
     for entry in await uow.raci.find(project_id=ids, person_id=predecessor.id):
-        for clash in await uow.raci.find(
+        tried += 1
+        clashes = await uow.raci.find(
             project_id=entry.project_id, area=entry.area, person_id=successor.id
-        ):
+        )
+        for clash in clashes:
             await uow.raci.delete(clash.id)
         entry.person_id = successor.id
-        await uow.raci.save(entry)
+        if not await uow.raci.save_if(entry, expected=still_theirs):
+            continue
         letters += 1
     for ask in await uow.asks.find(
         project_id=ids, assignee_id=predecessor.id, state=list(ask_service.DECIDABLE)
     ):
+        tried += 1
+        guard = ask_service.seen(ask)
         ask.assignee_id, ask.updated_at = successor.id, now
-        await uow.asks.save(ask)
-        moved_asks += 1
+        moved_asks += await uow.asks.save_if(ask, expected=guard)
     for blocker in await uow.blockers.find(project_id=ids, state=list(LIVE)):
         if predecessor.id in blocker.ladder:
+            tried += 1
+            guard = blocker_service.seen(blocker)
             ladder: list[int] = []
             for pid in blocker.ladder:
                 pid = successor.id if pid == predecessor.id else pid
@@ -84,8 +96,12 @@ async def handover(
                     ladder.append(pid)
             blocker.ladder = ladder
             blocker.level = min(blocker.level, len(ladder) - 1)
-            await uow.blockers.save(blocker)
-            moved_blockers += 1
+            blocker.updated_at = now
+            moved_blockers += await uow.blockers.save_if(blocker, expected=guard)
+    if tried and not roles + letters + moved_asks + moved_blockers:
+        raise InvalidState(
+            f"{predecessor.name}'s roles were already handed over meanwhile. Nothing was changed."
+        )
     for each in projects:
         await record(
             uow,

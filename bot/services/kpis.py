@@ -126,8 +126,8 @@ async def record_observation(
     before = previous.level if previous else ThresholdLevel.OK
     if level is ThresholdLevel.OK:
         for review in await uow.reviews.find(measure_id=measure.id, closed_at=None):
-            review.closed_at = now
-            await uow.reviews.save(review)
+            # Guarded: a concurrent recording closes it too, and only one of them does.
+            await uow.reviews.set_if(review.id, "closed_at", now, expected=None)
     if SEVERITY[level] <= SEVERITY[before]:
         return observation, None
     sponsor = await uow.stakeholders.first(project_id=project.id, role=Role.SPONSOR)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.errors import Conflict, NotAllowed, UsageError
+from bot.errors import Conflict, InvalidState, NotAllowed, UsageError
 from bot.model import Person, Project, ProjectChannel, ProjectStatus, Role, Stakeholder
 from bot.ports import UnitOfWork
 from bot.services.audit import record
@@ -91,8 +91,15 @@ async def set_status(
                 f"#{project.key} needs exactly one sponsor to be active.",
                 hint=f"role @person sponsor #{project.key}",
             )
+    # Guarded on the status this unit read (one field, so a concurrent charter edit is kept):
+    # of a concurrent pause and close, or a double click, one wins and the other is told.
+    if not await uow.projects.set_if(project.id, "status", status, expected=project.status):
+        now_ = await uow.projects.get(project.id)
+        current = now_.status.value if now_ else "gone"
+        raise InvalidState(
+            f"#{project.key} was changed meanwhile: it is {current} now. Nothing was changed."
+        )
     project.status = status
-    await uow.projects.save(project)
     await record(
         uow,
         organization_id=project.organization_id,

@@ -317,13 +317,11 @@ async def _asks(uow: UnitOfWork, report: TickReport, *, now: datetime, link_base
         if assignee is None or ask.needed_by is None:
             continue
         if is_expired(ask, assignee, now=now):
-            await asks.expire(
+            report.expired += await asks.expire(
                 uow, ask=ask, now=ask_expires_at(ask.needed_by, assignee), link_base=link_base
             )
-            report.expired += 1
         elif needs_reminder(ask, assignee, now=now):
-            await asks.remind(uow, ask=ask, now=now)
-            report.reminders += 1
+            report.reminders += await asks.remind(uow, ask=ask, now=now)
         elif is_overdue(ask, assignee, now=now) and f"ask:{ask.id}:overdue" not in told:
             report.overdue += await _tell_overdue(uow, ask=ask, decider=assignee, now=now)
 
@@ -354,11 +352,12 @@ async def _escalations(uow: UnitOfWork, *, now: datetime, link_base: str) -> int
     due = due_escalations(
         await uow.blockers.find(state=list(blockers.LIVE), next_escalation_at__lte=now), now=now
     )
+    escalated = 0
     for blocker in due:
         deadline = blocker.next_escalation_at
         assert deadline is not None
         at_top = blocker.level + 1 >= len(blocker.ladder)
         if at_top:
             deadline += _ONE_DAY * ((now - deadline) // _ONE_DAY)
-        await blockers.climb(uow, blocker=blocker, now=deadline, link_base=link_base)
-    return len(due)
+        escalated += await blockers.climb(uow, blocker=blocker, now=deadline, link_base=link_base)
+    return escalated

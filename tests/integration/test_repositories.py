@@ -3,6 +3,7 @@ PostgreSQL (when LEADERBOT_TEST_POSTGRES_URL is set). Plus: the migrations match
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from storage.migrate import include_name
 from storage.tables import Base
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+LEASE = NOW + timedelta(minutes=2)
 PARIS = timezone(timedelta(hours=1))
 
 
@@ -368,10 +370,18 @@ async def test_claim_due_takes_pending_due_messages_oldest_first(
             await uow.outbox.enqueue(message(key, due=due, state=state))
         await uow.commit()
     async with uow_factory() as uow:
-        claimed = await uow.outbox.claim_due(now=NOW, limit=3, platforms=ALL)
-        assert [m.key for m in claimed] == ["oldest", "late", "also-late"]
-        rest = await uow.outbox.claim_due(now=NOW, limit=10, platforms=ALL)
-        assert [m.key for m in rest] == ["oldest", "late", "also-late", "now"]
+        claimed = await uow.outbox.claim_due(now=NOW, limit=3, platforms=ALL, lease_until=LEASE)
+        assert {m.key for m in claimed} == {"oldest", "late", "also-late"}
+        assert {m.next_attempt_at for m in claimed} == {LEASE}
+        rest = await uow.outbox.claim_due(now=NOW, limit=10, platforms=ALL, lease_until=LEASE)
+        assert [m.key for m in rest] == ["now"]
+        await uow.rollback()
+    async with uow_factory() as uow:
+        again = await uow.outbox.claim_due(now=NOW, limit=10, platforms=ALL, lease_until=LEASE)
+        assert [m.key for m in again] == ["late", "oldest", "now", "also-late"]  # id order
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim_due(now=NOW, limit=10, platforms=ALL, lease_until=LEASE) == []
 
 
 async def test_claim_due_leaves_platforms_this_process_cannot_send_to(
@@ -383,34 +393,40 @@ async def test_claim_due_leaves_platforms_this_process_cannot_send_to(
         await uow.outbox.enqueue(message("slack"))
         await uow.commit()
     async with uow_factory() as uow:
-        claimed = await uow.outbox.claim_due(now=NOW, limit=10, platforms=[Platform.SLACK])
+        claimed = await uow.outbox.claim_due(
+            now=NOW, limit=10, platforms=[Platform.SLACK], lease_until=LEASE
+        )
         assert [m.key for m in claimed] == ["slack"]
 
 
-async def test_concurrent_claims_never_share_a_message(
-    uow_factory: UnitOfWorkFactory, backend: str
-) -> None:
-    if backend == "sqlite":
-        pytest.skip("SQLite has a single writer: the drain runs in one process there")
+async def test_concurrent_claims_never_share_a_message(uow_factory: UnitOfWorkFactory) -> None:
+    """Two units claim at once (separate tasks, as two drains do): each row goes to one of them;
+    what the one that rolls back had claimed is due again, what the other sent is not."""
     async with uow_factory() as uow:
         for n in range(6):
             await uow.outbox.enqueue(message(f"m{n}", due=NOW - timedelta(minutes=n)))
         await uow.commit()
-    async with uow_factory() as one, uow_factory() as two:
-        first = await one.outbox.claim_due(now=NOW, limit=4, platforms=ALL)
-        second = await two.outbox.claim_due(now=NOW, limit=4, platforms=ALL)
-        assert [m.key for m in first] == ["m5", "m4", "m3", "m2"]
-        assert [m.key for m in second] == ["m1", "m0"]
-        for item in first:
-            item.state = OutboxState.SENT
-            await one.outbox.save(item)
-        await one.commit()
-        await two.rollback()
+    claims: list[list[str]] = []
+
+    async def claim(keep: bool) -> None:
+        async with uow_factory() as uow:
+            rows = await uow.outbox.claim_due(now=NOW, limit=4, platforms=ALL, lease_until=LEASE)
+            claims.append([m.key for m in rows])
+            if keep:
+                for item in rows:
+                    item.state = OutboxState.SENT
+                    await uow.outbox.save(item)
+                await uow.commit()
+            else:
+                await uow.rollback()
+
+    await asyncio.gather(claim(True), claim(False))
+    first, second = claims
+    assert sorted(first + second) == [f"m{n}" for n in range(6)]
+    assert len(first) == 4
     async with uow_factory() as three:
-        assert [m.key for m in await three.outbox.claim_due(now=NOW, limit=4, platforms=ALL)] == [
-            "m1",
-            "m0",
-        ]
+        left = await three.outbox.claim_due(now=NOW, limit=4, platforms=ALL, lease_until=LEASE)
+        assert sorted(m.key for m in left) == sorted(second)
 
 
 async def test_migrations_create_exactly_the_tables_of_storage_tables(

@@ -70,10 +70,8 @@ async def test_drain_records_results_and_the_next_tick_sees_the_previous_digest(
 
 @pytest.mark.parametrize("drains", [2, 3])
 async def test_concurrent_drains_never_send_a_row_twice(
-    uow_factory: UnitOfWorkFactory, drains: int, request: pytest.FixtureRequest
+    uow_factory: UnitOfWorkFactory, drains: int
 ) -> None:
-    if "sqlite" in request.node.callspec.id:
-        pytest.skip("SQLite has a single writer: one drain per database by design")
     world = await _leaders(uow_factory, 12)
     await world.tick()
     senders = {world.sender.platform: world.sender}
