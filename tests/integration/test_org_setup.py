@@ -435,6 +435,7 @@ async def test_without_an_executive_the_top_rung_tells_the_admins_once(
         for blocker in raised * 2:
             blocker = await uow.blockers.get(blocker.id) or blocker
             blocker.level = len(blocker.ladder) - 1
+            await uow.blockers.save(blocker)  # at the top rung, as stored
             await blockers.climb(uow, blocker=blocker, now=clock.now(), link_base="")
         await uow.commit()
     async with core.uow() as uow:
