@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from bot import permissions
 from bot.attention import snooze_menu
 from bot.buttons import ask_buttons
-from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
+from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
-from bot.model import Ask, AskState, Decision, Person, Project
+from bot.model import Ask, AskState, Decision, Person, Project, Stakeholder
 from bot.ports import UnitOfWork
-from bot.routing import deciders
+from bot.routing import Routing, signed, sponsor_of
 from bot.services.audit import record
 from bot.services.delivery import deliver
 from bot.services.lookup import names_of
@@ -71,7 +72,7 @@ def outcome_card(
         AskState.WITHDRAWN: "Withdrawn",
         AskState.EXPIRED: "Expired undecided",
     }.get(ask.state, ask.state.value)
-    by = names.get(ask.decided_by_id or 0, "")
+    by = signed(names, ask.decided_by_id, ask.on_behalf_of_id)
     footer = f"{verdict} by {by} on {decided}" if by else f"{verdict} on {decided}".strip()
     sections = [ask.text]
     if ask.rationale:
@@ -118,7 +119,16 @@ async def raise_ask(
     platform: str = "",
 ) -> Raised:
     """Create an ask routed to its decider (RACI, or the person named). Only the ask is written
-    here, before the ack; :func:`announce` writes its audit event and messages next."""
+    here, before the ack; :func:`announce` writes its audit event and messages next.
+
+    Nobody decides their own ask: naming yourself is refused, and an ask whose Accountable is
+    its requester goes to the project's sponsor instead (refused when that is them too)."""
+    if assignee is not None and assignee.id == requester.id:
+        raise NotAllowed(
+            "You can't ask yourself: nobody decides their own ask. Nothing was changed.",
+            hint="Name who should decide (ask @person …), or leave @person out to route it "
+            "per the RACI.",
+        )
     if project.status.value != "active":
         raise InvalidState(f"#{project.key} is {project.status.value}; it takes no new asks.")
     if needed_by is not None and needed_by < now.date():
@@ -130,6 +140,8 @@ async def raise_ask(
     )
     routing = route_in(matrix, area=area, names=names)
     assignee_id, reason = routing.assignee_id, routing.reason
+    if assignee is None and assignee_id == requester.id:
+        assignee_id, reason = _not_to_oneself(matrix.stakeholders, routing, project, requester)
     if assignee is not None:
         assignee_id, reason = assignee.id, "asked by name"
         names[assignee.id] = assignee.name
@@ -155,6 +167,22 @@ async def raise_ask(
         assignee=names.get(assignee_id, "?"),
         reason=reason,
         consulted=tuple(names.get(i, "?") for i in consulted),
+    )
+
+
+def _not_to_oneself(
+    stakeholders: list[Stakeholder], routing: Routing, project: Project, requester: Person
+) -> tuple[int, str]:
+    """Where an ask goes whose routed decider is its requester: up to the sponsor."""
+    sponsor = sponsor_of(stakeholders)
+    if sponsor is None or sponsor == requester.id:
+        raise RoutingError(
+            f"This ask would go to you ({routing.reason}), and nobody decides their own ask; "
+            f"#{project.key} has no other sponsor to take it. Nothing was changed.",
+            hint=f"Name who should decide: ask @person … #{project.key}",
+        )
+    return sponsor, (
+        f"sponsor of {project.key}: {requester.name}, who asks, is its decider ({routing.reason})"
     )
 
 
@@ -266,20 +294,21 @@ async def decide(
 ) -> tuple[Ask, Message]:
     """Approve, decline or ask for information. Only the assignee or an active delegate may;
     a second click on a decided ask is refused, so nothing is ever decided twice.
-    Returns the ask and its updated card (what the clicked message should now show)."""
+    Returns the ask and its updated card (what the clicked message should now show).
+    A delegate decides for the assignee, and every record of the decision says so."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    await announce(uow, ask, now=now, link_base=link_base)
     project = await uow.projects.get(ask.project_id)
     assert project is not None
+    await permissions.require(
+        uow,
+        permissions.Action.DECIDE_ASK,
+        person=decider,
+        project=project,
+        ask=ask,
+        today=now.date(),
+    )
+    await announce(uow, ask, now=now, link_base=link_base)
     names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
-    delegations = await uow.delegations.find(delegator_id=ask.assignee_id)
-    if decider.id not in deciders(
-        assignee_id=ask.assignee_id, delegations=delegations, today=now.date()
-    ):
-        raise NotAllowed(
-            f"Only {names.get(ask.assignee_id, 'the Accountable')} (or their delegate) can decide "
-            f"ask #{ask.id}. Nothing was changed."
-        )
     if ask.state not in DECIDABLE:
         raise InvalidState(_already(ask, names))
     text = text.strip()
@@ -289,6 +318,7 @@ async def decide(
         raise UsageError("What do you need to know?", hint=f"info {ask.id} <question>")
     ask.state = OUTCOME_STATE.get(outcome, AskState.INFO_REQUESTED)
     ask.decided_by_id = decider.id
+    ask.on_behalf_of_id = ask.assignee_id if decider.id != ask.assignee_id else None
     ask.decided_at = now
     ask.updated_at = now
     ask.rationale = text
@@ -299,7 +329,7 @@ async def decide(
         actor_id=decider.id,
         action=f"ask.{ask.state.value}",
         subject=f"ask:{ask.id}",
-        detail=text,
+        detail=f"for person:{ask.on_behalf_of_id} {text}" if ask.on_behalf_of_id else text,
         at=now,
         platform=platform,
     )
@@ -313,6 +343,7 @@ async def decide(
                 outcome=f"{ask.state.value}: {ask.text[:200]}",
                 rationale=text,
                 decided_by_id=decider.id,
+                on_behalf_of_id=ask.on_behalf_of_id,
                 decided_at=now,
             )
         )
@@ -335,7 +366,7 @@ async def decide(
 
 
 def _requester_note(ask: Ask, *, project: Project, names: dict[int, str], link: str) -> Message:
-    who = names.get(ask.decided_by_id or 0, "?")
+    who = signed(names, ask.decided_by_id, ask.on_behalf_of_id) or "?"
     if ask.state is AskState.INFO_REQUESTED:
         return Message(
             title=f"{who} needs more information on ask #{ask.id} · #{project.key}",
@@ -364,7 +395,8 @@ def _already(ask: Ask, names: dict[int, str]) -> str:
     when = ask.decided_at.strftime("%d %b %H:%M UTC") if ask.decided_at else ""
     return (
         f"Ask #{ask.id} was already {ask.state.value} by "
-        f"{names.get(ask.decided_by_id or 0, 'someone')} on {when}. Nothing was changed."
+        f"{signed(names, ask.decided_by_id, ask.on_behalf_of_id) or 'someone'} on {when}. "
+        "Nothing was changed."
     )
 
 
@@ -380,14 +412,20 @@ async def answer(
 ) -> Ask:
     """The requester answers a question: the ask reopens and the decider gets the card again."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    if ask.requester_id != requester.id:
-        raise NotAllowed(f"Only the person who raised ask #{ask.id} can answer its question.")
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    await permissions.require(
+        uow,
+        permissions.Action.ANSWER_ASK,
+        person=requester,
+        project=project,
+        ask=ask,
+        today=now.date(),
+    )
     if ask.state is not AskState.INFO_REQUESTED:
         raise InvalidState(f"Ask #{ask.id} is {ask.state.value}; no question is waiting.")
     if not text.strip():
         raise UsageError("Your answer is empty.", hint="Type the answer to the question.")
-    project = await uow.projects.get(ask.project_id)
-    assert project is not None
     ask.text = f"{ask.text}\nQ: {ask.rationale}\nA: {text.strip()}"
     ask.state, ask.rationale, ask.updated_at = AskState.OPEN, "", now
     await uow.asks.save(ask)
@@ -456,8 +494,16 @@ async def withdraw(
 ) -> Ask:
     """The requester takes an undecided ask back; the decider's card says so."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    if ask.requester_id != actor.id:
-        raise NotAllowed(f"Only the person who raised ask #{ask.id} can withdraw it.")
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    await permissions.require(
+        uow,
+        permissions.Action.WITHDRAW_ASK,
+        person=actor,
+        project=project,
+        ask=ask,
+        today=now.date(),
+    )
     if ask.state not in DECIDABLE:
         raise InvalidState(f"Ask #{ask.id} is already {ask.state.value}.")
     await _close(
