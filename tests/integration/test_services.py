@@ -195,7 +195,8 @@ async def test_blocker_climbs_the_ladder_and_replies_in_its_thread(
     number = int(said.split("#", 1)[1].split()[0])
     refused = await run(core, "dana", f"ack {number}")
     assert (
-        f"Only Raj Patel (whose rung it is), Ana Silva (who raised it), the lead or sponsor of #SEPSIS, or an admin, can acknowledge blocker #{number}. Nothing was changed."
+        f"Only Raj Patel (whose rung it is), Ana Silva (who raised it), the lead or sponsor "
+        f"of #SEPSIS, or an admin, can acknowledge blocker #{number}. Nothing was changed."
         in refused
     )
     clock.advance(timedelta(hours=5))

@@ -85,8 +85,7 @@ SENTENCES = {
     A.SET_ROLES: "Only the lead or sponsor of #SEPSIS, or an admin, can change its roles.",
     A.SET_RACI: "Only the lead or sponsor of #SEPSIS, or an admin, can change its RACI.",
     A.EDIT_KPIS: "Only the lead or sponsor of #SEPSIS, or an admin, can add or record its KPIs.",
-    A.LINK_CHANNEL: "Only the lead or sponsor of #SEPSIS, or an admin, can set its home "
-    "channel.",
+    A.LINK_CHANNEL: "Only the lead or sponsor of #SEPSIS, or an admin, can set its home channel.",
     A.HANDOVER: "Only the lead or sponsor of #SEPSIS, or an admin, can hand over its roles.",
     A.ACK_BLOCKER: "Only Raj Patel (whose rung it is), Ana Silva (who raised it), the lead or "
     "sponsor of #SEPSIS, or an admin, can acknowledge blocker #4.",
