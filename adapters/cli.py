@@ -42,7 +42,7 @@ from bot.ports import UnitOfWork
 from bot.services import org as org_service
 from bot.services.lookup import person_named, project_named
 from bot.services.people import caller_of
-from bot.services.projects import require_steward, set_role
+from bot.services.projects import set_role
 from bot.services.raci import set_letter
 from bot.services.undelivered import requeue
 from bot.tenancy import bound
@@ -182,14 +182,13 @@ async def import_rows(
                 project = await project_named(uow, organization_id=organization.id, key=row.project)
                 person = await person_named(uow, organization_id=organization.id, handle=row.person)
                 if isinstance(row, RaciRow):
-                    await require_steward(uow, project=project, person=actor)
                     done = await set_letter(
                         uow,
                         project=project,
                         person=person,
                         letter=row.letter,
                         area=row.area,
-                        actor_id=actor.id,
+                        actor=actor,
                         now=now,
                     )
                 else:

@@ -16,6 +16,7 @@ from enum import Enum
 from bot.messages import from_json
 from bot.model import AskState, BlockerState, Organization, OutboxState, Project
 from bot.ports import UnitOfWork
+from bot.routing import signed
 from bot.services.lookup import names_of
 from bot.services.undelivered import undelivered
 
@@ -252,7 +253,9 @@ async def load_decisions(
         organization_id=organization_id, order_by="-decided_at", limit=limit
     )
     projects = await _projects(uow, organization_id)
-    names = await names_of(uow, [d.decided_by_id for d in decisions])
+    names = await names_of(
+        uow, [i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i]
+    )
     return [
         DecisionRow(
             id=d.id,
@@ -260,7 +263,7 @@ async def load_decisions(
             subject=f"{d.subject_kind} {d.subject_id}" if d.subject_id else d.subject_kind,
             outcome=d.outcome,
             rationale=d.rationale,
-            decided_by=names.get(d.decided_by_id, "?"),
+            decided_by=signed(names, d.decided_by_id, d.on_behalf_of_id) or "?",
             decided_at=_aware(d.decided_at),
         )
         for d in decisions

@@ -39,6 +39,7 @@ from bot.model import (
     ThresholdLevel,
     Update,
 )
+from bot.routing import signed
 
 NEW = "new"
 CHANGED = "changed"
@@ -385,6 +386,11 @@ def _kpi_item(alert: KpiAlert, view: _View) -> _Item:
     )
 
 
+def _signed(view: _View, decision: Decision) -> str:
+    by = signed(view.data.names, decision.decided_by_id, decision.on_behalf_of_id)
+    return by or view.name(None)
+
+
 def _decision_item(decision: Decision, view: _View) -> _Item:
     subject = (
         f" on {decision.subject_kind} #{decision.subject_id}"
@@ -394,7 +400,7 @@ def _decision_item(decision: Decision, view: _View) -> _Item:
     decided_on = decision.decided_at.astimezone(view.zone).date()
     line = (
         f"Decision{subject}: {view.text(decision.outcome)}"
-        f" — {view.name(decision.decided_by_id)}, {view.day(decided_on)}"
+        f" — {_signed(view, decision)}, {view.day(decided_on)}"
     )
     if view.detailed and decision.rationale:
         line += f" — why: {view.text(decision.rationale)}"

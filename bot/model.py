@@ -242,6 +242,8 @@ class Ask:
     created_at: datetime
     updated_at: datetime | None = None
     decided_by_id: int | None = None
+    on_behalf_of_id: int | None = None
+    """Whose ask the decider decided as their active delegate; None when it was their own."""
     decided_at: datetime | None = None
     rationale: str = ""
     reminded_at: datetime | None = None
@@ -337,6 +339,8 @@ class Decision:
     outcome: str
     rationale: str = ""
     decided_by_id: int
+    on_behalf_of_id: int | None = None
+    """Set when a delegate decided: the person they decided for ("Carmen Diaz for Dana Lee")."""
     decided_at: datetime
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "ladder",
     "may_decide",
     "route",
+    "signed",
     "sponsor_of",
 ]
 
@@ -175,3 +176,10 @@ def may_decide(
 ) -> bool:
     """True when ``person_id`` may decide an ask assigned to ``assignee_id`` today."""
     return person_id in deciders(assignee_id=assignee_id, delegations=delegations, today=today)
+
+
+def signed(names: Mapping[int, str], by_id: int | None, for_id: int | None) -> str:
+    """Who decided, as everyone sees it: "Carmen Diaz for Dana Lee" when a delegate decided
+    for the assignee; "" when nobody did."""
+    by = names.get(by_id or 0, "")
+    return f"{by} for {names.get(for_id, 'someone')}" if by and for_id else by

@@ -295,6 +295,7 @@ class AskRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None]
+    on_behalf_of_id: Mapped[int | None]
     decided_at: Mapped[datetime | None]
     rationale: Mapped[str]
     reminded_at: Mapped[datetime | None]
@@ -398,6 +399,7 @@ class DecisionRow(Base):
     outcome: Mapped[str]
     rationale: Mapped[str]
     decided_by_id: Mapped[int]
+    on_behalf_of_id: Mapped[int | None]
     decided_at: Mapped[datetime]
 
 

@@ -24,6 +24,7 @@ from bot.errors import UsageError
 from bot.handlers.context import Ctx
 from bot.messages import Fact, Message, text
 from bot.model import AskState, Project, ProjectStatus, Role
+from bot.routing import signed
 from bot.services import kpis, projects, raci, updates
 from bot.services.blockers import LIVE
 from bot.services.lookup import names_of, person_named, project_for
@@ -62,7 +63,16 @@ async def on_project_show(ctx: Ctx, cmd: ProjectShowCmd) -> Reply:
         who = [names.get(s.person_id, "?") for s in stakeholders if s.role is role]
         if who:
             facts.append(Fact(label=role.value.capitalize(), value=", ".join(who)))
-    return Reply(messages=(Message(title=f"#{project.key} — {project.name}", facts=tuple(facts)),))
+    unsponsored = projects.no_sponsor_note(project, stakeholders)
+    return Reply(
+        messages=(
+            Message(
+                title=f"#{project.key} — {project.name}",
+                sections=(unsponsored,) if unsponsored else (),
+                facts=tuple(facts),
+            ),
+        )
+    )
 
 
 async def on_project_charter(ctx: Ctx, cmd: ProjectCharterCmd) -> Reply:
@@ -121,7 +131,6 @@ async def on_role(ctx: Ctx, cmd: RoleCmd) -> Reply:
 
 async def on_raci_set(ctx: Ctx, cmd: RaciSetCmd) -> Reply:
     project = await project_for(ctx.uow, caller=ctx.caller, key=cmd.project)
-    await projects.require_steward(ctx.uow, project=project, person=ctx.person)
     person = await person_named(
         ctx.uow, organization_id=ctx.caller.organization_id, handle=cmd.person
     )
@@ -131,7 +140,7 @@ async def on_raci_set(ctx: Ctx, cmd: RaciSetCmd) -> Reply:
         person=person,
         letter=cmd.letter,
         area=cmd.area,
-        actor_id=ctx.person.id,
+        actor=ctx.person,
         now=ctx.now,
     )
     return Reply(messages=(text(said),))
@@ -219,12 +228,17 @@ async def status_message(ctx: Ctx, project: Project) -> Message:
         f"Blocker #{b.id} ({b.severity.value}, {b.state.value}): {b.text[:120]}" for b in live
     ]
     sections += [kpis.describe(m, latest.get(m.id)) for m in measures]
+    unsponsored = projects.no_sponsor_note(
+        project, await ctx.uow.stakeholders.find(project_id=project.id, role=Role.SPONSOR)
+    )
+    if unsponsored:
+        sections.append(unsponsored)
     return Message(title=f"#{project.key} — {project.name}", sections=tuple(sections))
 
 
 async def on_update(ctx: Ctx, cmd: UpdateCmd) -> Reply:
     project = await project_for(ctx.uow, caller=ctx.caller, key=cmd.project)
-    update = await updates.post_update(
+    posted = await updates.post_update(
         ctx.uow,
         project=project,
         author=ctx.person,
@@ -233,9 +247,17 @@ async def on_update(ctx: Ctx, cmd: UpdateCmd) -> Reply:
         rag=cmd.rag,
         now=ctx.now,
     )
-    return Reply(
-        messages=(text(f"Update for #{project.key} ({update.period}, {update.rag.value}) posted."),)
-    )
+    update, replaced = posted.update, posted.replaced
+    said = [f"Update for #{project.key} ({update.period}, {update.rag.value}) posted."]
+    if replaced is not None:
+        names = await names_of(ctx.uow, [replaced.author_id])
+        whose = (
+            "your earlier"
+            if replaced.author_id == ctx.person.id
+            else f"{names.get(replaced.author_id, 'someone')}'s"
+        )
+        said.append(f"This replaces {whose} update for {replaced.period}.")
+    return Reply(messages=(text(" ".join(said)),))
 
 
 async def on_kpi_list(ctx: Ctx, cmd: KpiListCmd) -> Reply:
@@ -260,7 +282,6 @@ async def on_kpi_list(ctx: Ctx, cmd: KpiListCmd) -> Reply:
 
 async def on_kpi_add(ctx: Ctx, cmd: KpiAddCmd) -> Reply:
     project = await project_for(ctx.uow, caller=ctx.caller, key=cmd.project)
-    await projects.require_steward(ctx.uow, project=project, person=ctx.person)
     measure = await kpis.add_measure(
         ctx.uow,
         project=project,
@@ -303,10 +324,12 @@ async def on_decisions(ctx: Ctx, cmd: DecisionsCmd) -> Reply:
     decisions = await ctx.uow.decisions.find(
         project_id=project.id, order_by="-decided_at", limit=15
     )
-    names = await names_of(ctx.uow, [d.decided_by_id for d in decisions])
+    names = await names_of(
+        ctx.uow, [i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i]
+    )
     lines = [
-        f"{d.decided_at:%d %b %Y} · {names.get(d.decided_by_id, '?')} · {d.outcome}"
-        + (f" — {d.rationale}" if d.rationale else "")
+        f"{d.decided_at:%d %b %Y} · {signed(names, d.decided_by_id, d.on_behalf_of_id)}"
+        f" · {d.outcome}" + (f" — {d.rationale}" if d.rationale else "")
         for d in decisions
     ]
     return Reply(

@@ -10,14 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from bot import permissions
 from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
 from bot.calendar import zone
-from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
+from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
-from bot.model import Ask, AskState, Decision, Person, Project
+from bot.model import Ask, AskState, Decision, Person, Project, Stakeholder
 from bot.ports import UnitOfWork
-from bot.routing import deciders
+from bot.routing import Routing, signed, sponsor_of
 from bot.schedule import ask_expires_at
 from bot.services.audit import record
 from bot.services.delivery import deliver, unreachable_note
@@ -106,7 +107,7 @@ def outcome_card(
         AskState.WITHDRAWN: "Withdrawn",
         AskState.EXPIRED: "Expired undecided",
     }.get(ask.state, ask.state.value)
-    by = names.get(ask.decided_by_id or 0, "")
+    by = signed(names, ask.decided_by_id, ask.on_behalf_of_id)
     footer = f"{verdict} by {by} on {decided}" if by else f"{verdict} on {decided}".strip()
     sections = [ask.text]
     if ask.rationale:
@@ -153,7 +154,16 @@ async def raise_ask(
     platform: str = "",
 ) -> Raised:
     """Create an ask routed to its decider (RACI, or the person named). Only the ask is written
-    here, before the ack; :func:`announce` writes its audit event and messages next."""
+    here, before the ack; :func:`announce` writes its audit event and messages next.
+
+    Nobody decides their own ask: naming yourself is refused, and an ask whose Accountable is
+    its requester goes to the project's sponsor instead (refused when that is them too)."""
+    if assignee is not None and assignee.id == requester.id:
+        raise NotAllowed(
+            "You can't ask yourself: nobody decides their own ask. Nothing was changed.",
+            hint="Name who should decide (ask @person …), or leave @person out to route it "
+            "per the RACI.",
+        )
     if project.status.value != "active":
         raise InvalidState(f"#{project.key} is {project.status.value}; it takes no new asks.")
     if needed_by is not None and needed_by < now.date():
@@ -165,6 +175,8 @@ async def raise_ask(
     )
     routing = route_in(matrix, area=area, names=names)
     assignee_id, reason = routing.assignee_id, routing.reason
+    if assignee is None and assignee_id == requester.id:
+        assignee_id, reason = _not_to_oneself(matrix.stakeholders, routing, project, requester)
     if assignee is not None:
         assignee_id, reason = assignee.id, "asked by name"
         names[assignee.id] = assignee.name
@@ -206,6 +218,22 @@ async def raise_ask(
 def _held_until(decider: Person, now: datetime) -> datetime | None:
     due = plan_ping(now=now, person=decider, category=ITEM)
     return due if due > now else None
+
+
+def _not_to_oneself(
+    stakeholders: list[Stakeholder], routing: Routing, project: Project, requester: Person
+) -> tuple[int, str]:
+    """Where an ask goes whose routed decider is its requester: up to the sponsor."""
+    sponsor = sponsor_of(stakeholders)
+    if sponsor is None or sponsor == requester.id:
+        raise RoutingError(
+            f"This ask would go to you ({routing.reason}), and nobody decides their own ask; "
+            f"#{project.key} has no other sponsor to take it. Nothing was changed.",
+            hint=f"Name who should decide: ask @person … #{project.key}",
+        )
+    return sponsor, (
+        f"sponsor of {project.key}: {requester.name}, who asks, is its decider ({routing.reason})"
+    )
 
 
 ANNOUNCE_BATCH = 100
@@ -323,20 +351,21 @@ async def decide(
 ) -> tuple[Ask, Message]:
     """Approve, decline or ask for information. Only the assignee or an active delegate may;
     a second click on a decided ask is refused, so nothing is ever decided twice.
-    Returns the ask and its updated card (what the clicked message should now show)."""
+    Returns the ask and its updated card (what the clicked message should now show).
+    A delegate decides for the assignee, and every record of the decision says so."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    await announce(uow, ask, now=now, link_base=link_base)
     project = await uow.projects.get(ask.project_id)
     assert project is not None
+    await permissions.require(
+        uow,
+        permissions.Action.DECIDE_ASK,
+        person=decider,
+        project=project,
+        ask=ask,
+        today=now.date(),
+    )
+    await announce(uow, ask, now=now, link_base=link_base)
     names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
-    delegations = await uow.delegations.find(delegator_id=ask.assignee_id)
-    if decider.id not in deciders(
-        assignee_id=ask.assignee_id, delegations=delegations, today=now.date()
-    ):
-        raise NotAllowed(
-            f"Only {names.get(ask.assignee_id, 'the Accountable')} (or their delegate) can decide "
-            f"ask #{ask.id}. Nothing was changed."
-        )
     if ask.state not in DECIDABLE:
         raise InvalidState(_already(ask, names, reader=decider))
     text = text.strip()
@@ -347,6 +376,7 @@ async def decide(
     guard = seen(ask)
     ask.state = OUTCOME_STATE.get(outcome, AskState.INFO_REQUESTED)
     ask.decided_by_id = decider.id
+    ask.on_behalf_of_id = ask.assignee_id if decider.id != ask.assignee_id else None
     ask.decided_at = now
     ask.updated_at = now
     ask.rationale = text
@@ -358,7 +388,7 @@ async def decide(
         actor_id=decider.id,
         action=f"ask.{ask.state.value}",
         subject=f"ask:{ask.id}",
-        detail=text,
+        detail=f"for person:{ask.on_behalf_of_id} {text}" if ask.on_behalf_of_id else text,
         at=now,
         platform=platform,
     )
@@ -372,6 +402,7 @@ async def decide(
                 outcome=f"{ask.state.value}: {ask.text[:200]}",
                 rationale=text,
                 decided_by_id=decider.id,
+                on_behalf_of_id=ask.on_behalf_of_id,
                 decided_at=now,
             )
         )
@@ -394,7 +425,7 @@ async def decide(
 
 
 def _requester_note(ask: Ask, *, project: Project, names: dict[int, str], link: str) -> Message:
-    who = names.get(ask.decided_by_id or 0, "?")
+    who = signed(names, ask.decided_by_id, ask.on_behalf_of_id) or "?"
     if ask.state is AskState.INFO_REQUESTED:
         return Message(
             title=f"{who} needs more information on ask #{ask.id} · #{project.key}",
@@ -427,7 +458,7 @@ def _already(ask: Ask, names: dict[int, str], *, reader: Person) -> str:
         when = f" on {local:%d %b %H:%M} {local.tzname()}"
     else:
         when = ""
-    by = names.get(ask.decided_by_id or 0, "someone")
+    by = signed(names, ask.decided_by_id, ask.on_behalf_of_id) or "someone"
     if ask.state in DECIDABLE:  # sent back for information, or answered, meanwhile
         verb = (
             "sent back for more information" if ask.state is AskState.INFO_REQUESTED else "reopened"
@@ -441,7 +472,7 @@ async def _late(uow: UnitOfWork, ask_id: int, *, reader: Person) -> None:
     unit of work then rolls back, so the loser leaves nothing behind)."""
     ask = await uow.asks.get(ask_id)
     assert ask is not None
-    names = await names_of(uow, [ask.decided_by_id or 0])
+    names = await names_of(uow, [ask.decided_by_id or 0, ask.on_behalf_of_id or 0])
     raise InvalidState(_already(ask, names, reader=reader))
 
 
@@ -457,14 +488,20 @@ async def answer(
 ) -> Ask:
     """The requester answers a question: the ask reopens and the decider gets the card again."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    if ask.requester_id != requester.id:
-        raise NotAllowed(f"Only the person who raised ask #{ask.id} can answer its question.")
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    await permissions.require(
+        uow,
+        permissions.Action.ANSWER_ASK,
+        person=requester,
+        project=project,
+        ask=ask,
+        today=now.date(),
+    )
     if ask.state is not AskState.INFO_REQUESTED:
         raise InvalidState(f"Ask #{ask.id} is {ask.state.value}; no question is waiting.")
     if not text.strip():
         raise UsageError("Your answer is empty.", hint="Type the answer to the question.")
-    project = await uow.projects.get(ask.project_id)
-    assert project is not None
     guard = seen(ask)
     ask.text = f"{ask.text}\nQ: {ask.rationale}\nA: {text.strip()}"
     ask.state, ask.rationale, ask.updated_at = AskState.OPEN, "", now
@@ -542,8 +579,16 @@ async def withdraw(
 ) -> Ask:
     """The requester takes an undecided ask back; the decider's card says so."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    if ask.requester_id != actor.id:
-        raise NotAllowed(f"Only the person who raised ask #{ask.id} can withdraw it.")
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    await permissions.require(
+        uow,
+        permissions.Action.WITHDRAW_ASK,
+        person=actor,
+        project=project,
+        ask=ask,
+        today=now.date(),
+    )
     if ask.state not in DECIDABLE:
         raise InvalidState(f"Ask #{ask.id} is already {ask.state.value}. {_NOTHING}")
     if not await _close(

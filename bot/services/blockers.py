@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from bot.attention import ITEM, URGENT, snooze_menu
 from bot.buttons import blocker_buttons
 from bot.calendar import as_read_by, sla_deadline
-from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError
+from bot.errors import InvalidState, NotFound, RoutingError
 from bot.messages import Fact, Message, Target
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
+from bot.permissions import Action, require
 from bot.ports import UnitOfWork
 from bot.routing import ladder
 from bot.services import org
@@ -233,25 +234,32 @@ async def get_blocker(uow: UnitOfWork, *, organization_id: int, blocker_id: int)
     return blocker
 
 
+async def _require(
+    uow: UnitOfWork, action: Action, *, blocker: Blocker, actor: Person, now: datetime
+) -> None:
+    project = await uow.projects.get(blocker.project_id)
+    assert project is not None
+    await require(uow, action, person=actor, project=project, blocker=blocker, today=now.date())
+
+
 async def acknowledge(
     uow: UnitOfWork, *, blocker_id: int, organization_id: int, actor: Person, now: datetime
 ) -> Blocker:
-    """The current rung owner has seen it: the rung's clock restarts as a resolution window."""
+    """Someone who may resolve it has seen it (the same people may do both: the rung's holder,
+    the reporter, the lead, the sponsor, an admin): the current rung's clock restarts as a
+    resolution window in its holder's time."""
     blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
+    await _require(uow, Action.ACK_BLOCKER, blocker=blocker, actor=actor, now=now)
     if blocker.state not in LIVE:
         raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
-    if actor.id != blocker.ladder[blocker.level]:
-        names = await names_of(uow, [blocker.ladder[blocker.level]])
-        raise NotAllowed(
-            f"Blocker #{blocker.id} is with {names.get(blocker.ladder[blocker.level], '?')}; "
-            "only they can acknowledge it. Nothing was changed."
-        )
     if blocker.state is BlockerState.ACKNOWLEDGED:
-        raise InvalidState(f"You already acknowledged blocker #{blocker.id}. {_NOTHING}")
+        raise InvalidState(f"Blocker #{blocker.id} is already acknowledged. {_NOTHING}")
+    holder = await uow.people.get(blocker.ladder[blocker.level])
+    assert holder is not None
     guard = seen(blocker)
     blocker.state = BlockerState.ACKNOWLEDGED
     blocker.acknowledged_at = blocker.updated_at = now
-    blocker.next_escalation_at = sla_deadline(now, blocker.severity, actor.timezone)
+    blocker.next_escalation_at = sla_deadline(now, blocker.severity, holder.timezone)
     if not await uow.blockers.save_if(blocker, expected=guard):
         await _late(uow, blocker.id)
     await record(
@@ -266,7 +274,7 @@ async def acknowledge(
         uow,
         blocker,
         text=f"{actor.name} acknowledged this blocker. It climbs the ladder if not resolved by "
-        f"{as_read_by(blocker.next_escalation_at, actor)}.",
+        f"{as_read_by(blocker.next_escalation_at, holder)}.",
         kind="ack",
         now=now,
     )
@@ -283,17 +291,15 @@ async def resolve(
     now: datetime,
     withdraw: bool = False,
 ) -> Blocker:
-    """Close a blocker (anyone on its ladder, or its reporter).
+    """Close a blocker (resolving: whoever may acknowledge it; withdrawing: its reporter).
 
-    Resolutions go in the decision log; a withdrawal (reporter only) does not.
+    Resolutions go in the decision log; a withdrawal does not.
     """
     blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
+    action = Action.WITHDRAW_BLOCKER if withdraw else Action.RESOLVE_BLOCKER
+    await _require(uow, action, blocker=blocker, actor=actor, now=now)
     if blocker.state not in LIVE:
         raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
-    allowed = {blocker.reporter_id} if withdraw else {blocker.reporter_id, *blocker.ladder}
-    if actor.id not in allowed:
-        who = "the person who raised it" if withdraw else "the people on its ladder or its reporter"
-        raise NotAllowed(f"Only {who} can close blocker #{blocker.id}. Nothing was changed.")
     guard = seen(blocker)
     blocker.state = BlockerState.WITHDRAWN if withdraw else BlockerState.RESOLVED
     blocker.resolved_at = blocker.updated_at = now

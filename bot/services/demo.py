@@ -147,7 +147,7 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
                 person=people[handle],
                 letter=letter,
                 area=area,
-                actor_id=people["ana"].id,
+                actor=people["ana"],
                 now=now,
             )
         await updates.post_update(

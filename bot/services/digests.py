@@ -254,7 +254,7 @@ def _mentioned(
     for ask in (*open_asks, *recent_asks):
         ids |= {ask.requester_id, ask.assignee_id}
     ids |= {b.reporter_id for b in (*open_blockers, *recent_blockers)}
-    ids |= {d.decided_by_id for d in decisions}
+    ids |= {i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i}
     ids |= {u.author_id for u in updates}
     return ids
 

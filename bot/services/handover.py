@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.errors import InvalidState, NotFound, UsageError
+from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
 from bot.messages import Fact, Message, Target
 from bot.model import AskState, Person, Project
+from bot.permissions import Action, is_admin, require
 from bot.ports import UnitOfWork
 from bot.services import asks as ask_service
 from bot.services import blockers as blocker_service
@@ -18,7 +19,6 @@ from bot.services.blockers import LIVE
 from bot.services.delivery import deliver
 from bot.services.kpis import describe as describe_kpi
 from bot.services.lookup import names_of
-from bot.services.projects import require_steward
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,15 +41,22 @@ async def handover(
     link_base: str,
 ) -> HandoverSummary:
     """Move ``predecessor``'s roles, RACI letters, open asks and ladder rungs to ``successor``
-    (on one project or all of theirs) and DM the successor a briefing."""
+    (on one project or all of theirs) and DM the successor a briefing.
+
+    Who may is checked first, on every project concerned, so a refusal says the same whether
+    or not anything would move; with nothing to move there is no change and no briefing."""
+    projects = [project] if project else await _projects_of(uow, predecessor)
+    for each in projects:
+        await require(uow, Action.HANDOVER, person=actor, project=each, today=now.date())
+    if not projects and not is_admin(await uow.organizations.get(actor.organization_id), actor):
+        raise NotAllowed(
+            f"{predecessor.name} has no roles on any project, so only an admin can hand over "
+            "for them. Nothing was changed."
+        )
     if predecessor.id == successor.id:
         raise UsageError("Hand over to someone else.", hint="handover @from @to [#PROJECT]")
-    projects = [project] if project else await _projects_of(uow, predecessor)
     if not projects:
-        raise NotFound(f"{predecessor.name} has no roles to hand over.")
-    if actor.id != predecessor.id:
-        for each in projects:
-            await require_steward(uow, project=each, person=actor)
+        raise _nothing(predecessor, project)
     ids = [p.id for p in projects]
     # Every move is guarded on the row still naming the predecessor (or, for asks and
     # blockers, on the state this unit read): of two concurrent handovers (a double submit)
@@ -102,6 +109,8 @@ async def handover(
         raise InvalidState(
             f"{predecessor.name}'s roles were already handed over meanwhile. Nothing was changed."
         )
+    if not (roles or letters or moved_asks or moved_blockers):
+        raise _nothing(predecessor, project)
     for each in projects:
         await record(
             uow,
@@ -124,6 +133,14 @@ async def handover(
         letters=letters,
         asks=moved_asks,
         blockers=moved_blockers,
+    )
+
+
+def _nothing(predecessor: Person, project: Project | None) -> NotFound:
+    on = f" on #{project.key}" if project else ""
+    return NotFound(
+        f"Nothing to hand over: {predecessor.name} has no roles, RACI letters, open asks or "
+        f"blocker rungs{on}. Nothing was changed."
     )
 
 

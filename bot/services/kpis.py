@@ -15,6 +15,7 @@ from bot.model import (
     Role,
     ThresholdLevel,
 )
+from bot.permissions import Action, require
 from bot.ports import UnitOfWork
 from bot.services.audit import record
 
@@ -49,6 +50,7 @@ async def add_measure(
     actor: Person,
     now: datetime,
 ) -> Measure:
+    await require(uow, Action.EDIT_KPIS, person=actor, project=project, today=now.date())
     if await uow.measures.first(project_id=project.id, name=name):
         raise Conflict(f"#{project.key} already measures '{name}'.", hint=f"kpi #{project.key}")
     measure = await uow.measures.add(
@@ -99,6 +101,7 @@ async def record_observation(
     """Store a value; when it crosses into a worse threshold band than the previous value, raise
     one review for the sponsor (once per crossing, not once per bad value). A value back within
     its thresholds closes the measure's open reviews."""
+    await require(uow, Action.EDIT_KPIS, person=actor, project=project, today=now.date())
     if observed_on > now.date():
         raise UsageError(
             "That date is in the future.", hint="kpi record <name> <value> [on <date>]"

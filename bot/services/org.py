@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.errors import Conflict, InvalidState, NotAllowed, NotFound, UsageError
 from bot.model import CodeKind, LinkCode, Organization, Person, Workspace
+from bot.permissions import is_admin
 from bot.ports import Repository, UnitOfWork
 from bot.services.audit import record
 from bot.services.delivery import tell_admin
@@ -29,13 +30,9 @@ _GROUPS, _GROUP = 4, 4
 NO_EXECUTIVE = "org:no-executive"
 
 
-def is_admin(organization: Organization, person: Person) -> bool:
-    return person.id in organization.admin_ids
-
-
 async def require_admin(uow: UnitOfWork, *, person: Person, doing: str) -> Organization:
     """The caller's organization, if they are one of its admins; else a refusal that says who
-    can. The one admin check of this module (``bot.permissions`` may take it over)."""
+    can (who is an admin is ``bot.permissions.is_admin``'s to say)."""
     organization = await uow.organizations.get(person.organization_id)
     if organization is None:
         raise NotFound("I don't know your organization. Nothing was changed.")

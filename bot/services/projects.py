@@ -5,27 +5,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.errors import Conflict, InvalidState, NotAllowed, UsageError
+from bot.errors import Conflict, InvalidState, UsageError
 from bot.model import Person, Project, ProjectChannel, ProjectStatus, Role, Stakeholder
+from bot.permissions import Action, require
 from bot.ports import UnitOfWork
 from bot.services.audit import record
 
 KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_-]{1,19}$")
 CHARTER_FIELDS = ("aim", "scope", "measures", "priority")
-
-
-async def require_steward(uow: UnitOfWork, *, project: Project, person: Person) -> None:
-    """Changing a project's set-up is for its lead, its sponsor, or the organization's admin."""
-    organization = await uow.organizations.get(project.organization_id)
-    if organization is not None and person.id in organization.admin_ids:
-        return
-    roles = await uow.stakeholders.find(project_id=project.id, person_id=person.id)
-    if any(s.role in (Role.LEAD, Role.SPONSOR) for s in roles):
-        return
-    raise NotAllowed(
-        f"Only the lead or sponsor of #{project.key}, or an admin, can change its set-up. "
-        "Nothing was changed."
-    )
 
 
 async def create(
@@ -62,7 +49,7 @@ async def create(
 async def set_charter(
     uow: UnitOfWork, *, project: Project, field: str, text: str, actor: Person, now: datetime
 ) -> None:
-    await require_steward(uow, project=project, person=actor)
+    await require(uow, Action.EDIT_CHARTER, person=actor, project=project, today=now.date())
     if field not in CHARTER_FIELDS:
         raise UsageError(
             f"The charter has no '{field}'.", hint=f"Fields: {', '.join(CHARTER_FIELDS)}."
@@ -83,13 +70,13 @@ async def set_charter(
 async def set_status(
     uow: UnitOfWork, *, project: Project, status: ProjectStatus, actor: Person, now: datetime
 ) -> None:
-    await require_steward(uow, project=project, person=actor)
+    await require(uow, Action.SET_STATUS, person=actor, project=project, today=now.date())
     if status is ProjectStatus.ACTIVE and project.status is not ProjectStatus.ACTIVE:
         sponsors = await uow.stakeholders.find(project_id=project.id, role=Role.SPONSOR)
         if len(sponsors) != 1:
             raise Conflict(
-                f"#{project.key} needs exactly one sponsor to be active.",
-                hint=f"role @person sponsor #{project.key}",
+                f"#{project.key} needs exactly one sponsor to be active. Name one first: "
+                f"role @person sponsor #{project.key}. Nothing was changed."
             )
     # Guarded on the status this unit read (one field, so a concurrent charter edit is kept):
     # of a concurrent pause and close, or a double click, one wins and the other is told.
@@ -121,7 +108,7 @@ async def link_channel(
     now: datetime,
 ) -> None:
     """Make a channel the project's home channel in that workspace (one per workspace)."""
-    await require_steward(uow, project=project, person=actor)
+    await require(uow, Action.LINK_CHANNEL, person=actor, project=project, today=now.date())
     for existing in await uow.channels.find(project_id=project.id, workspace_id=workspace_id):
         await uow.channels.delete(existing.id)
     await uow.channels.add(
@@ -154,9 +141,11 @@ async def set_role(
     now: datetime,
 ) -> str:
     """Give ``person`` a role on the project; a new sponsor replaces the old one (exactly one)."""
-    await require_steward(uow, project=project, person=actor)
+    await require(uow, Action.SET_ROLES, person=actor, project=project, today=now.date())
+    stakeholders = await uow.stakeholders.find(project_id=project.id)
+    _keep_a_sponsor(project, stakeholders, person=person, role=role)
     replaced = ""
-    for stakeholder in await uow.stakeholders.find(project_id=project.id):
+    for stakeholder in stakeholders:
         if stakeholder.person_id == person.id and stakeholder.role is not Role.LEAD:
             await uow.stakeholders.delete(stakeholder.id)
         elif role is Role.SPONSOR and stakeholder.role is Role.SPONSOR:
@@ -177,3 +166,28 @@ async def set_role(
         at=now,
     )
     return f"{person.name} is now {role.value} of #{project.key}{replaced}."
+
+
+def _keep_a_sponsor(
+    project: Project, stakeholders: list[Stakeholder], *, person: Person, role: Role
+) -> None:
+    """An active project keeps its sponsor: the sole sponsor's role changes only once another
+    sponsor is named (naming one replaces them)."""
+    sponsors = [s.person_id for s in stakeholders if s.role is Role.SPONSOR]
+    if (
+        project.status is ProjectStatus.ACTIVE
+        and role is not Role.SPONSOR
+        and sponsors == [person.id]
+    ):
+        raise Conflict(
+            f"{person.name} is the only sponsor of #{project.key}, which is active. Name another "
+            f"sponsor first: role @person sponsor #{project.key}. Nothing was changed."
+        )
+
+
+def no_sponsor_note(project: Project, stakeholders: list[Stakeholder]) -> str | None:
+    """What ``status`` and ``project show`` say about a project with no sponsor (None: it has
+    one): it can receive no asks routed to a sponsor, and cannot be resumed until one is named."""
+    if any(s.role is Role.SPONSOR for s in stakeholders):
+        return None
+    return f"No sponsor yet: name one with role @person sponsor #{project.key}"

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.errors import RoutingError
 from bot.model import Letter, Person, Project, RaciEntry, Stakeholder
+from bot.permissions import Action, require
 from bot.ports import UnitOfWork
 from bot.routing import Routing, route
 from bot.services.audit import record
@@ -65,11 +66,12 @@ async def set_letter(
     person: Person,
     letter: Letter,
     area: str,
-    actor_id: int,
+    actor: Person,
     now: datetime,
 ) -> str:
     """Give ``person`` ``letter`` for ``area``; a new A replaces the previous A (one A per area).
     Returns a sentence describing the change."""
+    await require(uow, Action.SET_RACI, person=actor, project=project, today=now.date())
     area = area.lower()
     entries = await uow.raci.find(project_id=project.id, area=area)
     replaced = ""
@@ -86,7 +88,7 @@ async def set_letter(
     await record(
         uow,
         organization_id=project.organization_id,
-        actor_id=actor_id,
+        actor_id=actor.id,
         action="raci.set",
         subject=f"project:{project.id}",
         detail=f"{person.handle} {letter} {area}",

@@ -162,7 +162,7 @@ async def test_delegate_decides_while_the_delegation_runs(core: Core, clock: Man
     second = await new_ask(core, "ask weekend cover #SEPSIS area:staffing")
     clock.advance(timedelta(days=7))
     refused = await run(core, "ben", f"approve {second}")
-    assert "Only Dana Lee (or their delegate)" in refused
+    assert "Only Dana Lee or their active delegate can decide" in refused
 
 
 async def test_info_request_then_answer_reopens_the_ask(core: Core) -> None:
@@ -193,8 +193,12 @@ async def test_blocker_climbs_the_ladder_and_replies_in_its_thread(
 ) -> None:
     said = await run(core, "ana", "blocker no pharmacy cover #SEPSIS area:budget severity:critical")
     number = int(said.split("#", 1)[1].split()[0])
-    refused = await run(core, "carmen", f"ack {number}")
-    assert "only they can acknowledge it" in refused
+    refused = await run(core, "dana", f"ack {number}")
+    assert (
+        f"Only Raj Patel (whose rung it is), Ana Silva (who raised it), the lead or sponsor "
+        f"of #SEPSIS, or an admin, can acknowledge blocker #{number}. Nothing was changed."
+        in refused
+    )
     clock.advance(timedelta(hours=5))
     async with core.uow() as uow:
         blocker = await uow.blockers.get(number)

@@ -56,7 +56,7 @@ async def test_only_the_accountable_decides_and_the_decision_is_logged(core: Cor
     before = await asks_in(core)
 
     refused = await say(core, "raj", f"approve {number} looks fine to me")
-    assert "Only Dana Lee (or their delegate) can decide" in refused
+    assert "Only Dana Lee or their active delegate can decide" in refused
     assert await asks_in(core) == before
 
     approved = await say(core, "dana", f"approve {number} Cover agreed with the ward manager")
