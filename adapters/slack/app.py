@@ -70,6 +70,7 @@ from adapters.slack.render import (
 )
 from adapters.slack.settings import OFF, SlackSettings
 from adapters.slack.tokens import EncryptedInstallationStore, fernet
+from adapters.slack.wire import bolt_request
 from bot.context import Caller, Reply
 from bot.dispatch import Core
 from bot.messages import InputKind, Message, text
@@ -218,7 +219,7 @@ def mount_slack(app: web.Application, bolt: SlackBolt) -> None:
     ``/slack/oauth_redirect``) to the server's aiohttp application."""
 
     async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        return await to_aiohttp_response(await bolt.async_dispatch(await bolt_request(request)))
 
     app.router.add_post(EVENTS_PATH, events)
     after_ack = getattr(bolt, "after_ack", None)

@@ -17,10 +17,13 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import ActivityEventNames
+from jwt import PyJWTError
 
+from adapters.http import refused
 from adapters.teams.activities import message_activity
 from adapters.teams.bot import TeamsBot
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.wire import checked_activity
 from bot.messages import text
 
 if TYPE_CHECKING:
@@ -55,11 +58,18 @@ def build_teams(core: Core, settings: TeamsSettings) -> tuple[CloudAdapter, Team
     return adapter, TeamsBot(core)
 
 
-def mount_teams(app: web.Application, adapter: CloudAdapter, bot: TeamsBot) -> None:
-    """Add ``POST /api/messages`` to the server's aiohttp application."""
+def mount_teams(
+    app: web.Application, adapter: CloudAdapter, bot: TeamsBot, *, authenticated: bool = False
+) -> None:
+    """Add ``POST /api/messages`` to the server's aiohttp application. ``authenticated``: an
+    app id is configured (False: the Emulator, unauthenticated, is what is expected)."""
 
     async def messages(request: web.Request) -> web.StreamResponse:
-        response = await adapter.process(request, bot)
+        await checked_activity(request, authenticated=authenticated)
+        try:
+            response = await adapter.process(request, bot)
+        except PyJWTError as exc:  # a token that is not one; botbuilder lets these through
+            raise refused(request, web.HTTPUnauthorized, f"invalid token ({exc})") from None
         return response if response is not None else web.Response(status=201)
 
     app.router.add_post(MESSAGES_PATH, messages)

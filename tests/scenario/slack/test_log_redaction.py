@@ -35,7 +35,7 @@ async def test_debug_logs_of_an_install_and_a_dashboard_link_hold_no_secret(
     caplog: pytest.LogCaptureFixture,
     key: str,
 ) -> None:
-    app, client = await server(key=key)
+    _, client = await server(key=key)
     with caplog.at_level(logging.DEBUG):
         redact.install()
         await install(client, slack, code="the-one-time-code")
@@ -62,7 +62,7 @@ async def test_debug_logs_of_an_install_and_a_dashboard_link_hold_no_secret(
         ("xapp-1-A0123-4567-abcdef in the socket mode url", "abcdef"),
         ("xoxe.xoxb-1-rotated-token", "rotated"),
         ("{'client_id': '1.2', 'client_secret': 's3cr3t'}", "s3cr3t"),
-        ('GET /dashboard?org=1&exp=99&sig=f00d HTTP/1.1', "f00d"),
+        ("GET /dashboard?org=1&exp=99&sig=f00d HTTP/1.1", "f00d"),
         ("/api/v1/asks?token=admin-token-value", "admin-token-value"),
         ('{"app_password": "hunter2"}', "hunter2"),
     ],
