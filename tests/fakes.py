@@ -30,7 +30,13 @@ from bot import model
 from bot.criteria import check_aware, ordered, predicate
 from bot.errors import Conflict
 from bot.model import Letter, OutboxMessage, OutboxState, Platform
-from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
+from bot.ports import (
+    InboundRepository,
+    OutboxRepository,
+    Repository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 T = TypeVar("T")
 
@@ -81,6 +87,11 @@ class InMemoryStore:
         self.ids: dict[type[Any], Iterator[int]] = defaultdict(lambda: itertools.count(1))
         self.claimed: dict[int, InMemoryUnitOfWork] = {}
         """Outbox message id → the open unit of work that claimed it."""
+        self.inbound: dict[str, datetime] = {}
+        """Committed inbound delivery keys."""
+        self.inbound_pending: dict[str, InMemoryUnitOfWork] = {}
+        """Inbound keys recorded by a unit of work still open (as a row a transaction has
+        inserted but not committed: a second unit of work does not record it again)."""
 
 
 class InMemoryRepository(Generic[T]):
@@ -196,6 +207,28 @@ class InMemoryOutboxRepository(InMemoryRepository[OutboxMessage]):
         return copy.deepcopy(due[:limit])
 
 
+class InMemoryInboundRepository:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.recorded: dict[str, datetime] = {}
+
+    async def record(self, key: str, *, at: datetime) -> bool:
+        store = self._uow.store
+        if key in store.inbound or store.inbound_pending.get(key, self._uow) is not self._uow:
+            return False
+        if key in self.recorded:
+            return False
+        store.inbound_pending[key] = self._uow
+        self.recorded[key] = at
+        return True
+
+    async def prune(self, *, before: datetime) -> int:
+        old = [key for key, at in self._uow.store.inbound.items() if at < before]
+        for key in old:
+            del self._uow.store.inbound[key]
+        return len(old)
+
+
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
@@ -232,6 +265,8 @@ class InMemoryUnitOfWork:
         self.threads: Repository[model.Thread] = InMemoryRepository(self, model.Thread)
         self.audit: Repository[model.AuditEvent] = InMemoryRepository(self, model.AuditEvent)
         self.outbox: OutboxRepository = InMemoryOutboxRepository(self)
+        self._inbound = InMemoryInboundRepository(self)
+        self.inbound: InboundRepository = self._inbound
 
     async def __aenter__(self) -> Self:
         return self
@@ -246,6 +281,9 @@ class InMemoryUnitOfWork:
 
     def _end(self) -> None:
         self.pending.clear()
+        for key in self._inbound.recorded:
+            self.store.inbound_pending.pop(key, None)
+        self._inbound.recorded.clear()
         for id in [id for id, owner in self.store.claimed.items() if owner is self]:
             del self.store.claimed[id]
 
@@ -257,6 +295,7 @@ class InMemoryUnitOfWork:
                     rows.pop(id, None)
                 else:
                     rows[id] = item
+        self.store.inbound.update(self._inbound.recorded)
         self.committed = True
         self._end()
 
