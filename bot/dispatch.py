@@ -322,7 +322,7 @@ class Core:
                     delivery, at=self.clock.now()
                 ):
                     log.info("delivery %s already handled: not run again", delivery)
-                    return Reply(messages=(text(ALREADY_HANDLED),), ok=False)
+                    return Reply(messages=(text(ALREADY_HANDLED),), ok=False, repeated=True)
                 ctx = await self._context(uow, caller)
                 reply = await body(ctx)
                 await uow.commit()
