@@ -21,7 +21,7 @@ from jwt import PyJWTError
 
 from adapters.http import refused
 from adapters.teams.activities import message_activity
-from adapters.teams.bot import TeamsBot
+from adapters.teams.bot import CHANGED, TeamsBot
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.wire import checked_activity
 from bot.messages import text
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/api/messages"
 APOLOGY = text("Sorry, something went wrong on my side. Nothing was changed; please try again.")
+DONE_BUT_UNSHOWN = text(
+    "Your request was carried out, but I couldn't show you the result just now. "
+    "Please don't send it again; type `asks` or `status` to see where things stand."
+)
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,13 @@ def mount_teams(
 
 
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-    """Log the failure (with its traceback, for us) and tell the user politely (never it)."""
+    """Log the failure (with its traceback, for us) and tell the user politely (never it),
+    and truly: once the core committed a change in this turn, the apology says so."""
     log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
     if turn_context.activity.name == ActivityEventNames.continue_conversation:
         return  # a proactive send: nobody is waiting for an answer; the outbox retries it
+    apology = DONE_BUT_UNSHOWN if turn_context.turn_state.get(CHANGED) else APOLOGY
     try:
-        await turn_context.send_activity(message_activity(APOLOGY))
+        await turn_context.send_activity(message_activity(apology))
     except Exception:  # the connector itself may be what failed; the log line is enough
         log.warning("could not send the apology to Teams", exc_info=True)
