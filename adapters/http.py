@@ -97,6 +97,7 @@ class _Deps:
     admin_token: str
     dashboard_key: bytes
     metrics: _Metrics
+    body_timeout: float = BODY_TIMEOUT
 
 
 _DEPS = web.AppKey("leaderbot_deps", _Deps)
@@ -141,7 +142,7 @@ async def _bodies(request: web.Request, handler: Handler) -> StreamResponse:
     """Read the body before any handler does (they then get it from aiohttp's cache)."""
     if request.can_read_body:
         try:
-            async with asyncio.timeout(BODY_TIMEOUT):
+            async with asyncio.timeout(request.app[_DEPS].body_timeout):
                 await request.read()
         except TimeoutError:
             raise refused(request, web.HTTPRequestTimeout, "request body too slow") from None
@@ -337,6 +338,7 @@ def build_web_app(
     admin_token: str = "",
     dashboard_key: bytes,
     mounts: Sequence[Mount] = (),
+    body_timeout: float = BODY_TIMEOUT,
 ) -> web.Application:
     """The server's application. ``admin_token`` "" disables token access (signed links only);
     ``mounts`` add the configured platforms' routes."""
@@ -347,6 +349,7 @@ def build_web_app(
         admin_token=admin_token,
         dashboard_key=dashboard_key,
         metrics=_Metrics(),
+        body_timeout=body_timeout,
     )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
