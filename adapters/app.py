@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from adapters.http import AccessLogger, Mount, build_web_app, sign_dashboard_link
+from adapters.http import HEADER_TIMEOUT, AccessLogger, Mount, build_web_app, sign_dashboard_link
 from adapters.settings import Settings
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Core, CoreSettings
@@ -154,7 +154,11 @@ def _teams(settings: Settings, core: Core, uow: UnitOfWorkFactory, clock: Clock)
     )
     state = "on" if teams_settings.app_id else "on (Bot Framework Emulator only: no MicrosoftAppId)"
     return _Platform(
-        mount=partial(mount_teams, adapter=adapter, bot=bot), sender=sender, state=state
+        mount=partial(
+            mount_teams, adapter=adapter, bot=bot, authenticated=bool(teams_settings.app_id)
+        ),
+        sender=sender,
+        state=state,
     )
 
 
@@ -294,7 +298,12 @@ async def serve(settings: Settings, *, demo: bool) -> None:
         )
     await migrate(settings)
     app = await build_application(settings)
-    runner = web.AppRunner(app.web, access_log_class=AccessLogger, handle_signals=False)
+    runner = web.AppRunner(
+        app.web,
+        access_log_class=AccessLogger,
+        handle_signals=False,
+        keepalive_timeout=HEADER_TIMEOUT,  # also cuts off a client whose headers crawl in
+    )
     try:
         if demo:
             await seed_demo_if_empty(app.uow, app.clock)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import app as composition
+from adapters import redact
 from adapters.console.render import render
 from adapters.dashboard import (
     AskRow,
@@ -526,6 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # person at the keyboard its own output, with warnings and errors only.
     level = settings.log_level if args.run is _serve else max(logging.WARNING, _level(settings))
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.install()
     if settings.log_level != "DEBUG":
         # One line per job run every few seconds, and one per Alembic plugin: noise, not news.
         for chatty in ("apscheduler", "alembic.runtime.plugins"):

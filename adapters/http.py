@@ -1,10 +1,14 @@
 """The one aiohttp application of the server (DESIGN §7): health, metrics, dashboard, JSON API.
 
 Slack and Teams bring their own routes: the composition root passes their mount functions in, so
-this module knows neither platform. Two middlewares wrap every route: one counts requests for
-``/metrics``, one turns an unexpected exception into a short 500 (logged with its traceback
-server-side, never sent to the client). Dashboard and API access is an admin token or an
-HMAC-signed, expiring link naming one organization; every query is scoped to that organization.
+this module knows neither platform. Middlewares wrap every route: one counts requests for
+``/metrics``, one reads a request's whole body within :data:`BODY_TIMEOUT` (a client that sends
+it slowly gets a 408, one that goes away mid-upload is noted in one line, a body over the size
+limit gets a 413), one turns an unexpected exception into a short 500 (logged with its
+traceback server-side, never sent to the client). Headers that arrive too slowly are cut off
+by the server's keep-alive timer (:data:`HEADER_TIMEOUT`, see ``serve``). Dashboard and API
+access is an admin token or an HMAC-signed, expiring link naming one organization; every query
+is scoped to that organization.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_protocol import RequestPayloadError
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
@@ -49,6 +54,16 @@ Mount = Callable[[web.Application], None]
 """Adds a platform's routes (``/slack/events``, ``/api/messages``) to the application."""
 
 _READY_TIMEOUT = 5.0
+
+HEADER_TIMEOUT = 15.0
+"""Seconds a connection may take to send a request's headers (aiohttp's keep-alive timer,
+which runs from the connection's start and from each response until the next request)."""
+
+BODY_TIMEOUT = 15.0
+"""Seconds a request may take to send its body, once its headers are in."""
+
+MAX_BODY = 1024**2
+"""Largest request body accepted (Slack and Bot Framework payloads are a few KB)."""
 
 
 def dashboard_signature(key: bytes, organization_id: int, expires: int) -> str:
@@ -85,6 +100,7 @@ class _Deps:
     admin_token: str
     dashboard_key: bytes
     metrics: _Metrics
+    body_timeout: float = BODY_TIMEOUT
 
 
 _DEPS = web.AppKey("leaderbot_deps", _Deps)
@@ -116,6 +132,26 @@ async def _count(request: web.Request, handler: Handler) -> StreamResponse:
         raise
     finally:
         request.app[_DEPS].metrics.requests[(_route(request), request.method, status)] += 1
+
+
+def refused(request: web.Request, status: type[web.HTTPError], reason: str) -> web.HTTPError:
+    """A 4xx for bad input, and its one log line (no traceback: the fault is the client's)."""
+    log.info("Refused %s %s: %s", request.method, request.path, reason)
+    return status(text=reason)
+
+
+@web.middleware
+async def _bodies(request: web.Request, handler: Handler) -> StreamResponse:
+    """Read the body before any handler does (they then get it from aiohttp's cache)."""
+    if request.can_read_body:
+        try:
+            async with asyncio.timeout(request.app[_DEPS].body_timeout):
+                await request.read()
+        except TimeoutError:
+            raise refused(request, web.HTTPRequestTimeout, "request body too slow") from None
+        except (ConnectionError, RequestPayloadError) as exc:
+            raise refused(request, web.HTTPBadRequest, f"upload aborted ({exc})") from None
+    return await handler(request)
 
 
 @web.middleware
@@ -327,16 +363,18 @@ def build_web_app(
     admin_token: str = "",
     dashboard_key: bytes,
     mounts: Sequence[Mount] = (),
+    body_timeout: float = BODY_TIMEOUT,
 ) -> web.Application:
     """The server's application. ``admin_token`` "" disables token access (signed links only);
     ``mounts`` add the configured platforms' routes."""
-    app = web.Application(middlewares=[_count, _errors])
+    app = web.Application(middlewares=[_count, _bodies, _errors], client_max_size=MAX_BODY)
     app[_DEPS] = _Deps(
         uow=uow,
         clock=clock,
         admin_token=admin_token,
         dashboard_key=dashboard_key,
         metrics=_Metrics(),
+        body_timeout=body_timeout,
     )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)

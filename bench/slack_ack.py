@@ -60,7 +60,8 @@ def slash(i: int, response_url: str) -> str:
             "command": COMMAND,
             "text": f"ask <@U0DANA|dana> bench item {i} area:staffing #SEPSIS",
             "response_url": response_url,
-            "trigger_id": f"bench.{i}",
+            # Unique per request, as Slack's are: a trigger_id seen before is a replay.
+            "trigger_id": f"bench.{i}.{time.time_ns()}",
         }
     )
 

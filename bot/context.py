@@ -54,3 +54,6 @@ class Reply:
     it in the invoke response; Slack may use it for the clicker's own copy)."""
     changed: tuple[str, ...] = field(default_factory=tuple)
     """Keys of items this request changed (``ask:12``): lets an adapter refresh views."""
+    repeated: bool = False
+    """This delivery was handled before (a platform's retry, a replay) and was not run again:
+    whoever answered the first one already has; an adapter may stay silent."""

@@ -88,6 +88,12 @@ refuses anyone but the joining organization's admin)."""
 KNOWN_CALLERS = 50_000
 """Identified callers kept in memory at most (a few MB), then the cache starts again."""
 
+ALREADY_HANDLED = (
+    "I had already received this exact request and handled it, so I did nothing this time. "
+    "Nothing was changed."
+)
+"""The answer to a delivery already processed (a platform's retry, a double submit)."""
+
 SORRY = (
     "Sorry — something went wrong on my side and nothing was changed. "
     "Please try again; if it keeps happening, tell your Leaderbot admin."
@@ -308,8 +314,9 @@ class Core:
             if changed:
                 await uow.commit()
 
-    async def command(self, caller: Caller, text: str) -> Reply:
-        """Run one command of the grammar (``ask …``, ``help``, …)."""
+    async def command(self, caller: Caller, text: str, *, delivery: str | None = None) -> Reply:
+        """Run one command of the grammar (``ask …``, ``help``, …). ``delivery``: the platform's
+        key for this request (see :meth:`_run`)."""
 
         try:
             command = parse(
@@ -323,12 +330,20 @@ class Core:
         async def run(ctx: Ctx) -> Reply:
             return await COMMANDS[type(command)](ctx, command)
 
-        reply = await self._run(caller, run, crossing=type(command) in CROSSING)
+        reply = await self._run(caller, run, delivery, crossing=type(command) in CROSSING)
         if CALLERS_CHANGED in reply.changed:
             self._known.clear()
         return reply
 
-    async def action(self, caller: Caller, *, action: str, value: str, text: str = "") -> Reply:
+    async def action(
+        self,
+        caller: Caller,
+        *,
+        action: str,
+        value: str,
+        text: str = "",
+        delivery: str | None = None,
+    ) -> Reply:
         """Handle a button click: ``action`` is Action.id (``ask.approve``), ``value`` Action.value,
         ``text`` what the user typed into the action's input (rationale, question, comment)."""
         handler = ACTIONS.get(action)
@@ -338,7 +353,7 @@ class Core:
         async def run(ctx: Ctx) -> Reply:
             return await handler(ctx, value, text)
 
-        return await self._run(caller, run)
+        return await self._run(caller, run, delivery)
 
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""
@@ -348,7 +363,12 @@ class Core:
             )
 
     async def submit_form(
-        self, caller: Caller, *, form_id: str, values: Mapping[str, str]
+        self,
+        caller: Caller,
+        *,
+        form_id: str,
+        values: Mapping[str, str],
+        delivery: str | None = None,
     ) -> Reply:
         """Run the command a submitted form stands for."""
 
@@ -358,7 +378,7 @@ class Core:
             )
             return await COMMANDS[type(command)](ctx, command)
 
-        return await self._run(caller, run)
+        return await self._run(caller, run, delivery)
 
     async def anchor_thread(
         self, *, key: str, workspace_id: int, channel_id: str, root_id: str
@@ -401,13 +421,28 @@ class Core:
             return taken
 
     async def _run(
-        self, caller: Caller, body: Callable[[Ctx], Awaitable[Reply]], *, crossing: bool = False
+        self,
+        caller: Caller,
+        body: Callable[[Ctx], Awaitable[Reply]],
+        delivery: str | None = None,
+        *,
+        crossing: bool = False,
     ) -> Reply:
         """One request, one transaction: commit on success; on a user error roll back and
-        answer with its sentence; on a bug roll back, log, and apologise. ``crossing``: the
-        command is one of :data:`CROSSING`, whose handler itself checks who may cross."""
+        answer with its sentence; on a bug roll back, log, and apologise.
+
+        ``delivery`` (a platform's event id, trigger id or activity id) is recorded in the same
+        transaction: a retry or replay of a request that committed is answered without running
+        it again, and one whose first delivery changed nothing (never arrived, failed, was
+        refused) runs as if it were the first. ``crossing``: the command is one of
+        :data:`CROSSING`, whose handler itself checks who may cross organizations."""
         try:
             async with self.uow() if crossing else self._bound(caller) as uow:
+                if delivery is not None and not await uow.inbound.record(
+                    delivery, at=self.clock.now()
+                ):
+                    log.info("delivery %s already handled: not run again", delivery)
+                    return Reply(messages=(text(ALREADY_HANDLED),), ok=False, repeated=True)
                 ctx = await self._context(uow, caller)
                 reply = await body(ctx)
                 await uow.commit()

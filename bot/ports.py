@@ -117,6 +117,21 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         ...
 
 
+class InboundRepository(Protocol):
+    """The platform deliveries already processed, keyed by what the platform sends again when
+    it retries or a client replays (Slack ``event_id`` / ``trigger_id``, Teams activity id)."""
+
+    async def record(self, key: str, *, at: datetime) -> bool:
+        """Record ``key`` in this unit of work; False when it is recorded already (committed,
+        or by a concurrent unit of work that then commits). Recorded with the change the
+        delivery causes, so "processed" and "changed" commit or roll back together."""
+        ...
+
+    async def prune(self, *, before: datetime) -> int:
+        """Forget deliveries received before ``before`` (platforms retry within minutes)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``async with uow: ...; await uow.commit()``; leaving without commit
     rolls back, which is how a rejected command changes nothing."""
@@ -143,6 +158,7 @@ class UnitOfWork(Protocol):
     audit: Repository[AuditEvent]
     codes: Repository[LinkCode]
     outbox: OutboxRepository
+    inbound: InboundRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -150,6 +150,10 @@ class BoundUnitOfWork:
             repository = _OrganizationRepository(self)
         elif name == "outbox":
             repository = _BoundOutbox(self)
+        elif name == "inbound":
+            # Delivery keys are the platforms' own event, trigger and activity ids: they name
+            # no organization's data, and a replay must be seen whoever's unit records it.
+            repository = self.inner.inbound
         elif (rule := RULES.get(name)) is not None:
             repository = _BoundRepository(self, name, rule)
         else:

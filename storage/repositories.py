@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from bot.criteria import criterion
 from bot.errors import Conflict
 from bot.model import OutboxMessage, OutboxState, Platform
-from storage.tables import ROWS
+from storage.tables import INBOUND_DELIVERIES, ROWS
 
 T = TypeVar("T")
 
@@ -338,3 +338,28 @@ def _claim(table: Table, shape: Shape, limit: int) -> Executable:
         .values(next_attempt_at=bindparam("lease_until"))
         .returning(*table.c)
     )
+
+
+class SqlInboundRepository:
+    """``bot.ports.InboundRepository``: one ``INSERT … ON CONFLICT DO NOTHING`` on the key.
+
+    On PostgreSQL a second unit of work inserting the same key waits for the first to end and
+    then inserts nothing, so of two concurrent deliveries one records and the other sees it.
+    """
+
+    def __init__(self, session: Statements, *, dialect: str) -> None:
+        self._session = session
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = INBOUND_DELIVERIES
+        self._record = (
+            insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+        )
+        self._prune = delete(table).where(table.c.received_at < bindparam("before"))
+
+    async def record(self, key: str, *, at: datetime) -> bool:
+        result = await self._session.execute(self._record, {"key": key, "received_at": at})
+        return result.scalar_one_or_none() is not None
+
+    async def prune(self, *, before: datetime) -> int:
+        result = await self._session.execute(self._prune, {"before": before})
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -491,5 +491,14 @@ DIRECTORY_VERSIONS = Table(
 """One counter per directory table, bumped by a trigger on each write (migration 0002; read by
 storage/directory.py)."""
 
+INBOUND_DELIVERIES = Table(
+    "inbound_deliveries",
+    Base.metadata,
+    Column("key", Text, primary_key=True),
+    Column("received_at", UtcDateTime(), nullable=False, index=True),
+)
+"""The platform deliveries this server has processed (a Slack ``event_id`` or ``trigger_id``, a
+Teams activity id), written in the unit of work of the change they caused (migration 0008)."""
+
 ROWS: dict[type[Any], type[Base]] = {row.entity: row for row in Base.__subclasses__()}
 """Each entity class → the table class that stores it."""

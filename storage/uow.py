@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
 from bot import model
-from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
+from bot.ports import (
+    InboundRepository,
+    OutboxRepository,
+    Repository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from storage.batching import BatchedTransaction, batcher_for
 from storage.directory import (
     DIRECTORY,
@@ -30,7 +36,7 @@ from storage.directory import (
     counters_read_by,
     directory_for,
 )
-from storage.repositories import SqlOutboxRepository, SqlRepository
+from storage.repositories import SqlInboundRepository, SqlOutboxRepository, SqlRepository
 
 
 class _Transaction(Protocol):
@@ -119,6 +125,7 @@ class SqlUnitOfWork:
     audit: Repository[model.AuditEvent]
     codes: Repository[model.LinkCode]
     outbox: OutboxRepository
+    inbound: InboundRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         session, committed, counters = _transaction(engine)
@@ -132,6 +139,8 @@ class SqlUnitOfWork:
         repository: Any
         if name == "outbox":
             repository = SqlOutboxRepository(self._session, dialect=self._dialect)
+        elif name == "inbound":
+            repository = SqlInboundRepository(self._session, dialect=self._dialect)
         elif (entity := _ENTITIES.get(name)) is not None:
             if entity in DIRECTORY:
                 repository = DirectoryRepository(self._session, entity, self._view)

@@ -37,7 +37,13 @@ from bot import model
 from bot.criteria import check_aware, ordered, predicate
 from bot.errors import Conflict
 from bot.model import Letter, OutboxMessage, OutboxState, Platform
-from bot.ports import OutboxRepository, Repository, UnitOfWork, UnitOfWorkFactory
+from bot.ports import (
+    InboundRepository,
+    OutboxRepository,
+    Repository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 T = TypeVar("T")
 
@@ -89,6 +95,11 @@ class InMemoryStore:
         self.ids: dict[type[Any], Iterator[int]] = defaultdict(lambda: itertools.count(1))
         self.held: dict[tuple[type[Any], int], InMemoryUnitOfWork] = {}
         """(entity, id) → the open unit of work that holds the row (guarded write, claim)."""
+        self.inbound: dict[str, datetime] = {}
+        """Committed inbound delivery keys."""
+        self.inbound_pending: dict[str, InMemoryUnitOfWork] = {}
+        """Inbound keys recorded by a unit of work still open (as a row a transaction has
+        inserted but not committed: a second unit of work does not record it again)."""
 
 
 class InMemoryRepository(Generic[T]):
@@ -231,6 +242,28 @@ class InMemoryOutboxRepository(InMemoryRepository[OutboxMessage]):
         return [copy.deepcopy(self._lookup(row.id)) for row in claimed]  # type: ignore[misc]
 
 
+class InMemoryInboundRepository:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.recorded: dict[str, datetime] = {}
+
+    async def record(self, key: str, *, at: datetime) -> bool:
+        store = self._uow.store
+        if key in store.inbound or store.inbound_pending.get(key, self._uow) is not self._uow:
+            return False
+        if key in self.recorded:
+            return False
+        store.inbound_pending[key] = self._uow
+        self.recorded[key] = at
+        return True
+
+    async def prune(self, *, before: datetime) -> int:
+        old = [key for key, at in self._uow.store.inbound.items() if at < before]
+        for key in old:
+            del self._uow.store.inbound[key]
+        return len(old)
+
+
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
@@ -269,6 +302,8 @@ class InMemoryUnitOfWork:
         self.audit: Repository[model.AuditEvent] = InMemoryRepository(self, model.AuditEvent)
         self.codes: Repository[model.LinkCode] = InMemoryRepository(self, model.LinkCode)
         self.outbox: OutboxRepository = InMemoryOutboxRepository(self)
+        self._inbound = InMemoryInboundRepository(self)
+        self.inbound: InboundRepository = self._inbound
 
     async def __aenter__(self) -> Self:
         return self
@@ -295,6 +330,9 @@ class InMemoryUnitOfWork:
             del self.store.held[key]
         self.ended.set()
         self.ended = asyncio.Event()
+        for key in self._inbound.recorded:
+            self.store.inbound_pending.pop(key, None)
+        self._inbound.recorded.clear()
 
     async def commit(self) -> None:
         for entity, changes in self.pending.items():
@@ -304,6 +342,7 @@ class InMemoryUnitOfWork:
                     rows.pop(id, None)
                 else:
                     rows[id] = item
+        self.store.inbound.update(self._inbound.recorded)
         self.committed = True
         self._end()
 

@@ -11,11 +11,13 @@ it acks and the rest of it runs afterwards (:mod:`adapters.slack.after_ack`; bol
 runner would check for the ack every 10 ms instead). Outbound messages to other people go
 through the outbox and :mod:`adapters.slack.sender`.
 
-Retries: Slack re-sends an Events API delivery (header ``X-Slack-Retry-Num``) when the first one
-was not acked in 3 s. The first delivery is then still being processed (we ack within
-milliseconds otherwise), so :class:`DropRetries` acks a retry with 200 and does nothing — a retry
-can never create a second ask. A double click is two distinct payloads; the core refuses the
-second decision (the ask is no longer open), so it changes nothing either.
+Retries and replays: Slack re-sends an Events API delivery (header ``X-Slack-Retry-Num``, same
+``event_id``) when the first was not acked in 3 s or never arrived (a restart, a 5xx); a double
+submit replays a slash command or a click with its ``trigger_id``. Each is passed to the core as
+the request's delivery key (:func:`delivery`), recorded in the unit of work of the change: a
+delivery never processed is processed, one already processed is answered without redoing it
+(silently for events, whose first delivery posted the answer). A double click is two distinct
+payloads; the core refuses the second decision (the ask is no longer open).
 """
 
 from __future__ import annotations
@@ -32,14 +34,12 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
     AsyncFailureArgs,
     AsyncSuccessArgs,
 )
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -71,6 +71,7 @@ from adapters.slack.render import (
 )
 from adapters.slack.settings import OFF, SlackSettings
 from adapters.slack.tokens import EncryptedInstallationStore, fernet
+from adapters.slack.wire import bolt_request
 from bot.context import Caller, Reply
 from bot.dispatch import Core
 from bot.messages import InputKind, Message, text
@@ -299,7 +300,7 @@ def mount_slack(app: web.Application, bolt: SlackBolt) -> None:
     ``/slack/oauth_redirect``) to the server's aiohttp application."""
 
     async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        return await to_aiohttp_response(await bolt.async_dispatch(await bolt_request(request)))
 
     app.router.add_post(EVENTS_PATH, events)
     team = bolt.team
@@ -366,21 +367,13 @@ async def _install_failed(args: AsyncFailureArgs) -> BoltResponse:
     return await args.default.failure(args)
 
 
-class DropRetries(AsyncMiddleware):
-    """Ack Slack's re-deliveries without processing them (see module docstring). A middleware
-    class: bolt calls it directly, where a function middleware has its arguments worked out
-    from its signature on every request."""
-
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse | None:
-        if req.headers.get("x-slack-retry-num"):
-            return BoltResponse(status=200, body="")
-        return await next()
+def delivery(body: Mapping[str, Any]) -> str | None:
+    """The key Slack sends again with a retry (``event_id``) or a replay (``trigger_id``)."""
+    if isinstance(event_id := body.get("event_id"), str) and event_id:
+        return f"slack:event:{event_id}"
+    if isinstance(trigger := body.get("trigger_id"), str) and trigger:
+        return f"slack:trigger:{trigger}"
+    return None
 
 
 def _payload(messages: tuple[Message, ...]) -> dict[str, Any]:
@@ -408,7 +401,6 @@ class Listeners:
     def register(self, bolt: AsyncApp) -> None:
         """Each listener answers Slack at its ack and finishes after it (``after_ack``)."""
         acked, after = self.after_ack.until_ack, self.after_ack.after
-        bolt.middleware(DropRetries())
         bolt.command(self.command)(acked(self.on_command, late=_payload((text(WORKING),))))
         bolt.action(_ACTION_ID)(acked(self.on_action))
         bolt.view_submission(FORM_CALLBACK)(acked(self.on_form))
@@ -474,7 +466,7 @@ class Listeners:
             form = await self.core.form(caller, plain.lower())
             await self._open(client, body, form_view(form, metadata=metadata))
             return
-        reply = await self.core.command(caller, plain)
+        reply = await self.core.command(caller, plain, delivery=delivery(body))
         if ack is None or not await ack(**_payload(reply.messages)):
             await respond(**_payload(reply.messages))
         if reply.form is not None:
@@ -525,9 +517,13 @@ class Listeners:
             if caller is None:
                 await respond(**_payload((UNKNOWN_USER,)), replace_original=False)
                 return
-            reply = await self.core.action(caller, action=name, value=value)
+            reply = await self.core.action(
+                caller, action=name, value=value, delivery=delivery(body)
+            )
         else:
-            reply = await self.core.action(caller, action=name, value=value)
+            reply = await self.core.action(
+                caller, action=name, value=value, delivery=delivery(body)
+            )
             await ack()  # a click's ack carries nothing: after the work, or at the budget
         await _show_click(reply, respond)
 
@@ -549,7 +545,7 @@ class Listeners:
             if people is None:
                 return Reply(messages=(UNKNOWN_MENTION,), ok=False)
             return await self.core.submit_form(
-                caller, form_id=metadata.get("form", ""), values=people
+                caller, form_id=metadata.get("form", ""), values=people, delivery=delivery(body)
             )
 
         await self._submission(
@@ -569,7 +565,9 @@ class Listeners:
 
         async def run(caller: Caller, lookup: Callable[[str], Awaitable[Caller | None]]) -> Reply:
             action, value = metadata.get("action", ""), metadata.get("value", "")
-            return await self.core.action(caller, action=action, value=value, text=typed)
+            return await self.core.action(
+                caller, action=action, value=value, text=typed, delivery=delivery(body)
+            )
 
         await self._submission(
             ack, body, client, context, metadata=metadata, run=run, field=TEXT_FIELD
@@ -638,7 +636,11 @@ class Listeners:
         await self._remember(team.team_id, event["user"], event.get("channel"))
 
     async def on_message(
-        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         """A DM to the bot is a command typed without the slash; other messages (edits, bots,
         channel chatter) are not for us."""
@@ -647,20 +649,24 @@ class Listeners:
         if not event.get("user"):
             return
         channel = event.get("channel")
-        reply = await self._event_command(event, client, context, event.get("text") or "")
-        if reply is not None and channel:
+        reply = await self._event_command(body, client, context, event.get("text") or "")
+        if reply is not None and not reply.repeated and channel:
             await self._remember(context.team_id or "", event["user"], channel)
             await client.chat_postMessage(channel=channel, **_message(reply.messages))
 
     async def on_mention(
-        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         """``@Leaderbot ask …`` in a channel: answered to the author only."""
         raw = event.get("text") or ""
         if context.bot_user_id:
             raw = re.sub(rf"^\s*<@{re.escape(context.bot_user_id)}(\|[^>]*)?>", "", raw)
-        reply = await self._event_command(event, client, context, raw)
-        if reply is not None and event.get("channel"):
+        reply = await self._event_command(body, client, context, raw)
+        if reply is not None and not reply.repeated and event.get("channel"):
             await client.chat_postEphemeral(
                 channel=event["channel"],
                 user=event["user"],
@@ -668,8 +674,9 @@ class Listeners:
             )
 
     async def _event_command(
-        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, raw: str
+        self, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, raw: str
     ) -> Reply | None:
+        event = body["event"]
         team = Team(core=self.core, team_id=context.team_id or "", channel_id=event.get("channel"))
         caller = await team.fetch(client, event["user"])
         if caller is None:
@@ -677,7 +684,7 @@ class Listeners:
         plain = await team.plain(raw, partial(team.fetch, client))
         if plain is None:
             return Reply(messages=(UNKNOWN_MENTION,), ok=False)
-        return await self.core.command(caller, plain or "help")
+        return await self.core.command(caller, plain or "help", delivery=delivery(body))
 
     async def _remember(self, team_id: str, user_id: str, channel: str | None) -> None:
         """Keep a user's DM channel with the bot (where their DMs go without conversations.open)."""

@@ -22,11 +22,14 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import ActivityEventNames
+from jwt import PyJWTError
 
+from adapters.http import refused
 from adapters.settings import is_loopback
 from adapters.teams.activities import message_activity
-from adapters.teams.bot import TeamsBot
+from adapters.teams.bot import CHANGED, TeamsBot
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.wire import checked_activity
 from bot.messages import text
 
 if TYPE_CHECKING:
@@ -36,6 +39,10 @@ log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/api/messages"
 APOLOGY = text("Sorry, something went wrong on my side. Nothing was changed; please try again.")
+DONE_BUT_UNSHOWN = text(
+    "Your request was carried out, but I couldn't show you the result just now. "
+    "Please don't send it again; type `asks` or `status` to see where things stand."
+)
 
 
 @dataclass(frozen=True)
@@ -61,16 +68,23 @@ def build_teams(core: Core, settings: TeamsSettings) -> tuple[CloudAdapter, Team
     return adapter, TeamsBot(core, settings)
 
 
-def mount_teams(app: web.Application, adapter: CloudAdapter, bot: TeamsBot) -> None:
-    """Add ``POST /api/messages`` to the server's aiohttp application."""
+def mount_teams(
+    app: web.Application, adapter: CloudAdapter, bot: TeamsBot, *, authenticated: bool = False
+) -> None:
+    """Add ``POST /api/messages`` to the server's aiohttp application. ``authenticated``: an
+    app id is configured (False: the Emulator, unauthenticated, is what is expected)."""
     emulator_only = bot.settings.emulator_only
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        await checked_activity(request, authenticated=authenticated)
         if emulator_only and not emulator_may(
             peer=request.remote or "", body=await request.read(), settings=bot.settings
         ):
             return web.Response(status=401, text="unauthenticated requests are not accepted")
-        response = await adapter.process(request, bot)
+        try:
+            response = await adapter.process(request, bot)
+        except PyJWTError as exc:  # a token that is not one; botbuilder lets these through
+            raise refused(request, web.HTTPUnauthorized, f"invalid token ({exc})") from None
         return response if response is not None else web.Response(status=201)
 
     app.router.add_post(MESSAGES_PATH, messages)
@@ -96,11 +110,13 @@ def emulator_may(*, peer: str, body: bytes, settings: TeamsSettings) -> bool:
 
 
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-    """Log the failure (with its traceback, for us) and tell the user politely (never it)."""
+    """Log the failure (with its traceback, for us) and tell the user politely (never it),
+    and truly: once the core committed a change in this turn, the apology says so."""
     log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
     if turn_context.activity.name == ActivityEventNames.continue_conversation:
         return  # a proactive send: nobody is waiting for an answer; the outbox retries it
+    apology = DONE_BUT_UNSHOWN if turn_context.turn_state.get(CHANGED) else APOLOGY
     try:
-        await turn_context.send_activity(message_activity(APOLOGY))
+        await turn_context.send_activity(message_activity(apology))
     except Exception:  # the connector itself may be what failed; the log line is enough
         log.warning("could not send the apology to Teams", exc_info=True)

@@ -16,7 +16,9 @@ real user is first identified or the app is installed, never by activities we do
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -132,11 +134,12 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             )
         click = inbound.card_action_from_submit(activity.value)
         if click is not None:
-            await self._answer_submit(turn_context, await self._run(caller, click))
+            await self._answer_submit(turn_context, await self._run(turn_context, caller, click))
             return
         command = TurnContext.remove_recipient_mention(activity) or ""
         command = await self._mentions_to_handles(turn_context, command)
-        await self._send_reply(turn_context, await self.core.command(caller, command))
+        reply = await self.core.command(caller, command, delivery=_delivery(activity))
+        await self._send_reply(turn_context, _ran(turn_context, reply))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """The bot was added to a team, a group chat or a person's personal scope: link the
@@ -168,7 +171,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         if caller is None or click is None:
             notice = UNKNOWN_USER if caller is None else UNKNOWN_CLICK
             return _card_response(render_notice([notice], refused=True))
-        reply = await self._run(caller, click)
+        reply = await self._run(turn_context, caller, click)
         if reply.ok and reply.replacement is not None and activity.reply_to_id:
             await turn_context.update_activity(
                 card_activity(render_card(reply.replacement), activity_id=activity.reply_to_id)
@@ -270,17 +273,29 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
                 handles[mention.text] = person.handle
         return inbound.replace_mentions(command, handles)
 
-    async def _run(self, caller: Caller, click: inbound.CardAction) -> Reply:
+    async def _run(
+        self, turn_context: TurnContext, caller: Caller, click: inbound.CardAction
+    ) -> Reply:
+        delivery = _delivery(turn_context.activity)
         if click.form_id is not None:
-            return await self.core.submit_form(caller, form_id=click.form_id, values=click.fields)
-        return await self.core.action(caller, action=click.verb, value=click.value, text=click.text)
+            reply = await self.core.submit_form(
+                caller, form_id=click.form_id, values=click.fields, delivery=delivery
+            )
+        else:
+            reply = await self.core.action(
+                caller, action=click.verb, value=click.value, text=click.text, delivery=delivery
+            )
+        return _ran(turn_context, reply)
 
     async def _send_reply(self, turn_context: TurnContext, reply: Reply) -> None:
+        """Show the reply; a throttled (429) or failing (5xx) connector is tried again, briefly,
+        honouring ``Retry-After``: after a committed change the user must read its outcome,
+        never the turn's "Nothing was changed" apology."""
         activities = [message_activity(m) for m in reply.messages]
         if reply.form is not None:
             activities.append(card_activity(render_form(reply.form)))
         if activities:
-            await turn_context.send_activities(activities)
+            await _with_retries(lambda: turn_context.send_activities(activities))
 
     async def _answer_submit(self, turn_context: TurnContext, reply: Reply) -> None:
         """An ``Action.Submit`` fallback click: update the card in place after a decision, and
@@ -291,6 +306,59 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
                 card_activity(render_card(reply.replacement), activity_id=card_id)
             )
         await self._send_reply(turn_context, reply)
+
+
+CHANGED = "leaderbot.changed"
+"""Turn state set once the core has committed a change in this turn (read by the turn's error
+handler, which must then not say that nothing was changed)."""
+
+REPLY_ATTEMPTS = 4
+"""Tries of a reactive reply before giving up on it (the change itself is committed)."""
+
+REPLY_WAIT_CAP = 5.0
+"""Longest wait between two tries, whatever ``Retry-After`` says: someone is waiting."""
+
+
+def _delivery(activity: Any) -> str | None:
+    """The key the Bot Framework sends again when it redelivers this activity."""
+    conversation = getattr(activity, "conversation", None)
+    if not activity.id or conversation is None or not conversation.id:
+        return None
+    return f"teams:{conversation.id}:{activity.id}"
+
+
+def _ran(turn_context: TurnContext, reply: Reply) -> Reply:
+    if reply.ok:
+        turn_context.turn_state[CHANGED] = True
+    return reply
+
+
+def _retry_wait(error: Exception, attempt: int) -> float | None:
+    """Seconds to wait before trying a failed send again, or None when it is not worth it
+    (only throttling and server errors are)."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    if not isinstance(status, int) or not (status == 429 or status >= 500):
+        return None
+    headers = getattr(response, "headers", None) or {}
+    try:
+        wait = float(headers.get("Retry-After", 2**attempt * 0.25))
+    except (TypeError, ValueError):
+        wait = 2**attempt * 0.25
+    return min(max(wait, 0.0), REPLY_WAIT_CAP)
+
+
+async def _with_retries(send: Callable[[], Awaitable[Any]]) -> None:
+    for attempt in range(REPLY_ATTEMPTS):
+        try:
+            await send()
+            return
+        except Exception as error:
+            wait = _retry_wait(error, attempt)
+            if wait is None or attempt == REPLY_ATTEMPTS - 1:
+                raise
+            log.info("Teams reply failed (%s); trying again in %.1f s", error, wait)
+            await asyncio.sleep(wait)
 
 
 def _invoke_card(reply: Reply) -> dict[str, Any]:

@@ -105,6 +105,11 @@ async def sent_keys(
     return {_message_key(row.key): row for row in rows}
 
 
+INBOUND_KEPT = timedelta(days=1)
+"""How long a processed delivery's key is kept: Slack retries within minutes, the Bot
+Framework within the hour; a replay later than a day is a new request."""
+
+
 async def tick(
     uow: UnitOfWork,
     *,
@@ -138,6 +143,7 @@ async def tick(
     report.prompts = await _prompts(uow, leaders=leaders, preferences=preferences, now=now)
     await _asks(uow, report, now=now, link_base=link_base)
     report.escalations = await _escalations(uow, now=now, link_base=link_base)
+    await uow.inbound.prune(before=now - INBOUND_KEPT)
     return report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -33,9 +34,16 @@ USERS = {
 """Slack users of the demo organization's people (matched to them by email)."""
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def fixture(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    return copy.deepcopy(loaded)
+    """A payload fixture; one with a ``trigger_id`` gets a fresh one, as each request from
+    Slack does (the same one twice is a replay, which the bot does not run again)."""
+    loaded: dict[str, Any] = copy.deepcopy(json.loads((FIXTURES / name).read_text()))
+    if "trigger_id" in loaded:
+        loaded["trigger_id"] = f"{loaded['trigger_id']}.{next(_TRIGGERS)}"
+    return loaded
 
 
 def add_users(slack: FakeSlack) -> None:

@@ -174,13 +174,17 @@ async def test_ask_by_slash_command_decided_with_buttons(
     await route.interaction(again)
     (second,) = await until(lambda: replies(slack, "dana-again"), "the double-click answer")
     assert second["replace_original"] is False
-    retried = click(slack, "dana", posted=dm, action_index=0, reply_to="dana-retry")
+    # Slack's retry of that refused click (same payload, same trigger_id): a refusal changed
+    # nothing and recorded nothing, so it is answered the same way again.
     status, _ = await route.interaction(
-        retried, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+        again, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     )
     assert status == 200
-    await asyncio.sleep(0.05)
-    assert replies(slack, "dana-retry") == []
+    (_, retried) = await until(
+        lambda: len(replies(slack, "dana-again")) == 2 and replies(slack, "dana-again"),
+        "the retry's answer",
+    )
+    assert "already approved" in retried["text"]
     async with core.uow() as uow:
         assert await uow.decisions.count() == 1
 
@@ -401,12 +405,20 @@ async def test_app_home_and_direct_messages(
         (identity,) = await uow.identities.find(user_id="U0ANA")
         assert identity.conversation_ref == "D0ANA"
 
-    # A re-delivered event (Slack's retry) is acked and ignored.
-    calls = len(slack.calls)
+    # A re-delivered event (Slack's retry, same event_id) of one processed: not run again.
+    posts = len(slack.posts("D0ANA"))
     status, _ = await route.event(message, headers={"X-Slack-Retry-Num": "1"})
     assert status == 200
     await asyncio.sleep(0.05)
-    assert len(slack.calls) == calls
+    assert len(slack.posts("D0ANA")) == posts
+
+    # A retry whose first delivery never reached us (a restart, a 5xx): processed.
+    lost = {**message, "event_id": "Ev0LOST0001"}
+    status, _ = await route.event(lost, headers={"X-Slack-Retry-Num": "2"})
+    assert status == 200
+    await until(lambda: len(slack.posts("D0ANA")) == posts + 1, "the retried DM's answer")
+    await asyncio.sleep(0.05)
+    assert len(slack.posts("D0ANA")) == posts + 1
 
 
 async def test_the_fast_path_acks_with_the_reply_and_calls_slack_after(
@@ -420,3 +432,19 @@ async def test_the_fast_path_acks_with_the_reply_and_calls_slack_after(
     assert status == 200 and "sent to Dana Lee" in body and '"ephemeral"' in body
     assert len(slack.calls) == calls and replies(slack, "fast") == []
     assert TEAM_ID == "T0LEADER"
+
+
+async def test_a_replayed_slash_command_creates_nothing_new(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    await raise_ask(core, route, slack)
+    async with core.uow() as uow:
+        before = await uow.asks.count()
+    fields = command(slack, "ana", "ask <@U0DANA|dana> a porter for the ED #SEPSIS", reply_to="1")
+    status, first = await route.command(fields)
+    assert status == 200 and "sent to Dana Lee" in first
+    status, again = await route.command(fields)  # a double submit: same body, same trigger_id
+    assert status == 200 and "already received this exact request" in again
+    assert "Nothing was changed" in again
+    async with core.uow() as uow:
+        assert await uow.asks.count() == before + 1

@@ -3,6 +3,7 @@ real ``/api/messages`` route on a local aiohttp server, and schema validators.""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -23,10 +24,17 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 BOT_ID = "28:7f2b6a5e-9c0d-4e1f-8a3b-2c4d6e8f0a1b"
 
 
+_IDS = itertools.count(1)
+
+
 def load_activity(name: str, service_url: str, **changes: Any) -> dict[str, Any]:
-    """A recorded Teams activity pointed at the fake connector, with top-level ``changes``."""
+    """A recorded Teams activity pointed at the fake connector, with top-level ``changes``.
+    Each gets an id of its own, as each activity Teams sends does (the same id again is a
+    redelivery, which the bot does not handle twice)."""
     activity: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
     activity["serviceUrl"] = service_url
+    if "id" in activity:
+        activity["id"] = f"{activity['id']}{next(_IDS)}"
     activity.update(changes)
     return activity
 

@@ -73,13 +73,21 @@ class FakeCore:
     async def remember_channel(self, **kwargs: Any) -> None:
         self.calls.append(("remember_channel", kwargs))
 
-    async def command(self, caller: Caller, command: str) -> Reply:
+    async def command(self, caller: Caller, command: str, delivery: str | None = None) -> Reply:
         self.calls.append(("command", {"caller": caller, "text": command}))
         if self.fail_with is not None:
             raise self.fail_with
         return Reply(messages=(text(f"ran: {command}"),))
 
-    async def action(self, caller: Caller, *, action: str, value: str, text: str = "") -> Reply:
+    async def action(
+        self,
+        caller: Caller,
+        *,
+        action: str,
+        value: str,
+        text: str = "",
+        delivery: str | None = None,
+    ) -> Reply:
         self.calls.append(
             ("action", {"caller": caller, "action": action, "value": value, "text": text})
         )
@@ -89,7 +97,9 @@ class FakeCore:
             )
         return Reply(replacement=DECIDED)
 
-    async def submit_form(self, caller: Caller, *, form_id: str, values: Any) -> Reply:
+    async def submit_form(
+        self, caller: Caller, *, form_id: str, values: Any, delivery: str | None = None
+    ) -> Reply:
         self.calls.append(("submit_form", {"caller": caller, "form_id": form_id, "values": values}))
         return Reply(messages=(text("Ask sent."),))
 
