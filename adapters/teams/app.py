@@ -76,11 +76,12 @@ def mount_teams(
     emulator_only = bot.settings.emulator_only
 
     async def messages(request: web.Request) -> web.StreamResponse:
-        await checked_activity(request, authenticated=authenticated)
+        # Who may call comes first (as botbuilder's own authentication would), then the shape.
         if emulator_only and not emulator_may(
             peer=request.remote or "", body=await request.read(), settings=bot.settings
         ):
             return web.Response(status=401, text="unauthenticated requests are not accepted")
+        await checked_activity(request, authenticated=authenticated)
         try:
             response = await adapter.process(request, bot)
         except PyJWTError as exc:  # a token that is not one; botbuilder lets these through
