@@ -29,7 +29,6 @@ __all__ = [
     "Rule",
     "allows",
     "is_admin",
-    "may",
     "parties_of",
     "refusal",
     "require",
@@ -184,23 +183,6 @@ async def parties_of(
 
 
 _ROLE_PARTIES = {Role.LEAD: Party.LEAD, Role.SPONSOR: Party.SPONSOR}
-
-
-async def may(
-    uow: UnitOfWork,
-    action: Action,
-    *,
-    person: Person,
-    project: Project,
-    ask: Ask | None = None,
-    blocker: Blocker | None = None,
-    today: date,
-) -> bool:
-    """May ``person`` do ``action`` on this project (and this ask or blocker in it)?"""
-    held = await parties_of(
-        uow, person=person, project=project, ask=ask, blocker=blocker, today=today
-    )
-    return allows(action, held)
 
 
 async def require(
