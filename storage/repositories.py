@@ -192,9 +192,12 @@ def _delete(table: Table) -> Executable:
 
 
 @cache
-def _enqueue(table: Table, dialect: str) -> Executable:
+def _enqueue(table: Table, dialect: str, returned: str = "id") -> Executable:
+    """Insert unless the ``key`` is taken, returning ``returned`` of the row inserted (none when
+    it was taken). Built once per table: on SQLite a fresh statement would be compiled anew on
+    every call (``storage/inserts.py`` caches compiled statements by statement)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+    return insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c[returned])
 
 
 class SqlRepository(Generic[T]):
@@ -340,6 +343,11 @@ def _claim(table: Table, shape: Shape, limit: int) -> Executable:
     )
 
 
+_PRUNE_INBOUND = delete(INBOUND_DELIVERIES).where(
+    INBOUND_DELIVERIES.c.received_at < bindparam("before")
+)
+
+
 class SqlInboundRepository:
     """``bot.ports.InboundRepository``: one ``INSERT … ON CONFLICT DO NOTHING`` on the key.
 
@@ -349,12 +357,8 @@ class SqlInboundRepository:
 
     def __init__(self, session: Statements, *, dialect: str) -> None:
         self._session = session
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = INBOUND_DELIVERIES
-        self._record = (
-            insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
-        )
-        self._prune = delete(table).where(table.c.received_at < bindparam("before"))
+        self._record = _enqueue(INBOUND_DELIVERIES, dialect, "key")
+        self._prune = _PRUNE_INBOUND
 
     async def record(self, key: str, *, at: datetime) -> bool:
         result = await self._session.execute(self._record, {"key": key, "received_at": at})
