@@ -354,16 +354,7 @@ async def decide(
     Returns the ask and its updated card (what the clicked message should now show).
     A delegate decides for the assignee, and every record of the decision says so."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await uow.projects.get(ask.project_id)
-    assert project is not None
-    await permissions.require(
-        uow,
-        permissions.Action.DECIDE_ASK,
-        person=decider,
-        project=project,
-        ask=ask,
-        today=now.date(),
-    )
+    project = await _allowed(uow, permissions.Action.DECIDE_ASK, person=decider, ask=ask, now=now)
     await announce(uow, ask, now=now, link_base=link_base)
     names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
     if ask.state not in DECIDABLE:
@@ -422,6 +413,19 @@ async def decide(
     )
     card = outcome_card(ask, project=project, names=names, target=Target(), link=link)
     return ask, card
+
+
+async def _allowed(
+    uow: UnitOfWork, action: permissions.Action, *, person: Person, ask: Ask, now: datetime
+) -> Project:
+    """The ask's project, once ``person`` may do ``action`` on the ask (else the refusal,
+    before anything is read or written for the action)."""
+    project = await uow.projects.get(ask.project_id)
+    assert project is not None
+    await permissions.require(
+        uow, action, person=person, project=project, ask=ask, today=now.date()
+    )
+    return project
 
 
 def _requester_note(ask: Ask, *, project: Project, names: dict[int, str], link: str) -> Message:
@@ -488,16 +492,7 @@ async def answer(
 ) -> Ask:
     """The requester answers a question: the ask reopens and the decider gets the card again."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await uow.projects.get(ask.project_id)
-    assert project is not None
-    await permissions.require(
-        uow,
-        permissions.Action.ANSWER_ASK,
-        person=requester,
-        project=project,
-        ask=ask,
-        today=now.date(),
-    )
+    project = await _allowed(uow, permissions.Action.ANSWER_ASK, person=requester, ask=ask, now=now)
     if ask.state is not AskState.INFO_REQUESTED:
         raise InvalidState(f"Ask #{ask.id} is {ask.state.value}; no question is waiting.")
     if not text.strip():
@@ -579,16 +574,7 @@ async def withdraw(
 ) -> Ask:
     """The requester takes an undecided ask back; the decider's card says so."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await uow.projects.get(ask.project_id)
-    assert project is not None
-    await permissions.require(
-        uow,
-        permissions.Action.WITHDRAW_ASK,
-        person=actor,
-        project=project,
-        ask=ask,
-        today=now.date(),
-    )
+    await _allowed(uow, permissions.Action.WITHDRAW_ASK, person=actor, ask=ask, now=now)
     if ask.state not in DECIDABLE:
         raise InvalidState(f"Ask #{ask.id} is already {ask.state.value}. {_NOTHING}")
     if not await _close(
