@@ -114,9 +114,10 @@ async def tell_admin(
     now: datetime,
     avoid_workspace: int | None = None,
 ) -> bool:
-    """Tell the organization's admin about a delivery problem, once per ``key`` (one of
-    :data:`NOTICE_PREFIXES`), on an identity outside ``avoid_workspace`` when they have one, so
-    the notice does not go down the channel that is failing; False when there is no admin."""
+    """Tell the organization's admins something only they can act on (a delivery problem, a
+    ladder with no executive), once per ``key``, on an identity outside ``avoid_workspace`` when
+    they have one, so a delivery notice does not go down the channel that is failing; False when
+    there is no admin."""
     admins = _admin_ids(await uow.organizations.get(organization_id))
     for admin_id in admins:
         await deliver(
