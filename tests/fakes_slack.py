@@ -86,6 +86,8 @@ class FakeSlack:
     """An outage: while set, every Web API call is answered 503."""
     late: dict[str, asyncio.Event] = field(default_factory=dict)
     """Methods whose calls are carried out at once but answered only once the event is set."""
+    slow: dict[str, float] = field(default_factory=dict)
+    """Seconds each call of a method waits, after being carried out, before it is answered."""
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Channel id → the messages posted there, oldest first, as history returns them."""
     clock: Callable[[], float] = lambda: 1700000000.0
@@ -219,6 +221,8 @@ class FakeSlack:
         call.answer = self._answer(method, args, token)
         if method in self.late:
             await self.late[method].wait()
+        if method in self.slow:
+            await asyncio.sleep(self.slow[method])
         return web.json_response(call.answer)
 
     def _exchange(self, request: web.Request, args: dict[str, Any]) -> dict[str, Any]:
