@@ -211,7 +211,7 @@ async def test_six_asks_to_one_decider_in_a_day_all_reach_them_and_every_reply_i
     for reply, card in zip(replies, sorted(cards, key=lambda s: s.message.key), strict=True):
         number = card.message.title.split("#")[1].split()[0]
         assert reply.startswith(f"Ask #{number} sent to Dana Example — asked by name.")
-        assert "reaches them at Tue 24 Nov 08:00 (Dana's time, GMT)" in reply
+        assert "reaches them at Tue 24 Nov 08:00 (Dana Example's time, GMT)" in reply
         assert card.at == datetime(2026, 11, 24, 8, tzinfo=UTC)
     async with world.uow() as uow:
         ask = await uow.asks.first(order_by="id")
