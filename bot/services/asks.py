@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from bot import permissions
 from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
-from bot.calendar import moment_in
+from bot.calendar import moment_in, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
 from bot.model import Ask, AskState, Decision, Person, Project, Stakeholder
@@ -488,7 +488,11 @@ def _already(ask: Ask, names: dict[int, str], *, reader: Person) -> str:
     """A late click's reply: what happened to the ask instead, when in the reader's time."""
     if ask.state in (AskState.WITHDRAWN, AskState.EXPIRED):
         return f"Ask #{ask.id} was {ask.state.value}; there is nothing to decide."
-    when = f" on {moment_in(ask.decided_at, reader.timezone)}" if ask.decided_at else ""
+    if ask.decided_at:
+        local = ask.decided_at.astimezone(zone(reader.timezone))
+        when = f" on {local:%d %b %H:%M} {local.tzname()}"
+    else:
+        when = ""
     by = signed(names, ask.decided_by_id, ask.on_behalf_of_id) or "someone"
     if ask.state in DECIDABLE:  # sent back for information, or answered, meanwhile
         verb = (
