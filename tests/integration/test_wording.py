@@ -14,6 +14,7 @@ from bot.model import Platform
 from bot.ports import UnitOfWorkFactory
 from bot.services import blockers
 from bot.services.demo import seed_demo
+from bot.services.snooze import snooze
 from cadence.announce import announce_raised
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -154,3 +155,14 @@ async def test_a_handover_counts_in_words(core: Core) -> None:
         "Handed over #FALLS from Eve Martin to Ben Okafor: 1 RACI letter. Ben Okafor has a "
         "briefing."
     ]
+
+
+async def test_a_snooze_says_until_when_in_the_readers_named_zone(core: Core) -> None:
+    asked = await ask(core)
+    async with core.uow() as uow:
+        dana = await uow.people.first(handle="dana")
+        assert dana is not None
+        reply = await snooze(
+            uow, person=dana, value=f"ask:{asked}:tomorrow", now=core.clock.now(), link_base=""
+        )
+    assert said(list(reply.messages))[0] == f"Snoozed ask:{asked} until Tue 24 Nov 08:00 EST."
