@@ -391,9 +391,16 @@ def _blocker_state(blocker: Blocker, mark: str | None = None) -> str:
     return ", ".join(parts)
 
 
+def _item(item: Ask | Blocker, head: str, view: _View, action: Action | None = None) -> _Entry:
+    """An ask or a blocker: its line, and the words of the person who raised it as a quote."""
+    if isinstance(item, Ask):
+        key, print_ = f"ask:{item.id}", _ask_print(item)
+    else:
+        key, print_ = f"blocker:{item.id}", _blocker_print(item)
+    return _Entry(key=key, fingerprint=print_, lines=(head, view.quote(item.text)), action=action)
+
+
 def _needs_ask(ask: Ask, key: str, view: _View) -> _Entry:
-    entry_key = f"ask:{ask.id}"
-    print_ = _ask_print(ask)
     tail = [f"from {view.name(ask.requester_id)}"]
     if ask.assignee_id != view.me:
         tail.append(f"for {view.name(ask.assignee_id)}")
@@ -403,20 +410,16 @@ def _needs_ask(ask: Ask, key: str, view: _View) -> _Entry:
         tail.append(view.due(ask.needed_by))
     if ask.state is AskState.INFO_REQUESTED:
         tail.append("waiting for the answer to your question")
-    return _Entry(
-        key=entry_key,
-        fingerprint=print_,
-        lines=(
-            f"Ask #{ask.id} on {key} ({view.mark(entry_key, print_)}) — {', '.join(tail)}",
-            view.quote(ask.text),
-        ),
-        action=ask_buttons(ask.id, numbered=True)[0],
+    mark = view.mark(f"ask:{ask.id}", _ask_print(ask))
+    return _item(
+        ask,
+        f"Ask #{ask.id} on {key} ({mark}) — {', '.join(tail)}",
+        view,
+        ask_buttons(ask.id, numbered=True)[0],
     )
 
 
 def _needs_blocker(blocker: Blocker, key: str, view: _View, *, holder: int | None) -> _Entry:
-    entry_key = f"blocker:{blocker.id}"
-    print_ = _blocker_print(blocker)
     tail = [f"reported by {view.name(blocker.reporter_id)}"]
     if view.detailed:
         tail.append(_area(blocker.area))
@@ -427,15 +430,12 @@ def _needs_blocker(blocker: Blocker, key: str, view: _View, *, holder: int | Non
     else:
         tail.append(f"with {view.name(holder)} since {view.day(blocker.created_at)}")
         tail.append(f"you sponsor {key}")
-    state = _blocker_state(blocker, view.mark(entry_key, print_))
-    return _Entry(
-        key=entry_key,
-        fingerprint=print_,
-        lines=(
-            f"Blocker #{blocker.id} on {key} ({state}) — {', '.join(tail)}",
-            view.quote(blocker.text),
-        ),
-        action=blocker_buttons(blocker, numbered=True)[0],
+    state = _blocker_state(blocker, view.mark(f"blocker:{blocker.id}", _blocker_print(blocker)))
+    return _item(
+        blocker,
+        f"Blocker #{blocker.id} on {key} ({state}) — {', '.join(tail)}",
+        view,
+        blocker_buttons(blocker, numbered=True)[0],
     )
 
 
@@ -448,19 +448,14 @@ def _waiting(item: Ask | Blocker, source: ProjectDigest, view: _View) -> _Entry:
             head += f", {view.due(item.needed_by)}"
         if item.state is AskState.INFO_REQUESTED:
             head += f"; {view.name(item.decided_by_id)} asked for more information"
-        return _Entry(
-            key=f"ask:{item.id}", fingerprint=_ask_print(item), lines=(head, view.quote(item.text))
-        )
+        return _item(item, head, view)
     rung = f"rung {item.level + 1} of {len(item.ladder)}"
     holder = view.name(source.holders.get(item.id))
-    return _Entry(
-        key=f"blocker:{item.id}",
-        fingerprint=_blocker_print(item),
-        lines=(
-            f"Blocker #{item.id} on {key} ({_blocker_state(item)}) — with {holder} ({rung}) "
-            f"since {view.day(item.created_at)}",
-            view.quote(item.text),
-        ),
+    return _item(
+        item,
+        f"Blocker #{item.id} on {key} ({_blocker_state(item)}) — with {holder} ({rung}) "
+        f"since {view.day(item.created_at)}",
+        view,
     )
 
 
@@ -504,14 +499,11 @@ def _rag_move(source: ProjectDigest, view: _View) -> _Entry | None:
 
 
 def _opened(blocker: Blocker, key: str, view: _View) -> _Entry:
-    return _Entry(
-        key=f"blocker:{blocker.id}",
-        fingerprint=_blocker_print(blocker),
-        lines=(
-            f"Blocker #{blocker.id} opened on {key} ({blocker.severity.value}) by "
-            f"{view.name(blocker.reporter_id)}, {view.day(blocker.created_at)}",
-            view.quote(blocker.text),
-        ),
+    return _item(
+        blocker,
+        f"Blocker #{blocker.id} opened on {key} ({blocker.severity.value}) by "
+        f"{view.name(blocker.reporter_id)}, {view.day(blocker.created_at)}",
+        view,
     )
 
 

@@ -3,32 +3,15 @@ organization through Core (the replies) and the outbox (cards and thread posts a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
+from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.dispatch import Core
 from bot.messages import Message, from_json
 from bot.model import Platform
-from bot.ports import UnitOfWorkFactory
 from bot.services import blockers
-from bot.services.demo import seed_demo
 from bot.services.snooze import snooze
 from cadence.announce import announce_raised
-
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def clock() -> ManualClock:
-    return ManualClock(MONDAY)
-
-
-@pytest.fixture
-async def core(uow_factory: UnitOfWorkFactory, clock: ManualClock) -> Core:
-    await seed_demo(uow_factory, clock)
-    return Core(uow=uow_factory, clock=clock)
 
 
 async def run(core: Core, handle: str, line: str) -> list[Message]:
@@ -60,6 +43,16 @@ async def thread_posts(core: Core, blocker_id: int) -> list[str]:
     ]
 
 
+async def climb_after(core: Core, clock: ManualClock, blocker: int, *, hours: int) -> None:
+    """Let ``hours`` pass and run the tick's climb on the blocker, as the scheduler would."""
+    clock.advance(timedelta(hours=hours))
+    async with core.uow() as uow:
+        row = await uow.blockers.get(blocker)
+        assert row is not None
+        await blockers.climb(uow, blocker=row, now=clock.now(), link_base="")
+        await uow.commit()
+
+
 async def test_ladder_labels_come_from_the_roles_not_the_positions(core: Core) -> None:
     # On FALLS, Dana is both the staffing Accountable and the sponsor: one rung, both roles;
     # Eve is the executive, not "sponsor".
@@ -75,12 +68,7 @@ async def test_a_project_with_no_accountable_labels_its_sponsor_sponsor(core: Co
 
 async def test_escalation_names_the_rung_by_its_role(core: Core, clock: ManualClock) -> None:
     blocker = number(said(await run(core, "ben", "blocker no cover #FALLS severity:critical"))[0])
-    clock.advance(timedelta(hours=5))
-    async with core.uow() as uow:
-        row = await uow.blockers.get(blocker)
-        assert row is not None
-        await blockers.climb(uow, blocker=row, now=clock.now(), link_base="")
-        await uow.commit()
+    await climb_after(core, clock, blocker, hours=5)
     assert (await thread_posts(core, blocker))[-1].startswith(
         "Not resolved in time: escalated to Eve Martin (executive). Next deadline "
     )
@@ -100,12 +88,7 @@ async def test_acknowledging_at_the_top_rung_does_not_promise_a_climb(
 ) -> None:
     reply = said(await run(core, "ben", "blocker no cover #FALLS severity:critical"))
     blocker = number(reply[0])
-    clock.advance(timedelta(hours=5))
-    async with core.uow() as uow:
-        row = await uow.blockers.get(blocker)
-        assert row is not None
-        await blockers.climb(uow, blocker=row, now=clock.now(), link_base="")
-        await uow.commit()
+    await climb_after(core, clock, blocker, hours=5)
     await run(core, "eve", f"ack {blocker}")
     assert (await thread_posts(core, blocker))[-1] == (
         "Eve Martin acknowledged this blocker. It is at the top of the ladder: Eve Martin is "
