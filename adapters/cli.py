@@ -47,6 +47,7 @@ from bot.services.projects import set_role
 from bot.services.raci import set_letter
 from bot.services.undelivered import requeue
 from bot.tenancy import bound
+from bot.wording import plural
 
 
 class CliError(Exception):
@@ -224,7 +225,7 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
     async with composition.core_session(settings) as session:
         for line in await import_rows(session, rows, org=args.org, as_handle=args.as_handle):
             print(line)
-    print(f"Imported {len(rows)} row(s) from {path.name}.")
+    print(f"Imported {plural(len(rows), 'row')} from {path.name}.")
     return 0
 
 

@@ -123,7 +123,9 @@ async def on_blocker(ctx: Ctx, cmd: BlockerCmd) -> Reply:
             text(
                 f"Blocker #{blocker.id} raised ({blocker.severity.value}) on #{project.key}.",
                 f"Ladder: {' → '.join(raised.ladder_names)}.",
-                f"{raised.first_owner.name} has until {deadline} before it escalates.",
+                f"{raised.first_owner.name} is reminded if it is not resolved by {deadline}."
+                if blockers.at_top(blocker)
+                else f"{raised.first_owner.name} has until {deadline} before it escalates.",
                 *((unreachable,) if unreachable else ()),
             ),
         ),

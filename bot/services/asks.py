@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from bot import permissions
 from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
-from bot.calendar import zone
+from bot.calendar import moment_in, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
 from bot.model import Ask, AskState, Decision, Person, Project, Stakeholder
@@ -28,6 +28,8 @@ from bot.services.raci import DEFAULT_AREA, load_matrix, route_in
 DECIDABLE = (AskState.OPEN, AskState.INFO_REQUESTED)
 _NOTHING = "Nothing was changed."
 OUTCOME_STATE = {"approve": AskState.APPROVED, "decline": AskState.DECLINED}
+_DECIDED_STATES = (AskState.APPROVED, AskState.DECLINED, AskState.INFO_REQUESTED)
+"""States a decider set, so ``decided_at`` is when; a withdrawal or expiry is ``updated_at``."""
 
 
 UNDATED_LIFETIME = timedelta(days=7)
@@ -96,10 +98,16 @@ def ask_card(
 
 
 def outcome_card(
-    ask: Ask, *, project: Project, names: dict[int, str], target: Target, link: str
+    ask: Ask,
+    *,
+    project: Project,
+    names: dict[int, str],
+    target: Target,
+    link: str,
+    reader_tz: str,
 ) -> Message:
-    """The ask after a decision: outcome, who and when, rationale, and no buttons left."""
-    decided = ask.decided_at.strftime("%d %b %Y %H:%M UTC") if ask.decided_at else ""
+    """The ask after a decision: outcome, who and when (in ``reader_tz``, named), rationale,
+    and no buttons left. A withdrawal is signed by its requester, the only one who may."""
     verdict = {
         AskState.APPROVED: "Approved",
         AskState.DECLINED: "Declined",
@@ -107,8 +115,13 @@ def outcome_card(
         AskState.WITHDRAWN: "Withdrawn",
         AskState.EXPIRED: "Expired undecided",
     }.get(ask.state, ask.state.value)
-    by = signed(names, ask.decided_by_id, ask.on_behalf_of_id)
-    footer = f"{verdict} by {by} on {decided}" if by else f"{verdict} on {decided}".strip()
+    if ask.state is AskState.WITHDRAWN:
+        by = names.get(ask.requester_id, "")
+    else:
+        by = signed(names, ask.decided_by_id, ask.on_behalf_of_id)
+    when = ask.decided_at if ask.state in _DECIDED_STATES else ask.updated_at
+    on = f" on {moment_in(when, reader_tz)}" if when else ""
+    footer = f"{verdict} by {by}{on}" if by else f"{verdict}{on}"
     sections = [ask.text]
     if ask.rationale:
         sections.append(
@@ -398,21 +411,39 @@ async def decide(
             )
         )
     link = ask_link(link_base, ask.id)
-    for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
-        await deliver(
-            uow,
-            outcome_card(ask, project=project, names=names, target=target, link=link),
-            organization_id=organization_id,
-            now=now,
-        )
+    await _post_outcome(uow, ask, project=project, names=names, link=link, now=now)
     await deliver(
         uow,
         _requester_note(ask, project=project, names=names, link=link),
         organization_id=organization_id,
         now=now,
     )
-    card = outcome_card(ask, project=project, names=names, target=Target(), link=link)
+    card = outcome_card(
+        ask, project=project, names=names, target=Target(), link=link, reader_tz=decider.timezone
+    )
     return ask, card
+
+
+async def _post_outcome(
+    uow: UnitOfWork,
+    ask: Ask,
+    *,
+    project: Project,
+    names: dict[int, str],
+    link: str,
+    now: datetime,
+) -> None:
+    """The outcome card to the assignee's DM and the project channel, both in the assignee's
+    time (a channel has many readers; the zone is named so each can tell)."""
+    assignee = await uow.people.get(ask.assignee_id)
+    tz = assignee.timezone if assignee else "UTC"
+    for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
+        await deliver(
+            uow,
+            outcome_card(ask, project=project, names=names, target=target, link=link, reader_tz=tz),
+            organization_id=ask.organization_id,
+            now=now,
+        )
 
 
 async def _allowed(
@@ -635,15 +666,9 @@ async def _close(
     project = await uow.projects.get(ask.project_id)
     assert project is not None
     names = await names_of(uow, [ask.requester_id])
-    for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
-        await deliver(
-            uow,
-            outcome_card(
-                ask, project=project, names=names, target=target, link=ask_link(link_base, ask.id)
-            ),
-            organization_id=ask.organization_id,
-            now=now,
-        )
+    await _post_outcome(
+        uow, ask, project=project, names=names, link=ask_link(link_base, ask.id), now=now
+    )
     return True
 
 

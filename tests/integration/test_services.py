@@ -14,7 +14,6 @@ from bot.context import Caller, Profile
 from bot.dispatch import Core
 from bot.messages import Message, from_json
 from bot.model import Ask, AskState, BlockerState, Platform, Role, ThresholdLevel
-from bot.ports import UnitOfWorkFactory
 from bot.services import asks, blockers
 from bot.services.demo import seed_demo
 from cadence.announce import announce_raised
@@ -22,17 +21,6 @@ from storage.engine import create_engine
 from storage.uow import make_uow_factory
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def clock() -> ManualClock:
-    return ManualClock(MONDAY)
-
-
-@pytest.fixture
-async def core(uow_factory: UnitOfWorkFactory, clock: ManualClock) -> Core:
-    await seed_demo(uow_factory, clock)
-    return Core(uow=uow_factory, clock=clock)
 
 
 async def who(core: Core, handle: str) -> Caller:

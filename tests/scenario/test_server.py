@@ -456,7 +456,7 @@ def test_import_raci_csv_and_stakeholders_yaml(
     raci = demo_cli / "raci.csv"
     raci.write_text("project,area,person,letter\nSEPSIS,quality,@eve,A\n#SEPSIS,quality,raj,c\n")
     assert main(["import", str(raci)]) == 0
-    assert "Imported 2 row(s)" in capsys.readouterr().out
+    assert "Imported 2 rows" in capsys.readouterr().out
 
     roles = demo_cli / "stakeholders.yaml"
     roles.write_text("- {project: FALLS, person: raj, role: Champion, note: Converted at M&M}\n")
