@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bot.calendar import as_read_by
-from bot.commands import AskCmd, AsksCmd, BlockerActCmd, BlockerCmd, DecideCmd, WithdrawCmd
+from bot.commands import (
+    AnswerCmd,
+    AskCmd,
+    AsksCmd,
+    BlockerActCmd,
+    BlockerCmd,
+    DecideCmd,
+    WithdrawCmd,
+)
 from bot.context import Reply
 from bot.handlers.context import Ctx
 from bot.messages import Message, Target, text
@@ -73,6 +81,28 @@ async def on_decide(ctx: Ctx, cmd: DecideCmd) -> Reply:
         )
     said = f"Ask #{ask.id} {told}." + (f" {unreachable}" if unreachable else "")
     return Reply(messages=(text(said),), replacement=card, changed=(f"ask:{ask.id}",))
+
+
+async def on_answer(ctx: Ctx, cmd: AnswerCmd) -> Reply:
+    """The requester's answer to a question (typed, or through the question's button)."""
+    ask = await asks.answer(
+        ctx.uow,
+        ask_id=cmd.ask_id,
+        organization_id=ctx.caller.organization_id,
+        requester=ctx.person,
+        text=cmd.text,
+        now=ctx.now,
+        link_base=ctx.link_base,
+    )
+    decider = await ctx.uow.people.get(ask.assignee_id)
+    unreachable = decider and await unreachable_note(
+        ctx.uow, person=decider, organization_id=ctx.caller.organization_id, now=ctx.now
+    )
+    if unreachable:
+        said = text(f"Thanks — ask #{ask.id} is open again.", unreachable)
+    else:
+        said = text(f"Thanks — ask #{ask.id} is back with its decider, with your answer.")
+    return Reply(messages=(said,), changed=(f"ask:{ask.id}",))
 
 
 async def on_withdraw(ctx: Ctx, cmd: WithdrawCmd) -> Reply:

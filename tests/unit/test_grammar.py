@@ -185,9 +185,9 @@ GOOD: list[tuple[str, Command]] = [
     ),
     ("kpi add lower limb amputations", KpiAddCmd(name="lower limb amputations")),
     (
-        "kpi record screened within 1h 78% on mon #S",
+        "kpi record screened within 1h 78% on mon #S",  # a recorded value: the last Monday
         KpiRecordCmd(
-            name="screened within 1h", value=78.0, project="S", observed_on=date(2026, 11, 30)
+            name="screened within 1h", value=78.0, project="S", observed_on=date(2026, 11, 23)
         ),
     ),
     ("kpi record falls on ward 7 3", KpiRecordCmd(name="falls on ward 7", value=3.0)),
@@ -386,7 +386,7 @@ def test_usage_and_help_for() -> None:
     assert usage("project resume") == "project pause|resume|close [#KEY]"
     assert usage("raci").splitlines() == [
         "raci [#PROJECT]",
-        "raci set @person A|R|C|I <area|*> [#PROJECT]",
+        "raci set @person A|R|C|I <area|*>[!] [#PROJECT]",
     ]
     shown = help_for("ask")
     assert shown.startswith(usage("ask"))
