@@ -134,6 +134,13 @@ async def on_raci_set(ctx: Ctx, cmd: RaciSetCmd) -> Reply:
     person = await person_named(
         ctx.uow, organization_id=ctx.caller.organization_id, handle=cmd.person
     )
+    await raci.check_new_area(
+        ctx.uow,
+        project=project,
+        area=cmd.area,
+        confirmed=cmd.new_area,
+        retry=f"raci set @{person.handle} {cmd.letter.value} {cmd.area}! #{project.key}",
+    )
     said = await raci.set_letter(
         ctx.uow,
         project=project,
@@ -310,6 +317,12 @@ async def on_kpi_record(ctx: Ctx, cmd: KpiRecordCmd) -> Reply:
         now=ctx.now,
     )
     said = [f"Recorded {kpis.describe(measure, observation)}."]
+    latest = await ctx.uow.observations.first(measure_id=measure.id, order_by="-observed_on")
+    if latest is not None and latest.observed_on > observation.observed_on:
+        said.append(
+            f"It is for {observation.observed_on:%a %d %b}; the newer value of "
+            f"{latest.observed_on:%a %d %b} ({latest.value:g}) stays the current one."
+        )
     if review is not None:
         sponsor = await ctx.uow.people.get(review.sponsor_id)
         said.append(
