@@ -127,19 +127,19 @@ _SPECS = (
         names=("approve",),
         usage="approve <ask id> [rationale]",
         summary="Approve an ask",
-        example="approve 12 fine within this year's budget",
+        example="approve 1 fine within this year's budget",
     ),
     _Spec(
         names=("decline",),
         usage="decline <ask id> <rationale>",
         summary="Decline an ask, saying why",
-        example="decline 12 no budget until April",
+        example="decline 1 no budget until April",
     ),
     _Spec(
         names=("info",),
         usage="info <ask id> <question>",
         summary="Ask the requester for more information",
-        example="info 12 which wards would this cover?",
+        example="info 1 which wards would this cover?",
     ),
     _Spec(
         names=("answer",),
@@ -151,19 +151,19 @@ _SPECS = (
         names=("withdraw",),
         usage="withdraw ask|blocker <id>",
         summary="Withdraw your own ask or blocker",
-        example="withdraw ask 12",
+        example="withdraw ask 1",
     ),
     _Spec(
         names=("ack",),
         usage="ack <blocker id> [note]",
         summary="Acknowledge a blocker: it stops the clock of your rung",
-        example="ack 3 on it today",
+        example="ack 1 on it today",
     ),
     _Spec(
         names=("resolve",),
         usage="resolve <blocker id> <how it was resolved>",
         summary="Resolve a blocker; it goes into the decision log",
-        example="resolve 3 IT granted access to the lab system",
+        example="resolve 1 IT granted access to the lab system",
     ),
     _Spec(
         names=("decisions",),
@@ -188,19 +188,19 @@ _SPECS = (
         names=("role",),
         usage="role @person sponsor|champion|influencer|resistor|lead|member [#PROJECT] [note]",
         summary="Record a stakeholder's role on a project",
-        example="role @lee sponsor #SEPSIS executive lead for patient flow",
+        example="role @eve champion #SEPSIS executive support for patient flow",
     ),
     _Spec(
         names=("who",),
         usage="who [@person]",
         summary="A person's roles and RACI letters (yours without @person)",
-        example="who @lee",
+        example="who @dana",
     ),
     _Spec(
         names=("project new",),
         usage="project new KEY <name>",
         summary="Create a project; you become its lead",
-        example="project new SEPSIS Sepsis screening in the ED",
+        example="project new STROKE Stroke thrombolysis within the hour",
     ),
     _Spec(
         names=("project show",),
@@ -244,7 +244,7 @@ _SPECS = (
         names=("kpi record",),
         usage="kpi record <name> <value> [on <date>] [#PROJECT]",
         summary="Record a KPI value (today unless you say on <date>)",
-        example="kpi record screened within 1h 78 on mon #SEPSIS",
+        example="kpi record Time to antibiotics 72 on mon #SEPSIS",
     ),
     _Spec(
         names=("cadence",),
@@ -256,13 +256,13 @@ _SPECS = (
         names=("delegate",),
         usage="delegate @person until <date> · delegate off",
         summary="Let someone decide your asks while you are away",
-        example="delegate @sam until 2026-12-24",
+        example="delegate @ben until next fri",
     ),
     _Spec(
         names=("handover",),
         usage="handover @from @to [#PROJECT]",
         summary="Pass someone's roles, RACI letters and open items to their successor",
-        example="handover @lee @kim #SEPSIS",
+        example="handover @raj @ben #SEPSIS",
     ),
     _Spec(
         names=("me timezone",),
@@ -970,7 +970,7 @@ def _delegate(words: _Words) -> DelegateCmd:
         return DelegateCmd(person=None, until=words.today)
     person = words.handle("the delegate")
     if words.word("Until when? delegate @person until <date>.").lower() != "until":
-        raise words.fail("Say until when, like: delegate @sam until fri.")
+        raise words.fail("Say until when, like: delegate @ben until fri.")
     return DelegateCmd(person=person, until=words.not_past(words.date_after("Until")))
 
 
