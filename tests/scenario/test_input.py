@@ -288,3 +288,13 @@ async def test_a_capped_list_says_how_to_see_everything(core: Core) -> None:
     assert len(capped.messages) == 11
     everything = await core.command(await who(core, "dana"), "asks all")
     assert len(everything.messages) == 13
+
+
+async def test_a_capped_decision_log_says_where_the_rest_is(core: Core) -> None:
+    for n in range(17):
+        said = await say(core, "ana", f"ask cover shift {n} #SEPSIS area:staffing")
+        number = int(said.split("#", 1)[1].split()[0])
+        await say(core, "dana", f"approve {number}")
+    log = await say(core, "ana", "decisions #SEPSIS")
+    assert log.count("· Dana Lee · approved: cover shift") == 15
+    assert log.endswith("… 2 older — type `dashboard` for the dashboard, which has them all")
