@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.clock import ManualClock
-from bot.context import Caller
 from bot.dispatch import Core
 from bot.grammar import HELP, help_for
 from bot.messages import Message
@@ -18,6 +17,7 @@ from bot.model import Platform
 from bot.ports import UnitOfWorkFactory
 from bot.services.demo import MATRIX, PEOPLE, ROLES, seed_demo
 from tests.integration.test_org_setup import code_in, partner
+from tests.integration.test_services import who
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -58,12 +58,6 @@ async def core(uow_factory: UnitOfWorkFactory) -> Core:
     return Core(uow=uow_factory, clock=clock)
 
 
-async def _caller(core: Core, handle: str) -> Caller:
-    caller = await core.caller_for_handle(handle, platform=Platform.CONSOLE)
-    assert caller is not None
-    return caller
-
-
 def _read(messages: tuple[Message, ...]) -> str:
     return "\n".join("\n".join((m.title, *m.sections)) for m in messages)
 
@@ -81,10 +75,10 @@ def test_every_example_names_demo_people_and_projects(example: str) -> None:
 @pytest.mark.parametrize("example", EXAMPLES)
 async def test_every_example_succeeds_on_the_demo(core: Core, example: str) -> None:
     first = example.split()[0]
-    caller = await _caller(core, ACTORS.get(first, "ana"))
+    caller = await who(core, ACTORS.get(first, "ana"))
     if first in BEFORE:
         handle, line = BEFORE[first]
-        assert (await core.command(await _caller(core, handle), line)).ok
+        assert (await core.command(await who(core, handle), line)).ok
     if example.startswith("org join"):  # typed by a partner's admin, with a real code
         code = code_in(_read((await core.command(caller, "org invite")).messages))
         caller, _ = await partner(core)
