@@ -41,6 +41,7 @@ COMMANDS: dict[type, Handler] = {
     c.AskCmd: items.on_ask,
     c.BlockerCmd: items.on_blocker,
     c.DecideCmd: items.on_decide,
+    c.AnswerCmd: items.on_answer,
     c.WithdrawCmd: items.on_withdraw,
     c.BlockerActCmd: items.on_blocker_act,
     c.AsksCmd: items.on_asks,

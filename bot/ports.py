@@ -21,6 +21,7 @@ from bot.model import (
     AuditEvent,
     Blocker,
     CadencePreference,
+    ConversationEntry,
     Decision,
     Delegation,
     Feedback,
@@ -152,6 +153,7 @@ class UnitOfWork(Protocol):
     observations: Repository[Observation]
     reviews: Repository[Review]
     decisions: Repository[Decision]
+    conversation: Repository[ConversationEntry]
     preferences: Repository[CadencePreference]
     feedback: Repository[Feedback]
     threads: Repository[Thread]

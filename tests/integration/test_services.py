@@ -163,7 +163,13 @@ async def test_info_request_then_answer_reopens_the_ask(core: Core) -> None:
     async with core.uow() as uow:
         ask = await uow.asks.get(number)
     assert ask is not None and ask.state is AskState.OPEN
-    assert "A: AMU and ED" in ask.text
+    assert ask.text == "two more nurses"  # the answer is the ask's conversation, not its text
+    async with core.uow() as uow:
+        turns = await uow.conversation.find(ask_id=number, order_by="id")
+    assert [(t.kind.value, t.text) for t in turns] == [
+        ("question", "which wards?"),
+        ("answer", "AMU and ED"),
+    ]
 
 
 async def test_wrong_person_cannot_click_approve(core: Core) -> None:
