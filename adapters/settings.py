@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     """Base of every link the bot sends (dashboard, full items). Default ``http://HOST:PORT``."""
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line (a request, a delivery attempt: their fields as
+    keys), for a log shipper."""
     admin_token: SecretStr | None = None
     """Opens the dashboard and the JSON API with ``?token=…``; unset means signed links only."""
     dashboard_secret: SecretStr | None = None
@@ -91,6 +95,11 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("public_url")
     @classmethod

@@ -153,3 +153,10 @@ def test_teams_emulator_mode_only_when_asked_for_and_on_loopback() -> None:
 def test_bad_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         settings(**env)
+
+
+def test_log_format_is_text_or_json() -> None:
+    assert settings().log_format == "text"
+    assert settings(log_format="JSON").log_format == "json"
+    with pytest.raises(ValidationError):
+        settings(log_format="xml")
