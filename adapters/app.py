@@ -149,6 +149,12 @@ def _slack(
     )
     if bolt is None:
         return "the Slack adapter refused the configuration (see above)"
+    app_token = settings.slack_env().get("SLACK_APP_TOKEN")
+    if app_token:
+        from adapters.slack.socket_mode import mount_socket_mode
+
+        mount = partial(mount_socket_mode, bolt=bolt, app_token=app_token)
+        return _Platform(mount=mount, sender=SlackSender(bolt), state="on (Socket Mode)")
     return _Platform(mount=partial(mount_slack, bolt=bolt), sender=SlackSender(bolt))
 
 

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    """App-level token (``xapp-…``, scope ``connections:write``): Slack Socket Mode, so Slack is
+    reached over an outgoing WebSocket and needs no public URL (nor the signing secret)."""
     slack_client_id: str = ""
     slack_client_secret: SecretStr | None = None
     slack_scopes: str = ""
@@ -101,6 +104,15 @@ class Settings(BaseSettings):
     def _lower_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            if not value.get_secret_value().startswith("xapp-"):
+                raise ValueError("must be a Slack app-level token (xapp-…)")
+            return value
+        return None
+
     @field_validator("public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -141,6 +153,7 @@ class Settings(BaseSettings):
         values = {
             "SLACK_BOT_TOKEN": _secret(self.slack_bot_token),
             "SLACK_SIGNING_SECRET": _secret(self.slack_signing_secret),
+            "SLACK_APP_TOKEN": _secret(self.slack_app_token),
             "SLACK_CLIENT_ID": self.slack_client_id,
             "SLACK_CLIENT_SECRET": _secret(self.slack_client_secret),
             "SLACK_SCOPES": self.slack_scopes,
@@ -164,9 +177,10 @@ class Settings(BaseSettings):
 
     def slack_off_reason(self) -> str:
         """Why Slack stays off, or "" when it is configured (a bot token or OAuth, plus the
-        signing secret bolt verifies every request with)."""
-        if not _secret(self.slack_signing_secret):
-            return "SLACK_SIGNING_SECRET is not set"
+        signing secret bolt verifies every HTTP request with — or Socket Mode's app token,
+        whose requests arrive over a connection the server opened itself)."""
+        if not _secret(self.slack_signing_secret) and not _secret(self.slack_app_token):
+            return "SLACK_SIGNING_SECRET is not set (nor SLACK_APP_TOKEN, for Socket Mode)"
         if not _secret(self.slack_bot_token) and not (
             self.slack_client_id and _secret(self.slack_client_secret)
         ):
