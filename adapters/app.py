@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from adapters.http import HEADER_TIMEOUT, Mount, build_web_app, sign_dashboard_link
+from adapters.http import HEADER_TIMEOUT, WEB, Mount, build_web_app, sign_dashboard_link
 from adapters.logs import AccessLogger
 from adapters.metrics import Metrics, ObservedSender
 from adapters.settings import Settings
+from adapters.web.legal import mount_legal
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Core, CoreSettings
 from bot.model import Platform
@@ -216,6 +217,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
         platforms[platform.value] = built.state
         mounts[platform.value] = built.mount
         senders[platform] = built.sender
+    mounts[WEB] = partial(mount_legal, contact=settings.legal_contact, site=settings.link_base)
     web_app = build_web_app(
         uow=uow,
         clock=clock,
@@ -385,6 +387,6 @@ def teams_package(settings: Settings, *, out: Path) -> Path:
     from adapters.teams.package import PackageError, build_package
 
     try:
-        return build_package(settings.microsoft_app_id, out, host=settings.link_base)
+        return build_package(settings.microsoft_app_id, out, public_url=settings.public_url)
     except PackageError as exc:
         raise SetupError(str(exc)) from None

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     """``json``: one JSON object per log line (a request, a delivery attempt: their fields as
     keys), for a log shipper."""
+    legal_contact: str = ""
+    """Who runs this server, named by ``/privacy`` and ``/terms`` as the one to ask (an e-mail
+    address or a team's name)."""
     admin_token: SecretStr | None = None
     """Opens the dashboard and the JSON API with ``?token=…``; unset means signed links only."""
     dashboard_secret: SecretStr | None = None

@@ -506,6 +506,15 @@ def test_teams_package_needs_an_app_id(
     assert main(["teams-package", "--out", str(demo_cli)]) == 1
     assert "MicrosoftAppId" in capsys.readouterr().err
     monkeypatch.setenv("MicrosoftAppId", "11111111-2222-3333-4444-555555555555")
+    for public_url, why in (("", "Set PUBLIC_URL"), ("http://127.0.0.1:3978", "https://")):
+        monkeypatch.setenv("PUBLIC_URL", public_url)
+        assert main(["teams-package", "--out", str(demo_cli)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("leaderbot: error: ") and why in err and "Traceback" not in err
+    monkeypatch.setenv("PUBLIC_URL", "https://localhost:8443")
+    assert main(["teams-package", "--out", str(demo_cli)]) == 1
+    assert "loopback" in capsys.readouterr().err
+    assert not (demo_cli / "leaderbot-teams.zip").exists()
     monkeypatch.setenv("PUBLIC_URL", "https://leaderbot.example.org")
     assert main(["teams-package", "--out", str(demo_cli)]) == 0
     assert (demo_cli / "leaderbot-teams.zip").exists()
