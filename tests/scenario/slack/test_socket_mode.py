@@ -17,28 +17,21 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.app import Application, build_application, migrate
-from adapters.settings import Settings
 from bot.clock import ManualClock
 from bot.services.demo import seed_demo
 from cadence.drain import drain_until_idle
 from tests.fakes_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.prometheus import sample
 from tests.scenario.slack.conftest import add_users, command, replies, until
+from tests.scenario.slack.test_operations import ops_settings
 
 MONDAY = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def server(tmp_path: Path, slack: FakeSlack) -> AsyncIterator[tuple[Application, TestClient]]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'socket.db'}",
-        dashboard_secret="dashboard-key-for-tests",
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=None,
-        slack_app_token=APP_TOKEN,
-        slack_api_url=slack.url,
-        microsoft_app_id="",
+    settings = ops_settings(
+        tmp_path / "socket.db", slack, slack_signing_secret=None, slack_app_token=APP_TOKEN
     )
     await migrate(settings)
     app = await build_application(settings, clock=ManualClock(MONDAY))
