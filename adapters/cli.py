@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import app as composition
-from adapters import redact
+from adapters import logs, redact
 from adapters.console.render import render
 from adapters.dashboard import (
     AskRow,
@@ -527,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only the server logs routine news; a console session or a one-shot command shows the
     # person at the keyboard its own output, with warnings and errors only.
     level = settings.log_level if args.run is _serve else max(logging.WARNING, _level(settings))
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level=level, log_format=settings.log_format)
     redact.install()
     if settings.log_level != "DEBUG":
         # One line per job run every few seconds, and one per Alembic plugin: noise, not news.
