@@ -1,20 +1,19 @@
 """``leaderbot …``: the command line (DESIGN §7).
 
 Every subcommand is a small async function of the parsed arguments and the settings; the wiring
-lives in :mod:`adapters.app`. A user's mistake (bad arguments, a missing file, a malformed CSV
-row, an unknown person) ends with one ``leaderbot: error: …`` line and a non-zero exit code:
-2 for usage, 1 for everything else. Only a bug prints a traceback.
+lives in :mod:`adapters.app`. A user's mistake (bad arguments, a missing file, an unknown
+person) ends with one ``leaderbot: error: …`` line — an import file's problems are listed
+under it, all of them — and a non-zero exit code: 2 for usage, 1 for everything else. Only a
+bug prints a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
@@ -26,16 +25,12 @@ from adapters import app as composition
 from adapters import import_files, redact
 from adapters.console.render import render
 from adapters.dashboard import (
-    AskRow,
-    DecisionRow,
     default_organization,
-    load_asks,
-    load_decisions,
     load_undelivered,
-    row_dict,
 )
 from adapters.import_files import Kind, kind_of
 from adapters.settings import Settings
+from adapters.web import exports
 from bot.context import Caller
 from bot.errors import LeaderbotError
 from bot.imports import Document, check, handle_of
@@ -43,6 +38,7 @@ from bot.model import CodeKind, Organization, Person, Platform
 from bot.ports import UnitOfWork
 from bot.services import imports as import_service
 from bot.services import org as org_service
+from bot.services.exports import ExportKind
 from bot.services.lookup import person_named
 from bot.services.people import caller_of
 from bot.services.undelivered import requeue
@@ -50,7 +46,8 @@ from bot.tenancy import bound
 
 
 class CliError(Exception):
-    """A user's mistake: printed as one line, exit code 1."""
+    """A user's mistake: printed after ``leaderbot: error:`` (one line, or an import's list of
+    problems), exit code 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -176,24 +173,16 @@ async def _founded(
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
-    kind: type[AskRow | DecisionRow] = AskRow if args.what == "asks" else DecisionRow
     async with composition.core_session(settings) as session:
         async with session.uow() as uow:
-            organization_id = (await _organization(uow, args.org)).id
-        async with bound(session.uow(), organization_id) as uow:
-            organization = await _organization(uow, organization_id)
-            rows: Sequence[AskRow | DecisionRow] = await (
-                load_asks(
-                    uow, organization_id=organization.id, now=session.clock.now(), states=None
-                )
-                if kind is AskRow
-                else load_decisions(uow, organization_id=organization.id, limit=None)
-            )
-    writer = csv.DictWriter(
-        sys.stdout, fieldnames=[f.name for f in fields(kind)], lineterminator="\n"
-    )
-    writer.writeheader()
-    writer.writerows(row_dict(row) for row in rows)
+            organization = await _chosen(uow, args.org)
+        text = await exports.export_csv(
+            session.uow,
+            organization_id=organization.id if organization else 0,
+            kind=ExportKind(args.what),
+            now=session.clock.now(),
+        )
+    sys.stdout.write(text)
     return 0
 
 
@@ -420,8 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     org_option(imp)
 
-    export = command("export", _export, "write decisions or asks as CSV to stdout")
-    export.add_argument("what", choices=["decisions", "asks"])
+    export = command("export", _export, "write asks, blockers, decisions, KPIs or audit as CSV")
+    export.add_argument("what", choices=[k.value for k in ExportKind])
     export.add_argument("--csv", action="store_true", help="CSV (the only format)")
     org_option(export)
 
