@@ -38,6 +38,7 @@ from bot.model import CodeKind, Organization, Person, Platform
 from bot.ports import UnitOfWork
 from bot.services import imports as import_service
 from bot.services import org as org_service
+from bot.services.demo import DEMO_NAME, demo_organizations, seed_demo
 from bot.services.exports import ExportKind
 from bot.services.lookup import person_named
 from bot.services.people import caller_of
@@ -343,11 +344,56 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _demo_seed(args: argparse.Namespace, settings: Settings) -> int:
+async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     async with composition.core_session(settings) as session:
+        if args.action == "reset":
+            return await _demo_reset(session, confirmed=args.yes)
         seeded = await composition.seed_demo_if_empty(session.uow, session.clock)
     print("Seeded the demo organization." if seeded else "Nothing to do: the database has data.")
     return 0
+
+
+async def _demo_reset(session: composition.CoreSession, *, confirmed: bool) -> int:
+    """Erase the demo organization and seed it again; every other organization is left as it
+    is. Asks first, unless ``--yes``."""
+    async with session.uow() as uow:
+        found = await demo_organizations(uow)
+        if len(found) != 1:
+            raise CliError(
+                "there is no demo organization to reset: `leaderbot demo seed` loads one into "
+                "an empty database"
+                if not found
+                else f"there are {len(found)} organizations called {DEMO_NAME}; "
+                "reset would not know which"
+            )
+        demo = found[0]
+        scoped = bound(uow, demo.id)
+        held = [
+            f"{await scoped.people.count()} people",
+            f"{await scoped.projects.count()} projects",
+            f"{await scoped.asks.count()} asks",
+            f"{await scoped.audit.count()} audit events",
+        ]
+    print(
+        f"This erases {demo.name} (organization {demo.id}: {', '.join(held)}) and loads the "
+        "demo again. Other organizations are not touched."
+    )
+    if not confirmed:
+        answer = await asyncio.to_thread(_ask, "Type yes to reset it: ")
+        if answer.strip().lower() != "yes":
+            print("Nothing was changed.")
+            return 1
+    await seed_demo(session.uow, session.clock, replacing=demo.id)
+    print("The demo organization is as new.")
+    return 0
+
+
+def _ask(prompt: str) -> str:
+    """One line from the keyboard ("" at end of input: a script without --yes is a no)."""
+    try:
+        return input(prompt)
+    except EOFError:
+        return ""
 
 
 def _instant(text: str) -> datetime:
@@ -395,8 +441,14 @@ def build_parser() -> argparse.ArgumentParser:
     db = command("db", _db_upgrade, "database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply pending migrations")
 
-    demo = command("demo", _demo_seed, "demo data")
-    demo.add_argument("action", choices=["seed"], help="seed: load the demo organization")
+    demo = command("demo", _demo, "demo data")
+    demo.add_argument(
+        "action",
+        choices=["seed", "reset"],
+        help="seed: load the demo organization into an empty database; reset: erase it and load "
+        "it again (other organizations untouched)",
+    )
+    demo.add_argument("--yes", action="store_true", help="reset without asking")
 
     imp = command(
         "import", _import, "load people, RACI, stakeholders or a whole org.yaml (docs/import.md)"

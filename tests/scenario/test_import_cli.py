@@ -5,13 +5,11 @@ the same file changes nothing; the organization is chosen, never guessed (issue 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.cli import main
 from bot.model import (
@@ -29,20 +27,6 @@ from storage.engine import create_engine
 from storage.uow import make_uow_factory
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
-
-
-@pytest.fixture
-def cli_db(sql_engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The CLI in this process on an empty migrated database (SQLite, PostgreSQL when
-    configured); the database's URL, for :func:`state` to read what it wrote."""
-    for name in list(os.environ):
-        if name.upper().startswith(("SLACK_", "MICROSOFT")):
-            monkeypatch.delenv(name)
-    url = sql_engine.url.render_as_string(hide_password=False)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    monkeypatch.chdir(tmp_path)
-    return url
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str], code: int = 0) -> str:
