@@ -33,7 +33,7 @@ from adapters.settings import Settings
 from adapters.web import exports
 from bot.context import Caller
 from bot.errors import LeaderbotError
-from bot.imports import Document, check, handle_of
+from bot.imports import Document, Problem, check, handle_of
 from bot.model import CodeKind, Organization, Person, Platform
 from bot.ports import UnitOfWork
 from bot.services import imports as import_service
@@ -96,6 +96,9 @@ async def _chosen(uow: UnitOfWork, org: int | None) -> Organization | None:
     return found[0] if found else None
 
 
+_UNCHANGED = "Nothing was changed."
+
+
 def _import_kind(path: Path, flag: str | None) -> Kind:
     kind = Kind(flag) if flag else kind_of(path)
     if kind is None:
@@ -114,11 +117,13 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    document = import_files.read(kind, text)
+    document = import_files.read(kind, text, suffix=path.suffix)
     async with composition.core_session(settings) as session, session.uow() as inner:
         now = session.clock.now()
-        organization = await _chosen(inner, args.org)
-        if args.new_org or organization is None:
+        if args.new_org and args.org:
+            raise CliError("give --org (import into it) or --new-org (found one), not both")
+        organization = None if args.new_org else await _chosen(inner, args.org)
+        if organization is None:
             organization = await _founded(inner, document, path, now=now, asked=args.new_org)
         uow = bound(inner, organization.id)
         plan = check(document, await import_service.snapshot(uow, organization=organization))
@@ -127,24 +132,21 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
         if as_handle and as_handle not in declared and not await uow.people.first(handle=as_handle):
             raise CliError(f"--as: I don't know anyone called @{as_handle}")
         if plan.problems:
-            count = len(plan.problems)
-            raise CliError(
-                "\n".join(
-                    [
-                        f"{path.name} has {count} problem{'s' if count > 1 else ''}:",
-                        *(f"  {path.name} {problem}" for problem in plan.problems),
-                        "Nothing was changed.",
-                    ]
-                )
+            raise _problems(path, plan.problems)
+        try:
+            changes = await import_service.apply(
+                uow,
+                organization=organization,
+                plan=plan,
+                source=path.name,
+                as_handle=as_handle,
+                now=now,
             )
-        changes = await import_service.apply(
-            uow,
-            organization=organization,
-            plan=plan,
-            source=path.name,
-            as_handle=as_handle,
-            now=now,
-        )
+        except LeaderbotError as exc:  # a service refused one change: none of the file is kept
+            said = str(exc)
+            raise CliError(
+                f"{path.name}: {said}" + ("" if _UNCHANGED in said else f" {_UNCHANGED}")
+            ) from None
         await inner.commit()
     for change in changes:
         print(change)
@@ -154,6 +156,20 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
         else f"{path.name} matches {organization.name} already. Nothing changed."
     )
     return 0
+
+
+def _problems(path: Path, problems: Sequence[Problem]) -> CliError:
+    """Every problem of the file, a line each, under one ``leaderbot: error:`` line."""
+    count = len(problems)
+    return CliError(
+        "\n".join(
+            [
+                f"{path.name} has {count} problem{'s' if count > 1 else ''}:",
+                *(f"  {path.name} {problem}" for problem in problems),
+                _UNCHANGED,
+            ]
+        )
+    )
 
 
 async def _founded(

@@ -74,16 +74,12 @@ def kind_of(path: Path) -> Kind | None:
     return None
 
 
-def read(kind: Kind, text: str) -> Document:
-    """The rows of a file of this kind (``org`` and ``stakeholders`` also read YAML)."""
-    if kind is Kind.ORG or (kind is Kind.STAKEHOLDERS and not _looks_like_csv(text)):
+def read(kind: Kind, text: str, *, suffix: str) -> Document:
+    """The rows of a file of this kind: YAML for ``org``, and for ``stakeholders`` named
+    ``.yaml``/``.yml``; CSV otherwise."""
+    if kind is Kind.ORG or (kind is Kind.STAKEHOLDERS and suffix.lower() in _YAML):
         return _read_yaml(text)
     return _read_csv(kind, text)
-
-
-def _looks_like_csv(text: str) -> bool:
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    return "," in first and not first.lstrip().startswith(("-", "#", "{"))
 
 
 # --- CSV ------------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ class _Applying:
         if actor is None:
             raise NotAllowed(
                 f"{self.organization.name} has no admin to record these changes as: list one "
-                "under organization: admins: in org.yaml, or name who imports with --as <handle>."
+                "under organization: admins: in org.yaml, or name who imports with --as <handle>. "
+                "Nothing was changed."
             )
         return actor
 

@@ -258,8 +258,13 @@ def test_kind_flag_and_a_new_organization_from_org_yaml(
     shutil.copy(EXAMPLES / "org.yaml", tmp_path / "setup.txt")
     out = run(["import", str(tmp_path / "setup.txt"), "--kind", "org", "--new-org"], capsys)
     assert "Imported setup.txt into Northfield Health: " in out
-    organizations = state(cli_db).organizations
-    assert [o.id for o in organizations] == [1, 2]
+    out = run(["import", str(tmp_path / "setup.txt"), "--kind", "org", "--new-org"], capsys)
+    assert "Created #SEPSIS" in out  # a third one: --new-org never lands in an existing one
+    assert [o.id for o in state(cli_db).organizations] == [1, 2, 3]
+    err = run(["import", str(tmp_path / "org.yaml"), "--org", "1", "--new-org"], capsys, 1)
+    assert err == (
+        "leaderbot: error: give --org (import into it) or --new-org (found one), not both\n"
+    )
 
     (tmp_path / "people.csv").write_text("handle,name\nfarah,Farah Haddad\n")
     err = run(["import", str(tmp_path / "people.csv"), "--org", "2", "--as", "nobody"], capsys, 1)
