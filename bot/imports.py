@@ -259,8 +259,8 @@ Change = (
 @dataclass(frozen=True, kw_only=True)
 class Plan:
     """Either problems (then nothing may be written) or the changes, in the order they apply:
-    people, the organization's admins and executive, projects, roles (sponsors first, so a
-    project never loses its sponsor on the way), RACI, cadence."""
+    people, the organization's admins and executive, projects, roles (leads, then sponsors, so
+    a project never loses its sponsor on the way), RACI, cadence."""
 
     changes: tuple[Change, ...] = ()
     problems: tuple[Problem, ...] = ()
@@ -527,12 +527,14 @@ class _Checker:
 
     def require_sponsors(self) -> None:
         """A new project is named with its sponsor; an active one never loses its sponsor."""
-        for row in self.document.projects:
-            key = key_of(row.key)
-            if key not in self.projects and key not in self.sponsor_lines:
-                self.problem(
-                    row.line, f"new project #{key} needs a sponsor: give someone role sponsor"
-                )
+        new = {key_of(r.key): r.line for r in reversed(self.document.projects)}  # first line
+        for key, line in new.items():
+            if (
+                KEY_PATTERN.match(key)
+                and key not in self.projects
+                and key not in self.sponsor_lines
+            ):
+                self.problem(line, f"new project #{key} needs a sponsor: give someone role sponsor")
         for key, line in self.unsponsored.items():
             project = self.projects[key]
             if key not in self.sponsor_lines and project.status is ProjectStatus.ACTIVE:
