@@ -443,8 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    def org_option(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--org", type=int, help="organization id (default: the first one)")
+    def org_option(
+        sub: argparse.ArgumentParser, help: str = "organization id (default: the first one)"
+    ) -> None:
+        sub.add_argument("--org", type=int, help=help)
+
+    only_org = "organization id (needed when there are several)"
 
     serve = command("serve", _serve, "run the server (Slack, Teams, dashboard, cadence)")
     serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
@@ -475,12 +479,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--new-org", action="store_true", help="org.yaml: found a new organization from it"
     )
-    org_option(imp)
+    org_option(imp, only_org)
 
     export = command("export", _export, "write asks, blockers, decisions, KPIs or audit as CSV")
     export.add_argument("what", choices=[k.value for k in ExportKind])
     export.add_argument("--csv", action="store_true", help="CSV (the only format)")
-    org_option(export)
+    org_option(export, only_org)
 
     digest = command("digest", _digest, "show a person's digest as it would be sent now")
     digest.add_argument("action", choices=["preview"])
