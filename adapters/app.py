@@ -348,9 +348,14 @@ async def tick(settings: Settings, *, now: datetime) -> str:
     await migrate(settings)
     app = await build_application(settings, clock=ManualClock(now))
     try:
-        report = await run_tick(app.uow, now=now, link_base=settings.link_base)
+        links = _links(settings, app.clock, serving=False)  # links a running server accepts
+        report = await run_tick(app.uow, now=now, link_base=settings.link_base, links=links)
         drained = await drain_until_idle(
-            app.uow, senders=app.senders, clock=app.clock, link_base=settings.link_base
+            app.uow,
+            senders=app.senders,
+            clock=app.clock,
+            link_base=settings.link_base,
+            links=links,
         )
     finally:
         await app.close()

@@ -26,7 +26,7 @@ from bot.handlers import items, org, people, projects
 from bot.handlers.actions import ACTIONS
 from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
-from bot.links import Links, UnsignedLinks
+from bot.links import Links, UnsignedLinks, personal
 from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -447,7 +447,7 @@ class Core:
                 ctx = await self._context(uow, caller)
                 reply = await body(ctx)
                 await uow.commit()
-                return reply
+                return _personal(reply, ctx)
         except LeaderbotError as error:
             return _refusal(error)
         except Exception:
@@ -474,6 +474,16 @@ class Core:
             links=self.settings.links or UnsignedLinks(self.settings.link_base),
             max_text=self.settings.max_text,
         )
+
+
+def _personal(reply: Reply, ctx: Ctx) -> Reply:
+    """The reply with its item links signed for the caller, its one reader."""
+    replacement = reply.replacement
+    return replace(
+        reply,
+        messages=tuple(personal(m, ctx.person, ctx.links) for m in reply.messages),
+        replacement=personal(replacement, ctx.person, ctx.links) if replacement else None,
+    )
 
 
 def _refusal(error: LeaderbotError) -> Reply:

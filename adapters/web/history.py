@@ -100,7 +100,7 @@ def _named(text: str, names: Mapping[int, str]) -> str:
 
 
 def _message(key: str, prefix: str) -> str | None:
-    what = key.removeprefix(prefix).split(":", 1)[0]
+    what = re.split(r"[:@]", key.removeprefix(prefix), maxsplit=1)[0]  # outbox_key adds @…
     return _MESSAGES.get(what)
 
 
