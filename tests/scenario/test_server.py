@@ -560,3 +560,36 @@ def test_cli_org_commands_set_up_the_organization(
     assert invite.endswith(f"in their own Slack or Teams: org join {code}")
     assert "Valid once, until " in invite
     assert out(["org", "show", "--org", "9"], code=1) == "leaderbot: error: no organization 9"
+
+
+async def test_with_make_runs_defaults_the_console_link_opens_the_servers_dashboard(
+    tmp_path: Path,
+) -> None:
+    """No DASHBOARD_SECRET: the server and a console on the same SQLite file share the key
+    kept beside it, so the console's ``dashboard`` hands out a link the server accepts."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'leaderbot.db'}",
+        slack_signing_secret=None,
+        slack_bot_token=None,
+        microsoft_app_id="",
+    )
+    assert settings.dashboard_secret_generated
+    await migrate(settings)
+    server = await build_application(settings, clock=ManualClock(NOW))
+    await seed(server)
+    console_settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=settings.database_url, microsoft_app_id=""
+    )
+    assert console_settings.dashboard_key != settings.dashboard_key  # each made its own random
+    async with core_session(console_settings, clock=ManualClock(NOW)) as session:
+        caller = await session.core.caller_for_handle("dana", platform=Platform.CONSOLE)
+        assert caller is not None
+        said = (await session.core.command(caller, "dashboard")).messages[0].sections[0]
+    link = said.rsplit(" ", 1)[1]
+    assert "valid for 7 days" in said and "sig=" in link
+    async with TestClient(TestServer(server.web, host="127.0.0.1")) as client:
+        page = await client.get(f"{urlsplit(link).path}?{urlsplit(link).query}")
+        assert page.status == 200 and "Waiting on you, Dana Lee" in await page.text()
+    await server.close()
+    assert (tmp_path / "leaderbot.db.dashboard-key").stat().st_mode & 0o077 == 0
