@@ -19,6 +19,7 @@ from bot.links import Links
 from bot.messages import Message
 from bot.model import (
     CadencePreference,
+    Frequency,
     Identity,
     Letter,
     Organization,
@@ -38,6 +39,11 @@ from cadence.limiter import Limiter
 from cadence.tick import run_tick
 
 LINK = "https://lb.example.org"
+
+
+def no_digest() -> CadencePreference:
+    """For a lead in a test about leaders' digests: leads get their own digest unless it is off."""
+    return CadencePreference(person_id=0, frequency=Frequency.OFF)
 
 
 @dataclass(frozen=True, kw_only=True)
