@@ -24,6 +24,8 @@ from bot.routing import signed
 from bot.services.lookup import names_of
 
 _PERSON = re.compile(r"person:(\d+)")
+_LADDER = re.compile(r"ladder \[([\d, ]*)\]")
+"""How ``blocker.raised`` records the ladder: ``ladder [6, 3]``."""
 
 _WHAT: Mapping[str, str] = {
     "ask.raised": "Raised and routed",
@@ -95,8 +97,22 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _named(text: str, names: Mapping[int, str]) -> str:
-    """``person:7`` in audit details, as the person's name."""
+    """``person:7`` and ``ladder [6, 3]`` in audit details, as people's names."""
+    text = _LADDER.sub(
+        lambda m: "ladder " + " → ".join(names.get(int(i), "someone") for i in _ids(m.group(1))),
+        text,
+    )
     return _PERSON.sub(lambda m: names.get(int(m.group(1)), "someone"), text)
+
+
+def _ids(listed: str) -> list[int]:
+    return [int(i) for i in listed.split(",") if i.strip()]
+
+
+def _mentioned(detail: str) -> list[int]:
+    """The person ids an audit detail names."""
+    ladders = [i for found in _LADDER.findall(detail) for i in _ids(found)]
+    return [*map(int, _PERSON.findall(detail)), *ladders]
 
 
 def _message(key: str, prefix: str) -> str | None:
@@ -121,7 +137,7 @@ async def _events(
     ]
     ids = [e.actor_id or 0 for e in audit] + [p.person_id or 0 for p in sent]
     ids += [i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i]
-    ids += [int(i) for e in audit for i in _PERSON.findall(e.detail)]
+    ids += [i for e in audit for i in _mentioned(e.detail)]
     names = await names_of(uow, ids)
     events = [
         Event(

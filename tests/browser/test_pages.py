@@ -116,7 +116,9 @@ def test_a_blocker_shows_at_its_rung_and_on_its_own_page(
     assert urlsplit(page.url).path.startswith("/dashboard/blockers/")
     facts = page.locator("dl.facts").inner_text()
     assert "Eve Martin (now)" in facts and "high" in facts
-    assert "Raised, with its escalation ladder" in page.inner_text("ol.timeline")
+    history = page.inner_text("ol.timeline")
+    assert "Raised, with its escalation ladder" in history
+    assert "ladder Eve Martin → Dr Carmen Diaz" in history  # names, not ids
     assert_fits(page)
     screenshot(page, "blocker-390")
 
