@@ -24,13 +24,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters import app as composition
 from adapters import import_files, logs, redact
 from adapters.console.render import render
-from adapters.dashboard import (
-    default_organization,
-    load_undelivered,
-)
 from adapters.import_files import Kind, kind_of
 from adapters.settings import Settings
 from adapters.web import exports
+from adapters.web.rows import (
+    default_organization,
+    load_undelivered,
+)
 from bot.context import Caller
 from bot.errors import LeaderbotError
 from bot.imports import Document, Problem, check, handle_of

@@ -27,6 +27,7 @@ from bot.handlers import items, org, people, projects
 from bot.handlers.actions import ACTIONS
 from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
+from bot.links import Links, UnsignedLinks, personal
 from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, Outcome, RequestObserver, UnitOfWork, UnitOfWorkFactory
@@ -108,9 +109,9 @@ class CoreSettings:
     """Public base URL of the server: links to full items and the dashboard."""
     max_text: int = 2000
     """Longest ask/blocker/update text accepted; longer gets a clear refusal."""
-    dashboard_link: Callable[[int], str] | None = None
-    """A signed, expiring dashboard link for an organization (the server signs with its key);
-    None where nothing can sign, e.g. the console without a server."""
+    links: Links | None = None
+    """Personal, signed dashboard links (the server signs with its key); None where nothing
+    can sign, e.g. a CLI process whose key the server does not share: plain links then."""
 
 
 class Core:
@@ -461,7 +462,8 @@ class Core:
                 ctx = await self._context(uow, caller)
                 reply = await body(ctx)
                 await uow.commit()
-                return self._done(caller, kind, Outcome.OK if reply.ok else Outcome.REFUSED, reply)
+                outcome = Outcome.OK if reply.ok else Outcome.REFUSED
+                return self._done(caller, kind, outcome, _personal(reply, ctx))
         except LeaderbotError as error:
             return self._done(caller, kind, Outcome.REFUSED, _refusal(error))
         except Exception:
@@ -491,9 +493,19 @@ class Core:
             person=person,
             now=self.clock.now(),
             link_base=self.settings.link_base,
-            dashboard_link=self.settings.dashboard_link,
+            links=self.settings.links or UnsignedLinks(self.settings.link_base),
             max_text=self.settings.max_text,
         )
+
+
+def _personal(reply: Reply, ctx: Ctx) -> Reply:
+    """The reply with its item links signed for the caller, its one reader."""
+    replacement = reply.replacement
+    return replace(
+        reply,
+        messages=tuple(personal(m, ctx.person, ctx.links) for m in reply.messages),
+        replacement=personal(replacement, ctx.person, ctx.links) if replacement else None,
+    )
 
 
 def command_kind(command: object) -> str:

@@ -14,6 +14,8 @@ from datetime import datetime
 
 from aiohttp import web
 
+from adapters.web.access import VIEWER, page, refuse
+from adapters.web.deps import WEB
 from bot.ports import UnitOfWorkFactory
 from bot.services.exports import ExportKind, Table, export
 from bot.tenancy import bound
@@ -68,4 +70,29 @@ async def csv_response(
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
         },
+    )
+
+
+ROUTES = web.RouteTableDef()
+
+
+@ROUTES.get("/dashboard/export/{kind}.csv")
+@page
+async def download(request: web.Request) -> web.StreamResponse:
+    """The organization's whole record as CSV: for its admins (a governance review's file), as
+    the command line hands it to whoever runs the server."""
+    viewer = request[VIEWER]
+    if not viewer.is_admin:
+        raise refuse(
+            request,
+            "html",
+            "Exports hold the whole organization's record, so only its admins download them.",
+            web.HTTPForbidden,
+        )
+    deps = request.app[WEB]
+    return await csv_response(
+        deps.uow,
+        organization_id=viewer.organization_id,
+        kind=request.match_info["kind"],
+        now=deps.clock.now(),
     )

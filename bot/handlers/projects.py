@@ -352,8 +352,8 @@ async def on_decisions(ctx: Ctx, cmd: DecisionsCmd) -> Reply:
     total = await ctx.uow.decisions.count(project_id=project.id)
     if total > len(decisions):
         where = (
-            f"the dashboard has them all: {ctx.dashboard_link(ctx.caller.organization_id)}"
-            if ctx.dashboard_link
+            f"the dashboard has them all: {ctx.links.for_person(ctx.person)}"
+            if ctx.links.signed
             else "type `dashboard` for the dashboard, which has them all"
         )
         lines.append(f"… {total - len(decisions)} older — {where}")

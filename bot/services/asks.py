@@ -15,6 +15,7 @@ from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
 from bot.calendar import moment_in, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError, UsageError
+from bot.links import item_link
 from bot.messages import Action, Fact, InputKind, Message, Target
 from bot.model import (
     Ask,
@@ -197,7 +198,7 @@ def _day(day: date) -> str:
 
 
 def ask_link(link_base: str, ask_id: int) -> str:
-    return f"{link_base}/dashboard#ask-{ask_id}"
+    return item_link(link_base, "ask", ask_id)
 
 
 async def raise_ask(

@@ -16,6 +16,7 @@ from bot.attention import ITEM, URGENT, snooze_menu
 from bot.buttons import blocker_buttons
 from bot.calendar import as_read_by, sla_deadline
 from bot.errors import InvalidState, NotFound, RoutingError
+from bot.links import item_link
 from bot.messages import Fact, Message, Target
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
 from bot.permissions import Action, require
@@ -155,7 +156,7 @@ async def raise_blocker(
 
 
 def _link(link_base: str, blocker_id: int) -> str:
-    return f"{link_base}/dashboard#blocker-{blocker_id}"
+    return item_link(link_base, "blocker", blocker_id)
 
 
 def at_top(blocker: Blocker) -> bool:

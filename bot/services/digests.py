@@ -24,6 +24,7 @@ from bot.digest import (
     digest_period,
 )
 from bot.errors import NotFound
+from bot.links import Links
 from bot.model import (
     Ask,
     Blocker,
@@ -105,7 +106,7 @@ async def load_digest_inputs(
     leader_ids: Sequence[int],
     now: datetime,
     link_base: str,
-    dashboard_link: Callable[[int], str] | None = None,
+    links: Links | None = None,
     previous: Mapping[int, Mapping[str, str]] | None = None,
     since: Mapping[int, datetime] | None = None,
     lookback: Mapping[Frequency, timedelta] = LOOKBACK,
@@ -252,15 +253,15 @@ async def load_digest_inputs(
             since=leader.since,
             now=now,
             link_base=link_base,
-            dashboard=_dashboard(leader.person, dashboard_link),
+            dashboard=_dashboard(leader.person, links),
         )
         for leader in (leaders[i] for i in dict.fromkeys(leader_ids) if i in leaders)
     ]
 
 
-def _dashboard(person: Person, dashboard_link: Callable[[int], str] | None) -> str:
+def _dashboard(person: Person, links: Links | None) -> str:
     """The one place a digest's dashboard link is made (every line that points there uses it)."""
-    return dashboard_link(person.organization_id) if dashboard_link else ""
+    return links.for_person(person) if links else ""
 
 
 def _latest_per_measure(reviews: Iterable[Review]) -> list[Review]:
@@ -452,7 +453,7 @@ async def compose_for(
     person_id: int,
     now: datetime,
     link_base: str,
-    dashboard_link: Callable[[int], str] | None = None,
+    links: Links | None = None,
     previous: Mapping[str, str] | None = None,
 ) -> DigestResult:
     """One leader's digest as it would go out now (the ``digest`` preview command), with their
@@ -462,7 +463,7 @@ async def compose_for(
         leader_ids=[person_id],
         now=now,
         link_base=link_base,
-        dashboard_link=dashboard_link,
+        links=links,
         previous={person_id: previous or {}},
     )
     if not inputs:

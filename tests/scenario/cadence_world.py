@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.clock import ManualClock
+from bot.links import Links
 from bot.messages import Message
 from bot.model import (
     CadencePreference,
@@ -130,6 +131,8 @@ class World:
     projects: dict[str, Project] = field(default_factory=dict)
     limiter: Limiter | None = None
     policy: DrainPolicy = field(default_factory=DrainPolicy)
+    links: Links | None = None
+    """What signs the links in digests and in messages to one person (none by default)."""
 
     async def person(
         self,
@@ -196,7 +199,7 @@ class World:
         return project
 
     async def tick(self) -> None:
-        await run_tick(self.uow, now=self.clock.now(), link_base=LINK)
+        await run_tick(self.uow, now=self.clock.now(), link_base=LINK, links=self.links)
 
     async def drain(self) -> DrainReport:
         self.limiter = self.limiter or Limiter(self.clock)
@@ -206,6 +209,8 @@ class World:
             clock=self.clock,
             limiter=self.limiter,
             policy=self.policy,
+            link_base=LINK,
+            links=self.links,
         )
 
     async def run_until(self, end: datetime, *, step: timedelta, ticks: int = 1) -> None:

@@ -17,6 +17,7 @@ from adapters.app import core_session
 from adapters.cli import main
 from adapters.http import build_web_app
 from adapters.settings import Settings
+from adapters.web import sign_link
 from adapters.web.exports import to_csv
 from bot.clock import ManualClock
 from bot.model import Organization, Person, Project
@@ -216,3 +217,30 @@ def test_the_dashboard_downloads_are_the_same_files(
 def test_cells_a_spreadsheet_would_run_are_text() -> None:
     table = Table(("a", "b", "c"), [("=1+1", "-3", "@cmd"), ("+x", "plain", "-2.5")])
     assert to_csv(table) == "a,b,c\n'=1+1,-3,'@cmd\n'+x,plain,-2.5\n"
+
+
+async def _person_ids(url: str, *handles: str) -> list[int]:
+    engine = create_engine(url)
+    try:
+        async with make_uow_factory(engine)() as uow:
+            people = {p.handle: p.id for p in await uow.people.find()}
+        return [people[h] for h in handles]
+    finally:
+        await engine.dispose()
+
+
+def test_a_personal_link_downloads_only_for_an_admin(demo: str) -> None:
+    ana, dana = asyncio.run(_person_ids(demo, "ana", "dana"))  # the demo's admin; a sponsor
+
+    def link(person_id: int) -> str:
+        return sign_link(
+            key=b"dashboard-key-for-tests",
+            organization_id=1,
+            person_id=person_id,
+            expires_at=NOW + timedelta(days=1),
+            path="/dashboard/export/decisions.csv",
+        )
+
+    admin, sponsor = asyncio.run(_download(demo, [link(ana), link(dana)]))
+    assert admin[0] == 200 and admin[2].startswith("id,")
+    assert sponsor[0] == 403 and "only its admins download them" in sponsor[2]

@@ -22,8 +22,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.app import Application, build_application, core_session, migrate
 from adapters.cli import main
-from adapters.http import build_web_app, sign_dashboard_link
+from adapters.http import build_web_app
 from adapters.settings import Settings
+from adapters.web import sign_link
 from bot.clock import ManualClock
 from bot.model import (
     Ask,
@@ -118,6 +119,17 @@ async def seed(app: Application) -> tuple[int, int]:
         return org.id, other.id
 
 
+async def person_id(app: Application, handle: str) -> int:
+    async with app.uow() as uow:
+        person = await uow.people.first(handle=handle)
+        assert person is not None
+        return person.id
+
+
+def personal_link(org: int, person: int, expires: datetime, key: bytes = KEY.encode()) -> str:
+    return sign_link(key=key, organization_id=org, person_id=person, expires_at=expires)
+
+
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[tuple[TestClient, Application, int, int]]:
     settings = make_settings(tmp_path / "leaderbot.db")
@@ -158,7 +170,7 @@ async def test_metrics_are_prometheus_text(
 async def test_dashboard_needs_a_token_or_a_signed_link(
     server: tuple[TestClient, Application, int, int],
 ) -> None:
-    client, _, org, _ = server
+    client, app, org, _ = server
     assert (await client.get("/dashboard")).status == 401
     assert (await client.get("/dashboard", params={"token": "wrong"})).status == 401
     page = await client.get("/dashboard", params={"token": ADMIN})
@@ -169,9 +181,10 @@ async def test_dashboard_needs_a_token_or_a_signed_link(
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert "Other trust" not in html
 
-    link = sign_dashboard_link(org, NOW + timedelta(hours=1), key=KEY.encode())
-    signed = await client.get(link)
-    assert signed.status == 200 and "Approve 0.5 FTE" in await signed.text()
+    dana = await person_id(app, "dana")
+    signed = await client.get(personal_link(org, dana, NOW + timedelta(hours=1)))
+    assert signed.status == 200 and signed.url.path == "/dashboard/waiting"
+    assert "Approve 0.5 FTE" in await signed.text()
 
 
 async def test_the_dashboard_command_hands_out_a_link_that_opens_the_dashboard(
@@ -195,19 +208,21 @@ async def test_the_dashboard_command_hands_out_a_link_that_opens_the_dashboard(
     assert opened.status == 200
 
 
-@pytest.mark.parametrize("case", ["expired", "forged", "other key", "malformed", "superscript"])
+@pytest.mark.parametrize(
+    "case", ["expired", "forged", "other person", "other key", "malformed", "superscript"]
+)
 async def test_bad_signed_links_are_refused(
     server: tuple[TestClient, Application, int, int], case: str
 ) -> None:
-    client, _, org, other = server
+    client, app, org, other = server
     expires = NOW + (timedelta(minutes=-1) if case == "expired" else timedelta(hours=1))
     key = b"not the key" if case == "other key" else KEY.encode()
-    query = dict(
-        part.split("=")
-        for part in urlsplit(sign_dashboard_link(org, expires, key=key)).query.split("&")
-    )
+    link = personal_link(org, await person_id(app, "dana"), expires, key)
+    query = dict(part.split("=") for part in urlsplit(link).query.split("&"))
     if case == "forged":
         query["org"] = str(other)
+    if case == "other person":
+        query["p"] = str(await person_id(app, "ana"))
     if case == "malformed":
         query["exp"] = "9" * 5000
     if case == "superscript":
@@ -220,7 +235,7 @@ async def test_bad_signed_links_are_refused(
 async def test_api_is_scoped_to_one_organization(
     server: tuple[TestClient, Application, int, int],
 ) -> None:
-    client, _, org, other = server
+    client, app, org, other = server
     denied = await client.get("/api/v1/asks")
     assert denied.status == 401 and "error" in await denied.json()
 
@@ -231,7 +246,7 @@ async def test_api_is_scoped_to_one_organization(
     assert (ask["project"], ask["assignee"], ask["state"]) == ("SEPSIS", "Dana Lee", "open")
     assert (ask["age_days"], ask["needed_by"]) == (3, "2026-12-04")
 
-    link = sign_dashboard_link(other, NOW + timedelta(hours=1), key=KEY.encode())
+    link = personal_link(other, await person_id(app, "zoe"), NOW + timedelta(hours=1))
     theirs = await (await client.get("/api/v1/asks?" + urlsplit(link).query)).json()
     assert [a["text"] for a in theirs["asks"]] == ["Other trust's ask"]
 
@@ -571,3 +586,36 @@ def test_cli_org_commands_set_up_the_organization(
     assert invite.endswith(f"in their own Slack or Teams: org join {code}")
     assert "Valid once, until " in invite
     assert out(["org", "show", "--org", "9"], code=1) == "leaderbot: error: no organization 9"
+
+
+async def test_with_make_runs_defaults_the_console_link_opens_the_servers_dashboard(
+    tmp_path: Path,
+) -> None:
+    """No DASHBOARD_SECRET: the server and a console on the same SQLite file share the key
+    kept beside it, so the console's ``dashboard`` hands out a link the server accepts."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'leaderbot.db'}",
+        slack_signing_secret=None,
+        slack_bot_token=None,
+        microsoft_app_id="",
+    )
+    assert settings.dashboard_secret_generated
+    await migrate(settings)
+    server = await build_application(settings, clock=ManualClock(NOW))
+    await seed(server)
+    console_settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=settings.database_url, microsoft_app_id=""
+    )
+    assert console_settings.dashboard_key != settings.dashboard_key  # each made its own random
+    async with core_session(console_settings, clock=ManualClock(NOW)) as session:
+        caller = await session.core.caller_for_handle("dana", platform=Platform.CONSOLE)
+        assert caller is not None
+        said = (await session.core.command(caller, "dashboard")).messages[0].sections[0]
+    link = said.rsplit(" ", 1)[1]
+    assert "valid for 7 days" in said and "sig=" in link
+    async with TestClient(TestServer(server.web, host="127.0.0.1")) as client:
+        page = await client.get(f"{urlsplit(link).path}?{urlsplit(link).query}")
+        assert page.status == 200 and "Waiting on you, Dana Lee" in await page.text()
+    await server.close()
+    assert (tmp_path / "leaderbot.db.dashboard-key").stat().st_mode & 0o077 == 0
