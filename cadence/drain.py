@@ -166,6 +166,9 @@ async def drain_once(
         claimed = {row.id for row in rows}
         jobs: list[_Job] = []
         later: list[tuple[OutboxMessage, datetime]] = []
+        roots_later: dict[tuple[int, str], datetime] = {}
+        """Thread roots of this batch held back (paced): their linking messages wait too."""
+        ready: list[_Job] = []
         for row in rows:
             prepared = await _prepare(
                 uow, row, senders=senders, now=now, policy=policy, claimed=claimed
@@ -173,11 +176,21 @@ async def drain_once(
             if isinstance(prepared, datetime):
                 later.append((row, prepared))
                 continue
-            wait = limiter.reserve(row.platform, row.workspace_id, row.address, _method(prepared))
-            if wait > 0:
-                later.append((row, now + timedelta(seconds=wait)))
+            ready.append(prepared)
+        for job in sorted(ready, key=lambda j: not j.message.anchors_thread):
+            row = job.row
+            held = _root_held(job, roots_later, now=now, policy=policy)
+            if held is not None:
+                later.append((row, held))
                 continue
-            jobs.append(prepared)
+            wait = limiter.reserve(row.platform, row.workspace_id, row.address, _method(job))
+            if wait > 0:
+                until = now + timedelta(seconds=wait)
+                later.append((row, until))
+                if job.message.anchors_thread:
+                    roots_later[(row.workspace_id, job.message.anchors_thread)] = until
+                continue
+            jobs.append(job)
         for job in jobs:  # leased by the claim; marked in flight until its result is recorded
             job.row.error = IN_FLIGHT
         await _postpone(uow, [*later, *((job.row, job.row.next_attempt_at) for job in jobs)])
@@ -292,6 +305,25 @@ async def _prepare(
         if original is not None and original.state is OutboxState.SENT:
             job.replaces_ref = original.platform_ref
     return job
+
+
+def _root_held(
+    job: _Job,
+    roots_later: Mapping[tuple[int, str], datetime],
+    *,
+    now: datetime,
+    policy: DrainPolicy,
+) -> datetime | None:
+    """When a message linking to a thread goes, if its root is in this batch but held back by
+    pacing (a channel that had several posts in the last seconds): with the root, so the link
+    can point at it — the blocker's first rung DM would otherwise go without it. None: go now."""
+    key = job.message.links_thread
+    if job.linked_thread is not None or not key:
+        return None
+    until = roots_later.get((job.row.workspace_id, key))
+    if until is None or now - job.row.created_at >= policy.thread_wait:
+        return None
+    return until
 
 
 def _split_linking(jobs: list[_Job]) -> tuple[list[_Job], list[_Job]]:

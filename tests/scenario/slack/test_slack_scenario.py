@@ -13,7 +13,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from bot.model import AskState, Platform
 from bot.ports import UnitOfWorkFactory
 from bot.services.demo import seed_demo
 from cadence.drain import DrainReport, drain_until_idle
+from cadence.limiter import Limiter
 from tests.fakes_slack import TEAM_ID, FakeSlack
 from tests.scenario.slack.conftest import (
     SEPSIS_CHANNEL,
@@ -448,3 +449,36 @@ async def test_a_replayed_slash_command_creates_nothing_new(
     assert "Nothing was changed" in again
     async with core.uow() as uow:
         assert await uow.asks.count() == before + 1
+
+
+async def test_a_blocker_dm_links_its_thread_after_a_busy_channel(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    """Three posts in the channel in the last seconds hold the blocker's root post back
+    (Slack's one-per-second pacing); its rung DM waits for it, and so still has its link."""
+    assert route.bolt is not None
+    senders = {Platform.SLACK: SlackSender(route.bolt)}
+    limiter = Limiter(core.clock)  # the server's drain keeps one: pacing spans passes
+
+    async def paced() -> None:
+        await drain_until_idle(core.uow, senders=senders, clock=core.clock, limiter=limiter)
+
+    await raise_ask(core, route, slack)
+    for n, text in enumerate(("update #SEPSIS pump trial started", "ask pump budget area:budget")):
+        _, body = await route.command(command(slack, "ana", text, reply_to=f"busy{n}"))
+        assert "#SEPSIS" in body or "Ask #" in body  # Ana is known now: answered in the ack
+    await paced()
+    text = "blocker pumps stuck at customs area:staffing #SEPSIS"
+    _, body = await route.command(command(slack, "ana", text, reply_to="blocker"))
+    assert "Blocker #" in body
+    await paced()
+    assert len(slack.posts(SEPSIS_CHANNEL)) == 3  # the ask and updates; the root waits
+    assert not [c for c in slack.posts("D0DANA") if "customs" in c.args["text"]]
+    assert isinstance(core.clock, ManualClock)
+    core.clock.advance(timedelta(seconds=5))
+    await paced()
+    root = next(c for c in slack.posts(SEPSIS_CHANNEL) if "customs" in c.args["text"])
+    (dm,) = [c for c in slack.posts("D0DANA") if "customs" in c.args["text"]]
+    assert slack.calls.index(root) < slack.calls.index(dm)
+    root_ts = root.answer["ts"].replace(".", "")
+    assert f"/archives/{SEPSIS_CHANNEL}/p{root_ts}|View the thread>" in str(dm.args["blocks"])
