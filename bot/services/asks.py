@@ -75,7 +75,9 @@ def card_key(ask_id: int) -> str:
 def ask_card(
     ask: Ask, *, project: Project, names: dict[int, str], reason: str, target: Target, link: str
 ) -> Message:
-    """The ask as its decider sees it: the request, who needs it by when, and the three buttons."""
+    """The ask as its decider sees it: the request, who needs it by when, and the three buttons.
+    A project channel's copy shows the same without them: everyone there may read the ask, only
+    its decider may decide it, and they decide on their own copy."""
     facts = [
         Fact(label="From", value=names.get(ask.requester_id, "?")),
         Fact(label="Decides", value=f"{names.get(ask.assignee_id, '?')} ({reason})"),
@@ -87,7 +89,7 @@ def ask_card(
         title=f"Ask #{ask.id} · #{project.key}",
         sections=(ask.text,),
         facts=tuple(facts),
-        actions=ask_buttons(ask.id),
+        actions=ask_buttons(ask.id) if target.project_id is None else (),
         target=target,
         key=card_key(ask.id),
         link=link,

@@ -8,15 +8,17 @@ by the root post in the project channel (thread key ``blocker:{id}``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.attention import ITEM, URGENT, snooze_menu
 from bot.buttons import blocker_buttons
 from bot.calendar import as_read_by, sla_deadline
 from bot.errors import InvalidState, NotFound, RoutingError
-from bot.messages import Fact, Message, Target
+from bot.messages import Action as Button
+from bot.messages import Fact, Message, Target, from_json
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
 from bot.permissions import Action, require
 from bot.ports import UnitOfWork
@@ -173,6 +175,57 @@ def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: st
     )
 
 
+def _rung_actions(blocker: Blocker) -> tuple[Button, ...]:
+    """A rung DM's buttons in the blocker's state: none once it is closed."""
+    if blocker.state not in LIVE:
+        return ()
+    buttons = blocker_buttons(blocker)
+    if blocker.severity is Severity.CRITICAL:
+        return buttons
+    return (*buttons, snooze_menu(f"blocker:{blocker.id}"))
+
+
+def _copy_key(blocker_id: int) -> re.Pattern[str]:
+    """The message keys of a blocker's copies: its root post and every rung DM (not the
+    refreshes of them, whose keys go on after these)."""
+    return re.compile(rf"blocker:{blocker_id}:(root|rung:\d+:\d+)@")
+
+
+async def _refresh_copies(uow: UnitOfWork, blocker: Blocker, *, footer: str, now: datetime) -> None:
+    """Update in place every copy of the blocker already queued or sent — the thread root in
+    the project channel(s) and each rung owner's DM — so each shows the blocker's state and
+    only the buttons that still apply (no Acknowledge once acknowledged, none once closed)."""
+    copies = _copy_key(blocker.id)
+    rows = [
+        *await uow.outbox.find(
+            person_id=sorted(set(blocker.ladder)), created_at__gte=blocker.created_at
+        ),
+        *await uow.outbox.find(project_id=blocker.project_id, created_at__gte=blocker.created_at),
+    ]
+    refreshed: set[str] = set()
+    for row in rows:
+        if not copies.match(row.key) or row.organization_id != blocker.organization_id:
+            continue
+        original = from_json(row.payload)
+        if original.key in refreshed:
+            continue
+        refreshed.add(original.key)
+        await deliver(
+            uow,
+            replace(
+                original,
+                actions=_rung_actions(blocker) if original.actions else (),
+                footer=footer,
+                key=f"{original.key}:{blocker.state.value}:{int(now.timestamp())}",
+                replaces_key=original.key,
+                anchors_thread=None,
+                caused_by=None,
+            ),
+            organization_id=blocker.organization_id,
+            now=now,
+        )
+
+
 async def _notify_owner(
     uow: UnitOfWork, blocker: Blocker, *, project: Project, now: datetime, link_base: str, note: str
 ) -> None:
@@ -187,9 +240,7 @@ async def _notify_owner(
         deadline=describe_deadline(blocker, owner),
     )
     sections = (*card.sections, note) if note else card.sections
-    actions = card.actions
-    if blocker.severity is not Severity.CRITICAL:
-        actions = (*actions, snooze_menu(f"blocker:{blocker.id}"))
+    actions = _rung_actions(blocker)
     await deliver(
         uow,
         Message(
@@ -278,6 +329,7 @@ async def acknowledge(
         kind="ack",
         now=now,
     )
+    await _refresh_copies(uow, blocker, footer=f"Acknowledged by {actor.name}.", now=now)
     return blocker
 
 
@@ -337,6 +389,8 @@ async def resolve(
         kind=blocker.state.value,
         now=now,
     )
+    verb = "Withdrawn" if withdraw else "Resolved"
+    await _refresh_copies(uow, blocker, footer=f"{verb} by {actor.name}{how}", now=now)
     if actor.id != blocker.reporter_id:
         await deliver(
             uow,

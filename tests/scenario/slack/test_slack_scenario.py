@@ -121,15 +121,19 @@ async def test_ask_by_slash_command_decided_with_buttons(
     (channel_call,) = slack.posts(SEPSIS_CHANNEL)
     dm, channel_post = dm_call.args, channel_call.args
     assert slack.of("conversations.open") == [{"users": "U0DANA"}]
+    (actions,) = [b for b in dm["blocks"] if b["type"] == "actions"]
+    labels = [e["text"]["text"] for e in actions["elements"]]
+    assert labels == ["Approve", "Decline", "Need info"]
+    # The channel's copy shows the ask and who decides it, with no button to decide it.
+    assert not [b for b in channel_post["blocks"] if b["type"] == "actions"]
+    assert "Dana Lee" in str(channel_post["blocks"])
     for post in (dm, channel_post):
-        (actions,) = [b for b in post["blocks"] if b["type"] == "actions"]
-        labels = [e["text"]["text"] for e in actions["elements"]]
-        assert labels == ["Approve", "Decline", "Need info"]
         assert "two more nurses on nights &amp; weekends" in post["text"]
 
-    # Ben may not decide Dana's ask: a private refusal, nothing changes.
+    # Ben may not decide Dana's ask (a copy of her card reached him): a private refusal,
+    # nothing changes.
     status, _ = await route.interaction(
-        click(slack, "ben", posted=channel_post, action_index=0, reply_to="ben")
+        click(slack, "ben", posted=dm, action_index=0, reply_to="ben")
     )
     assert status == 200
     (refusal,) = await until(lambda: replies(slack, "ben"), "Ben's refusal")
@@ -379,6 +383,37 @@ async def test_blocker_threads_in_the_project_channel(
     await drain(core, route)
     threaded = [c for c in slack.posts(SEPSIS_CHANNEL) if c.args.get("thread_ts")]
     assert threaded and all(c.args["thread_ts"] == root.answer["ts"] for c in threaded)
+
+    # Every copy shows the new state: the DM loses Acknowledge (Resolve stays), and keeps its
+    # thread link; the root post says who acknowledged it.
+    def updated(channel: str, ts: str) -> dict[str, Any]:
+        return [u for u in slack.of("chat.update") if (u["channel"], u["ts"]) == (channel, ts)][-1]
+
+    dm_now = updated("D0DANA", dm_call.answer["ts"])
+    assert button_labels(dm_now) == ["Resolve"]
+    assert f"<{permalink}|View the thread>" in str(dm_now["blocks"])
+    assert "Acknowledged by Dana Lee" in str(updated(SEPSIS_CHANNEL, root.answer["ts"]))
+
+    _, body = await route.command(
+        command(slack, "dana", f"resolve {found.group(1)} IT granted access", reply_to="fix")
+    )
+    assert "resolved" in body
+    await drain(core, route)
+    dm_now = updated("D0DANA", dm_call.answer["ts"])
+    assert not [b for b in dm_now["blocks"] if b["type"] == "actions"]
+    assert "Resolved by Dana Lee: IT granted access" in str(dm_now["blocks"])
+    assert "Resolved by Dana Lee" in str(updated(SEPSIS_CHANNEL, root.answer["ts"]))
+
+
+def button_labels(message: dict[str, Any]) -> list[str]:
+    """The labels of a posted message's buttons (menus left out)."""
+    return [
+        e["text"]["text"]
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "button"
+    ]
 
 
 async def test_app_home_and_direct_messages(
