@@ -23,7 +23,7 @@ from bot.errors import Conflict, LeaderbotError, NotFound, UsageError
 from bot.forms import Form
 from bot.grammar import parse
 from bot.handlers import items, org, people, projects
-from bot.handlers.actions import ACTIONS
+from bot.handlers.actions import ACTIONS, PRECHECKS
 from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
 from bot.messages import Message, text
@@ -354,6 +354,21 @@ class Core:
             return await handler(ctx, value, text)
 
         return await self._run(caller, run, delivery)
+
+    async def refusal(self, caller: Caller, *, action: str, value: str) -> Reply | None:
+        """The refusal a click on ``action`` would get, or None when the caller may go on: an
+        adapter asks this before it opens the action's input (a modal), so only someone who
+        may act is asked for a rationale. Reads only."""
+        check = PRECHECKS.get(action)
+        if check is None:
+            return None
+
+        async def run(ctx: Ctx) -> Reply:
+            await check(ctx, value)
+            return Reply()
+
+        reply = await self._run(caller, run)
+        return None if reply.ok else reply
 
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""

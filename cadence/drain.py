@@ -48,6 +48,7 @@ from bot.services.delivery import (
     LIFETIME,
     NOTICE_PREFIXES,
     deliver,
+    dm_address,
     outbox_key,
     tell_admin,
 )
@@ -294,9 +295,7 @@ async def _prepare(
             key=message.links_thread, workspace_id=row.workspace_id, order_by="id"
         )
     if message.replaces_key:
-        original = await uow.outbox.first(
-            key=outbox_key(message.replaces_key, row.workspace_id, row.address)
-        )
+        original = await _replaced(uow, message.replaces_key, row)
         if original is not None and original.state is OutboxState.PENDING:
             # Claimed in this pass, its next_attempt_at is the lease: look again soon instead.
             if original.id in claimed:
@@ -305,6 +304,20 @@ async def _prepare(
         if original is not None and original.state is OutboxState.SENT:
             job.replaces_ref = original.platform_ref
     return job
+
+
+async def _replaced(uow: UnitOfWork, key: str, row: OutboxMessage) -> OutboxMessage | None:
+    """The row of the message ``row`` replaces: at the same address, or — a person's DM
+    address having changed since (Slack: the user id a card was sent to, then the DM channel
+    learnt from the App Home) — at another address of theirs in the workspace. Otherwise the
+    update would be posted as a new message."""
+    exact = await uow.outbox.first(key=outbox_key(key, row.workspace_id, row.address))
+    if exact is not None or row.person_id is None:
+        return exact
+    identities = await uow.identities.find(person_id=row.person_id, workspace_id=row.workspace_id)
+    addresses = {i.user_id for i in identities} | {a for i in identities if (a := dm_address(i))}
+    keys = [outbox_key(key, row.workspace_id, a) for a in sorted(addresses - {row.address})]
+    return await uow.outbox.first(key=keys) if keys else None
 
 
 def _root_held(

@@ -14,7 +14,7 @@ from bot.errors import UsageError
 from bot.handlers.context import Ctx
 from bot.handlers.items import on_blocker_act, on_decide
 from bot.messages import text
-from bot.services import asks, feedback, snooze
+from bot.services import asks, blockers, feedback, snooze
 from bot.services.delivery import unreachable_note
 
 ActionHandler = Callable[[Ctx, str, str], Awaitable[Reply]]
@@ -29,16 +29,16 @@ def _item_id(value: str) -> int:
 
 def _decide(outcome: Outcome) -> ActionHandler:
     async def handler(ctx: Ctx, value: str, typed: str) -> Reply:
-        return await on_decide(ctx, DecideCmd(ask_id=_item_id(value), outcome=outcome, text=typed))
+        command = DecideCmd(ask_id=_item_id(value), outcome=outcome, text=typed)
+        return await on_decide(ctx, command, clicked=True)
 
     return handler
 
 
 def _blocker(verb: Literal["ack", "resolve"]) -> ActionHandler:
     async def handler(ctx: Ctx, value: str, typed: str) -> Reply:
-        return await on_blocker_act(
-            ctx, BlockerActCmd(blocker_id=_item_id(value), verb=verb, text=typed)
-        )
+        command = BlockerActCmd(blocker_id=_item_id(value), verb=verb, text=typed)
+        return await on_blocker_act(ctx, command, clicked=True)
 
     return handler
 
@@ -83,6 +83,45 @@ async def _snooze(ctx: Ctx, value: str, typed: str) -> Reply:
         ctx.uow, person=ctx.person, value=value, now=ctx.now, link_base=ctx.link_base
     )
 
+
+async def _may_decide(ctx: Ctx, value: str) -> None:
+    await asks.decidable(
+        ctx.uow,
+        ask_id=_item_id(value),
+        organization_id=ctx.caller.organization_id,
+        decider=ctx.person,
+        now=ctx.now,
+    )
+
+
+async def _may_answer(ctx: Ctx, value: str) -> None:
+    await asks.answerable(
+        ctx.uow,
+        ask_id=_item_id(value),
+        organization_id=ctx.caller.organization_id,
+        requester=ctx.person,
+        now=ctx.now,
+    )
+
+
+async def _may_resolve(ctx: Ctx, value: str) -> None:
+    await blockers.closable(
+        ctx.uow,
+        blocker_id=_item_id(value),
+        organization_id=ctx.caller.organization_id,
+        actor=ctx.person,
+        now=ctx.now,
+    )
+
+
+PRECHECKS: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
+    "ask.decline": _may_decide,
+    "ask.info": _may_decide,
+    "ask.answer": _may_answer,
+    "blocker.resolve": _may_resolve,
+}
+"""Action.id → the check its click must pass before the platform asks for its text (a modal,
+a card input): whoever may not do it is refused at once, never asked "Why?" first."""
 
 ACTIONS: dict[str, ActionHandler] = {
     "ask.approve": _decide("approve"),

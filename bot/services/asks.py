@@ -355,12 +355,10 @@ async def decide(
     a second click on a decided ask is refused, so nothing is ever decided twice.
     Returns the ask and its updated card (what the clicked message should now show).
     A delegate decides for the assignee, and every record of the decision says so."""
-    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await _allowed(uow, permissions.Action.DECIDE_ASK, person=decider, ask=ask, now=now)
+    ask, project, names = await decidable(
+        uow, ask_id=ask_id, organization_id=organization_id, decider=decider, now=now
+    )
     await announce(uow, ask, now=now, link_base=link_base)
-    names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
-    if ask.state not in DECIDABLE:
-        raise InvalidState(_already(ask, names, reader=decider))
     text = text.strip()
     if outcome == "decline" and not text:
         raise UsageError("Please give a reason when you decline.", hint=f"decline {ask.id} <why>")
@@ -415,6 +413,32 @@ async def decide(
     )
     card = outcome_card(ask, project=project, names=names, target=Target(), link=link)
     return ask, card
+
+
+async def decidable(
+    uow: UnitOfWork, *, ask_id: int, organization_id: int, decider: Person, now: datetime
+) -> tuple[Ask, Project, dict[int, str]]:
+    """The ask, its project and its people's names, once ``decider`` may decide it now; else
+    the refusal a decision would get. Also asked before a platform asks the decider for a
+    rationale or a question, so nobody else is ever asked "Why?"."""
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
+    project = await _allowed(uow, permissions.Action.DECIDE_ASK, person=decider, ask=ask, now=now)
+    names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
+    if ask.state not in DECIDABLE:
+        raise InvalidState(_already(ask, names, reader=decider))
+    return ask, project, names
+
+
+async def answerable(
+    uow: UnitOfWork, *, ask_id: int, organization_id: int, requester: Person, now: datetime
+) -> tuple[Ask, Project]:
+    """The ask and its project, once ``requester`` may answer its question now; else the
+    refusal an answer would get (asked before the platform asks for the answer's text too)."""
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
+    project = await _allowed(uow, permissions.Action.ANSWER_ASK, person=requester, ask=ask, now=now)
+    if ask.state is not AskState.INFO_REQUESTED:
+        raise InvalidState(f"Ask #{ask.id} is {ask.state.value}; no question is waiting.")
+    return ask, project
 
 
 async def _allowed(
@@ -493,10 +517,9 @@ async def answer(
     link_base: str,
 ) -> Ask:
     """The requester answers a question: the ask reopens and the decider gets the card again."""
-    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await _allowed(uow, permissions.Action.ANSWER_ASK, person=requester, ask=ask, now=now)
-    if ask.state is not AskState.INFO_REQUESTED:
-        raise InvalidState(f"Ask #{ask.id} is {ask.state.value}; no question is waiting.")
+    ask, project = await answerable(
+        uow, ask_id=ask_id, organization_id=organization_id, requester=requester, now=now
+    )
     if not text.strip():
         raise UsageError("Your answer is empty.", hint="Type the answer to the question.")
     guard = seen(ask)

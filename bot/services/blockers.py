@@ -31,6 +31,8 @@ from bot.services.raci import DEFAULT_AREA, load_matrix
 
 LIVE = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED)
 RUNG_NAMES = ("Accountable", "sponsor", "executive")
+CLIMBS = "Climbs the ladder"
+"""The label of a rung card's deadline."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,10 +171,54 @@ def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: st
         sections=(blocker.text,),
         facts=(
             Fact(label="Raised by", value=reporter),
-            Fact(label="Climbs the ladder", value=deadline),
+            Fact(label=CLIMBS, value=deadline),
         ),
         actions=blocker_buttons(blocker),
     )
+
+
+def state_line(blocker: Blocker, actor: Person) -> str:
+    """What a card of the blocker says of its state after ``actor`` changed it."""
+    if blocker.state is BlockerState.ACKNOWLEDGED:
+        return f"Acknowledged by {actor.name}."
+    if blocker.state in LIVE:
+        return ""
+    verb = "Withdrawn" if blocker.state is BlockerState.WITHDRAWN else "Resolved"
+    how = f": {blocker.resolution}" if blocker.resolution else "."
+    return f"{verb} by {actor.name}{how}"
+
+
+async def card_now(
+    uow: UnitOfWork, blocker: Blocker, *, reader: Person, footer: str, link_base: str
+) -> Message:
+    """The rung card as it now looks (what a click on it turns it into): its state, and only
+    the buttons that still apply."""
+    project = await uow.projects.get(blocker.project_id)
+    reporter = await uow.people.get(blocker.reporter_id)
+    assert project is not None
+    owner = await uow.people.get(blocker.ladder[blocker.level])
+    card = rung_card(
+        blocker,
+        project=project,
+        reporter=reporter.name if reporter else "?",
+        deadline=describe_deadline(blocker, owner or reader),
+    )
+    return replace(
+        card,
+        facts=_facts_now(card.facts, blocker, owner or reader),
+        actions=_rung_actions(blocker),
+        footer=footer,
+        link=_link(link_base, blocker.id),
+    )
+
+
+def _facts_now(facts: tuple[Fact, ...], blocker: Blocker, owner: Person | None) -> tuple[Fact, ...]:
+    """A card's facts with its deadline as it now is (an acknowledgement restarts it), or none
+    once the blocker is closed."""
+    if blocker.state not in LIVE or owner is None:
+        return tuple(f for f in facts if f.label != CLIMBS)
+    deadline = describe_deadline(blocker, owner)
+    return tuple(Fact(label=CLIMBS, value=deadline) if f.label == CLIMBS else f for f in facts)
 
 
 def _rung_actions(blocker: Blocker) -> tuple[Button, ...]:
@@ -210,10 +256,12 @@ async def _refresh_copies(uow: UnitOfWork, blocker: Blocker, *, footer: str, now
         if original.key in refreshed:
             continue
         refreshed.add(original.key)
+        owner = await uow.people.get(row.person_id) if row.person_id is not None else None
         await deliver(
             uow,
             replace(
                 original,
+                facts=_facts_now(original.facts, blocker, owner),
                 actions=_rung_actions(blocker) if original.actions else (),
                 footer=footer,
                 key=f"{original.key}:{blocker.state.value}:{int(now.timestamp())}",
@@ -329,7 +377,26 @@ async def acknowledge(
         kind="ack",
         now=now,
     )
-    await _refresh_copies(uow, blocker, footer=f"Acknowledged by {actor.name}.", now=now)
+    await _refresh_copies(uow, blocker, footer=state_line(blocker, actor), now=now)
+    return blocker
+
+
+async def closable(
+    uow: UnitOfWork,
+    *,
+    blocker_id: int,
+    organization_id: int,
+    actor: Person,
+    now: datetime,
+    withdraw: bool = False,
+) -> Blocker:
+    """The blocker, once ``actor`` may resolve (or withdraw) it now; else the refusal that
+    would get — also asked before a platform asks how it was resolved."""
+    blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
+    action = Action.WITHDRAW_BLOCKER if withdraw else Action.RESOLVE_BLOCKER
+    await _require(uow, action, blocker=blocker, actor=actor, now=now)
+    if blocker.state not in LIVE:
+        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
     return blocker
 
 
@@ -347,11 +414,14 @@ async def resolve(
 
     Resolutions go in the decision log; a withdrawal does not.
     """
-    blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
-    action = Action.WITHDRAW_BLOCKER if withdraw else Action.RESOLVE_BLOCKER
-    await _require(uow, action, blocker=blocker, actor=actor, now=now)
-    if blocker.state not in LIVE:
-        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
+    blocker = await closable(
+        uow,
+        blocker_id=blocker_id,
+        organization_id=organization_id,
+        actor=actor,
+        now=now,
+        withdraw=withdraw,
+    )
     guard = seen(blocker)
     blocker.state = BlockerState.WITHDRAWN if withdraw else BlockerState.RESOLVED
     blocker.resolved_at = blocker.updated_at = now
@@ -389,8 +459,7 @@ async def resolve(
         kind=blocker.state.value,
         now=now,
     )
-    verb = "Withdrawn" if withdraw else "Resolved"
-    await _refresh_copies(uow, blocker, footer=f"{verb} by {actor.name}{how}", now=now)
+    await _refresh_copies(uow, blocker, footer=state_line(blocker, actor), now=now)
     if actor.id != blocker.reporter_id:
         await deliver(
             uow,

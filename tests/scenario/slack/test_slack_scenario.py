@@ -150,13 +150,16 @@ async def test_ask_by_slash_command_decided_with_buttons(
     )
     assert status == 200 and body == ""
     assert len(slack.calls) == calls_before  # no Web API call before the ack
-    answers = await until(
-        lambda: len(replies(slack, "dana")) >= 2 and replies(slack, "dana"), "Dana's answer"
-    )
-    assert answers[0]["replace_original"] is True
-    assert not [b for b in answers[0]["blocks"] if b["type"] == "actions"]
+    # One message to the decider per decision: her card, showing the outcome, and no more.
+    (answer,) = await until(lambda: replies(slack, "dana"), "Dana's answer")
+    assert answer["replace_original"] is True
+    assert not [b for b in answer["blocks"] if b["type"] == "actions"]
+    assert "Approved by Dana Lee" in str(answer["blocks"])
 
     await drain(core, route)
+    assert slack.posts("D0DANA") == [dm_call]  # her copy was updated, nothing new posted
+    await asyncio.sleep(0.05)
+    assert len(replies(slack, "dana")) == 1
     updates = {u["channel"]: u for u in slack.of("chat.update")}
     assert set(updates) == {"D0DANA", SEPSIS_CHANNEL}
     assert updates["D0DANA"]["ts"] == dm_call.answer["ts"]
@@ -311,6 +314,16 @@ async def test_decline_asks_for_a_rationale_in_a_modal(
     ask_id = await raise_ask(core, route, slack)
     await drain(core, route)
     (dm_call,) = slack.posts("D0DANA")
+    # Ben may not decide it: refused at once, never asked "Why?".
+    status, _ = await route.interaction(
+        click(slack, "ben", posted=dm_call.args, action_index=1, reply_to="ben")
+    )
+    assert status == 200
+    (refusal,) = await until(lambda: replies(slack, "ben"), "Ben's refusal")
+    assert refusal["text"].startswith("Only Dana Lee") and "Nothing was changed" in refusal["text"]
+    assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
+    assert not slack.of("views.open")
+
     status, body = await route.interaction(
         click(slack, "dana", posted=dm_call.args, action_index=1, reply_to="decline")
     )
@@ -327,12 +340,10 @@ async def test_decline_asks_for_a_rationale_in_a_modal(
         )
     )
     assert status == 200 and body == ""
-    answers = await until(
-        lambda: len(replies(slack, "decline")) >= 2 and replies(slack, "decline"),
-        "the decline answer",
-    )
-    assert answers[0]["replace_original"] is True
+    (answer,) = await until(lambda: replies(slack, "decline"), "the decline answer")
+    assert answer["replace_original"] is True and "Declined by Dana Lee" in str(answer)
     await drain(core, route)
+    assert len(replies(slack, "decline")) == 1
     update = next(u for u in slack.of("chat.update") if u["channel"] == "D0DANA")
     assert "No budget until April &lt;!here&gt;" in str(update["blocks"])
     async with core.uow() as uow:
@@ -517,3 +528,67 @@ async def test_a_blocker_dm_links_its_thread_after_a_busy_channel(
     assert slack.calls.index(root) < slack.calls.index(dm)
     root_ts = root.answer["ts"].replace(".", "")
     assert f"/archives/{SEPSIS_CHANNEL}/p{root_ts}|View the thread>" in str(dm.args["blocks"])
+
+
+def home_click(handle: str, *, view: dict[str, Any], label: str, item: int) -> dict[str, Any]:
+    """A block_actions payload for a click on the App Home tab: Slack sends the view, and no
+    channel and no ``response_url``."""
+    payload = fixture("block_actions.json")
+    payload["user"].update(id=USERS[handle][0], username=handle, name=handle)
+    payload["container"] = {"type": "view", "view_id": "V0HOME"}
+    payload["view"] = {"id": "V0HOME", "type": "home", "blocks": view["blocks"]}
+    for key in ("channel", "message", "response_url"):
+        del payload[key]
+    button = next(
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("text", {}).get("text") == label and e.get("value") == str(item)
+    )
+    payload["actions"][0].update(
+        action_id=button["action_id"], value=button["value"], text=button["text"]
+    )
+    return payload
+
+
+async def test_an_app_home_click_answers_in_place(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    ask_id = await raise_ask(core, route, slack)
+    await drain(core, route)
+    await route.event(fixture("event_app_home_opened.json"))
+    (home,) = await until(lambda: slack.of("views.publish"), "the Home tab")
+    waiting = str(home["view"]["blocks"]).split("Your projects", 1)[0]
+    assert f"Ask #{ask_id}" in waiting
+
+    # Ben is refused on his Home tab before any modal opens.
+    await route.interaction(home_click("ben", view=home["view"], label="Decline", item=ask_id))
+    (_, refused) = await until(
+        lambda: len(slack.of("views.publish")) == 2 and slack.of("views.publish"), "Ben's tab"
+    )
+    assert refused["user_id"] == "U0BEN" and "Only Dana Lee" in str(refused["view"]["blocks"])
+    assert not slack.of("views.open")
+
+    status, _ = await route.interaction(
+        home_click("dana", view=home["view"], label="Approve", item=ask_id)
+    )
+    assert status == 200
+    (_, _, again) = await until(
+        lambda: len(slack.of("views.publish")) == 3 and slack.of("views.publish"), "the new tab"
+    )
+    assert again["user_id"] == "U0DANA" and again["view"]["type"] == "home"
+    blocks = again["view"]["blocks"]
+    assert blocks[0]["text"]["text"] == f"Ask #{ask_id} · #SEPSIS — Approved"
+    assert "Approved by Dana Lee" in str(blocks[1])
+    waiting = str(blocks).split("Waiting on you", 1)[1].split("Your projects", 1)[0]
+    assert f"Ask #{ask_id}" not in waiting and "Ask #2 · #FALLS" in waiting  # the demo's
+    async with core.uow() as uow:
+        ask = await uow.asks.get(ask_id)
+        assert ask is not None and ask.state is AskState.APPROVED
+
+    # The card's other copies follow: her DM and the channel post are updated in place, even
+    # though her DM's address changed (the user id, then the DM channel the tab told).
+    await drain(core, route)
+    assert {u["channel"] for u in slack.of("chat.update")} == {"D0DANA", SEPSIS_CHANNEL}
+    assert len(slack.posts("D0DANA")) == 1  # her card: nothing new posted
