@@ -157,6 +157,8 @@ async def test_ask_in_a_channel_decided_on_a_card(
     assert post.body["channelData"]["channel"]["id"] == CHANNEL
     for posted_card in post.cards:
         assert_valid_card(posted_card)
+        # The channel's copy: the ask and who decides it, no live decision buttons.
+        assert "actions" not in posted_card and "Dana Lee" in str(posted_card)
     async with core.uow() as uow:
         dana_row = await uow.outbox.first(address=dm("dana"), key__gte=f"ask:{ask.id}:")
         channel_row = await uow.outbox.first(address=CHANNEL, key__gte=f"ask:{ask.id}:")
@@ -180,9 +182,9 @@ async def test_ask_in_a_channel_decided_on_a_card(
         )
     )
     assert status == 200 and body["statusCode"] == 200
-    refusal = body["value"]
-    assert_valid_card(refusal)
-    assert refusal["body"][0]["type"] == "Container"  # the reason, on top of the card
+    # Told to Ben only, as a message: the card he clicked stays as it was.
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert body["value"].startswith("Only Dana Lee") and "Nothing was changed" in body["value"]
     assert len(connector.activities()) == before
     async with core.uow() as uow:
         assert (await uow.asks.get(ask.id)).state is AskState.OPEN
@@ -236,3 +238,101 @@ async def test_ask_in_a_channel_decided_on_a_card(
 def _only(calls: list[Call], conversation_id: str) -> Call:
     (call,) = [c for c in calls if c.conversation_id == conversation_id]
     return call
+
+
+async def test_a_blocker_card_keeps_its_remaining_buttons_and_every_copy_follows(
+    core: Core, connector: FakeConnector, post_activity: Any, assert_valid_card: Any
+) -> None:
+    connector.members.update({p["id"]: p for p in PEOPLE.values()})
+    url = connector.url
+    clock = core.clock
+    assert isinstance(clock, ManualClock)
+    adapter, _ = build_teams(core, TeamsSettings())
+    sender = TeamsSender(
+        adapter, ref_for=uow_ref_lookup(core.uow), bot_app_id=EMULATOR_APP_ID, now=clock.now
+    )
+    for handle in ("dana", "ana"):
+        await post_activity(personal("conversation_update_members_added", handle, url))
+    await post_activity(in_channel(url, "ana", "project channel #SEPSIS"))
+    # Teams sends text HTML-encoded: "&amp;" is read as "&".
+    await post_activity(
+        in_channel(url, "ana", "blocker lab &amp; IT access blocked area:staffing #SEPSIS")
+    )
+    number = re.search(r"Blocker #(\d+)", connector.activities()[-1].body["text"])
+    assert number is not None
+    blocker_id = int(number.group(1))
+    async with core.uow() as uow:
+        blocker = await uow.blockers.get(blocker_id)
+        assert blocker is not None and blocker.text == "lab & IT access blocked"
+
+    clock.set(MONDAY + timedelta(hours=5))  # Dana's working hours
+    await drain(core, sender)
+    async with core.uow() as uow:
+        rung = await uow.outbox.first(address=dm("dana"), key__gte=f"blocker:{blocker_id}:rung")
+        root = await uow.outbox.first(address=CHANNEL, key__gte=f"blocker:{blocker_id}:root")
+    assert rung is not None and rung.platform_ref and root is not None and root.platform_ref
+
+    def execute(verb: str, text: str = "") -> dict[str, Any]:
+        activity = click(
+            url,
+            "dana",
+            conversation={"id": dm("dana"), "conversationType": "personal", "tenantId": TENANT},
+            card_id=str(rung.platform_ref),
+            verb=verb,
+            value=str(blocker_id),
+        )
+        if text:
+            activity["value"]["action"]["data"][f"text.{verb}"] = text
+        return activity
+
+    # Acknowledge: her card comes back with Resolve (and the snooze menu), not Acknowledge.
+    status, body = await post_activity(execute("blocker.ack"))
+    assert status == 200
+    card = body["value"]
+    assert_valid_card(card)
+    assert titles(card) == ["Resolve", "Snooze"]
+    assert "Acknowledged by Dana Lee" in str(card)
+    update = connector.activities()[-1]
+    assert (update.kind, update.activity_id) == ("update", rung.platform_ref)
+    assert titles(update.cards[0]) == ["Resolve", "Snooze"]
+
+    # The channel's root post follows, updated in place.
+    before = len(connector.activities())
+    await drain(core, sender)
+    (root_update,) = [
+        c
+        for c in connector.activities()[before:]
+        if c.kind == "update" and c.activity_id == root.platform_ref
+    ]
+    assert "Acknowledged by Dana Lee" in str(root_update.cards)
+
+    # Resolve: no button is left on any copy.
+    status, body = await post_activity(execute("blocker.resolve", "IT granted access"))
+    assert "actions" not in body["value"]
+    assert "Resolved by Dana Lee: IT granted access" in str(body["value"])
+    before = len(connector.activities())
+    await drain(core, sender)
+    updated = [c for c in connector.activities()[before:] if c.kind == "update"]
+    assert {c.activity_id for c in updated} >= {root.platform_ref}
+    assert all("actions" not in c.cards[0] for c in updated)
+
+
+def titles(card: dict[str, Any]) -> list[str]:
+    """The titles of a card's actions."""
+    return [a["title"] for a in card.get("actions", [])]
+
+
+async def test_help_reads_as_paragraphs(
+    core: Core, connector: FakeConnector, post_activity: Any
+) -> None:
+    connector.members.update({p["id"]: p for p in PEOPLE.values()})
+    await post_activity(personal("personal_message", "ana", connector.url, text="help"))
+    (card,) = connector.activities()[-1].cards
+    (said,) = [b["text"] for b in card["body"] if b["text"].startswith("ask [@person]")]
+    lines = [line for line in said.split("\n") if line]
+    assert len(lines) > 3
+    assert "\n\n".join(lines) == said  # every line its own paragraph, not one run-on line
+    # "<text>", "[#PROJECT]", "(…)" shown as they are; only the "*" pair that would
+    # emphasise is escaped.
+    assert not re.search(r"\\[^*]", said), said
+    assert "<text> [by <date>] [#PROJECT]" in said
