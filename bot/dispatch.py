@@ -426,12 +426,13 @@ class Core:
         cards = await self._run(caller, projects_run)
         return waiting.messages, cards.messages if cards.ok else ()
 
-    async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
-        """Console messages now due for this person (``you``) or their project channels."""
+    async def inbox(self, caller: Caller, *, channels: bool = False) -> list[tuple[str, Message]]:
+        """Console messages now due for this person (``you``) and, with ``channels``, for their
+        project channels."""
         async with self._bound(caller) as uow:
             now = self.clock.now()
             await asks.announce_pending(uow, now=now, link_base=self.settings.link_base)
-            taken = await inbox.take(uow, person_id=caller.person_id, now=now)
+            taken = await inbox.take(uow, person_id=caller.person_id, now=now, channels=channels)
             await uow.commit()
             return taken
 
