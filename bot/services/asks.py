@@ -6,6 +6,7 @@ expired. Every change writes an audit event; approvals and declines also write t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -15,7 +16,7 @@ from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
 from bot.calendar import zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError, UsageError
-from bot.messages import Action, Fact, InputKind, Message, Target
+from bot.messages import Action, Fact, InputKind, Message, Target, from_json
 from bot.model import Ask, AskState, Decision, Person, Project, Stakeholder
 from bot.ports import UnitOfWork
 from bot.routing import Routing, signed, sponsor_of
@@ -405,6 +406,7 @@ async def decide(
             organization_id=organization_id,
             now=now,
         )
+    await _close_copies(uow, ask, project=project, names=names, link=link, now=now)
     await deliver(
         uow,
         _requester_note(ask, project=project, names=names, link=link),
@@ -413,6 +415,34 @@ async def decide(
     )
     card = outcome_card(ask, project=project, names=names, target=Target(), link=link)
     return ask, card
+
+
+async def _close_copies(
+    uow: UnitOfWork,
+    ask: Ask,
+    *,
+    project: Project,
+    names: dict[int, str],
+    link: str,
+    now: datetime,
+) -> None:
+    """The ask's other copies with buttons — its card sent again after an answer, its
+    reminder — are updated in place to show the outcome too, with no button left to click.
+    (The card itself and its channel copy are replaced by the caller.)"""
+    copies = re.compile(rf"ask:{ask.id}:(card:reopened:\d+|reminder)@")
+    for row in await uow.outbox.find(person_id=ask.assignee_id, created_at__gte=ask.created_at):
+        if not copies.match(row.key):
+            continue
+        original = from_json(row.payload)
+        card = outcome_card(
+            ask, project=project, names=names, target=Target(person_id=ask.assignee_id), link=link
+        )
+        await deliver(
+            uow,
+            replace(card, key=f"{original.key}:{card.key}", replaces_key=original.key),
+            organization_id=ask.organization_id,
+            now=now,
+        )
 
 
 async def decidable(
@@ -660,15 +690,15 @@ async def _close(
     project = await uow.projects.get(ask.project_id)
     assert project is not None
     names = await names_of(uow, [ask.requester_id])
+    link = ask_link(link_base, ask.id)
     for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
         await deliver(
             uow,
-            outcome_card(
-                ask, project=project, names=names, target=target, link=ask_link(link_base, ask.id)
-            ),
+            outcome_card(ask, project=project, names=names, target=target, link=link),
             organization_id=ask.organization_id,
             now=now,
         )
+    await _close_copies(uow, ask, project=project, names=names, link=link, now=now)
     return True
 
 

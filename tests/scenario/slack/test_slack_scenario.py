@@ -592,3 +592,33 @@ async def test_an_app_home_click_answers_in_place(
     await drain(core, route)
     assert {u["channel"] for u in slack.of("chat.update")} == {"D0DANA", SEPSIS_CHANNEL}
     assert len(slack.posts("D0DANA")) == 1  # her card: nothing new posted
+
+
+async def test_a_card_sent_again_after_an_answer_loses_its_buttons_once_decided(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    ask_id = await raise_ask(core, route, slack)
+    _, body = await route.command(
+        command(slack, "dana", f"info {ask_id} Which nights?", reply_to="info")
+    )
+    assert "more information" in body
+    await drain(core, route)
+    question = next(c for c in slack.posts("D0ANA") if "Which nights?" in c.args["text"])
+    await route.interaction(
+        click(slack, "ana", posted=question.args, action_index=0, reply_to="answer")
+    )
+    (opened,) = await until(lambda: slack.of("views.open"), "the answer modal")
+    answer = {"text": {"type": "plain_text_input", "value": "Fri and Sat"}}
+    await route.interaction(submission(slack, "ana", opened, answer))
+    await until(lambda: replies(slack, "answer"), "the answer's reply")
+    await drain(core, route)
+    reopened = slack.posts("D0DANA")[-1]
+    assert button_labels(reopened.args) == ["Approve", "Decline", "Need info"]
+
+    await route.interaction(
+        click(slack, "dana", posted=reopened.args, action_index=0, reply_to="approve")
+    )
+    await until(lambda: replies(slack, "approve"), "the approval")
+    await drain(core, route)
+    (update,) = [u for u in slack.of("chat.update") if u["ts"] == reopened.answer["ts"]]
+    assert button_labels(update) == [] and "Approved by Dana Lee" in str(update["blocks"])
