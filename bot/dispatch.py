@@ -29,7 +29,7 @@ from bot.handlers.forms import command_from_form, form_for
 from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services import asks, inbox
+from bot.services import asks, cards, inbox
 from bot.services import people as people_service
 from bot.tenancy import bound
 
@@ -369,6 +369,37 @@ class Core:
 
         reply = await self._run(caller, run)
         return None if reply.ok else reply
+
+    async def card(self, caller: Caller, *, item: str) -> Reply:
+        """The card of ``item`` (``ask:12``) as the caller should see it now — with the
+        buttons that apply to them — as the replacement; what a platform shows a reader when
+        it refreshes a card for them (Teams' Universal Actions ``refresh``). Reads only."""
+        found = cards.item_of(f"{item}:")
+        if found is None:
+            return _refusal(UsageError("That card refers to an item I can't read."))
+        kind, item_id = found
+
+        async def run(ctx: Ctx) -> Reply:
+            card = await cards.card_for(
+                ctx.uow,
+                kind=kind,
+                item_id=item_id,
+                reader=ctx.person,
+                now=ctx.now,
+                link_base=ctx.link_base,
+            )
+            return Reply(replacement=card)
+
+        return await self._run(caller, run)
+
+    async def actors(self, *, organization_id: int, key: str) -> list[int]:
+        """Who may act now on the item a message (by its ``key``) is about; none when it is
+        not an ask or a blocker, or is closed. Reads only."""
+        found = cards.item_of(key)
+        if found is None:
+            return []
+        async with bound(self.uow(), organization_id) as uow:
+            return await cards.actors(uow, kind=found[0], item_id=found[1], now=self.clock.now())
 
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""

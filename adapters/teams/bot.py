@@ -34,7 +34,13 @@ from botbuilder.schema.teams import TeamsChannelAccount
 
 from adapters.teams import inbound
 from adapters.teams.activities import card_activity, message_activity, reference_json
-from adapters.teams.render import CARD_CONTENT_TYPE, render_card, render_form, render_notice
+from adapters.teams.render import (
+    CARD_CONTENT_TYPE,
+    REFRESH_VERB,
+    render_card,
+    render_form,
+    render_notice,
+)
 from adapters.teams.settings import TeamsSettings
 from bot.context import Caller, Profile, Reply
 from bot.messages import text
@@ -173,6 +179,12 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         if caller is None or click is None:
             notice = UNKNOWN_USER if caller is None else UNKNOWN_CLICK
             return _message_response(Reply(messages=(notice,), ok=False))
+        if click.verb == REFRESH_VERB:
+            # The reader's own view of a card (Universal Actions refresh): changes nothing.
+            seen = await self.core.card(caller, item=click.value)
+            if seen.replacement is None:
+                return _message_response(seen)
+            return _card_response(render_card(seen.replacement))
         reply = await self._run(turn_context, caller, click)
         if reply.ok and reply.replacement is not None and activity.reply_to_id:
             await turn_context.update_activity(

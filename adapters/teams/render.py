@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bot.forms import FieldKind, Form, FormField
@@ -32,6 +32,10 @@ VALUE_KEY = "value"
 VERB_KEY = "verb"
 """Only in ``Action.Submit`` data: Execute carries its verb outside ``data``."""
 FORM_KEY = "form"
+REFRESH_VERB = "leaderbot.refresh"
+"""The verb of a card's ``refresh``; ``data[VALUE_KEY]`` is the key of the message refreshed."""
+MAX_REFRESH_USERS = 60
+"""Teams refreshes a card automatically for at most 60 ``userIds``."""
 FORM_VERB = "leaderbot.form"
 """The verb of a form card's submit button; ``data[FORM_KEY]`` names the form."""
 
@@ -106,10 +110,18 @@ def cut(text: str, limit: int, link: str | None = None) -> str:
     return f"{shown} [Open the full item]({_safe_url(link)})" if link else shown
 
 
-def render_card(message: Message) -> dict[str, Any]:
+def render_card(message: Message, *, refresh_for: Sequence[str] = ()) -> dict[str, Any]:
     """The Adaptive Card for one message: title, sections, facts, footer, and its actions as
-    ``Action.Execute`` buttons (rationale/menu inputs inside an ``Action.ShowCard``)."""
-    return _fitted(lambda limit: _card(_message_body(message, limit), _actions(message.actions)))
+    ``Action.Execute`` buttons (rationale/menu inputs inside an ``Action.ShowCard``).
+
+    ``refresh_for``: the Teams users (MRIs) whose client asks the bot for their own view of
+    the card when they see it (Universal Actions ``refresh``, verb :data:`REFRESH_VERB`): a
+    channel's card shows everyone the item's state, and its decider the buttons too."""
+    card = _fitted(lambda limit: _card(_message_body(message, limit), _actions(message.actions)))
+    if refresh_for:
+        refresh = {"type": "Action.Execute", "verb": REFRESH_VERB, "data": {VALUE_KEY: message.key}}
+        card["refresh"] = {"action": refresh, "userIds": list(refresh_for[:MAX_REFRESH_USERS])}
+    return card
 
 
 def render_form(form: Form) -> dict[str, Any]:

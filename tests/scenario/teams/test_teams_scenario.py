@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from adapters.teams import TeamsSender, TeamsSettings, build_teams, uow_ref_lookup
+from adapters.teams import (
+    TeamsSender,
+    TeamsSettings,
+    build_teams,
+    uow_readers_lookup,
+    uow_ref_lookup,
+)
 from adapters.teams.settings import EMULATOR_APP_ID
 from bot.clock import ManualClock
 from bot.dispatch import Core
@@ -112,7 +118,11 @@ async def test_ask_in_a_channel_decided_on_a_card(
     assert isinstance(clock, ManualClock)
     adapter, _ = build_teams(core, TeamsSettings())
     sender = TeamsSender(
-        adapter, ref_for=uow_ref_lookup(core.uow), bot_app_id=EMULATOR_APP_ID, now=clock.now
+        adapter,
+        ref_for=uow_ref_lookup(core.uow),
+        bot_app_id=EMULATOR_APP_ID,
+        now=clock.now,
+        readers_for=uow_readers_lookup(core),
     )
 
     # Dana and Ana install the app: their personal chats are remembered.
@@ -157,8 +167,34 @@ async def test_ask_in_a_channel_decided_on_a_card(
     assert post.body["channelData"]["channel"]["id"] == CHANNEL
     for posted_card in post.cards:
         assert_valid_card(posted_card)
-        # The channel's copy: the ask and who decides it, no live decision buttons.
+        # The channel's copy: the ask and who decides it, no live decision buttons; Dana's
+        # Teams refreshes it for her (Universal Actions), and she gets hers.
         assert "actions" not in posted_card and "Dana Lee" in str(posted_card)
+        assert posted_card["refresh"]["userIds"] == [PEOPLE["dana"]["id"]]
+        assert posted_card["refresh"]["action"]["verb"] == "leaderbot.refresh"
+    refresh = post.cards[0]["refresh"]["action"]
+    channel_conversation = {"id": CHANNEL, "conversationType": "channel", "tenantId": TENANT}
+    seen: dict[str, dict[str, Any]] = {}
+    for handle in ("dana", "ben"):
+        status, body = await post_activity(
+            click(
+                url,
+                handle,
+                conversation=channel_conversation,
+                card_id="channel-card",
+                verb=refresh["verb"],
+                value=refresh["data"]["value"],
+            )
+        )
+        assert status == 200
+        seen[handle] = body["value"]
+        assert_valid_card(seen[handle])
+    assert [a.get("verb") or a["card"]["actions"][0]["verb"] for a in seen["dana"]["actions"]] == [
+        "ask.approve",
+        "ask.decline",
+        "ask.info",
+    ]
+    assert "actions" not in seen["ben"] and "approve 0.5 FTE" in str(seen["ben"])
     async with core.uow() as uow:
         dana_row = await uow.outbox.first(address=dm("dana"), key__gte=f"ask:{ask.id}:")
         channel_row = await uow.outbox.first(address=CHANNEL, key__gte=f"ask:{ask.id}:")
