@@ -33,6 +33,8 @@ LIVE = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED)
 RUNG_NAMES = ("Accountable", "sponsor", "executive")
 CLIMBS = "Climbs the ladder"
 """The label of a rung card's deadline."""
+WITH = "With"
+"""The label of a root post's current rung holder."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +148,7 @@ async def raise_blocker(
             facts=(
                 Fact(label="Raised by", value=reporter.name),
                 Fact(label="Ladder", value=" → ".join(ladder_names)),
-                Fact(label="With", value=names.get(rungs[0], "?")),
+                Fact(label=WITH, value=names.get(rungs[0], "?")),
             ),
             target=Target(project_id=project.id),
             key=f"blocker:{blocker.id}:root",
@@ -240,7 +242,8 @@ def _copy_key(blocker_id: int) -> re.Pattern[str]:
 async def _refresh_copies(uow: UnitOfWork, blocker: Blocker, *, footer: str, now: datetime) -> None:
     """Update in place every copy of the blocker already queued or sent — the thread root in
     the project channel(s) and each rung owner's DM — so each shows the blocker's state and
-    only the buttons that still apply (no Acknowledge once acknowledged, none once closed)."""
+    only the buttons that still apply (no Acknowledge once acknowledged, none once closed, none
+    on the DMs of rungs it has climbed past)."""
     copies = _copy_key(blocker.id)
     rows = [
         *await uow.outbox.find(
@@ -248,6 +251,8 @@ async def _refresh_copies(uow: UnitOfWork, blocker: Blocker, *, footer: str, now
         ),
         *await uow.outbox.find(project_id=blocker.project_id, created_at__gte=blocker.created_at),
     ]
+    holder_id = blocker.ladder[blocker.level]
+    holder = await uow.people.get(holder_id)
     refreshed: set[str] = set()
     for row in rows:
         if not copies.match(row.key) or row.organization_id != blocker.organization_id:
@@ -257,12 +262,18 @@ async def _refresh_copies(uow: UnitOfWork, blocker: Blocker, *, footer: str, now
             continue
         refreshed.add(original.key)
         owner = await uow.people.get(row.person_id) if row.person_id is not None else None
+        facts = _facts_now(original.facts, blocker, owner)
+        if holder is not None:
+            facts = tuple(
+                Fact(label=f.label, value=holder.name) if f.label == WITH else f for f in facts
+            )
+        live = bool(original.actions) and row.person_id == holder_id
         await deliver(
             uow,
             replace(
                 original,
-                facts=_facts_now(original.facts, blocker, owner),
-                actions=_rung_actions(blocker) if original.actions else (),
+                facts=facts,
+                actions=_rung_actions(blocker) if live else (),
                 footer=footer,
                 key=f"{original.key}:{blocker.state.value}:{int(now.timestamp())}",
                 replaces_key=original.key,
@@ -510,6 +521,7 @@ async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: 
         kind=f"escalated{blocker.level}",
         now=now,
     )
+    await _refresh_copies(uow, blocker, footer=f"Escalated to {owner.name} ({rung}).", now=now)
     project = await uow.projects.get(blocker.project_id)
     assert project is not None
     await _notify_owner(
