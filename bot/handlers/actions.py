@@ -4,7 +4,8 @@ decider decides, a decided ask cannot be decided again), because they call the s
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from datetime import datetime
+from typing import Literal, Protocol
 
 from bot.attention import SNOOZE_ACTION
 from bot.commands import BlockerActCmd, DecideCmd, Outcome
@@ -14,6 +15,8 @@ from bot.errors import UsageError
 from bot.handlers.context import Ctx
 from bot.handlers.items import on_blocker_act, on_decide
 from bot.messages import text
+from bot.model import Person
+from bot.ports import UnitOfWork
 from bot.services import asks, blockers, feedback, snooze
 from bot.services.delivery import unreachable_note
 
@@ -84,41 +87,32 @@ async def _snooze(ctx: Ctx, value: str, typed: str) -> Reply:
     )
 
 
-async def _may_decide(ctx: Ctx, value: str) -> None:
-    await asks.decidable(
-        ctx.uow,
-        ask_id=_item_id(value),
-        organization_id=ctx.caller.organization_id,
-        decider=ctx.person,
-        now=ctx.now,
-    )
+class _Check(Protocol):
+    """A service's check that ``person`` may act on item #``item_id`` now (else it raises)."""
+
+    def __call__(
+        self, uow: UnitOfWork, *, item_id: int, organization_id: int, person: Person, now: datetime
+    ) -> Awaitable[object]: ...
 
 
-async def _may_answer(ctx: Ctx, value: str) -> None:
-    await asks.answerable(
-        ctx.uow,
-        ask_id=_item_id(value),
-        organization_id=ctx.caller.organization_id,
-        requester=ctx.person,
-        now=ctx.now,
-    )
+def _precheck(check: _Check) -> Callable[[Ctx, str], Awaitable[None]]:
+    async def run(ctx: Ctx, value: str) -> None:
+        await check(
+            ctx.uow,
+            item_id=_item_id(value),
+            organization_id=ctx.caller.organization_id,
+            person=ctx.person,
+            now=ctx.now,
+        )
 
-
-async def _may_resolve(ctx: Ctx, value: str) -> None:
-    await blockers.closable(
-        ctx.uow,
-        blocker_id=_item_id(value),
-        organization_id=ctx.caller.organization_id,
-        actor=ctx.person,
-        now=ctx.now,
-    )
+    return run
 
 
 PRECHECKS: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
-    "ask.decline": _may_decide,
-    "ask.info": _may_decide,
-    "ask.answer": _may_answer,
-    "blocker.resolve": _may_resolve,
+    "ask.decline": _precheck(asks.decidable),
+    "ask.info": _precheck(asks.decidable),
+    "ask.answer": _precheck(asks.answerable),
+    "blocker.resolve": _precheck(blockers.closable),
 }
 """Action.id → the check its click must pass before the platform asks for its text (a modal,
 a card input): whoever may not do it is refused at once, never asked "Why?" first."""

@@ -357,7 +357,7 @@ async def decide(
     Returns the ask and its updated card (what the clicked message should now show).
     A delegate decides for the assignee, and every record of the decision says so."""
     ask, project, names = await decidable(
-        uow, ask_id=ask_id, organization_id=organization_id, decider=decider, now=now
+        uow, item_id=ask_id, organization_id=organization_id, person=decider, now=now
     )
     await announce(uow, ask, now=now, link_base=link_base)
     text = text.strip()
@@ -446,26 +446,26 @@ async def _close_copies(
 
 
 async def decidable(
-    uow: UnitOfWork, *, ask_id: int, organization_id: int, decider: Person, now: datetime
+    uow: UnitOfWork, *, item_id: int, organization_id: int, person: Person, now: datetime
 ) -> tuple[Ask, Project, dict[int, str]]:
-    """The ask, its project and its people's names, once ``decider`` may decide it now; else
-    the refusal a decision would get. Also asked before a platform asks the decider for a
+    """Ask #``item_id``, its project and its people's names, once ``person`` may decide it now;
+    else the refusal a decision would get. Also asked before a platform asks the decider for a
     rationale or a question, so nobody else is ever asked "Why?"."""
-    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await _allowed(uow, permissions.Action.DECIDE_ASK, person=decider, ask=ask, now=now)
-    names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=item_id)
+    project = await _allowed(uow, permissions.Action.DECIDE_ASK, person=person, ask=ask, now=now)
+    names = await names_of(uow, [ask.assignee_id, ask.requester_id, person.id])
     if ask.state not in DECIDABLE:
-        raise InvalidState(_already(ask, names, reader=decider))
+        raise InvalidState(_already(ask, names, reader=person))
     return ask, project, names
 
 
 async def answerable(
-    uow: UnitOfWork, *, ask_id: int, organization_id: int, requester: Person, now: datetime
+    uow: UnitOfWork, *, item_id: int, organization_id: int, person: Person, now: datetime
 ) -> tuple[Ask, Project]:
-    """The ask and its project, once ``requester`` may answer its question now; else the
+    """Ask #``item_id`` and its project, once ``person`` may answer its question now; else the
     refusal an answer would get (asked before the platform asks for the answer's text too)."""
-    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await _allowed(uow, permissions.Action.ANSWER_ASK, person=requester, ask=ask, now=now)
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=item_id)
+    project = await _allowed(uow, permissions.Action.ANSWER_ASK, person=person, ask=ask, now=now)
     if ask.state is not AskState.INFO_REQUESTED:
         raise InvalidState(f"Ask #{ask.id} is {ask.state.value}; no question is waiting.")
     return ask, project
@@ -548,7 +548,7 @@ async def answer(
 ) -> Ask:
     """The requester answers a question: the ask reopens and the decider gets the card again."""
     ask, project = await answerable(
-        uow, ask_id=ask_id, organization_id=organization_id, requester=requester, now=now
+        uow, item_id=ask_id, organization_id=organization_id, person=requester, now=now
     )
     if not text.strip():
         raise UsageError("Your answer is empty.", hint="Type the answer to the question.")

@@ -395,17 +395,17 @@ async def acknowledge(
 async def closable(
     uow: UnitOfWork,
     *,
-    blocker_id: int,
+    item_id: int,
     organization_id: int,
-    actor: Person,
+    person: Person,
     now: datetime,
     withdraw: bool = False,
 ) -> Blocker:
-    """The blocker, once ``actor`` may resolve (or withdraw) it now; else the refusal that
-    would get — also asked before a platform asks how it was resolved."""
-    blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
+    """Blocker #``item_id``, once ``person`` may resolve (or withdraw) it now; else the refusal
+    that would get — also asked before a platform asks how it was resolved."""
+    blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=item_id)
     action = Action.WITHDRAW_BLOCKER if withdraw else Action.RESOLVE_BLOCKER
-    await _require(uow, action, blocker=blocker, actor=actor, now=now)
+    await _require(uow, action, blocker=blocker, actor=person, now=now)
     if blocker.state not in LIVE:
         raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
     return blocker
@@ -427,9 +427,9 @@ async def resolve(
     """
     blocker = await closable(
         uow,
-        blocker_id=blocker_id,
+        item_id=blocker_id,
         organization_id=organization_id,
-        actor=actor,
+        person=actor,
         now=now,
         withdraw=withdraw,
     )

@@ -70,7 +70,7 @@ async def card_for(
             return asks.outcome_card(ask, project=project, names=names, target=Target(), link=link)
         may = await _may(
             asks.decidable(
-                uow, ask_id=ask.id, organization_id=organization_id, decider=reader, now=now
+                uow, item_id=ask.id, organization_id=organization_id, person=reader, now=now
             )
         )
         target = Target(person_id=reader.id) if may else Target(project_id=project.id)
@@ -81,7 +81,7 @@ async def card_for(
     card = await blockers.card_now(uow, blocker, reader=reader, footer="", link_base=link_base)
     may = await _may(
         blockers.closable(
-            uow, blocker_id=blocker.id, organization_id=organization_id, actor=reader, now=now
+            uow, item_id=blocker.id, organization_id=organization_id, person=reader, now=now
         )
     )
     return card if may else replace(card, actions=())

@@ -104,6 +104,29 @@ def click(
     return activity
 
 
+async def installed(
+    core: Core, connector: FakeConnector, post_activity: Any
+) -> tuple[TeamsSender, ManualClock]:
+    """The demo's people known to Teams; Dana and Ana install the app (their personal chats
+    are remembered) and Ana makes the channel #SEPSIS's home. Returns the server's Teams
+    sender for the outbox, and the clock."""
+    connector.members.update({p["id"]: p for p in PEOPLE.values()})
+    for handle in ("dana", "ana"):
+        await post_activity(personal("conversation_update_members_added", handle, connector.url))
+    await post_activity(in_channel(connector.url, "ana", "project channel #SEPSIS"))
+    assert "home" in connector.activities()[-1].body["text"]
+    adapter, _ = build_teams(core, TeamsSettings())
+    sender = TeamsSender(
+        adapter,
+        ref_for=uow_ref_lookup(core.uow),
+        bot_app_id=EMULATOR_APP_ID,
+        now=core.clock.now,
+        readers_for=uow_readers_lookup(core),
+    )
+    assert isinstance(core.clock, ManualClock)
+    return sender, core.clock
+
+
 async def drain(core: Core, sender: TeamsSender) -> DrainReport:
     """What the server's drain job does, until nothing is left to send now."""
     return await drain_until_idle(core.uow, senders={Platform.TEAMS: sender}, clock=core.clock)
@@ -112,25 +135,9 @@ async def drain(core: Core, sender: TeamsSender) -> DrainReport:
 async def test_ask_in_a_channel_decided_on_a_card(
     core: Core, connector: FakeConnector, post_activity: Any, assert_valid_card: Any
 ) -> None:
-    connector.members.update({p["id"]: p for p in PEOPLE.values()})
+    sender, clock = await installed(core, connector, post_activity)
     url = connector.url
-    clock = core.clock
-    assert isinstance(clock, ManualClock)
-    adapter, _ = build_teams(core, TeamsSettings())
-    sender = TeamsSender(
-        adapter,
-        ref_for=uow_ref_lookup(core.uow),
-        bot_app_id=EMULATOR_APP_ID,
-        now=clock.now,
-        readers_for=uow_readers_lookup(core),
-    )
-
-    # Dana and Ana install the app: their personal chats are remembered.
-    for handle in ("dana", "ana"):
-        await post_activity(personal("conversation_update_members_added", handle, url))
-    # Ana makes the channel #SEPSIS's home, then raises the ask there, naming Dana.
-    await post_activity(in_channel(url, "ana", "project channel #SEPSIS"))
-    assert "home" in connector.activities()[-1].body["text"]
+    # Ana raises the ask in #SEPSIS's home channel, naming Dana.
     await post_activity(
         in_channel(
             url,
@@ -279,17 +286,8 @@ def _only(calls: list[Call], conversation_id: str) -> Call:
 async def test_a_blocker_card_keeps_its_remaining_buttons_and_every_copy_follows(
     core: Core, connector: FakeConnector, post_activity: Any, assert_valid_card: Any
 ) -> None:
-    connector.members.update({p["id"]: p for p in PEOPLE.values()})
+    sender, clock = await installed(core, connector, post_activity)
     url = connector.url
-    clock = core.clock
-    assert isinstance(clock, ManualClock)
-    adapter, _ = build_teams(core, TeamsSettings())
-    sender = TeamsSender(
-        adapter, ref_for=uow_ref_lookup(core.uow), bot_app_id=EMULATOR_APP_ID, now=clock.now
-    )
-    for handle in ("dana", "ana"):
-        await post_activity(personal("conversation_update_members_added", handle, url))
-    await post_activity(in_channel(url, "ana", "project channel #SEPSIS"))
     # Teams sends text HTML-encoded: "&amp;" is read as "&".
     await post_activity(
         in_channel(url, "ana", "blocker lab &amp; IT access blocked area:staffing #SEPSIS")
