@@ -186,10 +186,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
                 return _message_response(seen)
             return _card_response(render_card(seen.replacement))
         reply = await self._run(turn_context, caller, click)
-        if reply.ok and reply.replacement is not None and activity.reply_to_id:
-            await turn_context.update_activity(
-                card_activity(render_card(reply.replacement), activity_id=activity.reply_to_id)
-            )
+        await self._update_clicked(turn_context, reply)
         return _invoke_response(reply, submitted=click.form_id is not None)
 
     async def _installed(self, turn_context: TurnContext) -> None:
@@ -314,12 +311,20 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
     async def _answer_submit(self, turn_context: TurnContext, reply: Reply) -> None:
         """An ``Action.Submit`` fallback click: update the card in place after a decision, and
         say the rest (a refusal, a confirmation) as an ordinary reply."""
-        card_id = turn_context.activity.reply_to_id
-        if reply.ok and reply.replacement is not None and card_id:
-            await turn_context.update_activity(
-                card_activity(render_card(reply.replacement), activity_id=card_id)
-            )
+        await self._update_clicked(turn_context, reply)
         await self._send_reply(turn_context, reply)
+
+    async def _update_clicked(self, turn_context: TurnContext, reply: Reply) -> None:
+        """After a change, the clicked card as everyone in its conversation now sees it: in a
+        channel, its state without buttons (the outbox then adds the ``refresh`` that shows
+        them to whoever may still act); in a personal chat, as the clicker sees it."""
+        card_id = turn_context.activity.reply_to_id
+        if not reply.ok or reply.replacement is None or not card_id:
+            return
+        shown = reply.replacement
+        if not inbound.is_personal(_json(turn_context.activity)):
+            shown = replace(shown, actions=())
+        await turn_context.update_activity(card_activity(render_card(shown), activity_id=card_id))
 
 
 CHANGED = "leaderbot.changed"

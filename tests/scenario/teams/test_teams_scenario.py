@@ -306,49 +306,65 @@ async def test_a_blocker_card_keeps_its_remaining_buttons_and_every_copy_follows
         root = await uow.outbox.first(address=CHANNEL, key__gte=f"blocker:{blocker_id}:root")
     assert rung is not None and rung.platform_ref and root is not None and root.platform_ref
 
-    def execute(verb: str, text: str = "") -> dict[str, Any]:
+    personal_chat = {"id": dm("dana"), "conversationType": "personal", "tenantId": TENANT}
+    channel = {
+        "id": f"{CHANNEL};messageid={root.platform_ref}",
+        "conversationType": "channel",
+        "tenantId": TENANT,
+    }
+
+    def execute(verb: str, *, where: dict[str, Any], card: str, text: str = "") -> dict[str, Any]:
         activity = click(
-            url,
-            "dana",
-            conversation={"id": dm("dana"), "conversationType": "personal", "tenantId": TENANT},
-            card_id=str(rung.platform_ref),
-            verb=verb,
-            value=str(blocker_id),
+            url, "dana", conversation=where, card_id=card, verb=verb, value=str(blocker_id)
         )
         if text:
             activity["value"]["action"]["data"][f"text.{verb}"] = text
         return activity
 
-    # Acknowledge: her card comes back with Resolve (and the snooze menu), not Acknowledge.
-    status, body = await post_activity(execute("blocker.ack"))
+    # The root post shows everyone the blocker; Dana's Teams refreshes it for her (her rung).
+    (posted,) = [
+        c for c in connector.activities() if c.kind == "create" and "lab & IT" in str(c.cards)
+    ]
+    assert "actions" not in posted.cards[0]
+    assert posted.cards[0]["refresh"]["userIds"] == [PEOPLE["dana"]["id"]]
+
+    # She acknowledges there: her view comes back with Resolve (and the snooze menu), not
+    # Acknowledge; the channel's card is updated to the state alone.
+    status, body = await post_activity(
+        execute("blocker.ack", where=channel, card=str(root.platform_ref))
+    )
     assert status == 200
     card = body["value"]
     assert_valid_card(card)
     assert titles(card) == ["Resolve", "Snooze"]
     assert "Acknowledged by Dana Lee" in str(card)
     update = connector.activities()[-1]
-    assert (update.kind, update.activity_id) == ("update", rung.platform_ref)
-    assert titles(update.cards[0]) == ["Resolve", "Snooze"]
+    assert (update.kind, update.activity_id) == ("update", root.platform_ref)
+    assert "actions" not in update.cards[0] and "Acknowledged by Dana Lee" in str(update.cards)
 
-    # The channel's root post follows, updated in place.
+    # The outbox follows: her DM loses Acknowledge; the root post gets its refresh back.
     before = len(connector.activities())
     await drain(core, sender)
-    (root_update,) = [
-        c
-        for c in connector.activities()[before:]
-        if c.kind == "update" and c.activity_id == root.platform_ref
-    ]
-    assert "Acknowledged by Dana Lee" in str(root_update.cards)
+    updates = {c.activity_id: c.cards[0] for c in connector.activities()[before:] if c.cards}
+    assert titles(updates[rung.platform_ref]) == ["Resolve", "Snooze"]
+    assert updates[root.platform_ref]["refresh"]["userIds"] == [PEOPLE["dana"]["id"]]
 
     # Resolve: no button is left on any copy.
-    status, body = await post_activity(execute("blocker.resolve", "IT granted access"))
+    status, body = await post_activity(
+        execute(
+            "blocker.resolve",
+            where=personal_chat,
+            card=str(rung.platform_ref),
+            text="IT granted access",
+        )
+    )
     assert "actions" not in body["value"]
     assert "Resolved by Dana Lee: IT granted access" in str(body["value"])
     before = len(connector.activities())
     await drain(core, sender)
     updated = [c for c in connector.activities()[before:] if c.kind == "update"]
     assert {c.activity_id for c in updated} >= {root.platform_ref}
-    assert all("actions" not in c.cards[0] for c in updated)
+    assert all("actions" not in c.cards[0] and "refresh" not in c.cards[0] for c in updated)
 
 
 def titles(card: dict[str, Any]) -> list[str]:
