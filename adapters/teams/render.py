@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bot.forms import FieldKind, Form, FormField
-from bot.messages import Action, InputKind, Message, Style
+from bot.messages import Action, InputKind, Message, Style, unquote
 
 CARD_VERSION = "1.5"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -77,16 +77,24 @@ def field_input_id(name: str) -> str:
 def escape(text: str) -> str:
     """User text as Teams shows it literally: a backslash only where Teams would otherwise
     render markup — a link's ``[``, a pair of ``*`` or ``_`` — and never inside a URL or before
-    characters Teams shows as they are (``(``, ``&``, ``#``…), where it would show the backslash."""
-    plain = _URL.sub("", text)
+    characters Teams shows as they are (``(``, ``&``, ``#``…), where it would show the backslash.
+    A quoted line (:func:`bot.messages.quote`) starts with a bare ``>``: a quote in Teams
+    message text, a plain quote sign in a card, whose markdown has no quote block."""
+    return "\n".join(_escape_line(line) for line in text.split("\n"))
+
+
+def _escape_line(line: str) -> str:
+    quoted, words = unquote(line)
+    plain = _URL.sub("", words)
     pairs = [c for c in _EMPHASIS if plain.count(c) >= 2]
     out: list[str] = []
     start = 0
-    for url in _URL.finditer(text):
-        out += [_escape_plain(text[start : url.start()], pairs), url.group()]
+    for url in _URL.finditer(words):
+        out += [_escape_plain(words[start : url.start()], pairs), url.group()]
         start = url.end()
-    out.append(_escape_plain(text[start:], pairs))
-    return "".join(out)
+    out.append(_escape_plain(words[start:], pairs))
+    escaped = "".join(out)
+    return f"> {escaped}" if quoted else escaped
 
 
 def _escape_plain(text: str, pairs: list[str]) -> str:

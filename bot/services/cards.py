@@ -64,10 +64,22 @@ async def card_for(
         project = await uow.projects.get(ask.project_id)
         if project is None:
             raise NotFound(f"There is no ask #{item_id}.")
-        names = await names_of(uow, [ask.assignee_id, ask.requester_id])
+        names = await names_of(
+            uow,
+            [ask.assignee_id, ask.requester_id, ask.decided_by_id or 0, ask.on_behalf_of_id or 0],
+        )
         link = asks.ask_link(link_base, ask.id)
+        said = (await asks.conversations(uow, [ask.id])).get(ask.id, ())
         if ask.state not in asks.DECIDABLE:
-            return asks.outcome_card(ask, project=project, names=names, target=Target(), link=link)
+            return asks.outcome_card(
+                ask,
+                project=project,
+                names=names,
+                target=Target(),
+                link=link,
+                reader_tz=reader.timezone,
+                conversation=said,
+            )
         may = await _may(
             asks.decidable(
                 uow, item_id=ask.id, organization_id=organization_id, person=reader, now=now
@@ -75,7 +87,13 @@ async def card_for(
         )
         target = Target(person_id=reader.id) if may else Target(project_id=project.id)
         return asks.ask_card(
-            ask, project=project, names=names, reason=ask.reason, target=target, link=link
+            ask,
+            project=project,
+            names=names,
+            reason=ask.reason,
+            target=target,
+            link=link,
+            conversation=said,
         )
     blocker = await blockers.get_blocker(uow, organization_id=organization_id, blocker_id=item_id)
     card = await blockers.card_now(uow, blocker, reader=reader, footer="", link_base=link_base)

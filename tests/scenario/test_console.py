@@ -172,7 +172,7 @@ async def test_transcript_shows_what_is_addressed_to_you_once(core: Core) -> Non
     assert session.startswith(listing)
     clicked = session.removeprefix(listing)
     assert clicked.splitlines() == [
-        f"Ask #{number} · #SEPSIS — Approved by Dana Lee on 23 Nov 2026 10:00 UTC"
+        f"Ask #{number} · #SEPSIS — Approved by Dana Lee on Mon 23 Nov 2026 05:00 EST"
     ]
     assert "[in #" not in listing + clicked
 
