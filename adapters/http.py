@@ -42,6 +42,7 @@ from adapters.dashboard import (
     row_dict,
 )
 from adapters.metrics import CONTENT_TYPE, Metrics
+from adapters.web import exports
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.tenancy import bound
 
@@ -267,6 +268,18 @@ async def _dashboard(request: web.Request) -> web.Response:
     )
 
 
+async def _export(request: web.Request) -> web.Response:
+    """``/dashboard/export/{kind}.csv``: the same CSV as ``leaderbot export KIND --csv``."""
+    deps = request.app[_DEPS]
+    organization_id = await _organization_id(request, "text")
+    return await exports.csv_response(
+        deps.uow,
+        organization_id=organization_id or 0,
+        kind=request.match_info["kind"],
+        now=deps.clock.now(),
+    )
+
+
 Loader = Callable[[UnitOfWork, int, datetime], Awaitable[Sequence[Row]]]
 
 _API: dict[str, Loader] = {
@@ -320,6 +333,7 @@ def build_web_app(
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/dashboard", _dashboard)
+    app.router.add_get("/dashboard/export/{kind}.csv", _export)
     for name, loader in _API.items():
         app.router.add_get(f"/api/v1/{name}", _api(name, loader))
     for platform, mount in (mounts or {}).items():

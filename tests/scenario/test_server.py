@@ -458,7 +458,7 @@ def test_import_raci_csv_and_stakeholders_yaml(
     raci = demo_cli / "raci.csv"
     raci.write_text("project,area,person,letter\nSEPSIS,quality,@eve,A\n#SEPSIS,quality,raj,c\n")
     assert main(["import", str(raci)]) == 0
-    assert "Imported 2 rows" in capsys.readouterr().out
+    assert "raci.csv into Northfield Health (demo): 2 changes" in capsys.readouterr().out
 
     roles = demo_cli / "stakeholders.yaml"
     roles.write_text("- {project: FALLS, person: raj, role: Champion, note: Converted at M&M}\n")
@@ -473,25 +473,40 @@ def test_import_raci_csv_and_stakeholders_yaml(
 @pytest.mark.parametrize(
     ("name", "content", "error"),
     [
-        ("raci.csv", "project,person,letter\nSEPSIS,eve,A\n", "lacks column(s): area"),
-        ("raci.csv", "project,area,person,letter\nSEPSIS,it,eve,X\n", "line 2: letter must be"),
+        (
+            "raci.csv",
+            "project,person,letter\nSEPSIS,eve,A\n",
+            "line 1: the header lacks column(s): area",
+        ),
+        ("raci.csv", "project,area,person,letter\nSEPSIS,it,eve,X\n", "line 2: RACI letter 'X'"),
         ("raci.csv", "project,area,person,letter\nSEPSIS,it,eve,A\nNOPE,it,eve,A\n", "line 3: "),
         ("raci.csv", "project,area,person,letter\nSEPSIS,it,ghost,A\n", "@ghost"),
-        ("roles.yaml", "- {project: SEPSIS, person: eve, role: boss}\n", "entry 1: role must"),
-        ("roles.yaml", "project: SEPSIS\n", "must be a list"),
+        ("roles.yaml", "- {project: SEPSIS, person: eve, role: boss}\n", "line 1: role 'boss'"),
+        ("roles.yaml", "project: SEPSIS\n", "unknown field(s) in the file: project"),
         ("roles.yaml", "- [unclosed\n", "not valid YAML"),
-        ("raci.txt", "whatever", "takes a RACI .csv or a stakeholders .yaml"),
     ],
 )
-def test_bad_imports_change_nothing_and_say_why_in_one_line(
+def test_bad_imports_change_nothing_and_say_why(
     demo_cli: Path, capsys: pytest.CaptureFixture[str], name: str, content: str, error: str
 ) -> None:
+    """A bad file is listed problem by problem (issue 12 §5: every error at once, with its line,
+    where this test once expected one line), and ends saying nothing was changed."""
     before = asyncio.run(_raci_and_roles(demo_cli / "demo.db"))
     (demo_cli / name).write_text(content)
     assert main(["import", str(demo_cli / name)]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and error in err, err
+    assert err.startswith("leaderbot: error: ") and error in err, err
+    assert err.rstrip().endswith("Nothing was changed."), err
     assert asyncio.run(_raci_and_roles(demo_cli / "demo.db")) == before
+
+
+def test_an_import_of_no_known_kind_is_one_line(
+    demo_cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (demo_cli / "raci.txt").write_text("whatever")
+    assert main(["import", str(demo_cli / "raci.txt")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--kind people|raci|stakeholders|org" in err, err
 
 
 def test_tick_now_runs_the_cadence_once(demo_cli: Path, capsys: pytest.CaptureFixture[str]) -> None:
