@@ -156,14 +156,18 @@ def _teams(settings: Settings, core: Core, uow: UnitOfWorkFactory, clock: Clock)
     if reason:
         return reason
     from adapters.teams.app import build_teams, mount_teams
-    from adapters.teams.refs import uow_ref_lookup
+    from adapters.teams.refs import uow_readers_lookup, uow_ref_lookup
     from adapters.teams.sender import TeamsSender
     from adapters.teams.settings import TeamsSettings
 
     teams_settings = TeamsSettings.from_env(settings.teams_env())
     adapter, bot = build_teams(core, teams_settings)
     sender = TeamsSender(
-        adapter, ref_for=uow_ref_lookup(uow), bot_app_id=teams_settings.bot_app_id, now=clock.now
+        adapter,
+        ref_for=uow_ref_lookup(uow),
+        bot_app_id=teams_settings.bot_app_id,
+        now=clock.now,
+        readers_for=uow_readers_lookup(core),
     )
     state = "on" if teams_settings.app_id else "on (Bot Framework Emulator only: no MicrosoftAppId)"
     return _Platform(

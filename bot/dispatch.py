@@ -24,14 +24,14 @@ from bot.errors import Conflict, LeaderbotError, NotFound, UsageError
 from bot.forms import Form
 from bot.grammar import parse
 from bot.handlers import items, org, people, projects
-from bot.handlers.actions import ACTIONS
+from bot.handlers.actions import ACTIONS, PRECHECKS
 from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
 from bot.links import Links, UnsignedLinks, personal
 from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, Outcome, RequestObserver, UnitOfWork, UnitOfWorkFactory
-from bot.services import asks, inbox
+from bot.services import asks, cards, inbox
 from bot.services import people as people_service
 from bot.tenancy import bound
 
@@ -368,6 +368,52 @@ class Core:
 
         return await self._run(caller, run, delivery, kind=action)
 
+    async def refusal(self, caller: Caller, *, action: str, value: str) -> Reply | None:
+        """The refusal a click on ``action`` would get, or None when the caller may go on: an
+        adapter asks this before it opens the action's input (a modal), so only someone who
+        may act is asked for a rationale. Reads only."""
+        check = PRECHECKS.get(action)
+        if check is None:
+            return None
+
+        async def run(ctx: Ctx) -> Reply:
+            await check(ctx, value)
+            return Reply()
+
+        reply = await self._run(caller, run, kind=f"{action}.check")
+        return None if reply.ok else reply
+
+    async def card(self, caller: Caller, *, item: str) -> Reply:
+        """The card of ``item`` (``ask:12``) as the caller should see it now — with the
+        buttons that apply to them — as the replacement; what a platform shows a reader when
+        it refreshes a card for them (Teams' Universal Actions ``refresh``). Reads only."""
+        found = cards.item_of(f"{item}:")
+        if found is None:
+            return _refusal(UsageError("That card refers to an item I can't read."))
+        kind, item_id = found
+
+        async def run(ctx: Ctx) -> Reply:
+            card = await cards.card_for(
+                ctx.uow,
+                kind=kind,
+                item_id=item_id,
+                reader=ctx.person,
+                now=ctx.now,
+                link_base=ctx.link_base,
+            )
+            return Reply(replacement=card)
+
+        return await self._run(caller, run, kind="card")
+
+    async def actors(self, *, organization_id: int, key: str) -> list[int]:
+        """Who may act now on the item a message (by its ``key``) is about; none when it is
+        not an ask or a blocker, or is closed. Reads only."""
+        found = cards.item_of(key)
+        if found is None:
+            return []
+        async with bound(self.uow(), organization_id) as uow:
+            return await cards.actors(uow, kind=found[0], item_id=found[1], now=self.clock.now())
+
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""
         async with self._bound(caller) as uow:
@@ -424,12 +470,13 @@ class Core:
         cards = await self._run(caller, projects_run, kind="home")
         return waiting.messages, cards.messages if cards.ok else ()
 
-    async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
-        """Console messages now due for this person (``you``) or their project channels."""
+    async def inbox(self, caller: Caller, *, channels: bool = False) -> list[tuple[str, Message]]:
+        """Console messages now due for this person (``you``) and, with ``channels``, for their
+        project channels."""
         async with self._bound(caller) as uow:
             now = self.clock.now()
             await asks.announce_pending(uow, now=now, link_base=self.settings.link_base)
-            taken = await inbox.take(uow, person_id=caller.person_id, now=now)
+            taken = await inbox.take(uow, person_id=caller.person_id, now=now, channels=channels)
             await uow.commit()
             return taken
 

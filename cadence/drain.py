@@ -49,6 +49,7 @@ from bot.services.delivery import (
     LIFETIME,
     NOTICE_PREFIXES,
     deliver,
+    dm_address,
     outbox_key,
     tell_admin,
 )
@@ -168,6 +169,9 @@ async def drain_once(
         claimed = {row.id for row in rows}
         jobs: list[_Job] = []
         later: list[tuple[OutboxMessage, datetime]] = []
+        roots_later: dict[tuple[int, str], datetime] = {}
+        """Thread roots of this batch held back (paced): their linking messages wait too."""
+        ready: list[_Job] = []
         for row in rows:
             prepared = await _prepare(
                 uow, row, senders=senders, now=now, policy=policy, claimed=claimed, links=links
@@ -175,11 +179,21 @@ async def drain_once(
             if isinstance(prepared, datetime):
                 later.append((row, prepared))
                 continue
-            wait = limiter.reserve(row.platform, row.workspace_id, row.address, _method(prepared))
-            if wait > 0:
-                later.append((row, now + timedelta(seconds=wait)))
+            ready.append(prepared)
+        for job in sorted(ready, key=lambda j: not j.message.anchors_thread):
+            row = job.row
+            held = _root_held(job, roots_later, now=now, policy=policy)
+            if held is not None:
+                later.append((row, held))
                 continue
-            jobs.append(prepared)
+            wait = limiter.reserve(row.platform, row.workspace_id, row.address, _method(job))
+            if wait > 0:
+                until = now + timedelta(seconds=wait)
+                later.append((row, until))
+                if job.message.anchors_thread:
+                    roots_later[(row.workspace_id, job.message.anchors_thread)] = until
+                continue
+            jobs.append(job)
         for job in jobs:  # leased by the claim; marked in flight until its result is recorded
             job.row.error = IN_FLIGHT
         await _postpone(uow, [*later, *((job.row, job.row.next_attempt_at) for job in jobs)])
@@ -289,9 +303,7 @@ async def _prepare(
             key=message.links_thread, workspace_id=row.workspace_id, order_by="id"
         )
     if message.replaces_key:
-        original = await uow.outbox.first(
-            key=outbox_key(message.replaces_key, row.workspace_id, row.address)
-        )
+        original = await _replaced(uow, message.replaces_key, row)
         if original is not None and original.state is OutboxState.PENDING:
             # Claimed in this pass, its next_attempt_at is the lease: look again soon instead.
             if original.id in claimed:
@@ -300,6 +312,39 @@ async def _prepare(
         if original is not None and original.state is OutboxState.SENT:
             job.replaces_ref = original.platform_ref
     return job
+
+
+async def _replaced(uow: UnitOfWork, key: str, row: OutboxMessage) -> OutboxMessage | None:
+    """The row of the message ``row`` replaces: at the same address, or — a person's DM
+    address having changed since (Slack: the user id a card was sent to, then the DM channel
+    learnt from the App Home) — at another address of theirs in the workspace. Otherwise the
+    update would be posted as a new message."""
+    exact = await uow.outbox.first(key=outbox_key(key, row.workspace_id, row.address))
+    if exact is not None or row.person_id is None:
+        return exact
+    identities = await uow.identities.find(person_id=row.person_id, workspace_id=row.workspace_id)
+    addresses = {i.user_id for i in identities} | {a for i in identities if (a := dm_address(i))}
+    keys = [outbox_key(key, row.workspace_id, a) for a in sorted(addresses - {row.address})]
+    return await uow.outbox.first(key=keys) if keys else None
+
+
+def _root_held(
+    job: _Job,
+    roots_later: Mapping[tuple[int, str], datetime],
+    *,
+    now: datetime,
+    policy: DrainPolicy,
+) -> datetime | None:
+    """When a message linking to a thread goes, if its root is in this batch but held back by
+    pacing (a channel that had several posts in the last seconds): with the root, so the link
+    can point at it — the blocker's first rung DM would otherwise go without it. None: go now."""
+    key = job.message.links_thread
+    if job.linked_thread is not None or not key:
+        return None
+    until = roots_later.get((job.row.workspace_id, key))
+    if until is None or now - job.row.created_at >= policy.thread_wait:
+        return None
+    return until
 
 
 def _split_linking(jobs: list[_Job]) -> tuple[list[_Job], list[_Job]]:

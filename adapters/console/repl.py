@@ -17,7 +17,14 @@ from bot.dispatch import Core
 from bot.messages import Action, InputKind, Message
 from bot.model import Platform
 
-BANNER = "Leaderbot console — type `help`, `/as <person>` to switch, `/quit` to leave."
+BANNER = (
+    "Leaderbot console — type `help`, `/as <person>` to switch, `/channels on` to see your "
+    "projects' channel posts, `/quit` to leave."
+)
+CHANNELS_ON = (
+    "Channel posts of your projects are shown as `[in #channel] …`. `/channels off` hides them."
+)
+CHANNELS_OFF = "Channel posts are hidden; you see the messages addressed to you."
 
 
 class Console:
@@ -28,6 +35,12 @@ class Console:
         self.out = out
         self.caller: Caller | None = None
         self.choices: list[Action] = []
+        self.channels = False
+        """Show the project channels' posts too (``/channels on``): the messages addressed to
+        the person at the keyboard are what a session shows by default."""
+        self.answered: tuple[str, ...] = ()
+        """The items (``ask:3``) the last reply was about: the inbox's updates of their cards
+        are that same outcome, already printed once."""
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -53,9 +66,13 @@ class Console:
     async def show_inbox(self) -> None:
         if self.caller is None:
             return
-        for where, message in await self.core.inbox(self.caller):
+        for where, message in await self.core.inbox(self.caller, channels=self.channels):
             label = "to you" if where == "you" else f"in {where}"
-            self.show([message], where=label)
+            if message.replaces_key is None:
+                self.show([message], where=label)
+            elif _item(message.replaces_key) not in self.answered:
+                self.say(f"[{label}] {_outcome_line(message)}")  # an earlier card, updated
+        self.answered = ()
 
     async def handle(self, line: str) -> bool:
         """One input line; False when the session should end."""
@@ -67,6 +84,11 @@ class Console:
         if line.startswith("/as"):
             await self.become(line[3:].strip())
             return True
+        if line.startswith("/channels"):
+            self.channels = line.split()[-1] != "off"
+            self.say(CHANNELS_ON if self.channels else CHANNELS_OFF)
+            await self.show_inbox()
+            return True
         if self.caller is None:
             self.say("Choose who you are first: /as <person>")
             return True
@@ -77,6 +99,7 @@ class Console:
             self.choices = []
             reply = await self.core.command(self.caller, line)
         if reply is not None:
+            self.answered = reply.changed
             self.show(reply.messages)
             if reply.form is not None:
                 self.say(f"In the console, type it in one line: help {reply.form.id}")
@@ -95,9 +118,19 @@ class Console:
         reply = await self.core.action(
             self.caller, action=action.id, value=action.value, text=typed
         )
-        if reply.replacement is not None:
-            self.show([reply.replacement])
+        if reply.replacement is not None and not reply.messages:
+            self.say(_outcome_line(reply.replacement))  # the clicked card, now: one line
         return reply
+
+
+def _item(key: str) -> str:
+    """The item a message key is about: ``ask:3:card`` → ``ask:3``."""
+    return ":".join(key.split(":", 2)[:2])
+
+
+def _outcome_line(card: Message) -> str:
+    """A card that changed, as the one line a terminal needs: its title and outcome."""
+    return f"{card.title.partition(' — ')[0]} — {card.footer}" if card.footer else card.title
 
 
 async def run_console(core: Core, handle: str, stdin: TextIO, stdout: TextIO) -> int:

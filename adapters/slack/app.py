@@ -524,34 +524,65 @@ class Listeners:
         value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
         channel = (body.get("channel") or {}).get("id")
         team = Team(core=self.core, team_id=context.team_id or "", channel_id=channel)
-        if kind is not InputKind.NONE:
+        user_id = body["user"]["id"]
+        answer = partial(self._answer_click, body=body, client=client, respond=respond)
+        caller = await team.known(user_id)
+        acked = caller is None
+        if caller is None:
             await ack()
+            caller = await team.fetch(client, user_id)
+            if caller is None:
+                await answer(None, Reply(messages=(UNKNOWN_USER,), ok=False))
+                return
+        if kind is not InputKind.NONE:
+            # Only who may act is asked for a rationale: anyone else is refused first.
+            refusal = await self.core.refusal(caller, action=name, value=value)
+            if not acked:
+                await ack()
+            if refusal is not None:
+                await answer(caller, refusal)
+                return
             metadata = {
                 "action": name,
                 "value": value,
                 "channel": channel or "",
                 "response_url": body.get("response_url") or "",
+                "home": "1" if _on_home(body) else "",
             }
             title = ((action.get("text") or {}).get("text")) or "Leaderbot"
             await self._open(client, body, input_view(title=title, kind=kind, metadata=metadata))
             return
-        user_id = body["user"]["id"]
-        caller = await team.known(user_id)
-        if caller is None:
-            await ack()
-            caller = await team.fetch(client, user_id)
-            if caller is None:
-                await respond(**_payload((UNKNOWN_USER,)), replace_original=False)
-                return
-            reply = await self.core.action(
-                caller, action=name, value=value, delivery=delivery(body)
-            )
-        else:
-            reply = await self.core.action(
-                caller, action=name, value=value, delivery=delivery(body)
-            )
+        reply = await self.core.action(caller, action=name, value=value, delivery=delivery(body))
+        if not acked:
             await ack()  # a click's ack carries nothing: after the work, or at the budget
+        await answer(caller, reply)
+
+    async def _answer_click(
+        self,
+        caller: Caller | None,
+        reply: Reply,
+        *,
+        body: Mapping[str, Any],
+        client: AsyncWebClient,
+        respond: Respond,
+    ) -> None:
+        """A click's answer where it was clicked: on the App Home tab (which sends no
+        ``response_url``) the tab is published again with the outcome on top; on a message,
+        the clicked message updated in place (see :func:`_show_click`)."""
+        if _on_home(body):
+            if caller is not None:
+                await self._publish_home(client, caller, body["user"]["id"], reply=reply)
+            return
         await _show_click(reply, respond)
+
+    async def _publish_home(
+        self, client: AsyncWebClient, caller: Caller, user_id: str, *, reply: Reply | None = None
+    ) -> None:
+        """The Home tab as it now is, with the outcome of what was just done on it on top."""
+        waiting, projects = await self.core.home(caller)
+        notice = _outcome(reply) if reply is not None else ()
+        view = home_view(waiting=waiting, projects=projects, notice=notice)
+        await client.views_publish(user_id=user_id, view=view)
 
     # -- modals ---------------------------------------------------------------------------
 
@@ -633,6 +664,9 @@ class Listeners:
                 if caller is not None
                 else Reply(messages=(UNKNOWN_USER,), ok=False)
             )
+        if metadata.get("home") and caller is not None:
+            await self._publish_home(client, caller, user_id, reply=reply)
+            return
         tell = _webhook(metadata.get("response_url"))
         if reply.replacement is not None and tell is not None:
             await tell(
@@ -641,7 +675,8 @@ class Listeners:
                 replace_original=True,
             )
         if tell is not None:
-            await tell(**_payload(reply.messages), replace_original=False)
+            if reply.messages or reply.replacement is None:
+                await tell(**_payload(reply.messages), replace_original=False)
         else:
             await client.chat_postMessage(channel=user_id, **_message(reply.messages))
 
@@ -656,9 +691,7 @@ class Listeners:
         caller = await team.fetch(client, event["user"])
         if caller is None:
             return
-        waiting, projects = await self.core.home(caller)
-        view = home_view(waiting=waiting, projects=projects)
-        await client.views_publish(user_id=event["user"], view=view)
+        await self._publish_home(client, caller, event["user"])
         await self._remember(team.team_id, event["user"], event.get("channel"))
 
     async def on_message(
@@ -731,16 +764,31 @@ def _message(messages: tuple[Message, ...]) -> dict[str, Any]:
 
 
 async def _show_click(reply: Reply, respond: Respond) -> None:
-    """The clicker's view of a click: their copy of the message updated at once (the outbox then
-    updates every copy), and any answer shown to them only."""
+    """The clicker's view of a click: their copy of the message updated at once to show the
+    outcome (the outbox then updates every copy) — their one answer — and a message shown to
+    them only when there is more to say, or nothing to update (a refusal)."""
     if reply.replacement is not None:
         await respond(
             text=fallback(reply.replacement),
             blocks=render(reply.replacement),
             replace_original=True,
         )
-    if reply.messages:
+    if reply.messages or reply.replacement is None:
         await respond(**_payload(reply.messages), replace_original=False)
+
+
+def _on_home(body: Mapping[str, Any]) -> bool:
+    """Whether a click (or the modal it opened) came from the App Home tab."""
+    return (body.get("view") or {}).get("type") == "home"
+
+
+def _outcome(reply: Reply) -> tuple[Message, ...]:
+    """What a Home tab shows on top after a click: the reply, or else what the clicked item
+    now says (its title and outcome line, without its buttons)."""
+    if reply.messages or reply.replacement is None:
+        return reply.messages or (text("Done."),)
+    card = reply.replacement
+    return (Message(title=card.title, footer=card.footer),)
 
 
 def _error_field(view: Mapping[str, Any]) -> str:

@@ -15,9 +15,14 @@ HOME_BLOCKS = 100
 """Slack's limit for a Home tab (messages have 50)."""
 
 
-def home_view(*, waiting: Sequence[Message], projects: Sequence[Message]) -> dict[str, Any]:
-    """ "Waiting on you" then "Your projects"; each section's messages as Block Kit, cut to fit."""
+def home_view(
+    *, waiting: Sequence[Message], projects: Sequence[Message], notice: Sequence[Message] = ()
+) -> dict[str, Any]:
+    """ "Waiting on you" then "Your projects"; each section's messages as Block Kit, cut to fit.
+    ``notice``: the outcome of a click on the tab, on top (the tab has no thread to answer in)."""
     blocks: list[Any] = []
+    for message in notice:
+        blocks += [*blocks_of(message), DividerBlock()]
     for heading, messages in (("Waiting on you", waiting), ("Your projects", projects)):
         section: list[Any] = [HeaderBlock(text=PlainTextObject(text=heading))]
         for index, message in enumerate(messages):

@@ -4,7 +4,7 @@ move to its successor touches this folder alone."""
 
 from adapters.teams.app import build_teams, mount_teams
 from adapters.teams.package import build_package
-from adapters.teams.refs import uow_ref_lookup
+from adapters.teams.refs import uow_readers_lookup, uow_ref_lookup
 from adapters.teams.sender import TeamsSender
 from adapters.teams.settings import TeamsSettings
 
@@ -14,5 +14,6 @@ __all__ = [
     "build_package",
     "build_teams",
     "mount_teams",
+    "uow_readers_lookup",
     "uow_ref_lookup",
 ]

@@ -7,6 +7,7 @@ same way: a plain reply as markdown text, anything with a title, facts or button
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from botbuilder.core import CardFactory, TurnContext
@@ -25,13 +26,15 @@ def card_activity(card: dict[str, Any], *, activity_id: str | None = None) -> Ac
     )
 
 
-def message_activity(message: Message, *, activity_id: str | None = None) -> Activity:
-    """A neutral message as Teams will show it."""
+def message_activity(
+    message: Message, *, activity_id: str | None = None, refresh_for: Sequence[str] = ()
+) -> Activity:
+    """A neutral message as Teams will show it (``refresh_for``: see ``render_card``)."""
     if is_plain(message) and activity_id is None:
         return Activity(
             type=ActivityTypes.message, text=render_text(message), text_format="markdown"
         )
-    return card_activity(render_card(message), activity_id=activity_id)
+    return card_activity(render_card(message, refresh_for=refresh_for), activity_id=activity_id)
 
 
 def reference_json(activity: Activity) -> str:

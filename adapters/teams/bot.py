@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -34,7 +34,13 @@ from botbuilder.schema.teams import TeamsChannelAccount
 
 from adapters.teams import inbound
 from adapters.teams.activities import card_activity, message_activity, reference_json
-from adapters.teams.render import CARD_CONTENT_TYPE, render_card, render_form, render_notice
+from adapters.teams.render import (
+    CARD_CONTENT_TYPE,
+    REFRESH_VERB,
+    render_card,
+    render_form,
+    render_notice,
+)
 from adapters.teams.settings import TeamsSettings
 from bot.context import Caller, Profile, Reply
 from bot.messages import text
@@ -46,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
+"""An ``adaptiveCard/action`` response that shows a message and leaves the card as it is."""
 UNKNOWN_USER = text("Sorry, I couldn't tell who you are in this Teams tenant. Please try again.")
 OTHER_TENANT = text(
     "This Teams tenant is not connected to this Leaderbot, so nothing was done.",
@@ -170,13 +178,16 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         click = inbound.card_action_from_invoke(invoke_value or {})
         if caller is None or click is None:
             notice = UNKNOWN_USER if caller is None else UNKNOWN_CLICK
-            return _card_response(render_notice([notice], refused=True))
+            return _message_response(Reply(messages=(notice,), ok=False))
+        if click.verb == REFRESH_VERB:
+            # The reader's own view of a card (Universal Actions refresh): changes nothing.
+            seen = await self.core.card(caller, item=click.value)
+            if seen.replacement is None:
+                return _message_response(seen)
+            return _card_response(render_card(seen.replacement))
         reply = await self._run(turn_context, caller, click)
-        if reply.ok and reply.replacement is not None and activity.reply_to_id:
-            await turn_context.update_activity(
-                card_activity(render_card(reply.replacement), activity_id=activity.reply_to_id)
-            )
-        return _card_response(_invoke_card(reply))
+        await self._update_clicked(turn_context, reply)
+        return _invoke_response(reply, submitted=click.form_id is not None)
 
     async def _installed(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -300,12 +311,20 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
     async def _answer_submit(self, turn_context: TurnContext, reply: Reply) -> None:
         """An ``Action.Submit`` fallback click: update the card in place after a decision, and
         say the rest (a refusal, a confirmation) as an ordinary reply."""
-        card_id = turn_context.activity.reply_to_id
-        if reply.ok and reply.replacement is not None and card_id:
-            await turn_context.update_activity(
-                card_activity(render_card(reply.replacement), activity_id=card_id)
-            )
+        await self._update_clicked(turn_context, reply)
         await self._send_reply(turn_context, reply)
+
+    async def _update_clicked(self, turn_context: TurnContext, reply: Reply) -> None:
+        """After a change, the clicked card as everyone in its conversation now sees it: in a
+        channel, its state without buttons (the outbox then adds the ``refresh`` that shows
+        them to whoever may still act); in a personal chat, as the clicker sees it."""
+        card_id = turn_context.activity.reply_to_id
+        if not reply.ok or reply.replacement is None or not card_id:
+            return
+        shown = reply.replacement
+        if not inbound.is_personal(_json(turn_context.activity)):
+            shown = replace(shown, actions=())
+        await turn_context.update_activity(card_activity(render_card(shown), activity_id=card_id))
 
 
 CHANGED = "leaderbot.changed"
@@ -361,21 +380,45 @@ async def _with_retries(send: Callable[[], Awaitable[Any]]) -> None:
             await asyncio.sleep(wait)
 
 
-def _invoke_card(reply: Reply) -> dict[str, Any]:
-    """What the clicker sees: the item as it now looks, with any message on top (a refusal
-    leaves the item unchanged for everyone else)."""
+def _invoke_response(reply: Reply, *, submitted: bool = False) -> AdaptiveCardInvokeResponse:
+    """What the clicker sees: the item as it now looks, with its remaining buttons and any
+    message on top; a click that changed no card (a refusal, a confirmation) is answered with
+    a message, which leaves the card — and its buttons — as they were. A form card
+    ``submitted`` and accepted is done: the confirmation takes its place."""
     refused = not reply.ok
     if reply.form is not None:
-        return render_notice(reply.messages, render_form(reply.form), refused=refused)
-    card = render_card(reply.replacement) if reply.replacement is not None else None
-    if card is not None and not reply.messages:
-        return card
-    return render_notice(reply.messages, card, refused=refused)
+        return _card_response(
+            render_notice(reply.messages, render_form(reply.form), refused=refused)
+        )
+    if submitted and reply.ok and reply.replacement is None:
+        return _card_response(render_notice(reply.messages))
+    if reply.replacement is None:
+        return _message_response(reply)
+    card = render_card(reply.replacement)
+    return _card_response(render_notice(reply.messages, card) if reply.messages else card)
 
 
 def _card_response(card: dict[str, Any]) -> AdaptiveCardInvokeResponse:
     return AdaptiveCardInvokeResponse(
         status_code=int(HTTPStatus.OK), type=CARD_CONTENT_TYPE, value=card
+    )
+
+
+class _MessageInvokeResponse(AdaptiveCardInvokeResponse):  # type: ignore[misc]
+    """botbuilder's response model types ``value`` as a card (a dict); a message response's
+    ``value`` is its text."""
+
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+        **AdaptiveCardInvokeResponse._attribute_map,
+        "value": {"key": "value", "type": "str"},
+    }
+
+
+def _message_response(reply: Reply) -> AdaptiveCardInvokeResponse:
+    """Universal Actions' message response: Teams shows the text to the clicker only."""
+    said = " ".join(line for m in reply.messages for line in (m.title, *m.sections) if line)
+    return _MessageInvokeResponse(
+        status_code=int(HTTPStatus.OK), type=MESSAGE_CONTENT_TYPE, value=said or "Done."
     )
 
 

@@ -8,6 +8,7 @@ are people, what a card click or a card form carried.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -123,11 +124,12 @@ def people_mentions(entities: Iterable[Mapping[str, Any]], *, bot_id: str) -> li
 
 
 def replace_mentions(text: str, handles: Mapping[str, str]) -> str:
-    """Swap each mention's ``<at>…</at>`` text for ``@handle`` (the grammar's person reference)
-    and tidy what botbuilder's bot-mention removal leaves behind."""
+    """Swap each mention's ``<at>…</at>`` text for ``@handle`` (the grammar's person reference),
+    decode the HTML entities Teams sends text with (``&amp;`` → ``&``: after the mentions, so
+    a typed ``&lt;at&gt;`` stays text) and tidy what botbuilder's bot-mention removal leaves."""
     for mention_text, handle in handles.items():
         text = text.replace(mention_text, f"@{handle}")
-    return re.sub(r"\s+", " ", text.replace("&nbsp;", " ")).strip()
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
 def card_action_from_invoke(value: Mapping[str, Any]) -> CardAction | None:

@@ -9,11 +9,16 @@ the tenant's service URL, the bot account and the channel id.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.teams.sender import RefLookup
+from adapters.teams.render import MAX_REFRESH_USERS
+from adapters.teams.sender import ReadersLookup, RefLookup
+from bot.messages import Message
 from bot.model import Identity, OutboxMessage, Platform
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from bot.dispatch import Core
 
 
 def uow_ref_lookup(uow: UnitOfWorkFactory) -> RefLookup:
@@ -26,6 +31,27 @@ def uow_ref_lookup(uow: UnitOfWorkFactory) -> RefLookup:
             return await _channel(work, outbox)
 
     return ref_for
+
+
+def uow_readers_lookup(core: Core) -> ReadersLookup:
+    """The ``readers_for`` of a :class:`~adapters.teams.sender.TeamsSender`: for a project
+    channel's card, the Teams users (their MRI, from their stored personal conversation) who
+    may act on its item now; for anything else, nobody."""
+
+    async def readers_for(outbox: OutboxMessage, message: Message) -> list[str]:
+        if outbox.person_id is not None or outbox.project_id is None or not message.key:
+            return []
+        people = await core.actors(organization_id=outbox.organization_id, key=message.key)
+        if not people:
+            return []
+        async with core.uow() as work:
+            identities = await work.identities.find(
+                person_id=people, workspace_id=outbox.workspace_id, platform=Platform.TEAMS
+            )
+        users = [(_parsed(i) or {}).get("user") or {} for i in identities]
+        return [str(u["id"]) for u in users if u.get("id")][:MAX_REFRESH_USERS]
+
+    return readers_for
 
 
 def channel_reference(base: dict[str, Any], channel_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bot.forms import FieldKind, Form, FormField
@@ -32,6 +32,10 @@ VALUE_KEY = "value"
 VERB_KEY = "verb"
 """Only in ``Action.Submit`` data: Execute carries its verb outside ``data``."""
 FORM_KEY = "form"
+REFRESH_VERB = "leaderbot.refresh"
+"""The verb of a card's ``refresh``; ``data[VALUE_KEY]`` is the key of the message refreshed."""
+MAX_REFRESH_USERS = 60
+"""Teams refreshes a card automatically for at most 60 ``userIds``."""
 FORM_VERB = "leaderbot.form"
 """The verb of a form card's submit button; ``data[FORM_KEY]`` names the form."""
 
@@ -41,10 +45,18 @@ _PROMPTS = {
     InputKind.QUESTION: "What do you need to know?",
     InputKind.COMMENT: "Comment",
 }
-_MARKDOWN = re.compile(r"([\\`*_\[\]()#<>~{}&])")
-"""Links, emphasis, code, mentions/HTML, entities, and ``{{DATE()}}`` functions, anywhere."""
-_LIST_MARKER = re.compile(r"^(\s*)([-+]|\d+\.)", re.MULTILINE)
-"""``- x``, ``+ x``, ``1. x`` only make lists at the start of a line."""
+_URL = re.compile(r"https?://[^\s<>\"']+")
+"""A URL in text: left exactly as it is (a backslash in it would break the link)."""
+_LINK_TEXT = re.compile(r"\[(?=[^\]\n]*\]\s*\()")
+"""A ``[`` that would open a link's text (``[Approve here](https://…)``, a spoofed link)."""
+_EMPHASIS = "*_"
+"""Emphasis delimiters: escaped when the text has a pair of one, which could emphasise."""
+_FUNCTION = "{{"
+"""``{{DATE(…)}}`` and ``{{TIME(…)}}`` are evaluated by Teams: broken with a zero-width space."""
+_TAG = re.compile(r"<(?=[A-Za-z/!])")
+"""In message text (not cards) Teams reads HTML: ``<at>…</at>``, ``<b>``."""
+_LINE_BREAK = re.compile(r"(?<!\n)\n(?!\n)")
+"""A single line break, which Adaptive Card markdown runs into the line before."""
 
 
 def text_input_id(action_id: str) -> str:
@@ -63,22 +75,38 @@ def field_input_id(name: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Backslash-escape every character Teams' markdown, mention or date-function parsing could
-    act on, so user text shows literally: no links, no emphasis, no ``<at>`` tags. A quoted line
-    (:func:`bot.messages.quote`) starts with a bare ``>``: a quote in Teams message text, a
-    plain quote sign in a card, whose markdown has no quote block."""
+    """User text as Teams shows it literally: a backslash only where Teams would otherwise
+    render markup — a link's ``[``, a pair of ``*`` or ``_`` — and never inside a URL or before
+    characters Teams shows as they are (``(``, ``&``, ``#``…), where it would show the backslash.
+    A quoted line (:func:`bot.messages.quote`) starts with a bare ``>``: a quote in Teams
+    message text, a plain quote sign in a card, whose markdown has no quote block."""
     return "\n".join(_escape_line(line) for line in text.split("\n"))
 
 
 def _escape_line(line: str) -> str:
     quoted, words = unquote(line)
-    escaped = _LIST_MARKER.sub(_escaped_marker, _MARKDOWN.sub(r"\\\1", words))
+    plain = _URL.sub("", words)
+    pairs = [c for c in _EMPHASIS if plain.count(c) >= 2]
+    out: list[str] = []
+    start = 0
+    for url in _URL.finditer(words):
+        out += [_escape_plain(words[start : url.start()], pairs), url.group()]
+        start = url.end()
+    out.append(_escape_plain(words[start:], pairs))
+    escaped = "".join(out)
     return f"> {escaped}" if quoted else escaped
 
 
-def _escaped_marker(match: re.Match[str]) -> str:
-    indent, marker = match.groups()
-    return f"{indent}{marker[:-1]}\\{marker[-1]}"
+def _escape_plain(text: str, pairs: list[str]) -> str:
+    text = _LINK_TEXT.sub(r"\\[", text)
+    for delimiter in pairs:
+        text = text.replace(delimiter, "\\" + delimiter)
+    return text.replace(_FUNCTION, "{\u200b{")
+
+
+def paragraphs(text: str) -> str:
+    """Lines as Adaptive Card markdown shows them: one paragraph each (a blank line between)."""
+    return _LINE_BREAK.sub("\n\n", text)
 
 
 def cut(text: str, limit: int, link: str | None = None) -> str:
@@ -90,10 +118,18 @@ def cut(text: str, limit: int, link: str | None = None) -> str:
     return f"{shown} [Open the full item]({_safe_url(link)})" if link else shown
 
 
-def render_card(message: Message) -> dict[str, Any]:
+def render_card(message: Message, *, refresh_for: Sequence[str] = ()) -> dict[str, Any]:
     """The Adaptive Card for one message: title, sections, facts, footer, and its actions as
-    ``Action.Execute`` buttons (rationale/menu inputs inside an ``Action.ShowCard``)."""
-    return _fitted(lambda limit: _card(_message_body(message, limit), _actions(message.actions)))
+    ``Action.Execute`` buttons (rationale/menu inputs inside an ``Action.ShowCard``).
+
+    ``refresh_for``: the Teams users (MRIs) whose client asks the bot for their own view of
+    the card when they see it (Universal Actions ``refresh``, verb :data:`REFRESH_VERB`): a
+    channel's card shows everyone the item's state, and its decider the buttons too."""
+    card = _fitted(lambda limit: _card(_message_body(message, limit), _actions(message.actions)))
+    if refresh_for:
+        refresh = {"type": "Action.Execute", "verb": REFRESH_VERB, "data": {VALUE_KEY: message.key}}
+        card["refresh"] = {"action": refresh, "userIds": list(refresh_for[:MAX_REFRESH_USERS])}
+    return card
 
 
 def render_form(form: Form) -> dict[str, Any]:
@@ -134,7 +170,9 @@ def render_text(message: Message) -> str:
     """A plain message as Teams message text (markdown, escaped), cut like a card."""
     budget = MAX_CARD_BYTES // 2
     per_section = max(budget // max(len(message.sections), 1), MIN_FIELD_CHARS)
-    return "\n\n".join(cut(s, per_section, message.link) for s in message.sections)
+    return "\n\n".join(
+        paragraphs(_TAG.sub("&lt;", cut(s, per_section, message.link))) for s in message.sections
+    )
 
 
 def card_size(card: dict[str, Any]) -> int:
@@ -169,7 +207,7 @@ def _message_body(message: Message, limit: int) -> list[dict[str, Any]]:
     body: list[dict[str, Any]] = []
     if message.title:
         body.append(_heading(cut(message.title, min(limit, 300), link)))
-    body.extend(_text(cut(section, limit, link)) for section in message.sections)
+    body.extend(_text(paragraphs(cut(section, limit, link))) for section in message.sections)
     if message.facts:
         facts = [
             {"title": cut(f.label, 100), "value": cut(f.value, min(limit, 500), link)}

@@ -12,6 +12,10 @@ Where a delivery goes:
   ``continue_conversation`` on the channel); a post with ``delivery.thread_root`` is a reply in
   that chain (conversation ``{channel};messageid={root}``);
 - ``delivery.replaces_ref``: the activity to update in place instead of posting.
+
+A channel's card of an ask or a blocker carries no buttons (everyone there reads it); with
+``readers_for`` it carries a Universal Actions ``refresh`` for whoever may act on the item, whose
+Teams client then asks the bot (:mod:`adapters.teams.bot`) for their view: the buttons too.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from botbuilder.schema import Activity, ConversationAccount, ConversationReferen
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams.activities import message_activity, reference_from_json
+from bot.messages import Message
 from bot.model import OutboxMessage, Platform
 from bot.ports import Delivery, SendOutcome, SendResult
 
@@ -39,6 +44,10 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
 UNREACHABLE_STATUSES = frozenset({403})
 """403 ``MessageWritesBlocked`` / ``BotDisabledByAdmin``: the bot was removed or blocked."""
+
+ReadersLookup = Callable[[OutboxMessage, Message], Awaitable[list[str]]]
+"""``readers_for(outbox, message)`` → the Teams users (MRIs) a channel card is refreshed for,
+so they see its buttons (:func:`adapters.teams.refs.uow_readers_lookup`)."""
 
 RefLookup = Callable[[OutboxMessage], Awaitable[dict[str, Any] | None]]
 """``ref_for(outbox)`` → the stored conversation reference (parsed JSON) of the personal
@@ -67,9 +76,11 @@ class TeamsSender:
         ref_for: RefLookup,
         bot_app_id: str,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        readers_for: ReadersLookup | None = None,
     ) -> None:
         self.adapter = adapter
         self.ref_for = ref_for
+        self.readers_for = readers_for
         self.bot_app_id = bot_app_id
         self.now = now
 
@@ -93,7 +104,12 @@ class TeamsSender:
     async def _deliver(self, delivery: Delivery, target: _Target) -> str | None:
         """Run the send inside a proactive turn. Its failure is carried out of the turn and
         re-raised here: inside, botbuilder would hand it to ``on_turn_error`` and swallow it."""
-        activity = message_activity(delivery.message, activity_id=target.activity_id)
+        readers = (
+            await self.readers_for(delivery.outbox, delivery.message) if self.readers_for else []
+        )
+        activity = message_activity(
+            delivery.message, activity_id=target.activity_id, refresh_for=readers
+        )
         sent: list[str | None] = []
         failed: list[Exception] = []
 

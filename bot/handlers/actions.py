@@ -4,7 +4,8 @@ decider decides, a decided ask cannot be decided again), because they call the s
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from datetime import datetime
+from typing import Literal, Protocol
 
 from bot.attention import SNOOZE_ACTION
 from bot.commands import AnswerCmd, BlockerActCmd, DecideCmd, Outcome
@@ -14,7 +15,9 @@ from bot.errors import UsageError
 from bot.handlers.context import Ctx
 from bot.handlers.items import on_answer, on_blocker_act, on_decide
 from bot.messages import text
-from bot.services import asks, feedback, snooze
+from bot.model import Person
+from bot.ports import UnitOfWork
+from bot.services import asks, blockers, feedback, snooze
 
 ActionHandler = Callable[[Ctx, str, str], Awaitable[Reply]]
 
@@ -28,16 +31,16 @@ def _item_id(value: str) -> int:
 
 def _decide(outcome: Outcome) -> ActionHandler:
     async def handler(ctx: Ctx, value: str, typed: str) -> Reply:
-        return await on_decide(ctx, DecideCmd(ask_id=_item_id(value), outcome=outcome, text=typed))
+        command = DecideCmd(ask_id=_item_id(value), outcome=outcome, text=typed)
+        return await on_decide(ctx, command, clicked=True)
 
     return handler
 
 
 def _blocker(verb: Literal["ack", "resolve"]) -> ActionHandler:
     async def handler(ctx: Ctx, value: str, typed: str) -> Reply:
-        return await on_blocker_act(
-            ctx, BlockerActCmd(blocker_id=_item_id(value), verb=verb, text=typed)
-        )
+        command = BlockerActCmd(blocker_id=_item_id(value), verb=verb, text=typed)
+        return await on_blocker_act(ctx, command, clicked=True)
 
     return handler
 
@@ -67,6 +70,36 @@ async def _snooze(ctx: Ctx, value: str, typed: str) -> Reply:
         ctx.uow, person=ctx.person, value=value, now=ctx.now, link_base=ctx.link_base
     )
 
+
+class _Check(Protocol):
+    """A service's check that ``person`` may act on item #``item_id`` now (else it raises)."""
+
+    def __call__(
+        self, uow: UnitOfWork, *, item_id: int, organization_id: int, person: Person, now: datetime
+    ) -> Awaitable[object]: ...
+
+
+def _precheck(check: _Check) -> Callable[[Ctx, str], Awaitable[None]]:
+    async def run(ctx: Ctx, value: str) -> None:
+        await check(
+            ctx.uow,
+            item_id=_item_id(value),
+            organization_id=ctx.caller.organization_id,
+            person=ctx.person,
+            now=ctx.now,
+        )
+
+    return run
+
+
+PRECHECKS: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
+    "ask.decline": _precheck(asks.decidable),
+    "ask.info": _precheck(asks.decidable),
+    "ask.answer": _precheck(asks.answerable),
+    "blocker.resolve": _precheck(blockers.closable),
+}
+"""Action.id → the check its click must pass before the platform asks for its text (a modal,
+a card input): whoever may not do it is refused at once, never asked "Why?" first."""
 
 ACTIONS: dict[str, ActionHandler] = {
     "ask.approve": _decide("approve"),

@@ -61,7 +61,10 @@ async def on_ask(ctx: Ctx, cmd: AskCmd) -> Reply:
     return Reply(messages=(text(" ".join(lines)),), changed=(f"ask:{raised.ask.id}",))
 
 
-async def on_decide(ctx: Ctx, cmd: DecideCmd) -> Reply:
+async def on_decide(ctx: Ctx, cmd: DecideCmd, *, clicked: bool = False) -> Reply:
+    """``clicked``: decided with a card's button, whose card now shows the outcome (the
+    replacement): that is the decider's one answer, with a message only when there is more
+    to say (the requester cannot be reached)."""
     ask, card = await asks.decide(
         ctx.uow,
         ask_id=cmd.ask_id,
@@ -86,7 +89,8 @@ async def on_decide(ctx: Ctx, cmd: DecideCmd) -> Reply:
             "" if unreachable else " and the requester is told"
         )
     said = f"Ask #{ask.id} {told}." + (f" {unreachable}" if unreachable else "")
-    return Reply(messages=(text(said),), replacement=card, changed=(f"ask:{ask.id}",))
+    messages = () if clicked and not unreachable else (text(said),)
+    return Reply(messages=messages, replacement=card, changed=(f"ask:{ask.id}",))
 
 
 async def on_answer(ctx: Ctx, cmd: AnswerCmd) -> Reply:
@@ -169,7 +173,9 @@ async def on_blocker(ctx: Ctx, cmd: BlockerCmd) -> Reply:
     )
 
 
-async def on_blocker_act(ctx: Ctx, cmd: BlockerActCmd) -> Reply:
+async def on_blocker_act(ctx: Ctx, cmd: BlockerActCmd, *, clicked: bool = False) -> Reply:
+    """``clicked``: with a card's button; the card as it now is (the replacement, with the
+    buttons that still apply) is then the whole answer."""
     if cmd.verb == "ack":
         blocker = await blockers.acknowledge(
             ctx.uow,
@@ -189,8 +195,17 @@ async def on_blocker_act(ctx: Ctx, cmd: BlockerActCmd) -> Reply:
             now=ctx.now,
         )
         said = "resolved and logged in the decision log"
+    card = await blockers.card_now(
+        ctx.uow,
+        blocker,
+        reader=ctx.person,
+        footer=blockers.state_line(blocker, ctx.person),
+        link_base=ctx.link_base,
+    )
     return Reply(
-        messages=(text(f"Blocker #{blocker.id} {said}."),), changed=(f"blocker:{blocker.id}",)
+        messages=() if clicked else (text(f"Blocker #{blocker.id} {said}."),),
+        replacement=card,
+        changed=(f"blocker:{blocker.id}",),
     )
 
 

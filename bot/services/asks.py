@@ -6,6 +6,7 @@ expired. Every change writes an audit event; approvals and declines also write t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -16,7 +17,7 @@ from bot.buttons import ask_buttons
 from bot.calendar import moment_in, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError, UsageError
 from bot.links import item_link
-from bot.messages import Action, Fact, InputKind, Message, Target
+from bot.messages import Action, Fact, InputKind, Message, Target, from_json
 from bot.model import (
     Ask,
     AskState,
@@ -123,7 +124,8 @@ def ask_card(
     conversation: Sequence[str] = (),
 ) -> Message:
     """The ask as its decider sees it: the request, its conversation so far, who needs it by
-    when, and the three buttons."""
+    when, and the three buttons. A project channel's copy shows the same without them:
+    everyone there may read the ask, only its decider may decide it, on their own copy."""
     facts = [
         Fact(label="From", value=names.get(ask.requester_id, "?")),
         Fact(label="Decides", value=f"{names.get(ask.assignee_id, '?')} ({reason})"),
@@ -135,7 +137,7 @@ def ask_card(
         title=f"Ask #{ask.id} · #{project.key}",
         sections=(ask.text, *conversation),
         facts=tuple(facts),
-        actions=ask_buttons(ask.id),
+        actions=ask_buttons(ask.id) if target.project_id is None else (),
         target=target,
         key=card_key(ask.id),
         link=link,
@@ -414,12 +416,10 @@ async def decide(
     a second click on a decided ask is refused, so nothing is ever decided twice.
     Returns the ask and its updated card (what the clicked message should now show).
     A delegate decides for the assignee, and every record of the decision says so."""
-    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await _allowed(uow, permissions.Action.DECIDE_ASK, person=decider, ask=ask, now=now)
+    ask, project, names = await decidable(
+        uow, item_id=ask_id, organization_id=organization_id, person=decider, now=now
+    )
     await announce(uow, ask, now=now, link_base=link_base)
-    names = await names_of(uow, [ask.assignee_id, ask.requester_id, decider.id])
-    if ask.state not in DECIDABLE:
-        raise InvalidState(_already(ask, names, reader=decider))
     text = text.strip()
     if outcome == "decline" and not text:
         raise UsageError("Please give a reason when you decline.", hint=f"decline {ask.id} <why>")
@@ -494,24 +494,37 @@ async def _post_outcome(
     now: datetime,
 ) -> None:
     """The outcome card to the assignee's DM and the project channel, both in the assignee's
-    time (a channel has many readers; the zone is named so each can tell)."""
+    time (a channel has many readers; the zone is named so each can tell). The ask's other
+    copies with buttons — its card sent again after an answer, its reminder — are updated in
+    place to the outcome too, so no stale Approve/Decline stays clickable."""
     assignee = await uow.people.get(ask.assignee_id)
     tz = assignee.timezone if assignee else "UTC"
     for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
-        await deliver(
-            uow,
-            outcome_card(
-                ask,
-                project=project,
-                names=names,
-                target=target,
-                link=link,
-                reader_tz=tz,
-                conversation=conversation,
-            ),
-            organization_id=ask.organization_id,
-            now=now,
+        card = outcome_card(
+            ask,
+            project=project,
+            names=names,
+            target=target,
+            link=link,
+            reader_tz=tz,
+            conversation=conversation,
         )
+        await deliver(uow, card, organization_id=ask.organization_id, now=now)
+    copies = re.compile(rf"ask:{ask.id}:(card:reopened:\d+|reminder)@")
+    for row in await uow.outbox.find(person_id=ask.assignee_id, created_at__gte=ask.created_at):
+        if copies.match(row.key):
+            original = from_json(row.payload)
+            await deliver(
+                uow,
+                replace(
+                    card,
+                    target=original.target,
+                    key=f"{original.key}:{card.key}",
+                    replaces_key=original.key,
+                ),
+                organization_id=ask.organization_id,
+                now=now,
+            )
 
 
 async def _say(
@@ -534,6 +547,35 @@ async def _say(
             created_at=now,
         )
     )
+
+
+async def decidable(
+    uow: UnitOfWork, *, item_id: int, organization_id: int, person: Person, now: datetime
+) -> tuple[Ask, Project, dict[int, str]]:
+    """Ask #``item_id``, its project and its people's names, once ``person`` may decide it now;
+    else the refusal a decision would get. Also asked before a platform asks the decider for a
+    rationale or a question, so nobody else is ever asked "Why?"."""
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=item_id)
+    project = await _allowed(uow, permissions.Action.DECIDE_ASK, person=person, ask=ask, now=now)
+    names = await names_of(uow, [ask.assignee_id, ask.requester_id, person.id])
+    if ask.state not in DECIDABLE:
+        raise InvalidState(_already(ask, names, reader=person))
+    return ask, project, names
+
+
+async def answerable(
+    uow: UnitOfWork, *, item_id: int, organization_id: int, person: Person, now: datetime
+) -> tuple[Ask, Project]:
+    """Ask #``item_id`` and its project, once ``person`` may answer its question now; else the
+    refusal an answer would get (asked before the platform asks for the answer's text too)."""
+    ask = await get_ask(uow, organization_id=organization_id, ask_id=item_id)
+    project = await _allowed(uow, permissions.Action.ANSWER_ASK, person=person, ask=ask, now=now)
+    if ask.state is not AskState.INFO_REQUESTED:
+        raise InvalidState(
+            f"Ask #{ask.id} is {ask.state.value.replace('_', ' ')}; no question is waiting. "
+            f"{_NOTHING}"
+        )
+    return ask, project
 
 
 async def _allowed(
@@ -619,13 +661,9 @@ async def answer(
 ) -> Ask:
     """The requester answers a question: the answer joins the ask's conversation (its text stays
     as raised), the ask reopens and the decider gets the card again, with the conversation."""
-    ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
-    project = await _allowed(uow, permissions.Action.ANSWER_ASK, person=requester, ask=ask, now=now)
-    if ask.state is not AskState.INFO_REQUESTED:
-        raise InvalidState(
-            f"Ask #{ask.id} is {ask.state.value.replace('_', ' ')}; no question is waiting. "
-            f"{_NOTHING}"
-        )
+    ask, project = await answerable(
+        uow, item_id=ask_id, organization_id=organization_id, person=requester, now=now
+    )
     if not text.strip():
         raise UsageError("Your answer is empty.", hint=f"answer {ask.id} <your answer>")
     guard = seen(ask)

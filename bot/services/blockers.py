@@ -8,8 +8,9 @@ by the root post in the project channel (thread key ``blocker:{id}``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.attention import ITEM, URGENT, snooze_menu
@@ -17,7 +18,8 @@ from bot.buttons import blocker_buttons
 from bot.calendar import as_read_by, sla_deadline
 from bot.errors import InvalidState, NotFound, RoutingError
 from bot.links import item_link
-from bot.messages import Fact, Message, Target
+from bot.messages import Action as Button
+from bot.messages import Fact, Message, Target, from_json
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
 from bot.permissions import Action, require
 from bot.ports import UnitOfWork
@@ -29,6 +31,10 @@ from bot.services.lookup import names_of
 from bot.services.raci import DEFAULT_AREA, load_matrix
 
 LIVE = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED)
+DEADLINES = ("Climbs the ladder", "Reminder if unresolved")
+"""The labels of a rung card's deadline (:func:`_deadline_label`)."""
+WITH = "With"
+"""The label of a root post's current rung holder."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,7 +147,7 @@ async def raise_blocker(
             facts=(
                 Fact(label="Raised by", value=reporter.name),
                 Fact(label="Ladder", value=" → ".join(ladder_names)),
-                Fact(label="With", value=names.get(rungs[0], "?")),
+                Fact(label=WITH, value=names.get(rungs[0], "?")),
             ),
             target=Target(project_id=project.id),
             key=f"blocker:{blocker.id}:root",
@@ -165,7 +171,7 @@ def at_top(blocker: Blocker) -> bool:
 
 
 def _deadline_label(blocker: Blocker) -> str:
-    return "Reminder if unresolved" if at_top(blocker) else "Climbs the ladder"
+    return DEADLINES[1] if at_top(blocker) else DEADLINES[0]
 
 
 def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: str) -> Message:
@@ -179,6 +185,112 @@ def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: st
         ),
         actions=blocker_buttons(blocker),
     )
+
+
+def state_line(blocker: Blocker, actor: Person) -> str:
+    """What a card of the blocker says of its state after ``actor`` changed it."""
+    if blocker.state is BlockerState.ACKNOWLEDGED:
+        return f"Acknowledged by {actor.name}."
+    if blocker.state in LIVE:
+        return ""
+    verb = "Withdrawn" if blocker.state is BlockerState.WITHDRAWN else "Resolved"
+    how = f": {blocker.resolution}" if blocker.resolution else "."
+    return f"{verb} by {actor.name}{how}"
+
+
+async def card_now(
+    uow: UnitOfWork, blocker: Blocker, *, reader: Person, footer: str, link_base: str
+) -> Message:
+    """The rung card as it now looks (what a click on it turns it into): its state, and only
+    the buttons that still apply."""
+    project = await uow.projects.get(blocker.project_id)
+    reporter = await uow.people.get(blocker.reporter_id)
+    assert project is not None
+    owner = await uow.people.get(blocker.ladder[blocker.level])
+    card = rung_card(
+        blocker,
+        project=project,
+        reporter=reporter.name if reporter else "?",
+        deadline=describe_deadline(blocker, owner or reader),
+    )
+    return replace(
+        card,
+        facts=_facts_now(card.facts, blocker, owner or reader),
+        actions=_rung_actions(blocker),
+        footer=footer,
+        link=_link(link_base, blocker.id),
+    )
+
+
+def _facts_now(facts: tuple[Fact, ...], blocker: Blocker, owner: Person | None) -> tuple[Fact, ...]:
+    """A card's facts with its deadline as it now is (an acknowledgement restarts it), or none
+    once the blocker is closed."""
+    if blocker.state not in LIVE or owner is None:
+        return tuple(f for f in facts if f.label not in DEADLINES)
+    now = Fact(label=_deadline_label(blocker), value=describe_deadline(blocker, owner))
+    return tuple(now if f.label in DEADLINES else f for f in facts)
+
+
+def _rung_actions(blocker: Blocker) -> tuple[Button, ...]:
+    """A rung DM's buttons in the blocker's state: none once it is closed."""
+    if blocker.state not in LIVE:
+        return ()
+    buttons = blocker_buttons(blocker)
+    if blocker.severity is Severity.CRITICAL:
+        return buttons
+    return (*buttons, snooze_menu(f"blocker:{blocker.id}"))
+
+
+def _copy_key(blocker_id: int) -> re.Pattern[str]:
+    """The message keys of a blocker's copies: its root post and every rung DM (not the
+    refreshes of them, whose keys go on after these)."""
+    return re.compile(rf"blocker:{blocker_id}:(root|rung:\d+:\d+)@")
+
+
+async def _refresh_copies(uow: UnitOfWork, blocker: Blocker, *, footer: str, now: datetime) -> None:
+    """Update in place every copy of the blocker already queued or sent — the thread root in
+    the project channel(s) and each rung owner's DM — so each shows the blocker's state and
+    only the buttons that still apply (no Acknowledge once acknowledged, none once closed, none
+    on the DMs of rungs it has climbed past)."""
+    copies = _copy_key(blocker.id)
+    rows = [
+        *await uow.outbox.find(
+            person_id=sorted(set(blocker.ladder)), created_at__gte=blocker.created_at
+        ),
+        *await uow.outbox.find(project_id=blocker.project_id, created_at__gte=blocker.created_at),
+    ]
+    holder_id = blocker.ladder[blocker.level]
+    holder = await uow.people.get(holder_id)
+    refreshed: set[str] = set()
+    for row in rows:
+        if not copies.match(row.key) or row.organization_id != blocker.organization_id:
+            continue
+        original = from_json(row.payload)
+        if original.key in refreshed:
+            continue
+        refreshed.add(original.key)
+        owner = await uow.people.get(row.person_id) if row.person_id is not None else None
+        facts = _facts_now(original.facts, blocker, owner)
+        if holder is not None:
+            facts = tuple(
+                Fact(label=f.label, value=holder.name) if f.label == WITH else f for f in facts
+            )
+        live = bool(original.actions) and row.person_id == holder_id
+        await deliver(
+            uow,
+            replace(
+                original,
+                facts=facts,
+                actions=_rung_actions(blocker) if live else (),
+                footer=footer,
+                key=f"{original.key}:{blocker.state.value}:{int(now.timestamp())}",
+                replaces_key=original.key,
+                anchors_thread=None,
+                caused_by=None,
+            ),
+            organization_id=blocker.organization_id,
+            now=now,
+        )
 
 
 async def _notify_owner(
@@ -195,9 +307,7 @@ async def _notify_owner(
         deadline=describe_deadline(blocker, owner),
     )
     sections = (*card.sections, note) if note else card.sections
-    actions = card.actions
-    if blocker.severity is not Severity.CRITICAL:
-        actions = (*actions, snooze_menu(f"blocker:{blocker.id}"))
+    actions = _rung_actions(blocker)
     await deliver(
         uow,
         Message(
@@ -285,6 +395,26 @@ async def acknowledge(
         kind="ack",
         now=now,
     )
+    await _refresh_copies(uow, blocker, footer=state_line(blocker, actor), now=now)
+    return blocker
+
+
+async def closable(
+    uow: UnitOfWork,
+    *,
+    item_id: int,
+    organization_id: int,
+    person: Person,
+    now: datetime,
+    withdraw: bool = False,
+) -> Blocker:
+    """Blocker #``item_id``, once ``person`` may resolve (or withdraw) it now; else the refusal
+    that would get — also asked before a platform asks how it was resolved."""
+    blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=item_id)
+    action = Action.WITHDRAW_BLOCKER if withdraw else Action.RESOLVE_BLOCKER
+    await _require(uow, action, blocker=blocker, actor=person, now=now)
+    if blocker.state not in LIVE:
+        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
     return blocker
 
 
@@ -317,11 +447,14 @@ async def resolve(
 
     Resolutions go in the decision log; a withdrawal does not.
     """
-    blocker = await get_blocker(uow, organization_id=organization_id, blocker_id=blocker_id)
-    action = Action.WITHDRAW_BLOCKER if withdraw else Action.RESOLVE_BLOCKER
-    await _require(uow, action, blocker=blocker, actor=actor, now=now)
-    if blocker.state not in LIVE:
-        raise InvalidState(f"Blocker #{blocker.id} is already {blocker.state.value}. {_NOTHING}")
+    blocker = await closable(
+        uow,
+        item_id=blocker_id,
+        organization_id=organization_id,
+        person=actor,
+        now=now,
+        withdraw=withdraw,
+    )
     guard = seen(blocker)
     blocker.state = BlockerState.WITHDRAWN if withdraw else BlockerState.RESOLVED
     blocker.resolved_at = blocker.updated_at = now
@@ -359,6 +492,7 @@ async def resolve(
         kind=blocker.state.value,
         now=now,
     )
+    await _refresh_copies(uow, blocker, footer=state_line(blocker, actor), now=now)
     if actor.id != blocker.reporter_id:
         await deliver(
             uow,
@@ -409,6 +543,7 @@ async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: 
         kind=f"escalated{blocker.level}",
         now=now,
     )
+    await _refresh_copies(uow, blocker, footer=f"Escalated to {owner.name} ({rung}).", now=now)
     project = await uow.projects.get(blocker.project_id)
     assert project is not None
     await _notify_owner(

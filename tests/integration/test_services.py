@@ -217,6 +217,43 @@ async def test_blocker_climbs_the_ladder_and_replies_in_its_thread(
         assert await uow.decisions.count(subject_kind="blocker") == 1
 
 
+async def test_every_copy_of_a_blocker_follows_it_up_the_ladder(
+    core: Core, clock: ManualClock
+) -> None:
+    """After a climb the root post names the new holder and the previous holder's DM loses its
+    buttons; after the new holder's acknowledgement their DM keeps Resolve only."""
+    said = await run(core, "ana", "blocker no pharmacy cover #SEPSIS area:budget severity:critical")
+    number = int(said.split("#", 1)[1].split()[0])
+    clock.advance(timedelta(hours=5))
+    async with core.uow() as uow:
+        blocker = await uow.blockers.get(number)
+        assert blocker is not None
+        await blockers.climb(uow, blocker=blocker, now=clock.now(), link_base="")
+        await uow.commit()
+    await run(core, "carmen", f"ack {number}")
+
+    async def latest(replaces: str) -> Message:
+        async with core.uow() as uow:
+            rows = await uow.outbox.find(order_by="id")
+        updates = [m for m in (from_json(r.payload) for r in rows) if m.replaces_key == replaces]
+        assert updates, replaces
+        return updates[-1]
+
+    async with core.uow() as uow:
+        rows = await uow.outbox.find(order_by="id")
+    rungs = [
+        m.key
+        for m in (from_json(r.payload) for r in rows)
+        if m.key.startswith(f"blocker:{number}:rung:") and m.replaces_key is None
+    ]
+    first, second = rungs
+    root = await latest(f"blocker:{number}:root")
+    assert dict((f.label, f.value) for f in root.facts)["With"] == "Dr Carmen Diaz"
+    assert root.footer == "Acknowledged by Dr Carmen Diaz."
+    assert (await latest(first)).actions == ()  # Raj's rung is past
+    assert [a.label for a in (await latest(second)).actions] == ["Resolve"]
+
+
 async def test_kpi_review_once_per_crossing(core: Core) -> None:
     await run(
         core, "ana", "kpi add Screening rate unit:% higher target:95 warn:90 alert:80 #SEPSIS"

@@ -160,3 +160,33 @@ async def test_switching_identity(core: Core) -> None:
     assert "You are now @dana." in output
     assert "Release two healthcare assistants" in output
     assert "I don't know anyone called @nobody." in output
+
+
+async def test_transcript_shows_what_is_addressed_to_you_once(core: Core) -> None:
+    """The README's session: each person sees the messages addressed to them; the project
+    channels' posts only with ``/channels on``; an approval prints one line, not three cards."""
+    number = ask_id(await say(core, "ana", ASK))
+    listing = await say(core, "dana", "asks")
+    approve = choice(listing, number, "Approve")
+    session = await say(core, "dana", "asks", f"{approve} Cover agreed with the ward manager")
+    assert session.startswith(listing)
+    clicked = session.removeprefix(listing)
+    assert clicked.splitlines() == [
+        f"Ask #{number} · #SEPSIS — Approved by Dana Lee on Mon 23 Nov 2026 05:00 EST"
+    ]
+    assert "[in #" not in listing + clicked
+
+    typed = await say(core, "ana", ASK.replace("0.5 FTE", "a second nurse"))
+    assert f"[to you] Your ask #{number} · #SEPSIS was approved by Dana Lee" in typed
+    second = ask_id(typed)
+    decided = await say(core, "dana", f"approve {second}")
+    assert decided.count(f"Ask #{second}") == 1  # her card's update is that same outcome
+    assert f"Ask #{second} approved" in decided
+
+    told = await say(core, "ana", "status #SEPSIS")
+    assert f"[to you] Your ask #{second} · #SEPSIS was approved by Dana Lee" in told
+    assert "[in #" not in typed + told
+    channels = await say(core, "ana", "/channels on")
+    assert "[in #sepsis] Update · #SEPSIS" in channels
+    assert f"[in #sepsis] Ask #{number} · #SEPSIS — Approved by Dana Lee" in channels
+    assert "[in #" not in await say(core, "ana", "/channels off", "status #SEPSIS")

@@ -26,9 +26,12 @@ def test_slack_shows_a_mrkdwn_quote_with_the_words_escaped() -> None:
 
 
 def test_teams_starts_the_quote_with_a_bare_sign_and_escapes_the_words() -> None:
-    quoted = "> Fund \\*two\\* \\<!channel\\> \\[nurses\\]\\(http://evil.example\\) - now"
-    assert render_text(MESSAGE) == f"Ask \\#3 on SEPSIS — from Ana Silva\n{quoted}"
-    assert render_card(MESSAGE)["body"][0]["text"].endswith(quoted)
+    """Escaped only where Teams would render markup (the emphasis pair, the link's "["), never
+    the URL; each line its own paragraph, so the quote starts its own block."""
+    words = "Fund \\*two\\* {tag}!channel> \\[nurses](http://evil.example) - now"
+    text = render_text(MESSAGE)
+    assert text == f"Ask #3 on SEPSIS — from Ana Silva\n\n> {words.format(tag='&lt;')}"
+    assert render_card(MESSAGE)["body"][0]["text"].endswith(f"\n\n> {words.format(tag='<')}")
 
 
 def test_the_console_indents_the_quote() -> None:

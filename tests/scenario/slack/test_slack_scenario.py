@@ -13,7 +13,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from bot.model import AskState, Platform
 from bot.ports import UnitOfWorkFactory
 from bot.services.demo import seed_demo
 from cadence.drain import DrainReport, drain_until_idle
+from cadence.limiter import Limiter
 from tests.fakes_slack import TEAM_ID, FakeSlack
 from tests.scenario.slack.conftest import (
     SEPSIS_CHANNEL,
@@ -120,15 +121,19 @@ async def test_ask_by_slash_command_decided_with_buttons(
     (channel_call,) = slack.posts(SEPSIS_CHANNEL)
     dm, channel_post = dm_call.args, channel_call.args
     assert slack.of("conversations.open") == [{"users": "U0DANA"}]
+    (actions,) = [b for b in dm["blocks"] if b["type"] == "actions"]
+    labels = [e["text"]["text"] for e in actions["elements"]]
+    assert labels == ["Approve", "Decline", "Need info"]
+    # The channel's copy shows the ask and who decides it, with no button to decide it.
+    assert not [b for b in channel_post["blocks"] if b["type"] == "actions"]
+    assert "Dana Lee" in str(channel_post["blocks"])
     for post in (dm, channel_post):
-        (actions,) = [b for b in post["blocks"] if b["type"] == "actions"]
-        labels = [e["text"]["text"] for e in actions["elements"]]
-        assert labels == ["Approve", "Decline", "Need info"]
         assert "two more nurses on nights &amp; weekends" in post["text"]
 
-    # Ben may not decide Dana's ask: a private refusal, nothing changes.
+    # Ben may not decide Dana's ask (a copy of her card reached him): a private refusal,
+    # nothing changes.
     status, _ = await route.interaction(
-        click(slack, "ben", posted=channel_post, action_index=0, reply_to="ben")
+        click(slack, "ben", posted=dm, action_index=0, reply_to="ben")
     )
     assert status == 200
     (refusal,) = await until(lambda: replies(slack, "ben"), "Ben's refusal")
@@ -145,13 +150,16 @@ async def test_ask_by_slash_command_decided_with_buttons(
     )
     assert status == 200 and body == ""
     assert len(slack.calls) == calls_before  # no Web API call before the ack
-    answers = await until(
-        lambda: len(replies(slack, "dana")) >= 2 and replies(slack, "dana"), "Dana's answer"
-    )
-    assert answers[0]["replace_original"] is True
-    assert not [b for b in answers[0]["blocks"] if b["type"] == "actions"]
+    # One message to the decider per decision: her card, showing the outcome, and no more.
+    (answer,) = await until(lambda: replies(slack, "dana"), "Dana's answer")
+    assert answer["replace_original"] is True
+    assert not [b for b in answer["blocks"] if b["type"] == "actions"]
+    assert "Approved by Dana Lee" in str(answer["blocks"])
 
     await drain(core, route)
+    assert slack.posts("D0DANA") == [dm_call]  # her copy was updated, nothing new posted
+    await asyncio.sleep(0.05)
+    assert len(replies(slack, "dana")) == 1
     updates = {u["channel"]: u for u in slack.of("chat.update")}
     assert set(updates) == {"D0DANA", SEPSIS_CHANNEL}
     assert updates["D0DANA"]["ts"] == dm_call.answer["ts"]
@@ -306,6 +314,16 @@ async def test_decline_asks_for_a_rationale_in_a_modal(
     ask_id = await raise_ask(core, route, slack)
     await drain(core, route)
     (dm_call,) = slack.posts("D0DANA")
+    # Ben may not decide it: refused at once, never asked "Why?".
+    status, _ = await route.interaction(
+        click(slack, "ben", posted=dm_call.args, action_index=1, reply_to="ben")
+    )
+    assert status == 200
+    (refusal,) = await until(lambda: replies(slack, "ben"), "Ben's refusal")
+    assert refusal["text"].startswith("Only Dana Lee") and "Nothing was changed" in refusal["text"]
+    assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
+    assert not slack.of("views.open")
+
     status, body = await route.interaction(
         click(slack, "dana", posted=dm_call.args, action_index=1, reply_to="decline")
     )
@@ -322,12 +340,10 @@ async def test_decline_asks_for_a_rationale_in_a_modal(
         )
     )
     assert status == 200 and body == ""
-    answers = await until(
-        lambda: len(replies(slack, "decline")) >= 2 and replies(slack, "decline"),
-        "the decline answer",
-    )
-    assert answers[0]["replace_original"] is True
+    (answer,) = await until(lambda: replies(slack, "decline"), "the decline answer")
+    assert answer["replace_original"] is True and "Declined by Dana Lee" in str(answer)
     await drain(core, route)
+    assert len(replies(slack, "decline")) == 1
     update = next(u for u in slack.of("chat.update") if u["channel"] == "D0DANA")
     assert "No budget until April &lt;!here&gt;" in str(update["blocks"])
     async with core.uow() as uow:
@@ -378,6 +394,37 @@ async def test_blocker_threads_in_the_project_channel(
     await drain(core, route)
     threaded = [c for c in slack.posts(SEPSIS_CHANNEL) if c.args.get("thread_ts")]
     assert threaded and all(c.args["thread_ts"] == root.answer["ts"] for c in threaded)
+
+    # Every copy shows the new state: the DM loses Acknowledge (Resolve stays), and keeps its
+    # thread link; the root post says who acknowledged it.
+    def updated(channel: str, ts: str) -> dict[str, Any]:
+        return [u for u in slack.of("chat.update") if (u["channel"], u["ts"]) == (channel, ts)][-1]
+
+    dm_now = updated("D0DANA", dm_call.answer["ts"])
+    assert button_labels(dm_now) == ["Resolve"]
+    assert f"<{permalink}|View the thread>" in str(dm_now["blocks"])
+    assert "Acknowledged by Dana Lee" in str(updated(SEPSIS_CHANNEL, root.answer["ts"]))
+
+    _, body = await route.command(
+        command(slack, "dana", f"resolve {found.group(1)} IT granted access", reply_to="fix")
+    )
+    assert "resolved" in body
+    await drain(core, route)
+    dm_now = updated("D0DANA", dm_call.answer["ts"])
+    assert not [b for b in dm_now["blocks"] if b["type"] == "actions"]
+    assert "Resolved by Dana Lee: IT granted access" in str(dm_now["blocks"])
+    assert "Resolved by Dana Lee" in str(updated(SEPSIS_CHANNEL, root.answer["ts"]))
+
+
+def button_labels(message: dict[str, Any]) -> list[str]:
+    """The labels of a posted message's buttons (menus left out)."""
+    return [
+        e["text"]["text"]
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "button"
+    ]
 
 
 async def test_app_home_and_direct_messages(
@@ -448,3 +495,130 @@ async def test_a_replayed_slash_command_creates_nothing_new(
     assert "Nothing was changed" in again
     async with core.uow() as uow:
         assert await uow.asks.count() == before + 1
+
+
+async def test_a_blocker_dm_links_its_thread_after_a_busy_channel(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    """Three posts in the channel in the last seconds hold the blocker's root post back
+    (Slack's one-per-second pacing); its rung DM waits for it, and so still has its link."""
+    assert route.bolt is not None
+    senders = {Platform.SLACK: SlackSender(route.bolt)}
+    limiter = Limiter(core.clock)  # the server's drain keeps one: pacing spans passes
+
+    async def paced() -> None:
+        await drain_until_idle(core.uow, senders=senders, clock=core.clock, limiter=limiter)
+
+    await raise_ask(core, route, slack)
+    for n, text in enumerate(("update #SEPSIS pump trial started", "ask pump budget area:budget")):
+        _, body = await route.command(command(slack, "ana", text, reply_to=f"busy{n}"))
+        assert "#SEPSIS" in body or "Ask #" in body  # Ana is known now: answered in the ack
+    await paced()
+    text = "blocker pumps stuck at customs area:staffing #SEPSIS"
+    _, body = await route.command(command(slack, "ana", text, reply_to="blocker"))
+    assert "Blocker #" in body
+    await paced()
+    assert len(slack.posts(SEPSIS_CHANNEL)) == 3  # the ask and updates; the root waits
+    assert not [c for c in slack.posts("D0DANA") if "customs" in c.args["text"]]
+    assert isinstance(core.clock, ManualClock)
+    core.clock.advance(timedelta(seconds=5))
+    await paced()
+    root = next(c for c in slack.posts(SEPSIS_CHANNEL) if "customs" in c.args["text"])
+    (dm,) = [c for c in slack.posts("D0DANA") if "customs" in c.args["text"]]
+    assert slack.calls.index(root) < slack.calls.index(dm)
+    root_ts = root.answer["ts"].replace(".", "")
+    assert f"/archives/{SEPSIS_CHANNEL}/p{root_ts}|View the thread>" in str(dm.args["blocks"])
+
+
+def home_click(handle: str, *, view: dict[str, Any], label: str, item: int) -> dict[str, Any]:
+    """A block_actions payload for a click on the App Home tab: Slack sends the view, and no
+    channel and no ``response_url``."""
+    payload = fixture("block_actions.json")
+    payload["user"].update(id=USERS[handle][0], username=handle, name=handle)
+    payload["container"] = {"type": "view", "view_id": "V0HOME"}
+    payload["view"] = {"id": "V0HOME", "type": "home", "blocks": view["blocks"]}
+    for key in ("channel", "message", "response_url"):
+        del payload[key]
+    button = next(
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("text", {}).get("text") == label and e.get("value") == str(item)
+    )
+    payload["actions"][0].update(
+        action_id=button["action_id"], value=button["value"], text=button["text"]
+    )
+    return payload
+
+
+async def test_an_app_home_click_answers_in_place(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    ask_id = await raise_ask(core, route, slack)
+    await drain(core, route)
+    await route.event(fixture("event_app_home_opened.json"))
+    (home,) = await until(lambda: slack.of("views.publish"), "the Home tab")
+    waiting = str(home["view"]["blocks"]).split("Your projects", 1)[0]
+    assert f"Ask #{ask_id}" in waiting
+
+    # Ben is refused on his Home tab before any modal opens.
+    await route.interaction(home_click("ben", view=home["view"], label="Decline", item=ask_id))
+    (_, refused) = await until(
+        lambda: len(slack.of("views.publish")) == 2 and slack.of("views.publish"), "Ben's tab"
+    )
+    assert refused["user_id"] == "U0BEN" and "Only Dana Lee" in str(refused["view"]["blocks"])
+    assert not slack.of("views.open")
+
+    status, _ = await route.interaction(
+        home_click("dana", view=home["view"], label="Approve", item=ask_id)
+    )
+    assert status == 200
+    (_, _, again) = await until(
+        lambda: len(slack.of("views.publish")) == 3 and slack.of("views.publish"), "the new tab"
+    )
+    assert again["user_id"] == "U0DANA" and again["view"]["type"] == "home"
+    blocks = again["view"]["blocks"]
+    assert blocks[0]["text"]["text"] == f"Ask #{ask_id} · #SEPSIS — Approved"
+    assert "Approved by Dana Lee" in str(blocks[1])
+    waiting = str(blocks).split("Waiting on you", 1)[1].split("Your projects", 1)[0]
+    assert f"Ask #{ask_id}" not in waiting and "Ask #2 · #FALLS" in waiting  # the demo's
+    async with core.uow() as uow:
+        ask = await uow.asks.get(ask_id)
+        assert ask is not None and ask.state is AskState.APPROVED
+
+    # The card's other copies follow: her DM and the channel post are updated in place, even
+    # though her DM's address changed (the user id, then the DM channel the tab told).
+    await drain(core, route)
+    assert {u["channel"] for u in slack.of("chat.update")} == {"D0DANA", SEPSIS_CHANNEL}
+    assert len(slack.posts("D0DANA")) == 1  # her card: nothing new posted
+
+
+async def test_a_card_sent_again_after_an_answer_loses_its_buttons_once_decided(
+    core: Core, route: SlackRoute, slack: FakeSlack
+) -> None:
+    ask_id = await raise_ask(core, route, slack)
+    _, body = await route.command(
+        command(slack, "dana", f"info {ask_id} Which nights?", reply_to="info")
+    )
+    assert "more information" in body
+    await drain(core, route)
+    question = next(c for c in slack.posts("D0ANA") if "Which nights?" in c.args["text"])
+    await route.interaction(
+        click(slack, "ana", posted=question.args, action_index=0, reply_to="answer")
+    )
+    (opened,) = await until(lambda: slack.of("views.open"), "the answer modal")
+    answer = {"text": {"type": "plain_text_input", "value": "Fri and Sat"}}
+    await route.interaction(submission(slack, "ana", opened, answer))
+    await until(lambda: replies(slack, "answer"), "the answer's reply")
+    await drain(core, route)
+    reopened = slack.posts("D0DANA")[-1]
+    assert button_labels(reopened.args) == ["Approve", "Decline", "Need info"]
+
+    await route.interaction(
+        click(slack, "dana", posted=reopened.args, action_index=0, reply_to="approve")
+    )
+    await until(lambda: replies(slack, "approve"), "the approval")
+    await drain(core, route)
+    (update,) = [u for u in slack.of("chat.update") if u["ts"] == reopened.answer["ts"]]
+    assert button_labels(update) == [] and "Approved by Dana Lee" in str(update["blocks"])

@@ -195,8 +195,9 @@ async def test_execute_by_someone_else_is_refused_to_them_only(
         load_activity("adaptive_card_action", connector.url, **{"from": ana})
     )
     assert status == 200 and body["statusCode"] == 200
-    assert_valid_card(body["value"])
-    assert "Only Ben Okafor can decide" in json.dumps(body["value"])
+    # A message to Ana only: her card stays as it was, buttons and all (issue 13).
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert "Only Ben Okafor can decide" in body["value"]
     assert not connector.activities()  # nothing posted or updated for anyone else
 
 
