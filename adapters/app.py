@@ -14,7 +14,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,10 +24,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from adapters.http import HEADER_TIMEOUT, AccessLogger, Mount, build_web_app, sign_dashboard_link
+from adapters.http import HEADER_TIMEOUT, AccessLogger, Mount, build_web_app
 from adapters.settings import Settings
+from adapters.web.link_key import link_key
+from adapters.web.links import SignedLinks
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Core, CoreSettings
+from bot.links import Links
 from bot.model import Platform
 from bot.ports import Clock, Sender, UnitOfWorkFactory
 
@@ -79,26 +82,13 @@ def _storage(settings: Settings) -> tuple[AsyncEngine, UnitOfWorkFactory]:
     return engine, make_uow_factory(engine)
 
 
-DASHBOARD_LINK_DAYS = 7
-
-
-def _dashboard_signer(
-    settings: Settings, clock: Clock, *, serving: bool
-) -> Callable[[int], str] | None:
-    """Signs dashboard links for an organization, when the links will verify: in the server
-    itself, or anywhere when DASHBOARD_SECRET is shared (not a per-process random key)."""
-    if not serving and settings.dashboard_secret_generated:
+def _links(settings: Settings, clock: Clock, *, serving: bool) -> Links | None:
+    """Personal dashboard links, when they will verify: in the server itself, or anywhere the
+    key is shared (DASHBOARD_SECRET, or the key file beside a local SQLite database)."""
+    key = link_key(settings)
+    if key is None and not serving:
         return None
-
-    def dashboard_link(organization_id: int) -> str:
-        return sign_dashboard_link(
-            organization_id,
-            clock.now() + timedelta(days=DASHBOARD_LINK_DAYS),
-            key=settings.dashboard_key,
-            base_url=settings.link_base,
-        )
-
-    return dashboard_link
+    return SignedLinks(key=key or settings.dashboard_key, clock=clock, link_base=settings.link_base)
 
 
 def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, *, serving: bool) -> Core:
@@ -107,7 +97,7 @@ def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, *, serving: 
         clock=clock,
         settings=CoreSettings(
             link_base=settings.link_base,
-            dashboard_link=_dashboard_signer(settings, clock, serving=serving),
+            links=_links(settings, clock, serving=serving),
         ),
     )
 
@@ -197,7 +187,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
         uow=uow,
         clock=clock,
         admin_token=settings.admin_token_value,
-        dashboard_key=settings.dashboard_key,
+        dashboard_key=link_key(settings) or settings.dashboard_key,
         mounts=mounts,
     )
     senders.update(_dry_run_senders(settings))
@@ -218,7 +208,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
             senders=senders,
             settings=settings,
             policy=DrainPolicy(lease=timedelta(seconds=settings.drain_lease_seconds)),
-            dashboard_link=core.settings.dashboard_link,
+            links=core.settings.links,
         ),
         platforms=platforms,
     )
@@ -263,6 +253,18 @@ async def seed_demo_if_empty(uow: UnitOfWorkFactory, clock: Clock) -> bool:
     return True
 
 
+async def _print_admin_link(app: Application) -> None:
+    """``serve --demo`` prints a working admin link, so a newcomer opens the dashboard at once."""
+    links = app.core.settings.links
+    async with app.uow() as uow:
+        organization = await uow.organizations.first(order_by="id")
+        admin_id = organization.admin_ids[0] if organization and organization.admin_ids else 0
+        admin = await uow.people.get(admin_id) if admin_id else None
+    if links is None or admin is None:
+        return
+    print(f"Dashboard (as {admin.name}, admin): {links.for_person(admin)}", flush=True)
+
+
 async def _until_stopped() -> None:
     """Wait for SIGTERM or SIGINT (Ctrl-C), the graceful way a container or a terminal stops us."""
     stop = asyncio.Event()
@@ -291,7 +293,7 @@ def freeze_startup_heap() -> None:
 
 async def serve(settings: Settings, *, demo: bool) -> None:
     """Migrate, optionally seed, then serve HTTP and run the cadence until stopped."""
-    if settings.dashboard_secret_generated:
+    if link_key(settings) is None:
         log.warning(
             "DASHBOARD_SECRET is not set: using a random key, so signed dashboard links stop "
             "working when this process restarts"
@@ -307,6 +309,7 @@ async def serve(settings: Settings, *, demo: bool) -> None:
     try:
         if demo:
             await seed_demo_if_empty(app.uow, app.clock)
+            await _print_admin_link(app)
         await runner.setup()
         freeze_startup_heap()
         await web.TCPSite(runner, settings.host, settings.port).start()

@@ -26,7 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters import app as composition
 from adapters import redact
 from adapters.console.render import render
-from adapters.dashboard import (
+from adapters.settings import Settings
+from adapters.web.rows import (
     AskRow,
     DecisionRow,
     default_organization,
@@ -35,7 +36,6 @@ from adapters.dashboard import (
     load_undelivered,
     row_dict,
 )
-from adapters.settings import Settings
 from bot.context import Caller
 from bot.errors import LeaderbotError
 from bot.model import CodeKind, Letter, Organization, Person, Platform, Role

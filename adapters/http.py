@@ -6,24 +6,19 @@ this module knows neither platform. Middlewares wrap every route: one counts req
 it slowly gets a 408, one that goes away mid-upload is noted in one line, a body over the size
 limit gets a 413), one turns an unexpected exception into a short 500 (logged with its
 traceback server-side, never sent to the client). Headers that arrive too slowly are cut off
-by the server's keep-alive timer (:data:`HEADER_TIMEOUT`, see ``serve``). Dashboard and API
-access is an admin token or an HMAC-signed, expiring link naming one organization; every query
-is scoped to that organization.
+by the server's keep-alive timer (:data:`HEADER_TIMEOUT`, see ``serve``). The dashboard's pages
+are :mod:`adapters.web`; they and the API open with an admin token or a signed, expiring
+personal link (:mod:`adapters.web.access`), and every query is scoped to that organization.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
-from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -31,16 +26,15 @@ from aiohttp.web_protocol import RequestPayloadError
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
-from adapters.dashboard import (
+from adapters.web import WebDeps, add_routes
+from adapters.web.access import viewer_of
+from adapters.web.rows import (
     Row,
-    default_organization,
     load_asks,
     load_blockers,
-    load_dashboard,
     load_decisions,
     load_projects,
     load_undelivered,
-    render_dashboard,
     row_dict,
 )
 from bot.model import OutboxState, Platform
@@ -66,26 +60,6 @@ MAX_BODY = 1024**2
 """Largest request body accepted (Slack and Bot Framework payloads are a few KB)."""
 
 
-def dashboard_signature(key: bytes, organization_id: int, expires: int) -> str:
-    """HMAC-SHA256 over ``"<org>:<expiry epoch seconds>"``, hex."""
-    return hmac.new(key, f"{organization_id}:{expires}".encode(), hashlib.sha256).hexdigest()
-
-
-def sign_dashboard_link(
-    organization_id: int, expires_at: datetime, *, key: bytes, base_url: str = ""
-) -> str:
-    """A dashboard link for one organization that works until ``expires_at`` (sent in chat)."""
-    expires = int(expires_at.timestamp())
-    query = urlencode(
-        {
-            "org": organization_id,
-            "exp": expires,
-            "sig": dashboard_signature(key, organization_id, expires),
-        }
-    )
-    return f"{base_url.rstrip('/')}/dashboard?{query}"
-
-
 @dataclass
 class _Metrics:
     """Request counters of this process; outbox figures are read from the DB at scrape time."""
@@ -97,8 +71,6 @@ class _Metrics:
 class _Deps:
     uow: UnitOfWorkFactory
     clock: Clock
-    admin_token: str
-    dashboard_key: bytes
     metrics: _Metrics
     body_timeout: float = BODY_TIMEOUT
 
@@ -179,70 +151,6 @@ class AccessLogger(AbstractAccessLogger):
         )
 
 
-Kind = Literal["json", "text"]
-"""How a refusal is worded: JSON for ``/api/v1``, a short text line for the page."""
-
-
-def _refuse(
-    kind: Kind, reason: str, status: type[web.HTTPError] = web.HTTPUnauthorized
-) -> web.HTTPError:
-    if kind == "json":
-        return status(text=json.dumps({"error": reason}), content_type="application/json")
-    return status(text=reason)
-
-
-async def _organization_id(request: web.Request, kind: Kind) -> int | None:
-    """The organization this request may see, or 401. None only when an admin opens a database
-    with no organization yet."""
-    deps = request.app[_DEPS]
-    query = request.query
-    bearer = request.headers.get("Authorization", "")
-    token = query.get("token") or bearer.removeprefix("Bearer ").strip()
-    if token:
-        if not deps.admin_token or not hmac.compare_digest(
-            token.encode(), deps.admin_token.encode()
-        ):
-            raise _refuse(kind, "invalid token")
-        return await _named_or_default(deps, query.get("org"), kind)
-    if "sig" in query:
-        return _verified(deps, query, kind)
-    raise _refuse(
-        kind,
-        "This dashboard is private. Ask Leaderbot for your personal link: type `dashboard` "
-        "(in Slack: /leader dashboard), or open it with ?token=<admin token>.",
-    )
-
-
-async def _named_or_default(deps: _Deps, org: str | None, kind: Kind) -> int | None:
-    async with deps.uow() as uow:
-        if not org:
-            organization = await default_organization(uow)
-            return organization.id if organization else None
-        organization_id = _number(org)
-        if organization_id is None or await uow.organizations.get(organization_id) is None:
-            raise _refuse(kind, "unknown organization", web.HTTPNotFound)
-        return organization_id
-
-
-def _number(text: str | None) -> int | None:
-    """A query parameter as a plain non-negative integer (ASCII digits, sane length), or None."""
-    if text and len(text) <= 18 and text.isascii() and text.isdigit():
-        return int(text)
-    return None
-
-
-def _verified(deps: _Deps, query: Mapping[str, str], kind: Kind) -> int:
-    org, exp = _number(query.get("org")), _number(query.get("exp"))
-    if org is None or exp is None:
-        raise _refuse(kind, "malformed signed link")
-    expected = dashboard_signature(deps.dashboard_key, org, exp)
-    if not hmac.compare_digest(expected.encode(), query.get("sig", "").encode()):
-        raise _refuse(kind, "invalid signature")
-    if exp <= deps.clock.now().timestamp():
-        raise _refuse(kind, "this link has expired; ask the bot for a new one")
-    return org
-
-
 async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -316,19 +224,6 @@ async def _metrics(request: web.Request) -> web.Response:
     )
 
 
-async def _dashboard(request: web.Request) -> web.Response:
-    deps = request.app[_DEPS]
-    organization_id = await _organization_id(request, "text")
-    now = deps.clock.now()
-    async with bound(deps.uow(), organization_id or 0) as uow:
-        board = await load_dashboard(uow, organization_id=organization_id or 0, now=now)
-    return web.Response(
-        text=render_dashboard(board),
-        content_type="text/html",
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
-
-
 Loader = Callable[[UnitOfWork, int, datetime], Awaitable[Sequence[Row]]]
 
 _API: dict[str, Loader] = {
@@ -343,13 +238,13 @@ _API: dict[str, Loader] = {
 def _api(name: str, loader: Loader) -> Handler:
     async def handle(request: web.Request) -> StreamResponse:
         deps = request.app[_DEPS]
-        organization_id = await _organization_id(request, "json")
+        organization_id = (await viewer_of(request, "json")).organization_id
         rows: Sequence[Row] = ()
-        if organization_id is not None:
+        if organization_id:
             async with bound(deps.uow(), organization_id) as uow:
                 rows = await loader(uow, organization_id, deps.clock.now())
         return web.json_response(
-            {"organization_id": organization_id, name: [row_dict(r) for r in rows]},
+            {"organization_id": organization_id or None, name: [row_dict(r) for r in rows]},
             headers={"Cache-Control": "no-store"},
         )
 
@@ -371,15 +266,13 @@ def build_web_app(
     app[_DEPS] = _Deps(
         uow=uow,
         clock=clock,
-        admin_token=admin_token,
-        dashboard_key=dashboard_key,
         metrics=_Metrics(),
         body_timeout=body_timeout,
     )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/dashboard", _dashboard)
+    add_routes(app, WebDeps(uow=uow, clock=clock, link_key=dashboard_key, admin_token=admin_token))
     for name, loader in _API.items():
         app.router.add_get(f"/api/v1/{name}", _api(name, loader))
     for mount in mounts:

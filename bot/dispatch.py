@@ -26,6 +26,7 @@ from bot.handlers import items, org, people, projects
 from bot.handlers.actions import ACTIONS
 from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
+from bot.links import Links, UnsignedLinks
 from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -106,9 +107,9 @@ class CoreSettings:
     """Public base URL of the server: links to full items and the dashboard."""
     max_text: int = 2000
     """Longest ask/blocker/update text accepted; longer gets a clear refusal."""
-    dashboard_link: Callable[[int], str] | None = None
-    """A signed, expiring dashboard link for an organization (the server signs with its key);
-    None where nothing can sign, e.g. the console without a server."""
+    links: Links | None = None
+    """Personal, signed dashboard links (the server signs with its key); None where nothing
+    can sign, e.g. a CLI process whose key the server does not share: plain links then."""
 
 
 class Core:
@@ -470,7 +471,7 @@ class Core:
             person=person,
             now=self.clock.now(),
             link_base=self.settings.link_base,
-            dashboard_link=self.settings.dashboard_link,
+            links=self.settings.links or UnsignedLinks(self.settings.link_base),
             max_text=self.settings.max_text,
         )
 

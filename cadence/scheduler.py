@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.links import Links
 from bot.model import Platform
 from bot.ports import Clock, Sender, UnitOfWorkFactory
 from cadence.drain import DrainPolicy, drain_once
@@ -72,7 +73,7 @@ def build_scheduler(
     senders: Mapping[Platform, Sender],
     settings: CadenceSettings,
     policy: DrainPolicy | None = None,
-    dashboard_link: Callable[[int], str] | None = None,
+    links: Links | None = None,
 ) -> CadenceScheduler:
     """The scheduler with its two jobs, not started (``start()`` needs the running loop)."""
     limiter = Limiter(clock)
@@ -85,7 +86,7 @@ def build_scheduler(
             uow_factory,
             now=clock.now(),
             link_base=settings.link_base,
-            dashboard_link=dashboard_link,
+            links=links,
         )
         if any(vars(report).values()):
             log.info("%s", report)

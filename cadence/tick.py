@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
+from bot.links import Links
 from bot.ports import UnitOfWorkFactory
 from bot.services.tick import TickReport, tick
 
@@ -17,11 +17,11 @@ async def run_tick(
     *,
     now: datetime,
     link_base: str,
-    dashboard_link: Callable[[int], str] | None = None,
+    links: Links | None = None,
 ) -> TickReport:
     """Write everything due at ``now`` into the outbox and commit; rolled back whole on error,
     so the next tick simply does it again."""
     async with uow_factory() as uow:
-        report = await tick(uow, now=now, link_base=link_base, dashboard_link=dashboard_link)
+        report = await tick(uow, now=now, link_base=link_base, links=links)
         await uow.commit()
     return report

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.calendar import local_date
 from bot.context import Caller
+from bot.links import Links
 from bot.model import Person
 from bot.ports import UnitOfWork
 
@@ -20,7 +20,7 @@ class Ctx:
     now: datetime
     link_base: str
     max_text: int
-    dashboard_link: Callable[[int], str] | None = None
+    links: Links
 
     @property
     def today(self) -> date:

@@ -13,6 +13,7 @@ from bot.commands import (
 from bot.context import Reply
 from bot.grammar import HELP, help_for
 from bot.handlers.context import Ctx
+from bot.links import LINK_DAYS
 from bot.messages import Message, text
 from bot.services import delegation, handover, preferences
 from bot.services.digests import compose_for
@@ -92,24 +93,27 @@ async def on_digest(ctx: Ctx, cmd: DigestCmd) -> Reply:
         person_id=ctx.person.id,
         now=ctx.now,
         link_base=ctx.link_base,
-        dashboard_link=ctx.dashboard_link,
+        links=ctx.links,
     )
     return Reply(messages=(result.message,))
 
 
 async def on_dashboard(ctx: Ctx, cmd: DashboardCmd) -> Reply:
-    if ctx.dashboard_link is None:
+    if not ctx.links.signed:
         return Reply(
             messages=(
                 text(
-                    f"The dashboard is at {ctx.link_base}/dashboard. Open it with the admin "
-                    "token, or ask Leaderbot in Slack or Teams for a personal link."
+                    f"The dashboard is at {ctx.links.for_person(ctx.person)}. This process "
+                    "cannot sign personal links: set DASHBOARD_SECRET to the server's, or ask "
+                    "Leaderbot in Slack or Teams for your link."
                 ),
             )
         )
-    link = ctx.dashboard_link(ctx.caller.organization_id)
+    link = ctx.links.for_person(ctx.person)
     return Reply(
-        messages=(text(f"Your dashboard, valid for 7 days (keep it to yourself): {link}"),)
+        messages=(
+            text(f"Your dashboard, valid for {LINK_DAYS} days (keep it to yourself): {link}"),
+        )
     )
 
 

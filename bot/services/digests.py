@@ -24,6 +24,7 @@ from bot.digest import (
     digest_period,
 )
 from bot.errors import NotFound
+from bot.links import Links
 from bot.model import (
     Ask,
     Blocker,
@@ -98,7 +99,7 @@ async def load_digest_inputs(
     leader_ids: Sequence[int],
     now: datetime,
     link_base: str,
-    dashboard_link: Callable[[int], str] | None = None,
+    links: Links | None = None,
     previous: Mapping[int, Mapping[str, str]] | None = None,
     since: Mapping[int, datetime] | None = None,
     lookback: Mapping[Frequency, timedelta] = LOOKBACK,
@@ -225,7 +226,7 @@ async def load_digest_inputs(
             previous=previous.get(leader.person.id, {}),
             now=now,
             link_base=link_base,
-            dashboard=dashboard_link(leader.person.organization_id) if dashboard_link else "",
+            dashboard=links.for_person(leader.person) if links else "",
         )
         for leader in (leaders[i] for i in dict.fromkeys(leader_ids) if i in leaders)
     ]
@@ -380,7 +381,7 @@ async def compose_for(
     person_id: int,
     now: datetime,
     link_base: str,
-    dashboard_link: Callable[[int], str] | None = None,
+    links: Links | None = None,
     previous: Mapping[str, str] | None = None,
 ) -> DigestResult:
     """One leader's digest as it would go out now (the ``digest`` preview command), with their
@@ -390,7 +391,7 @@ async def compose_for(
         leader_ids=[person_id],
         now=now,
         link_base=link_base,
-        dashboard_link=dashboard_link,
+        links=links,
         previous={person_id: previous or {}},
     )
     if not inputs:

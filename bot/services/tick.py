@@ -20,12 +20,13 @@ per missed day.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from bot.attention import PING
 from bot.digest import compose_digest, period_label
+from bot.links import Links
 from bot.messages import Message, Target
 from bot.model import (
     Ask,
@@ -115,7 +116,7 @@ async def tick(
     *,
     now: datetime,
     link_base: str,
-    dashboard_link: Callable[[int], str] | None = None,
+    links: Links | None = None,
 ) -> TickReport:
     """Write everything due at ``now``; the caller commits. Safe to run any number of times."""
     report = TickReport()
@@ -138,7 +139,7 @@ async def tick(
         until=until,
         now=now,
         link_base=link_base,
-        dashboard_link=dashboard_link,
+        links=links,
     )
     report.prompts = await _prompts(uow, leaders=leaders, preferences=preferences, now=now)
     await _asks(uow, report, now=now, link_base=link_base)
@@ -166,7 +167,7 @@ async def _digests(
     until: dict[int, datetime],
     now: datetime,
     link_base: str,
-    dashboard_link: Callable[[int], str] | None,
+    links: Links | None,
 ) -> int:
     """Compose and enqueue the digest of every leader whose slot has come and who has none for
     the period yet, each retried until the next one is due (``until``). The previous digest's
@@ -187,7 +188,7 @@ async def _digests(
         leader_ids=due,
         now=now,
         link_base=link_base,
-        dashboard_link=dashboard_link,
+        links=links,
         previous={pid: _fingerprints(row) for pid, row in latest.items()},
         since={pid: row.created_at for pid, row in latest.items()},
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.dashboard import load_decisions
+from adapters.web.rows import load_decisions
 from bot.clock import ManualClock
 from bot.dispatch import Core
 from bot.model import AskState, BlockerState

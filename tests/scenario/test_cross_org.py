@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.http import build_web_app, sign_dashboard_link
+from adapters.http import build_web_app
+from adapters.web import sign_link
 from bot.clock import ManualClock
 from bot.context import Caller, Reply
 from bot.dispatch import Core
@@ -244,7 +245,13 @@ async def test_b_dashboard_and_api_show_nothing_of_a(world: World) -> None:
     """B's signed link opens B's dashboard and ``/api/v1/…``; A's link signs A, not B."""
     app = build_web_app(uow=world.core.uow, clock=world.core.clock, dashboard_key=b"k")
     b = world.caller.organization_id
-    query = urlsplit(sign_dashboard_link(b, MONDAY + timedelta(hours=1), key=b"k")).query
+    link = sign_link(
+        key=b"k",
+        organization_id=b,
+        person_id=world.caller.person_id,
+        expires_at=MONDAY + timedelta(hours=1),
+    )
+    query = urlsplit(link).query
     async with TestClient(TestServer(app)) as client:
         page = await client.get(f"/dashboard?{query}")
         assert page.status == 200

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time, timedelta
 
-from adapters.dashboard import load_undelivered
 from adapters.slack import SlackSender, build_slack_app
+from adapters.web.rows import load_undelivered
 from bot.dispatch import Core
 from bot.messages import Message, Target
 from bot.model import (

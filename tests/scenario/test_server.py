@@ -22,8 +22,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.app import Application, build_application, core_session, migrate
 from adapters.cli import main
-from adapters.http import build_web_app, sign_dashboard_link
+from adapters.http import build_web_app
 from adapters.settings import Settings
+from adapters.web import sign_link
 from bot.clock import ManualClock
 from bot.model import (
     Ask,
@@ -117,6 +118,17 @@ async def seed(app: Application) -> tuple[int, int]:
         return org.id, other.id
 
 
+async def person_id(app: Application, handle: str) -> int:
+    async with app.uow() as uow:
+        person = await uow.people.first(handle=handle)
+        assert person is not None
+        return person.id
+
+
+def personal_link(org: int, person: int, expires: datetime, key: bytes = KEY.encode()) -> str:
+    return sign_link(key=key, organization_id=org, person_id=person, expires_at=expires)
+
+
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[tuple[TestClient, Application, int, int]]:
     settings = make_settings(tmp_path / "leaderbot.db")
@@ -156,7 +168,7 @@ async def test_metrics_are_prometheus_text(
 async def test_dashboard_needs_a_token_or_a_signed_link(
     server: tuple[TestClient, Application, int, int],
 ) -> None:
-    client, _, org, _ = server
+    client, app, org, _ = server
     assert (await client.get("/dashboard")).status == 401
     assert (await client.get("/dashboard", params={"token": "wrong"})).status == 401
     page = await client.get("/dashboard", params={"token": ADMIN})
@@ -167,9 +179,10 @@ async def test_dashboard_needs_a_token_or_a_signed_link(
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert "Other trust" not in html
 
-    link = sign_dashboard_link(org, NOW + timedelta(hours=1), key=KEY.encode())
-    signed = await client.get(link)
-    assert signed.status == 200 and "Approve 0.5 FTE" in await signed.text()
+    dana = await person_id(app, "dana")
+    signed = await client.get(personal_link(org, dana, NOW + timedelta(hours=1)))
+    assert signed.status == 200 and signed.url.path == "/dashboard/waiting"
+    assert "Approve 0.5 FTE" in await signed.text()
 
 
 async def test_the_dashboard_command_hands_out_a_link_that_opens_the_dashboard(
@@ -193,19 +206,21 @@ async def test_the_dashboard_command_hands_out_a_link_that_opens_the_dashboard(
     assert opened.status == 200
 
 
-@pytest.mark.parametrize("case", ["expired", "forged", "other key", "malformed", "superscript"])
+@pytest.mark.parametrize(
+    "case", ["expired", "forged", "other person", "other key", "malformed", "superscript"]
+)
 async def test_bad_signed_links_are_refused(
     server: tuple[TestClient, Application, int, int], case: str
 ) -> None:
-    client, _, org, other = server
+    client, app, org, other = server
     expires = NOW + (timedelta(minutes=-1) if case == "expired" else timedelta(hours=1))
     key = b"not the key" if case == "other key" else KEY.encode()
-    query = dict(
-        part.split("=")
-        for part in urlsplit(sign_dashboard_link(org, expires, key=key)).query.split("&")
-    )
+    link = personal_link(org, await person_id(app, "dana"), expires, key)
+    query = dict(part.split("=") for part in urlsplit(link).query.split("&"))
     if case == "forged":
         query["org"] = str(other)
+    if case == "other person":
+        query["p"] = str(await person_id(app, "ana"))
     if case == "malformed":
         query["exp"] = "9" * 5000
     if case == "superscript":
@@ -218,7 +233,7 @@ async def test_bad_signed_links_are_refused(
 async def test_api_is_scoped_to_one_organization(
     server: tuple[TestClient, Application, int, int],
 ) -> None:
-    client, _, org, other = server
+    client, app, org, other = server
     denied = await client.get("/api/v1/asks")
     assert denied.status == 401 and "error" in await denied.json()
 
@@ -229,7 +244,7 @@ async def test_api_is_scoped_to_one_organization(
     assert (ask["project"], ask["assignee"], ask["state"]) == ("SEPSIS", "Dana Lee", "open")
     assert (ask["age_days"], ask["needed_by"]) == (3, "2026-12-04")
 
-    link = sign_dashboard_link(other, NOW + timedelta(hours=1), key=KEY.encode())
+    link = personal_link(other, await person_id(app, "zoe"), NOW + timedelta(hours=1))
     theirs = await (await client.get("/api/v1/asks?" + urlsplit(link).query)).json()
     assert [a["text"] for a in theirs["asks"]] == ["Other trust's ask"]
 

@@ -68,7 +68,7 @@ async def test_metrics_dashboard_and_api_list_what_was_given_up(undelivered: Tes
     page = await (await client.get("/dashboard", params={"token": ADMIN})).text()
     section = page.split("<h2>Undelivered</h2>", 1)[1]
     assert "given up" in section and "Ana Ruiz" in section and "Your ask was approved" in section
-    assert "hasn&#x27;t opened a chat with Leaderbot yet" in section
+    assert "hasn&#39;t opened a chat with Leaderbot yet" in section  # escaped by Jinja2
 
     answer = await (await client.get("/api/v1/undelivered", params={"token": ADMIN})).json()
     assert [(r["state"], r["to"], r["platform"]) for r in answer["undelivered"]] == [

@@ -1,17 +1,17 @@
-"""What the dashboard, its JSON API and the CSV export show (DESIGN §7).
+"""The organization's rows the web pages, the JSON API and the CSV export show (DESIGN §7).
 
 Loaders read one organization's rows through a unit of work and flatten them into small row
-records with names instead of ids; the HTML page, ``/api/v1/…`` and ``leaderbot export`` are three
+records with names instead of ids; the pages, ``/api/v1/…`` and ``leaderbot export`` are three
 renderings of the same rows, so they can never disagree. Everything is read-only.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
+from typing import Any
 
 from bot.messages import from_json
 from bot.model import AskState, BlockerState, Organization, OutboxState, Project
@@ -83,6 +83,9 @@ class DecisionRow:
     id: int
     project: str
     subject: str
+    subject_kind: str
+    """``ask``, ``blocker`` or ``free`` (a decision logged on its own)."""
+    subject_id: int | None
     outcome: str
     rationale: str
     decided_by: str
@@ -154,12 +157,16 @@ async def load_asks(
     organization_id: int,
     now: datetime,
     states: Sequence[AskState] | None = OPEN_ASK_STATES,
+    assignee_ids: Sequence[int] | None = None,
 ) -> list[AskRow]:
-    """Asks oldest first; open ones by default, every one with ``states=None``."""
+    """Asks oldest first; open ones by default, every one with ``states=None``; only those
+    assigned to ``assignee_ids`` when given."""
+    assigned: dict[str, Any] = {} if assignee_ids is None else {"assignee_id": list(assignee_ids)}
     asks = await uow.asks.find(
         organization_id=organization_id,
         state=list(AskState if states is None else states),
         order_by="created_at",
+        **assigned,
     )
     projects = await _projects(uow, organization_id)
     names = await names_of(uow, [a.requester_id for a in asks] + [a.assignee_id for a in asks])
@@ -179,16 +186,21 @@ async def load_asks(
     ]
 
 
+def owner_id(ladder: Sequence[int], level: int) -> int:
+    """Who holds rung ``level`` of a blocker's ladder (the top one once it has climbed off)."""
+    return ladder[min(level, len(ladder) - 1)] if ladder else 0
+
+
 async def load_blockers(
-    uow: UnitOfWork, *, organization_id: int, now: datetime
+    uow: UnitOfWork, *, organization_id: int, now: datetime, held_by: int | None = None
 ) -> list[BlockerRow]:
-    """Open and acknowledged blockers, oldest first, with who holds them now."""
+    """Open and acknowledged blockers, oldest first, with who holds them now (only those
+    whose current rung ``held_by`` holds, when given)."""
     blockers = await uow.blockers.find(
         organization_id=organization_id, state=list(OPEN_BLOCKER_STATES), order_by="created_at"
     )
-
-    def owner_id(ladder: list[int], level: int) -> int:
-        return ladder[min(level, len(ladder) - 1)] if ladder else 0
+    if held_by is not None:
+        blockers = [b for b in blockers if owner_id(b.ladder, b.level) == held_by]
 
     projects = await _projects(uow, organization_id)
     names = await names_of(uow, [owner_id(b.ladder, b.level) for b in blockers])
@@ -209,13 +221,16 @@ async def load_blockers(
     ]
 
 
-async def load_reviews(uow: UnitOfWork, *, organization_id: int, now: datetime) -> list[ReviewRow]:
-    """KPI threshold crossings not yet closed by the sponsor."""
+async def load_reviews(
+    uow: UnitOfWork, *, organization_id: int, now: datetime, sponsor_id: int | None = None
+) -> list[ReviewRow]:
+    """KPI threshold crossings not yet closed by the sponsor (``sponsor_id``'s only, when given)."""
     projects = await _projects(uow, organization_id)
     if not projects:
         return []
+    sponsored: dict[str, Any] = {} if sponsor_id is None else {"sponsor_id": sponsor_id}
     reviews = await uow.reviews.find(
-        project_id=list(projects), closed_at=None, order_by="created_at"
+        project_id=list(projects), closed_at=None, order_by="created_at", **sponsored
     )
     measures = {
         m.id: m for m in await uow.measures.find(id=sorted({r.measure_id for r in reviews}))
@@ -246,11 +261,17 @@ async def load_reviews(uow: UnitOfWork, *, organization_id: int, now: datetime) 
 
 
 async def load_decisions(
-    uow: UnitOfWork, *, organization_id: int, limit: int | None = 20
+    uow: UnitOfWork,
+    *,
+    organization_id: int,
+    limit: int | None = 20,
+    decided_by: int | None = None,
 ) -> list[DecisionRow]:
-    """The decision log, newest first (the last ``limit`` lines; all with ``limit=None``)."""
+    """The decision log, newest first (the last ``limit`` lines; all with ``limit=None``; only
+    ``decided_by``'s own when given)."""
+    by: dict[str, Any] = {} if decided_by is None else {"decided_by_id": decided_by}
     decisions = await uow.decisions.find(
-        organization_id=organization_id, order_by="-decided_at", limit=limit
+        organization_id=organization_id, order_by="-decided_at", limit=limit, **by
     )
     projects = await _projects(uow, organization_id)
     names = await names_of(
@@ -261,6 +282,8 @@ async def load_decisions(
             id=d.id,
             project=_key(projects, d.project_id),
             subject=f"{d.subject_kind} {d.subject_id}" if d.subject_id else d.subject_kind,
+            subject_kind=d.subject_kind,
+            subject_id=d.subject_id,
             outcome=d.outcome,
             rationale=d.rationale,
             decided_by=signed(names, d.decided_by_id, d.on_behalf_of_id) or "?",
@@ -337,158 +360,4 @@ async def load_dashboard(uow: UnitOfWork, *, organization_id: int, now: datetime
         reviews=await load_reviews(uow, organization_id=organization_id, now=now),
         decisions=await load_decisions(uow, organization_id=organization_id),
         undelivered=await load_undelivered(uow, organization_id=organization_id, now=now),
-    )
-
-
-_STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;
-vertical-align:top;border-bottom:1px solid #eee}th{font-weight:600;color:#555}
-.rag{display:inline-block;padding:0 .5rem;border-radius:.6rem;color:#fff;font-size:.85rem}
-.red{background:#c62828}.amber{background:#ef8f00}.green{background:#2e7d32}.none{background:#999}
-.muted{color:#777}.empty{color:#777;font-style:italic}
-"""
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return html.escape(value.strftime("%Y-%m-%d %H:%M"))
-    if isinstance(value, date):
-        return html.escape(value.isoformat())
-    return html.escape(str(value))
-
-
-def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
-    """One section; every cell arrives already escaped."""
-    if not rows:
-        return f"<h2>{html.escape(title)}</h2><p class='empty'>{html.escape(empty)}</p>"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
-
-
-def _rag(rag: str) -> str:
-    css = rag if rag in {"red", "amber", "green"} else "none"
-    return f"<span class='rag {css}'>{html.escape(rag or 'no update')}</span>"
-
-
-def _days(age: int) -> str:
-    return "today" if age == 0 else f"{age} d"
-
-
-def render_dashboard(board: Dashboard) -> str:
-    """The dashboard page. All user text is escaped: it is shown to leaders in a browser."""
-    sections = [
-        _table(
-            "Projects",
-            ["Project", "Name", "Status", "RAG", "Week"],
-            [
-                [_cell(p.key), _cell(p.name), _cell(p.status), _rag(p.rag), _cell(p.period)]
-                for p in board.projects
-            ],
-            "No projects yet.",
-        ),
-        _table(
-            "Open asks",
-            ["#", "Project", "Ask", "Waiting on", "From", "Needed by", "State", "Age"],
-            [
-                [
-                    _cell(a.id),
-                    _cell(a.project),
-                    _cell(a.text),
-                    _cell(a.assignee),
-                    _cell(a.requester),
-                    _cell(a.needed_by),
-                    _cell(a.state),
-                    _days(a.age_days),
-                ]
-                for a in board.asks
-            ],
-            "No open asks.",
-        ),
-        _table(
-            "Blockers",
-            ["#", "Project", "Blocker", "Severity", "With", "Rung", "State", "Escalates", "Age"],
-            [
-                [
-                    _cell(b.id),
-                    _cell(b.project),
-                    _cell(b.text),
-                    _cell(b.severity),
-                    _cell(b.owner),
-                    _cell(b.level + 1),
-                    _cell(b.state),
-                    _cell(b.next_escalation_at),
-                    _days(b.age_days),
-                ]
-                for b in board.blockers
-            ],
-            "No open blockers.",
-        ),
-        _table(
-            "KPI reviews",
-            ["Project", "Measure", "Level", "Value", "Observed", "Sponsor", "Age"],
-            [
-                [
-                    _cell(r.project),
-                    _cell(r.measure),
-                    _cell(r.level),
-                    _cell(f"{r.value:g} {r.unit}".strip() if r.value is not None else ""),
-                    _cell(r.observed_on),
-                    _cell(r.sponsor),
-                    _days(r.age_days),
-                ]
-                for r in board.reviews
-            ],
-            "No KPI needs review.",
-        ),
-        _table(
-            "Recent decisions",
-            ["When", "Project", "Subject", "Outcome", "Rationale", "Decided by"],
-            [
-                [
-                    _cell(d.decided_at),
-                    _cell(d.project),
-                    _cell(d.subject),
-                    _cell(d.outcome),
-                    _cell(d.rationale),
-                    _cell(d.decided_by),
-                ]
-                for d in board.decisions
-            ],
-            "No decisions logged yet.",
-        ),
-        _table(
-            "Undelivered",
-            ["#", "State", "To", "On", "Message", "Why", "Tries", "Written", "Deadline"],
-            [
-                [
-                    _cell(u.id),
-                    _cell(u.state),
-                    _cell(u.to),
-                    _cell(u.platform),
-                    _cell(u.title),
-                    _cell(u.error),
-                    _cell(u.attempts),
-                    _cell(u.created_at),
-                    _cell(u.deadline),
-                ]
-                for u in board.undelivered
-            ],
-            "Nothing waits undelivered.",
-        ),
-    ]
-    title = f"Leaderbot — {board.organization}" if board.organization else "Leaderbot"
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        "<meta name='robots' content='noindex'>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        f"<p class='muted'>As of {_cell(board.generated_at)} UTC</p>"
-        + "".join(sections)
-        + "</body></html>"
     )
