@@ -14,13 +14,22 @@ from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime
 from enum import Enum
 
-from adapters.dashboard import load_decisions, load_undelivered, row_dict
+from aiohttp import web
+
+from adapters.web.access import Viewer, refuse, viewer_of
+from adapters.web.deps import WEB
 from adapters.web.kpis import load_kpis
+from adapters.web.openapi import document
 from adapters.web.overview import Overview, load_overview
 from adapters.web.project import load_project
+from adapters.web.rows import load_decisions, load_undelivered, row_dict
 from bot.ports import UnitOfWork
 from bot.responsiveness import leader_sentences, project_sentences
+from bot.services.lookup import projects_involving
 from bot.services.responsiveness import load_responsiveness
+from bot.tenancy import bound
+
+ROUTES = web.RouteTableDef()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +42,19 @@ class Scope:
     """None for the admin token (no person behind it)."""
     project_ids: frozenset[int] | None
     """None: every project of the organization."""
+
+
+async def scope_of(uow: UnitOfWork, viewer: Viewer) -> Scope:
+    """An admin's scope is the organization; anyone else's, the projects they are part of."""
+    if viewer.is_admin or viewer.person_id is None:
+        return Scope(
+            organization_id=viewer.organization_id, person_id=viewer.person_id, project_ids=None
+        )
+    return Scope(
+        organization_id=viewer.organization_id,
+        person_id=viewer.person_id,
+        project_ids=frozenset(await projects_involving(uow, person_id=viewer.person_id)),
+    )
 
 
 def plain(value: object) -> object:
@@ -58,7 +80,8 @@ def record(value: object) -> dict[str, object]:
 
 
 Query = Mapping[str, str]
-Endpoint = Callable[[UnitOfWork, Scope, datetime, Query, Mapping[str, str]], Awaitable[object]]
+Payload = dict[str, object] | None
+Endpoint = Callable[[UnitOfWork, Scope, datetime, Query, Query], Awaitable[Payload]]
 """(unit of work bound to the scope's organization, scope, now, query, path parameters) → the
 body's payload (the handler adds ``organization_id``); None means 404."""
 
@@ -74,7 +97,7 @@ def _filtered(overview: Overview) -> dict[str, object]:
     return {"filters": overview.filters.query(), "notices": list(overview.filters.notices)}
 
 
-async def projects(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> object:
+async def projects(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> Payload:
     overview = await _overview(uow, scope, now, {})
     return {
         "projects": [
@@ -83,7 +106,7 @@ async def projects(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _
     }
 
 
-async def project(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, path: Query) -> object:
+async def project(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, path: Query) -> Payload:
     detail = await load_project(
         uow, organization_id=scope.organization_id, key=path["key"], now=now
     )
@@ -92,13 +115,13 @@ async def project(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, path: 
     return {"project": plain(detail)}
 
 
-async def asks(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> object:
+async def asks(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> Payload:
     overview = await _overview(uow, scope, now, query)
     rows = [{**row_dict(a.ask), "overdue": a.overdue} for a in overview.asks]
     return {**_filtered(overview), "asks": rows}
 
 
-async def blockers(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> object:
+async def blockers(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> Payload:
     overview = await _overview(uow, scope, now, query)
     rows = [{**row_dict(b.blocker), "overdue": b.overdue} for b in overview.blockers]
     return {**_filtered(overview), "blockers": rows}
@@ -110,13 +133,13 @@ async def _visible_keys(uow: UnitOfWork, scope: Scope) -> set[str] | None:
     return {p.key for p in await uow.projects.find(id=sorted(scope.project_ids))}
 
 
-async def decisions(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query) -> object:
+async def decisions(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query) -> Payload:
     keys = await _visible_keys(uow, scope)
     rows = await load_decisions(uow, organization_id=scope.organization_id, limit=None)
     return {"decisions": [row_dict(d) for d in rows if keys is None or d.project in keys]}
 
 
-async def kpis(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query) -> object:
+async def kpis(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query) -> Payload:
     rows = await load_kpis(
         uow, organization_id=scope.organization_id, project_ids=scope.project_ids
     )
@@ -125,7 +148,7 @@ async def kpis(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query
 
 async def responsiveness(
     uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query
-) -> object:
+) -> Payload:
     everyone = scope.project_ids is None
     report = await load_responsiveness(
         uow,
@@ -159,7 +182,7 @@ async def responsiveness(
     }
 
 
-async def undelivered(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query) -> object:
+async def undelivered(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query) -> Payload:
     if scope.project_ids is not None:
         return {"undelivered": []}
     rows = await load_undelivered(uow, organization_id=scope.organization_id, now=now)
@@ -177,3 +200,32 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/api/v1/undelivered": undelivered,
 }
 """Every path of the API; :mod:`adapters.web.openapi` documents exactly these."""
+
+
+def _handler(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        viewer = await viewer_of(request, "json")
+        deps = request.app[WEB]
+        async with bound(deps.uow(), viewer.organization_id) as uow:
+            scope = await scope_of(uow, viewer)
+            payload = await endpoint(
+                uow, scope, deps.clock.now(), request.query, request.match_info
+            )
+        if payload is None:
+            raise refuse(request, "json", "There is no such item here.", web.HTTPNotFound)
+        return web.json_response(
+            {"organization_id": viewer.organization_id or None, **payload},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    return handle
+
+
+for _path, _endpoint in ENDPOINTS.items():
+    ROUTES.get(_path)(_handler(_endpoint))
+
+
+@ROUTES.get("/api/v1/openapi.json")
+async def openapi(request: web.Request) -> web.StreamResponse:
+    """The API's description; public, like any API's documentation (it holds no data)."""
+    return web.json_response(document())

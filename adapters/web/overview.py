@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from adapters.dashboard import (
+from adapters.web.rows import (
     OPEN_ASK_STATES,
     AskRow,
     BlockerRow,

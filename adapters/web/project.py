@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from adapters.dashboard import AskRow, DecisionRow, load_asks, load_decisions
 from adapters.web.kpis import KpiRow, load_kpis
+from adapters.web.rows import AskRow, DecisionRow, load_asks, load_decisions
 from bot.model import Blocker, BlockerState, RaciEntry, Role
 from bot.ports import UnitOfWork
 from bot.services.blockers import RUNG_NAMES
