@@ -1,65 +1,17 @@
-"""bot.services.responsiveness on every backend: the demo, lived through for three weeks with the
-real services (a decision, an escalation, a resolution), measured and worded."""
+"""bot.services.responsiveness on every backend: the demo lived through for three weeks
+(tests/lived_demo.py), measured and worded."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from bot.clock import ManualClock
-from bot.model import Person
-from bot.ports import UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWorkFactory
 from bot.responsiveness import leader_sentences, project_sentences
-from bot.services import asks, blockers
-from bot.services.demo import seed_demo
 from bot.services.responsiveness import load_responsiveness
 from bot.tenancy import bound
-
-SEEDED = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
-NOW = SEEDED + timedelta(days=20)
-
-
-async def _person(uow: UnitOfWork, handle: str) -> Person:
-    person = await uow.people.first(handle=handle)
-    assert person is not None
-    return person
-
-
-async def _live_three_weeks(uow_factory: UnitOfWorkFactory) -> int:
-    await seed_demo(uow_factory, ManualClock(SEEDED))
-    async with uow_factory() as uow:
-        org = await uow.organizations.first(order_by="id")
-        assert org is not None
-        raj, carmen = await _person(uow, "raj"), await _person(uow, "carmen")
-        budget = await uow.asks.first(assignee_id=raj.id)
-        blocker = await uow.blockers.first(organization_id=org.id)
-        assert budget is not None and blocker is not None
-        await asks.decide(
-            uow,
-            ask_id=budget.id,
-            organization_id=org.id,
-            decider=raj,
-            outcome="approve",
-            text="Funded from the safety budget",
-            now=SEEDED + timedelta(days=2),
-            link_base="",
-        )
-        assert await blockers.climb(
-            uow, blocker=blocker, now=SEEDED + timedelta(days=3), link_base=""
-        )
-        await blockers.resolve(
-            uow,
-            blocker_id=blocker.id,
-            organization_id=org.id,
-            actor=carmen,
-            text="IT granted access",
-            now=SEEDED + timedelta(days=5),
-        )
-        await uow.commit()
-        return org.id
+from tests.lived_demo import NOW, live_three_weeks, person
 
 
 async def test_each_leader_and_project_gets_their_figures(uow_factory: UnitOfWorkFactory) -> None:
-    org = await _live_three_weeks(uow_factory)
+    org = await live_three_weeks(uow_factory)
     async with bound(uow_factory(), org) as uow:
         report = await load_responsiveness(uow, organization_id=org, now=NOW)
     leaders = {leader.name: leader.result for leader in report.leaders}
@@ -91,9 +43,9 @@ async def test_each_leader_and_project_gets_their_figures(uow_factory: UnitOfWor
 async def test_a_viewer_gets_only_the_leaders_and_projects_named(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    org = await _live_three_weeks(uow_factory)
+    org = await live_three_weeks(uow_factory)
     async with bound(uow_factory(), org) as uow:
-        dana = await _person(uow, "dana")
+        dana = await person(uow, "dana")
         falls = await uow.projects.first(key="FALLS")
         assert falls is not None
         report = await load_responsiveness(
