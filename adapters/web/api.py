@@ -10,51 +10,30 @@ the answer against its schema.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
 
 from aiohttp import web
 
-from adapters.web.access import Viewer, refuse, viewer_of
+from adapters.web.access import refuse, viewer_of
 from adapters.web.deps import WEB
 from adapters.web.kpis import load_kpis
 from adapters.web.openapi import document
-from adapters.web.overview import Overview, load_overview
-from adapters.web.project import load_project
+from adapters.web.overview import Overview
 from adapters.web.rows import load_decisions, load_undelivered, row_dict
+from adapters.web.scope import (
+    Scope,
+    overview_for,
+    project_for,
+    reflections_for,
+    scope_of,
+    visible_keys,
+)
 from bot.ports import UnitOfWork
-from bot.responsiveness import leader_sentences, project_sentences
-from bot.services.lookup import projects_involving
-from bot.services.responsiveness import load_responsiveness
 from bot.tenancy import bound
 
 ROUTES = web.RouteTableDef()
-
-
-@dataclass(frozen=True, kw_only=True)
-class Scope:
-    """What one viewer may read: their organization; all of it for an admin, else the projects
-    they have a role or a RACI letter on, and their own responsiveness."""
-
-    organization_id: int
-    person_id: int | None
-    """None for the admin token (no person behind it)."""
-    project_ids: frozenset[int] | None
-    """None: every project of the organization."""
-
-
-async def scope_of(uow: UnitOfWork, viewer: Viewer) -> Scope:
-    """An admin's scope is the organization; anyone else's, the projects they are part of."""
-    if viewer.is_admin or viewer.person_id is None:
-        return Scope(
-            organization_id=viewer.organization_id, person_id=viewer.person_id, project_ids=None
-        )
-    return Scope(
-        organization_id=viewer.organization_id,
-        person_id=viewer.person_id,
-        project_ids=frozenset(await projects_involving(uow, person_id=viewer.person_id)),
-    )
 
 
 def plain(value: object) -> object:
@@ -86,19 +65,12 @@ Endpoint = Callable[[UnitOfWork, Scope, datetime, Query, Query], Awaitable[Paylo
 body's payload (the handler adds ``organization_id``); None means 404."""
 
 
-async def _overview(uow: UnitOfWork, scope: Scope, now: datetime, query: Query) -> Overview:
-    keys = await _visible_keys(uow, scope)
-    return await load_overview(
-        uow, organization_id=scope.organization_id, now=now, query=query, project_keys=keys
-    )
-
-
 def _filtered(overview: Overview) -> dict[str, object]:
     return {"filters": overview.filters.query(), "notices": list(overview.filters.notices)}
 
 
 async def projects(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> Payload:
-    overview = await _overview(uow, scope, now, {})
+    overview = await overview_for(uow, scope, now=now, query={})
     return {
         "projects": [
             {**row_dict(t.project), "rags": t.rags, "trend": t.trend} for t in overview.projects
@@ -107,34 +79,24 @@ async def projects(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _
 
 
 async def project(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, path: Query) -> Payload:
-    detail = await load_project(
-        uow, organization_id=scope.organization_id, key=path["key"], now=now
-    )
-    if detail is None or (scope.project_ids is not None and detail.id not in scope.project_ids):
-        return None
-    return {"project": plain(detail)}
+    detail = await project_for(uow, scope, key=path["key"], now=now)
+    return None if detail is None else {"project": plain(detail)}
 
 
 async def asks(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> Payload:
-    overview = await _overview(uow, scope, now, query)
+    overview = await overview_for(uow, scope, now=now, query=query)
     rows = [{**row_dict(a.ask), "overdue": a.overdue} for a in overview.asks]
     return {**_filtered(overview), "asks": rows}
 
 
 async def blockers(uow: UnitOfWork, scope: Scope, now: datetime, query: Query, _: Query) -> Payload:
-    overview = await _overview(uow, scope, now, query)
+    overview = await overview_for(uow, scope, now=now, query=query)
     rows = [{**row_dict(b.blocker), "overdue": b.overdue} for b in overview.blockers]
     return {**_filtered(overview), "blockers": rows}
 
 
-async def _visible_keys(uow: UnitOfWork, scope: Scope) -> set[str] | None:
-    if scope.project_ids is None:
-        return None
-    return {p.key for p in await uow.projects.find(id=sorted(scope.project_ids))}
-
-
 async def decisions(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query) -> Payload:
-    keys = await _visible_keys(uow, scope)
+    keys = await visible_keys(uow, scope)
     rows = await load_decisions(uow, organization_id=scope.organization_id, limit=None)
     return {"decisions": [row_dict(d) for d in rows if keys is None or d.project in keys]}
 
@@ -149,35 +111,15 @@ async def kpis(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query
 async def responsiveness(
     uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query
 ) -> Payload:
-    everyone = scope.project_ids is None
-    report = await load_responsiveness(
-        uow,
-        organization_id=scope.organization_id,
-        now=now,
-        person_ids=None if everyone or scope.person_id is None else {scope.person_id},
-        project_ids=scope.project_ids,
-    )
+    found = await reflections_for(uow, scope, now=now)
     return {
         "leaders": [
-            {
-                "person_id": leader.person_id,
-                "name": leader.name,
-                "sentences": leader_sentences(
-                    leader.result,
-                    name=None if leader.person_id == scope.person_id else leader.name,
-                ),
-                **record(leader.result),
-            }
-            for leader in report.leaders
+            {"person_id": r.id, "name": r.name, "sentences": r.sentences, **record(r.result)}
+            for r in found.leaders
         ],
         "projects": [
-            {
-                "key": p.key,
-                "name": p.name,
-                "sentences": project_sentences(p.result),
-                **record(p.result),
-            }
-            for p in report.projects
+            {"key": r.key, "name": r.name, "sentences": r.sentences, **record(r.result)}
+            for r in found.projects
         ],
     }
 

@@ -95,7 +95,7 @@ def scale_for(values: Sequence[float], count: int, *, floor: float | None = None
 
 def _frame(chart_id: str, title: str, desc: str, body: list[str]) -> str:
     return (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
         f'xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{chart_id}-title">{_e(title)}</title>'
@@ -136,17 +136,25 @@ def _polyline(css: str, scale: Scale, values: Sequence[float | None]) -> list[st
 
 
 def _table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """The chart's numbers as a table (cells labelled for the phone layout's stacked cards)."""
     head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td data-label="{_e(h)}">{_e(c)}</td>' for h, c in zip(headers, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
     return (
         f'<details class="chart-data"><summary>Data: {_e(caption)}</summary>'
-        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f'<table class="rows"><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></details>"
     )
 
 
 def _figure(svg: str, table: str) -> str:
-    return f'<figure class="chart-figure">{svg}{table}</figure>'
+    return f'<figure class="chart">{svg}<figcaption>{table}</figcaption></figure>'
 
 
 @dataclass(frozen=True, kw_only=True)
