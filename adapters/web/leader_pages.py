@@ -10,7 +10,6 @@ from aiohttp import web
 
 from adapters.web.access import VIEWER, href, page, refuse, render_page
 from adapters.web.deps import WEB
-from adapters.web.rows import load_dashboard
 from adapters.web.waiting import load_waiting
 from bot.tenancy import bound
 
@@ -46,21 +45,3 @@ async def waiting(request: web.Request) -> web.StreamResponse:
             now=deps.clock.now(),
         )
     return render_page(request, "waiting.html", {"board": board})
-
-
-# STUB for helper `weborg` to replace with the real organization overview (issue 12 §1): the
-# organization's lists as the old single dashboard page showed them, admins only.
-@ROUTES.get("/dashboard/overview")
-@page
-async def overview(request: web.Request) -> web.StreamResponse:
-    viewer = request[VIEWER]
-    if not viewer.is_admin:
-        raise refuse(
-            request, "html", "The overview is for the organization's admins.", web.HTTPForbidden
-        )
-    deps = request.app[WEB]
-    async with bound(deps.uow(), viewer.organization_id) as uow:
-        board = await load_dashboard(
-            uow, organization_id=viewer.organization_id, now=deps.clock.now()
-        )
-    return render_page(request, "overview.html", {"board": board})
