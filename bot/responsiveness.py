@@ -238,14 +238,16 @@ def _asks_sentence(subject: str, total: Figures) -> str:
     return f"{head}; none is waiting."
 
 
-def _blockers_sentence(whom: str, total: Figures) -> str | None:
+def _blockers_sentence(whom: str | None, total: Figures) -> str | None:
+    """About the blockers that reached ``whom``'s rung; about all of them when None."""
     if not total.unblocked and not total.open_blockers:
         return None
+    reached = f" that reached {whom}" if whom else ""
     still = f"; {total.open_blockers} still in the way" if total.open_blockers else ""
     if not total.unblocked or total.unblock_days is None:
-        return f"No blocker that reached {whom} was resolved in the last {WEEKS} weeks{still}."
+        return f"No blocker{reached} was resolved in the last {WEEKS} weeks{still}."
     return (
-        f"{_plural(total.unblocked, 'blocker')} that reached {whom} "
+        f"{_plural(total.unblocked, 'blocker')}{reached} "
         f"{'was' if total.unblocked == 1 else 'were'} resolved in a median of "
         f"{duration(total.unblock_days)}{still}."
     )
@@ -296,7 +298,7 @@ def project_sentences(result: Responsiveness) -> list[str]:
     """Short sentences about one project's decision path, for the facilitator."""
     total = result.total
     sentences = [_asks_sentence("Its leaders", total)]
-    blockers = _blockers_sentence("its ladder", total)
+    blockers = _blockers_sentence(None, total)
     if blockers:
         sentences.append(blockers)
     if total.escalations:

@@ -42,7 +42,7 @@ def _e(text: object) -> str:
 
 
 _AXIS = 'stroke="#999"'
-_TEXT = 'font-size="12" fill="#555"'
+_TEXT = 'font-size="14" fill="#555"'
 
 
 def _colour(css: str) -> str:
@@ -71,6 +71,9 @@ class Scale:
     high: float
     count: int
     """How many x positions (points or bars)."""
+    lowest: float = 0.0
+    highest: float = 1.0
+    """The smallest and largest value shown: the y axis is labelled with these."""
 
     def y(self, value: float) -> float:
         plot = HEIGHT - TOP - BOTTOM
@@ -90,7 +93,7 @@ def scale_for(values: Sequence[float], count: int, *, floor: float | None = None
     if floor is not None:
         low = min(low, floor)
     pad = (high - low) / 10 or 1.0
-    return Scale(low if floor is not None else low - pad, high + pad, count)
+    return Scale(low if floor is not None else low - pad, high + pad, count, low, high)
 
 
 def _frame(chart_id: str, title: str, desc: str, body: list[str]) -> str:
@@ -109,10 +112,11 @@ def _axes(scale: Scale, first: str, last: str) -> list[str]:
         f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" {_AXIS} />',
         f'<line class="axis" x1="{LEFT}" y1="{bottom}" x2="{WIDTH - RIGHT}" y2="{bottom}" '
         f"{_AXIS} />",
-        f'<text class="tick" x="{LEFT - 4}" y="{scale.y(scale.high) + 4}" '
-        f'text-anchor="end" {_TEXT}>{_e(number(scale.high))}</text>',
-        f'<text class="tick" x="{LEFT - 4}" y="{bottom}" text-anchor="end" {_TEXT}>'
-        f"{_e(number(scale.low))}</text>",
+        *(
+            f'<text class="tick" x="{LEFT - 4}" y="{scale.y(value) + 4}" text-anchor="end" '
+            f"{_TEXT}>{_e(number(value))}</text>"
+            for value in sorted({scale.lowest, scale.highest})
+        ),
         f'<text class="tick" x="{LEFT}" y="{HEIGHT - 8}" {_TEXT}>{_e(first)}</text>',
         f'<text class="tick" x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" text-anchor="end" {_TEXT}>'
         f"{_e(last)}</text>",
@@ -193,7 +197,7 @@ def run_chart(
             f'y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="{COLOURS[kind]}" '
             f'stroke-dasharray="6 4" />'
             f'<text class="threshold-label {kind}" x="{WIDTH - RIGHT + 4}" y="{y + 4}" '
-            f'font-size="12" fill="{COLOURS[kind]}">{kind} {_e(number(value))}</text>'
+            f'font-size="14" fill="{COLOURS[kind]}">{kind} {_e(number(value))}</text>'
         )
     body += _polyline("series", scale, [p.value for p in points])
     for index, p in enumerate(points):
@@ -297,7 +301,7 @@ def trend_chart(
                 )
         y = TOP + 12 + row * 16
         body.append(
-            f'<text class="legend {s.css}" x="{WIDTH - RIGHT + 4}" y="{y}" font-size="12" '
+            f'<text class="legend {s.css}" x="{WIDTH - RIGHT + 4}" y="{y}" font-size="14" '
             f'fill="{_colour(s.css)}">{_e(s.name)}</text>'
         )
 
