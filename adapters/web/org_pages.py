@@ -16,7 +16,7 @@ from adapters.web.access import VIEWER, page, refuse, render_page
 from adapters.web.charts import Series, age_bands, bar_chart, trend_chart
 from adapters.web.deps import WEB
 from adapters.web.kpis import kpi_chart
-from adapters.web.overview import STATES
+from adapters.web.overview import STATES, ask_overdue
 from adapters.web.rows import load_decisions, load_reviews, load_undelivered
 from adapters.web.scope import (
     Reflection,
@@ -73,6 +73,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
             "reviews": [r for r in reviews if shown(r.project)],
             "decisions": [d for d in decisions if shown(d.project)][:RECENT_DECISIONS],
             "undelivered": undelivered,
+            "ask_overdue": lambda ask: ask_overdue(ask, now),
         },
     )
 
@@ -83,9 +84,10 @@ async def project(request: web.Request) -> web.StreamResponse:
     viewer = request[VIEWER]
     deps = request.app[WEB]
     key = request.match_info["key"]
+    now = deps.clock.now()
     async with bound(deps.uow(), viewer.organization_id) as uow:
         scope = await scope_of(uow, viewer)
-        detail = await project_for(uow, scope, key=key, now=deps.clock.now())
+        detail = await project_for(uow, scope, key=key, now=now)
     if detail is None:
         raise refuse(
             request,
@@ -94,7 +96,11 @@ async def project(request: web.Request) -> web.StreamResponse:
             web.HTTPNotFound,
         )
     charts = {k.id: Markup(kpi_chart(k)) for k in detail.kpis}
-    return render_page(request, "project.html", {"project": detail, "charts": charts})
+    return render_page(
+        request,
+        "project.html",
+        {"project": detail, "charts": charts, "ask_overdue": lambda ask: ask_overdue(ask, now)},
+    )
 
 
 def trend_charts(prefix: str, reflection: Reflection) -> list[Markup]:

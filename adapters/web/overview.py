@@ -108,7 +108,8 @@ def trend_of(rags: Sequence[str]) -> str:
     return "improving" if latest > before else "worsening" if latest < before else "steady"
 
 
-def _ask_overdue(ask: AskRow, now: datetime) -> bool:
+def ask_overdue(ask: AskRow, now: datetime) -> bool:
+    """Still waiting on its decider after its needed-by date."""
     waiting = ask.state in (AskState.OPEN.value, AskState.INFO_REQUESTED.value)
     return waiting and ask.needed_by is not None and ask.needed_by < now.date()
 
@@ -140,7 +141,7 @@ async def filtered_asks(
     flagged = []
     for row in rows:
         waiting = row.state in (AskState.OPEN.value, AskState.INFO_REQUESTED.value)
-        overdue = _ask_overdue(row, now)
+        overdue = ask_overdue(row, now)
         if not _state_matches(filters.state, waiting=waiting, overdue=overdue):
             continue
         if filters.project and row.project != filters.project:

@@ -117,6 +117,9 @@ async def test_the_project_page_shows_charter_stakeholders_raci_ladder_and_kpi_c
     assert budget is not None
     letters = re.findall(r'<td class="letter ?\w*">(\w?)</td>', budget.group(1))
     assert dict(zip(heads[1:], letters, strict=True))["Raj Patel"] == "A"
+    # The budget ask was decided in time, though its needed-by date has passed since.
+    asks = _section(html, "Asks")
+    assert "Fund the sepsis screening tool" in asks and 'class="overdue"' not in asks
     ladder = _text(_section(html, "Blockers"))
     assert "Eve Martin Accountable · passed" in ladder
     assert "Dr Carmen Diaz sponsor · held it when it closed" in ladder
