@@ -4,8 +4,15 @@ responsiveness, API and page tests, so each checks figures it did not have to bu
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.http import build_web_app
+from adapters.web import sign_link
 from bot.clock import ManualClock
 from bot.model import Person
 from bot.ports import UnitOfWork, UnitOfWorkFactory
@@ -55,3 +62,27 @@ async def live_three_weeks(uow_factory: UnitOfWorkFactory) -> int:
         )
         await uow.commit()
         return org.id
+
+
+@asynccontextmanager
+async def lived_site(
+    uow_factory: UnitOfWorkFactory, *, key: bytes, handles: Sequence[str], admin_token: str = ""
+) -> AsyncIterator[tuple[TestClient, dict[str, str]]]:
+    """The real server on the lived demo at :data:`NOW`, and each of ``handles``' personal
+    link (its query string, valid for a week)."""
+    org = await live_three_weeks(uow_factory)
+    app = build_web_app(
+        uow=uow_factory, clock=ManualClock(NOW), admin_token=admin_token, dashboard_key=key
+    )
+    links = {}
+    async with uow_factory() as uow:
+        for handle in handles:
+            link = sign_link(
+                key=key,
+                organization_id=org,
+                person_id=(await person(uow, handle)).id,
+                expires_at=NOW + timedelta(days=7),
+            )
+            links[handle] = urlsplit(link).query
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        yield client, links

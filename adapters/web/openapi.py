@@ -215,28 +215,21 @@ SCHEMAS: dict[str, Schema] = {
     ),
 }
 
+
+def _query(name: str, description: str, schema: Schema) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
 _FILTERS = [
-    {
-        "name": "project",
-        "in": "query",
-        "required": False,
-        "description": "A project key: only its items.",
-        "schema": STR,
-    },
-    {
-        "name": "state",
-        "in": "query",
-        "required": False,
-        "description": "open (default), overdue, closed or all.",
-        "schema": {**STR, "enum": list(STATES)},
-    },
-    {
-        "name": "person",
-        "in": "query",
-        "required": False,
-        "description": "A handle: asks they raised or decide, blockers they hold.",
-        "schema": STR,
-    },
+    _query("project", "A project key: only its items.", STR),
+    _query("state", "open (default), overdue, closed or all.", {**STR, "enum": list(STATES)}),
+    _query("person", "A handle: asks they raised or decide, blockers they hold.", STR),
 ]
 _FILTERED = {
     "filters": {

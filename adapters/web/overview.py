@@ -118,13 +118,23 @@ def _blocker_overdue(blocker: BlockerRow, now: datetime) -> bool:
     return blocker.next_escalation_at is not None and blocker.next_escalation_at < now
 
 
-def _state_matches(state: str, *, waiting: bool, overdue: bool) -> bool:
-    return {
-        "open": waiting,
-        "overdue": overdue,
-        "closed": not waiting,
-        "all": True,
-    }.get(state, False)
+def passes(
+    filters: Filters,
+    *,
+    waiting: bool,
+    overdue: bool,
+    project: str,
+    people: Collection[str],
+    name: str,
+) -> bool:
+    """Whether an item passes the filters; ``people`` are the names the person filter matches
+    (an ask's assignee and requester, a blocker's rung holder), ``name`` the filter's person."""
+    state = {"open": waiting, "overdue": overdue, "closed": not waiting, "all": True}
+    return (
+        state.get(filters.state, False)
+        and (not filters.project or project == filters.project)
+        and (not filters.person or name in people)
+    )
 
 
 async def filtered_asks(
@@ -138,18 +148,19 @@ async def filtered_asks(
         now=now,
         states=None if everything else OPEN_ASK_STATES,
     )
-    flagged = []
-    for row in rows:
-        waiting = row.state in (AskState.OPEN.value, AskState.INFO_REQUESTED.value)
-        overdue = ask_overdue(row, now)
-        if not _state_matches(filters.state, waiting=waiting, overdue=overdue):
-            continue
-        if filters.project and row.project != filters.project:
-            continue
-        if filters.person and name not in (row.assignee, row.requester):
-            continue
-        flagged.append(FlaggedAsk(ask=row, overdue=overdue))
-    return flagged
+    flagged = [FlaggedAsk(ask=row, overdue=ask_overdue(row, now)) for row in rows]
+    return [
+        f
+        for f in flagged
+        if passes(
+            filters,
+            waiting=f.ask.state in (AskState.OPEN.value, AskState.INFO_REQUESTED.value),
+            overdue=f.overdue,
+            project=f.ask.project,
+            people=(f.ask.assignee, f.ask.requester),
+            name=name,
+        )
+    ]
 
 
 async def filtered_blockers(
@@ -157,18 +168,19 @@ async def filtered_blockers(
 ) -> list[FlaggedBlocker]:
     """Open blockers that pass the filters (closed ones live on their project's page)."""
     rows = await load_blockers(uow, organization_id=organization_id, now=now)
-    flagged = []
-    for row in rows:
-        waiting = row.state in (BlockerState.OPEN.value, BlockerState.ACKNOWLEDGED.value)
-        overdue = _blocker_overdue(row, now)
-        if not _state_matches(filters.state, waiting=waiting, overdue=overdue):
-            continue
-        if filters.project and row.project != filters.project:
-            continue
-        if filters.person and row.owner != name:
-            continue
-        flagged.append(FlaggedBlocker(blocker=row, overdue=overdue))
-    return flagged
+    flagged = [FlaggedBlocker(blocker=row, overdue=_blocker_overdue(row, now)) for row in rows]
+    return [
+        f
+        for f in flagged
+        if passes(
+            filters,
+            waiting=f.blocker.state in (BlockerState.OPEN.value, BlockerState.ACKNOWLEDGED.value),
+            overdue=f.overdue,
+            project=f.blocker.project,
+            people=(f.blocker.owner,),
+            name=name,
+        )
+    ]
 
 
 async def load_overview(

@@ -5,21 +5,16 @@ leader sees only the projects they are part of."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
-from adapters.http import build_web_app
-from adapters.web import sign_link
 from adapters.web.api import ENDPOINTS
-from bot.clock import ManualClock
 from bot.ports import UnitOfWorkFactory
-from tests.lived_demo import NOW, live_three_weeks, person
+from tests.lived_demo import lived_site
 
 ADMIN = "api-admin-token"
 KEY = b"api-link-key"
@@ -30,22 +25,10 @@ async def api(
     sql_uow_factory: UnitOfWorkFactory,
 ) -> AsyncIterator[tuple[TestClient, dict[str, str]]]:
     """The server on the lived demo, and a personal link's query for each demo person."""
-    org = await live_three_weeks(sql_uow_factory)
-    app = build_web_app(
-        uow=sql_uow_factory, clock=ManualClock(NOW), admin_token=ADMIN, dashboard_key=KEY
-    )
-    links = {}
-    async with sql_uow_factory() as uow:
-        for handle in ("ana", "ben", "dana", "raj"):
-            link = sign_link(
-                key=KEY,
-                organization_id=org,
-                person_id=(await person(uow, handle)).id,
-                expires_at=NOW + timedelta(days=7),
-            )
-            links[handle] = urlsplit(link).query
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield client, links
+    async with lived_site(
+        sql_uow_factory, key=KEY, handles=("ana", "ben", "dana", "raj"), admin_token=ADMIN
+    ) as served:
+        yield served
 
 
 async def _document(client: TestClient) -> dict[str, Any]:

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from html import unescape
-from urllib.parse import urlsplit
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from adapters.http import build_web_app
-from adapters.web import sign_link
-from bot.clock import ManualClock
 from bot.ports import UnitOfWorkFactory
-from tests.lived_demo import NOW, live_three_weeks, person
+from tests.lived_demo import lived_site
 
 KEY = b"pages-link-key"
 
@@ -25,20 +20,8 @@ KEY = b"pages-link-key"
 async def site(
     sql_uow_factory: UnitOfWorkFactory,
 ) -> AsyncIterator[tuple[TestClient, dict[str, str]]]:
-    org = await live_three_weeks(sql_uow_factory)
-    app = build_web_app(uow=sql_uow_factory, clock=ManualClock(NOW), dashboard_key=KEY)
-    links = {}
-    async with sql_uow_factory() as uow:
-        for handle in ("ana", "ben", "carmen"):
-            link = sign_link(
-                key=KEY,
-                organization_id=org,
-                person_id=(await person(uow, handle)).id,
-                expires_at=NOW + timedelta(days=7),
-            )
-            links[handle] = urlsplit(link).query
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield client, links
+    async with lived_site(sql_uow_factory, key=KEY, handles=("ana", "ben", "carmen")) as served:
+        yield served
 
 
 async def _page(client: TestClient, path: str, query: str, status: int = 200) -> str:
