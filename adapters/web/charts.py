@@ -307,7 +307,10 @@ def trend_chart(
 
     def latest(s: Series) -> str:
         values = [v for v in s.values if v is not None]
-        return f"{s.name} {number(values[-1])} {unit}" if values else f"{s.name}: no figure"
+        if not values:
+            return f"{s.name}: no figure"
+        one = values[-1] == 1 and unit.endswith("s")
+        return f"{s.name} {number(values[-1])} {unit[:-1] if one else unit}"
 
     desc = (
         f"{len(labels)} weeks"

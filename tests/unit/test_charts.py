@@ -157,7 +157,7 @@ def test_a_trend_leaves_a_gap_for_a_week_without_a_figure() -> None:
     assert [len(line.get("points", "").split()) for line in lines] == [2, 3, 4]
     assert len(by_class(svg, "circle", "point")) == 9
     assert svg.findtext(f"{SVG}desc") == (
-        "12 weeks from 2026-W38 to 2026-W49; latest: to decide 1 days."
+        "12 weeks from 2026-W38 to 2026-W49; latest: to decide 1 day."
     )
     rows = [[td.text for td in tr.iter("td")] for tr in figure.iter("tr")][1:]
     assert rows[2] == ["2026-W40", None]
