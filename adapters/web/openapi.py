@@ -312,6 +312,25 @@ PATHS: dict[str, Schema] = {
 }
 
 
+SECURITY: dict[str, Schema] = {
+    "personalLink": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "sig",
+        "description": "A personal link's query as the bot hands it out: "
+        "org=<org>&p=<person>&exp=<epoch seconds>&sig=<HMAC-SHA256 hex of org:person:exp>. "
+        "Answers for that person: the projects they are part of (all of them for an admin).",
+    },
+    "adminToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "ADMIN_TOKEN, also accepted as ?token=…; &org=<id> picks the "
+        "organization (default: the oldest).",
+    },
+}
+"""Either opens the API (one of them per request)."""
+
+
 def document() -> Schema:
     """The whole OpenAPI document."""
     return {
@@ -323,5 +342,6 @@ def document() -> Schema:
             "(see docs/api.md).",
         },
         "paths": PATHS,
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY},
+        "security": [{name: []} for name in SECURITY],
     }
