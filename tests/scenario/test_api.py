@@ -5,16 +5,20 @@ leader sees only the projects they are part of."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
+from adapters.web import sign_link
 from adapters.web.api import ENDPOINTS
+from bot.model import Organization, Person, Project, Role, Stakeholder
 from bot.ports import UnitOfWorkFactory
-from tests.lived_demo import lived_site
+from tests.lived_demo import NOW, lived_site
 
 ADMIN = "api-admin-token"
 KEY = b"api-link-key"
@@ -132,3 +136,32 @@ async def test_the_project_detail_holds_the_raci_grid_and_kpi_observations(
         (78.0, "warn"),
         (95.0, "alert"),
     ]
+
+
+async def test_another_organization_sees_none_of_the_demo(
+    api: tuple[TestClient, dict[str, str]], sql_uow_factory: UnitOfWorkFactory
+) -> None:
+    client, links = api
+    async with sql_uow_factory() as uow:
+        other = await uow.organizations.add(Organization(name="Other Trust"))
+        zoe = await uow.people.add(Person(organization_id=other.id, handle="zoe", name="Zoe Kim"))
+        hidden = await uow.projects.add(
+            Project(organization_id=other.id, key="HIDDEN", name="Other trust's project")
+        )
+        await uow.stakeholders.add(
+            Stakeholder(project_id=hidden.id, person_id=zoe.id, role=Role.SPONSOR)
+        )
+        await uow.commit()
+    link = sign_link(
+        key=KEY, organization_id=other.id, person_id=zoe.id, expires_at=NOW + timedelta(days=1)
+    )
+    theirs = urlsplit(link).query
+    demo_words = ("SEPSIS", "FALLS", "Dana Lee", "Raj Patel", "antibiotics", "Northfield")
+    for path in ENDPOINTS:
+        response = await client.get(f"{path.replace('{key}', 'HIDDEN')}?{theirs}")
+        assert response.status == 200, path
+        body = await response.text()
+        assert not [w for w in demo_words if w in body], (path, body)
+    # The demo's own admin cannot open the other organization's project by its key.
+    mine = await client.get(f"/api/v1/projects/HIDDEN?{links['ana']}")
+    assert mine.status == 404
