@@ -53,6 +53,8 @@ class Party(StrEnum):
     SPONSOR = "sponsor"
     ADMIN = "admin"
     """An administrator of the project's organization (:func:`is_admin`)."""
+    NAMED = "named on it"
+    """Consulted on the ask, or on any rung of the blocker's ladder (past, present or next)."""
     MEMBER = "anyone in the organization"
 
 
@@ -73,6 +75,8 @@ class Action(StrEnum):
     ACK_BLOCKER = "acknowledge blocker #{blocker}"
     RESOLVE_BLOCKER = "resolve blocker #{blocker}"
     WITHDRAW_BLOCKER = "withdraw blocker #{blocker}"
+    VIEW_ASK = "see ask #{ask}"
+    VIEW_BLOCKER = "see blocker #{blocker}"
     # Organization set-up (org admin add|remove, org executive, org name …) joins here: rows
     # allowed to {Party.ADMIN} only.
 
@@ -127,6 +131,28 @@ TABLE: Mapping[Action, Rule] = {
     Action.ACK_BLOCKER: _BLOCKER_HANDLERS,
     Action.RESOLVE_BLOCKER: _BLOCKER_HANDLERS,
     Action.WITHDRAW_BLOCKER: _rule(P.REPORTER, who="{reporter}, who raised it,"),
+    # The dashboard's item pages: the people on the item, the project's stewards and its R.
+    Action.VIEW_ASK: _rule(
+        P.REQUESTER,
+        P.DECIDER,
+        P.DELEGATE,
+        P.NAMED,
+        P.LEAD,
+        P.RESPONSIBLE,
+        P.SPONSOR,
+        P.ADMIN,
+        who="the people on it, the lead, the R for * or the sponsor of #{project}, or an admin,",
+    ),
+    Action.VIEW_BLOCKER: _rule(
+        P.REPORTER,
+        P.RUNG_HOLDER,
+        P.NAMED,
+        P.LEAD,
+        P.RESPONSIBLE,
+        P.SPONSOR,
+        P.ADMIN,
+        who="the people on it, the lead, the R for * or the sponsor of #{project}, or an admin,",
+    ),
 }
 """Action × role. Everything a service refuses for want of a role is decided here."""
 
@@ -174,11 +200,15 @@ async def parties_of(
                 assignee_id=ask.assignee_id, delegations=delegations, today=today
             ):
                 held.add(Party.DELEGATE)
+        if person.id in ask.consulted_ids:
+            held.add(Party.NAMED)
     if blocker is not None:
         if blocker.reporter_id == person.id:
             held.add(Party.REPORTER)
         if blocker.ladder and blocker.ladder[blocker.level] == person.id:
             held.add(Party.RUNG_HOLDER)
+        if person.id in blocker.ladder:
+            held.add(Party.NAMED)
     return frozenset(held)
 
 

@@ -27,6 +27,25 @@ EXPECTED: dict[Action, set[Party]] = {
     A.ACK_BLOCKER: {P.RUNG_HOLDER, P.REPORTER, P.LEAD, P.SPONSOR, P.ADMIN},
     A.RESOLVE_BLOCKER: {P.RUNG_HOLDER, P.REPORTER, P.LEAD, P.SPONSOR, P.ADMIN},
     A.WITHDRAW_BLOCKER: {P.REPORTER},
+    A.VIEW_ASK: {
+        P.REQUESTER,
+        P.DECIDER,
+        P.DELEGATE,
+        P.NAMED,
+        P.LEAD,
+        P.RESPONSIBLE,
+        P.SPONSOR,
+        P.ADMIN,
+    },
+    A.VIEW_BLOCKER: {
+        P.REPORTER,
+        P.RUNG_HOLDER,
+        P.NAMED,
+        P.LEAD,
+        P.RESPONSIBLE,
+        P.SPONSOR,
+        P.ADMIN,
+    },
 }
 
 
@@ -92,6 +111,10 @@ SENTENCES = {
     A.RESOLVE_BLOCKER: "Only Raj Patel (whose rung it is), Ana Silva (who raised it), the lead "
     "or sponsor of #SEPSIS, or an admin, can resolve blocker #4.",
     A.WITHDRAW_BLOCKER: "Only Ana Silva, who raised it, can withdraw blocker #4.",
+    A.VIEW_ASK: "Only the people on it, the lead, the R for * or the sponsor of #SEPSIS, or an "
+    "admin, can see ask #7.",
+    A.VIEW_BLOCKER: "Only the people on it, the lead, the R for * or the sponsor of #SEPSIS, or "
+    "an admin, can see blocker #4.",
 }
 
 

@@ -1,0 +1,312 @@
+"""An ask's or a blocker's page: its full text, who is on it, and every event of its history.
+
+The history is read from what the services already write, never from a second log: the audit
+trail (raised and routed, questions and answers, comments, snoozes, escalations, the decision),
+the decision log (outcome, rationale, "X for Y" when a delegate decided) and the outbox's
+cards and reminders with whether each was delivered. Whether the viewer may see the item is the
+permission table's ``VIEW_ASK`` / ``VIEW_BLOCKER`` row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.calendar import local_date
+from bot.errors import NotFound
+from bot.links import ItemKind
+from bot.model import Ask, AuditEvent, Blocker, OutboxState, Person, Project
+from bot.permissions import Action, allows, parties_of, refusal
+from bot.ports import UnitOfWork
+from bot.routing import signed
+from bot.services.lookup import names_of
+
+_PERSON = re.compile(r"person:(\d+)")
+
+_WHAT: Mapping[str, str] = {
+    "ask.raised": "Raised and routed",
+    "ask.approved": "Approved",
+    "ask.declined": "Declined",
+    "ask.info_requested": "Question asked",
+    "ask.answered": "Question answered",
+    "ask.commented": "Comment",
+    "ask.withdrawn": "Withdrawn",
+    "ask.expired": "Expired",
+    "ask.open": "Reopened",
+    "blocker.raised": "Raised, with its escalation ladder",
+    "blocker.acknowledged": "Acknowledged",
+    "blocker.resolved": "Resolved",
+    "blocker.withdrawn": "Withdrawn",
+    "blocker.escalated": "Escalated",
+    "reminder.snoozed": "Reminder snoozed",
+    "reminder.escalated": "Snoozed too often: passed up",
+}
+"""Audit actions as a reader says them; anything else shows as its action name."""
+
+_MESSAGES: Mapping[str, str] = {
+    "card": "Card sent",
+    "rung": "Sent up the ladder",
+    "consult": "Asked for advice",
+    "question": "Question passed on",
+    "told": "Outcome told",
+    "reminder": "Reminder",
+    "overdue": "Overdue reminder",
+    "snooze": "Reminder after a snooze",
+    "snooze-escalated": "Reminder passed up",
+    "expired": "Expiry notice",
+}
+"""Outbox messages about an item (``<kind>:<id>:<what>[:…]``) shown in its history, each with
+whether it reached its reader."""
+
+_DELIVERY: Mapping[OutboxState, str] = {
+    OutboxState.SENT: "delivered",
+    OutboxState.PENDING: "not delivered yet",
+    OutboxState.FAILED: "NOT delivered (given up)",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    at: datetime
+    what: str
+    who: str
+    """Who did it ("Carmen Diaz for Dana Lee" for a delegate's decision); "" for the bot."""
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemPage:
+    kind: ItemKind
+    id: int
+    project: str
+    project_name: str
+    text: str
+    state: str
+    facts: list[tuple[str, str]]
+    """Label → value, in reading order (who raised it, who decides, due…)."""
+    events: list[Event]
+    """Oldest first."""
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _named(text: str, names: Mapping[int, str]) -> str:
+    """``person:7`` in audit details, as the person's name."""
+    return _PERSON.sub(lambda m: names.get(int(m.group(1)), "someone"), text)
+
+
+def _message(key: str, prefix: str) -> str | None:
+    what = key.removeprefix(prefix).split(":", 1)[0]
+    return _MESSAGES.get(what)
+
+
+async def _events(
+    uow: UnitOfWork, *, organization_id: int, kind: ItemKind, item_id: int, since: datetime
+) -> list[Event]:
+    """The item's history, oldest first (see the module docstring for its sources)."""
+    subject = f"{kind}:{item_id}"
+    audit: Sequence[AuditEvent] = await uow.audit.find(subject=subject, order_by="at")
+    decisions = await uow.decisions.find(subject_kind=kind, subject_id=item_id)
+    prefix = f"{subject}:"
+    sent = [
+        row
+        for row in await uow.outbox.find(
+            organization_id=organization_id, created_at__gte=since, order_by="created_at"
+        )
+        if row.key.startswith(prefix) and _message(row.key, prefix)
+    ]
+    ids = [e.actor_id or 0 for e in audit] + [p.person_id or 0 for p in sent]
+    ids += [i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i]
+    ids += [int(i) for e in audit for i in _PERSON.findall(e.detail)]
+    names = await names_of(uow, ids)
+    events = [
+        Event(
+            at=_aware(e.at),
+            what=_WHAT.get(e.action, e.action),
+            who=names.get(e.actor_id or 0, ""),
+            detail=_named(e.detail, names),
+        )
+        for e in audit
+        if not (decisions and e.action in _DECIDED)
+    ]
+    events += [
+        Event(
+            at=_aware(p.created_at),
+            what=_message(p.key, prefix) or "",
+            who="",
+            detail=f"to {names.get(p.person_id or 0, 'a channel')}: {_DELIVERY[p.state]}",
+        )
+        for p in sent
+    ]
+    events += [
+        Event(
+            at=_aware(d.decided_at),
+            what=f"Decided: {d.outcome.split(':', 1)[0]}",
+            who=signed(names, d.decided_by_id, d.on_behalf_of_id),
+            detail=d.rationale,
+        )
+        for d in decisions
+    ]
+    return sorted(events, key=lambda e: e.at)
+
+
+_DECIDED = {"ask.approved", "ask.declined", "blocker.resolved"}
+"""Audit actions the decision log tells better (with its rationale and "X for Y")."""
+
+
+async def _may_see(
+    uow: UnitOfWork,
+    action: Action,
+    *,
+    viewer: Person | None,
+    project: Project,
+    ask: Ask | None = None,
+    blocker: Blocker | None = None,
+    now: datetime,
+) -> None:
+    """Raise NotAllowed unless ``viewer`` may see the item (None: the admin token)."""
+    if viewer is None:
+        return
+    held = await parties_of(
+        uow,
+        person=viewer,
+        project=project,
+        ask=ask,
+        blocker=blocker,
+        today=local_date(now, viewer.timezone),
+    )
+    if not allows(action, held):
+        ids = sorted({i for i in (ask.assignee_id, ask.requester_id) if i}) if ask else []
+        ids += [blocker.reporter_id, *blocker.ladder] if blocker else []
+        raise refusal(
+            action,
+            held=held,
+            project=project,
+            ask=ask,
+            blocker=blocker,
+            names=await names_of(uow, ids),
+        )
+
+
+async def _context(
+    uow: UnitOfWork, *, organization_id: int, project_id: int, viewer_id: int | None
+) -> tuple[Project, Person | None]:
+    project = await uow.projects.get(project_id)
+    if project is None or project.organization_id != organization_id:
+        raise NotFound("No such item here.")
+    viewer = await uow.people.get(viewer_id) if viewer_id is not None else None
+    return project, viewer
+
+
+async def load_ask_page(
+    uow: UnitOfWork, *, organization_id: int, ask_id: int, viewer_id: int | None, now: datetime
+) -> ItemPage:
+    """Ask ``ask_id`` as ``viewer_id`` may see it (None: the admin token).
+
+    Raises:
+        NotFound: no such ask in this organization.
+        NotAllowed: the viewer is not among those the permission table lets see it.
+    """
+    ask = await uow.asks.get(ask_id)
+    if ask is None or ask.organization_id != organization_id:
+        raise NotFound("No such ask here.")
+    project, viewer = await _context(
+        uow, organization_id=organization_id, project_id=ask.project_id, viewer_id=viewer_id
+    )
+    await _may_see(uow, Action.VIEW_ASK, viewer=viewer, project=project, ask=ask, now=now)
+    people = (ask.requester_id, ask.assignee_id, ask.decided_by_id, ask.on_behalf_of_id)
+    names = await names_of(uow, [*(i or 0 for i in people), *ask.consulted_ids])
+    facts = [
+        ("Raised by", names.get(ask.requester_id, "?")),
+        ("Decides", names.get(ask.assignee_id, "?")),
+        ("Why them", ask.reason),
+        ("Area", ask.area),
+        ("Needed by", ask.needed_by.isoformat() if ask.needed_by else "no date"),
+        ("Consulted", ", ".join(names.get(i, "?") for i in ask.consulted_ids)),
+        ("Raised", _aware(ask.created_at).strftime("%Y-%m-%d %H:%M UTC")),
+    ]
+    if ask.decided_by_id:
+        facts.append(("Decided by", signed(names, ask.decided_by_id, ask.on_behalf_of_id)))
+    if ask.rationale:
+        facts.append(("Rationale", ask.rationale))
+    return ItemPage(
+        kind="ask",
+        id=ask.id,
+        project=project.key,
+        project_name=project.name,
+        text=ask.text,
+        state=ask.state.value.replace("_", " "),
+        facts=[(label, value) for label, value in facts if value],
+        events=await _events(
+            uow,
+            organization_id=organization_id,
+            kind="ask",
+            item_id=ask.id,
+            since=_aware(ask.created_at),
+        ),
+    )
+
+
+async def load_blocker_page(
+    uow: UnitOfWork,
+    *,
+    organization_id: int,
+    blocker_id: int,
+    viewer_id: int | None,
+    now: datetime,
+) -> ItemPage:
+    """Blocker ``blocker_id`` as ``viewer_id`` may see it (None: the admin token).
+
+    Raises:
+        NotFound: no such blocker in this organization.
+        NotAllowed: the viewer is not among those the permission table lets see it.
+    """
+    blocker = await uow.blockers.get(blocker_id)
+    if blocker is None or blocker.organization_id != organization_id:
+        raise NotFound("No such blocker here.")
+    project, viewer = await _context(
+        uow, organization_id=organization_id, project_id=blocker.project_id, viewer_id=viewer_id
+    )
+    await _may_see(
+        uow, Action.VIEW_BLOCKER, viewer=viewer, project=project, blocker=blocker, now=now
+    )
+    names = await names_of(uow, [blocker.reporter_id, *blocker.ladder])
+    rungs = " → ".join(
+        f"{names.get(pid, '?')}{' (now)' if rung == blocker.level else ''}"
+        for rung, pid in enumerate(blocker.ladder)
+    )
+    facts = [
+        ("Raised by", names.get(blocker.reporter_id, "?")),
+        ("Severity", blocker.severity.value),
+        ("Area", blocker.area),
+        ("Ladder", rungs),
+        ("Rung", f"{blocker.level + 1} of {len(blocker.ladder)}" if blocker.ladder else ""),
+        (
+            "Escalates",
+            _aware(blocker.next_escalation_at).strftime("%Y-%m-%d %H:%M UTC")
+            if blocker.next_escalation_at
+            else "",
+        ),
+        ("Raised", _aware(blocker.created_at).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Resolution", blocker.resolution),
+    ]
+    return ItemPage(
+        kind="blocker",
+        id=blocker.id,
+        project=project.key,
+        project_name=project.name,
+        text=blocker.text,
+        state=blocker.state.value,
+        facts=[(label, value) for label, value in facts if value],
+        events=await _events(
+            uow,
+            organization_id=organization_id,
+            kind="blocker",
+            item_id=blocker.id,
+            since=_aware(blocker.created_at),
+        ),
+    )
