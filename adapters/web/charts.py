@@ -289,6 +289,11 @@ def trend_chart(
     known = [v for s in series for v in s.values if v is not None]
     scale = scale_for(known, len(labels), floor=0)
     body = _axes(scale, labels[0] if labels else "", labels[-1] if labels else "")
+    if not known:
+        body.append(
+            f'<text class="no-data" x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT / 2}" '
+            f'text-anchor="middle" {_TEXT}>No figures in these weeks</text>'
+        )
     for row, s in enumerate(series):
         body += _polyline(f"series {s.css}", scale, s.values)
         for index, value in enumerate(s.values):

@@ -2,7 +2,9 @@
 
 Thin handlers, like :mod:`adapters.web.leader_pages`: check who is looking, load through the
 viewer's :class:`~adapters.web.scope.Scope` (what the JSON API loads too), make the charts,
-render. Admins see their whole organization; anyone else the projects they are part of.
+render. The overview is the admins' (DESIGN §1: the admin/facilitator watches the dashboard);
+project pages and responsiveness are open to anyone, scoped: admins see their whole
+organization, anyone else the projects they are part of and their own figures.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from adapters.web.scope import (
     project_for,
     reflections_for,
     scope_of,
-    visible_keys,
 )
 from bot.tenancy import bound
 
@@ -37,23 +38,27 @@ RECENT_DECISIONS = 20
 @page
 async def overview(request: web.Request) -> web.StreamResponse:
     viewer = request[VIEWER]
+    if not viewer.is_admin:
+        raise refuse(
+            request,
+            "html",
+            "The overview is for the organization's admins. Your own projects are linked "
+            "from the Responsiveness page.",
+            web.HTTPForbidden,
+        )
     deps = request.app[WEB]
     now = deps.clock.now()
     org = viewer.organization_id
     async with bound(deps.uow(), org) as uow:
         scope = await scope_of(uow, viewer)
         board = await overview_for(uow, scope, now=now, query=request.query)
-        keys = await visible_keys(uow, scope)
         reviews = await load_reviews(uow, organization_id=org, now=now)
         decisions = await load_decisions(uow, organization_id=org, limit=None)
-        undelivered = (
-            await load_undelivered(uow, organization_id=org, now=now) if viewer.is_admin else []
-        )
+        undelivered = await load_undelivered(uow, organization_id=org, now=now)
 
     def shown(project: str) -> bool:
-        """Visible to the viewer and within the project filter (reviews, decisions)."""
-        chosen = board.filters.project
-        return (keys is None or project in keys) and (not chosen or project == chosen)
+        """Within the project filter (reviews, decisions)."""
+        return not board.filters.project or project == board.filters.project
 
     waiting = [a.ask.age_days for a in board.asks if a.ask.state in ("open", "info_requested")]
     ageing = bar_chart(

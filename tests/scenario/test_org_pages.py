@@ -74,12 +74,17 @@ async def test_overview_filters_by_state_project_and_person(
     assert "No asks match." in bad
 
 
-async def test_a_leader_sees_only_their_projects(site: tuple[TestClient, dict[str, str]]) -> None:
+async def test_a_leader_reaches_their_projects_not_the_overview(
+    site: tuple[TestClient, dict[str, str]],
+) -> None:
     client, links = site
-    html = await _page(client, "/dashboard/overview", links["ben"])
-    assert "<h1>Your projects</h1>" in html
-    assert "FALLS" in html and "SEPSIS" not in html
-    assert "<h2>Undelivered</h2>" not in html
+    refused = await _page(client, "/dashboard/overview", links["ben"], status=403)
+    assert "The overview is for the organization's admins." in _text(refused)
+    html = await _page(client, "/dashboard/responsiveness", links["ben"])
+    projects = _section(html, "Projects")
+    assert "/dashboard/projects/FALLS?" in projects and "SEPSIS" not in html
+    assert ">Overview</a>" not in html  # not offered in the navigation either
+    assert "Fewer inpatient falls" in await _page(client, "/dashboard/projects/FALLS", links["ben"])
     refused = await _page(client, "/dashboard/projects/SEPSIS", links["ben"], status=404)
     assert "There is no project #SEPSIS among the projects you can see." in refused
 

@@ -162,3 +162,19 @@ def test_a_trend_leaves_a_gap_for_a_week_without_a_figure() -> None:
     rows = [[td.text for td in tr.iter("td")] for tr in figure.iter("tr")][1:]
     assert rows[2] == ["2026-W40", None]
     assert len(rows) == 12
+
+
+def test_a_trend_without_any_figure_says_so() -> None:
+    svg = svg_of(
+        parse(
+            trend_chart(
+                chart_id="empty",
+                title="Median days to decide",
+                labels=["2026-W48", "2026-W49"],
+                series=[Series(name="to decide", css="decide", values=(None, None))],
+                unit="days",
+            )
+        )
+    )
+    assert [t.text for t in by_class(svg, "text", "no-data")] == ["No figures in these weeks"]
+    assert by_class(svg, "polyline", "decide") == []
