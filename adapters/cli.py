@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import app as composition
-from adapters import redact
+from adapters import logs, redact
 from adapters.console.render import render
 from adapters.settings import Settings
 from adapters.web.rows import (
@@ -47,6 +47,7 @@ from bot.services.projects import set_role
 from bot.services.raci import set_letter
 from bot.services.undelivered import requeue
 from bot.tenancy import bound
+from bot.wording import plural
 
 
 class CliError(Exception):
@@ -224,7 +225,7 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
     async with composition.core_session(settings) as session:
         for line in await import_rows(session, rows, org=args.org, as_handle=args.as_handle):
             print(line)
-    print(f"Imported {len(rows)} row(s) from {path.name}.")
+    print(f"Imported {plural(len(rows), 'row')} from {path.name}.")
     return 0
 
 
@@ -526,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only the server logs routine news; a console session or a one-shot command shows the
     # person at the keyboard its own output, with warnings and errors only.
     level = settings.log_level if args.run is _serve else max(logging.WARNING, _level(settings))
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level=level, log_format=settings.log_format)
     redact.install()
     if settings.log_level != "DEBUG":
         # One line per job run every few seconds, and one per Alembic plugin: noise, not news.

@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
+from bot.links import Links, item_of, personal
 from bot.messages import Message, Target, from_json
 from bot.model import OutboxMessage, OutboxState, Platform, Thread
 from bot.ports import (
@@ -142,10 +143,11 @@ async def drain_once(
     policy: DrainPolicy | None = None,
     limit: int | None = None,
     link_base: str = "",
+    links: Links | None = None,
 ) -> DrainReport:
     """One pass: announce the asks raised since the last one (their messages join the outbox;
-    ``link_base`` is where their links point), then send the due outbox rows; returns what
-    happened."""
+    ``link_base`` is where their links point), then send the due outbox rows, an item link in a
+    message to one person signed for them with ``links``; returns what happened."""
     policy = policy or DrainPolicy()
     limiter = limiter or Limiter(clock)
     report = DrainReport()
@@ -168,7 +170,7 @@ async def drain_once(
         later: list[tuple[OutboxMessage, datetime]] = []
         for row in rows:
             prepared = await _prepare(
-                uow, row, senders=senders, now=now, policy=policy, claimed=claimed
+                uow, row, senders=senders, now=now, policy=policy, claimed=claimed, links=links
             )
             if isinstance(prepared, datetime):
                 later.append((row, prepared))
@@ -233,6 +235,7 @@ async def drain_until_idle(
     policy: DrainPolicy | None = None,
     passes: int = 1000,
     link_base: str = "",
+    links: Links | None = None,
 ) -> DrainReport:
     """Drain passes until one sends nothing (at most ``passes``); the summed report. For the
     CLI's one-shot tick and for tests; the server drains on its schedule instead."""
@@ -246,6 +249,7 @@ async def drain_until_idle(
             limiter=limiter,
             policy=policy,
             link_base=link_base,
+            links=links,
         )
         for f in fields(total):
             setattr(total, f.name, getattr(total, f.name) + getattr(report, f.name))
@@ -262,11 +266,15 @@ async def _prepare(
     now: datetime,
     policy: DrainPolicy,
     claimed: Collection[int],
+    links: Links | None = None,
 ) -> _Job | datetime:
     """The row ready to send, or when to look at it again: thread root not posted yet, replaced
     message still pending. (Only rows of platforms in ``senders`` are ever claimed.)"""
     sender = senders[row.platform]
     message = from_json(row.payload)
+    if links is not None and row.person_id is not None and item_of(message.link, links.link_base):
+        reader = await uow.people.get(row.person_id)
+        message = personal(message, reader, links) if reader is not None else message
     job = _Job(row=row, message=message, sender=sender, uncertain=_uncertain(row))
     if message.thread_key:
         thread = await uow.threads.first(

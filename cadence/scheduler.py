@@ -103,6 +103,7 @@ def build_scheduler(
                 limiter=limiter,
                 policy=policy,
                 link_base=settings.link_base,
+                links=links,
             )
             if report.claimed or report.announced:
                 log.info("%s", report)

@@ -28,6 +28,8 @@ from aiohttp import web
 from adapters.web.deps import WEB, WebDeps
 from adapters.web.rows import default_organization
 from bot.permissions import is_admin
+from bot.ports import UnitOfWork
+from bot.tenancy import bound
 
 Kind = Literal["json", "html"]
 """How a refusal is worded: JSON for ``/api/v1``, a page for the dashboard."""
@@ -207,3 +209,9 @@ def render_page(request: web.Request, template: str, context: Mapping[str, objec
     """``template`` rendered for the request's viewer, with the common context added."""
     common = template_context(request, request[VIEWER])
     return aiohttp_jinja2.render_template(template, request, {**common, **context})
+
+
+def viewer_uow(request: web.Request) -> UnitOfWork:
+    """A unit of work bound to the viewer's organization: what every page reads through, so no
+    page can show another organization's rows (bot.tenancy)."""
+    return bound(request.app[WEB].uow(), request[VIEWER].organization_id)

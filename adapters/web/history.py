@@ -24,6 +24,8 @@ from bot.routing import signed
 from bot.services.lookup import names_of
 
 _PERSON = re.compile(r"person:(\d+)")
+_LADDER = re.compile(r"ladder \[([\d, ]*)\]")
+"""How ``blocker.raised`` records the ladder: ``ladder [6, 3]``."""
 
 _WHAT: Mapping[str, str] = {
     "ask.raised": "Raised and routed",
@@ -95,12 +97,26 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _named(text: str, names: Mapping[int, str]) -> str:
-    """``person:7`` in audit details, as the person's name."""
+    """``person:7`` and ``ladder [6, 3]`` in audit details, as people's names."""
+    text = _LADDER.sub(
+        lambda m: "ladder " + " → ".join(names.get(int(i), "someone") for i in _ids(m.group(1))),
+        text,
+    )
     return _PERSON.sub(lambda m: names.get(int(m.group(1)), "someone"), text)
 
 
+def _ids(listed: str) -> list[int]:
+    return [int(i) for i in listed.split(",") if i.strip()]
+
+
+def _mentioned(detail: str) -> list[int]:
+    """The person ids an audit detail names."""
+    ladders = [i for found in _LADDER.findall(detail) for i in _ids(found)]
+    return [*map(int, _PERSON.findall(detail)), *ladders]
+
+
 def _message(key: str, prefix: str) -> str | None:
-    what = key.removeprefix(prefix).split(":", 1)[0]
+    what = re.split(r"[:@]", key.removeprefix(prefix), maxsplit=1)[0]  # outbox_key adds @…
     return _MESSAGES.get(what)
 
 
@@ -121,7 +137,7 @@ async def _events(
     ]
     ids = [e.actor_id or 0 for e in audit] + [p.person_id or 0 for p in sent]
     ids += [i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i]
-    ids += [int(i) for e in audit for i in _PERSON.findall(e.detail)]
+    ids += [i for e in audit for i in _mentioned(e.detail)]
     names = await names_of(uow, ids)
     events = [
         Event(
@@ -192,32 +208,64 @@ async def _may_see(
         )
 
 
-async def _context(
-    uow: UnitOfWork, *, organization_id: int, project_id: int, viewer_id: int | None
-) -> tuple[Project, Person | None]:
-    project = await uow.projects.get(project_id)
+async def _reachable(
+    uow: UnitOfWork,
+    action: Action,
+    *,
+    item: Ask | Blocker | None,
+    organization_id: int,
+    viewer_id: int | None,
+    now: datetime,
+) -> tuple[Ask | Blocker, Project]:
+    """The item and its project, once the item is known to be this organization's and the
+    viewer (None: the admin token) may see it."""
+    if item is None or item.organization_id != organization_id:
+        raise NotFound("No such item here.")
+    project = await uow.projects.get(item.project_id)
     if project is None or project.organization_id != organization_id:
         raise NotFound("No such item here.")
     viewer = await uow.people.get(viewer_id) if viewer_id is not None else None
-    return project, viewer
-
-
-async def load_ask_page(
-    uow: UnitOfWork, *, organization_id: int, ask_id: int, viewer_id: int | None, now: datetime
-) -> ItemPage:
-    """Ask ``ask_id`` as ``viewer_id`` may see it (None: the admin token).
-
-    Raises:
-        NotFound: no such ask in this organization.
-        NotAllowed: the viewer is not among those the permission table lets see it.
-    """
-    ask = await uow.asks.get(ask_id)
-    if ask is None or ask.organization_id != organization_id:
-        raise NotFound("No such ask here.")
-    project, viewer = await _context(
-        uow, organization_id=organization_id, project_id=ask.project_id, viewer_id=viewer_id
+    await _may_see(
+        uow,
+        action,
+        viewer=viewer,
+        project=project,
+        ask=item if isinstance(item, Ask) else None,
+        blocker=item if isinstance(item, Blocker) else None,
+        now=now,
     )
-    await _may_see(uow, Action.VIEW_ASK, viewer=viewer, project=project, ask=ask, now=now)
+    return item, project
+
+
+async def _page(
+    uow: UnitOfWork,
+    kind: ItemKind,
+    item: Ask | Blocker,
+    *,
+    project: Project,
+    state: str,
+    facts: Sequence[tuple[str, str]],
+) -> ItemPage:
+    return ItemPage(
+        kind=kind,
+        id=item.id,
+        project=project.key,
+        project_name=project.name,
+        text=item.text,
+        state=state,
+        facts=[(label, value) for label, value in facts if value],
+        events=await _events(
+            uow,
+            organization_id=item.organization_id,
+            kind=kind,
+            item_id=item.id,
+            since=_aware(item.created_at),
+        ),
+    )
+
+
+async def _ask_facts(uow: UnitOfWork, ask: Ask) -> tuple[str, list[tuple[str, str]]]:
+    """The ask's state and facts, in reading order."""
     people = (ask.requester_id, ask.assignee_id, ask.decided_by_id, ask.on_behalf_of_id)
     names = await names_of(uow, [*(i or 0 for i in people), *ask.consulted_ids])
     facts = [
@@ -233,47 +281,11 @@ async def load_ask_page(
         facts.append(("Decided by", signed(names, ask.decided_by_id, ask.on_behalf_of_id)))
     if ask.rationale:
         facts.append(("Rationale", ask.rationale))
-    return ItemPage(
-        kind="ask",
-        id=ask.id,
-        project=project.key,
-        project_name=project.name,
-        text=ask.text,
-        state=ask.state.value.replace("_", " "),
-        facts=[(label, value) for label, value in facts if value],
-        events=await _events(
-            uow,
-            organization_id=organization_id,
-            kind="ask",
-            item_id=ask.id,
-            since=_aware(ask.created_at),
-        ),
-    )
+    return ask.state.value.replace("_", " "), facts
 
 
-async def load_blocker_page(
-    uow: UnitOfWork,
-    *,
-    organization_id: int,
-    blocker_id: int,
-    viewer_id: int | None,
-    now: datetime,
-) -> ItemPage:
-    """Blocker ``blocker_id`` as ``viewer_id`` may see it (None: the admin token).
-
-    Raises:
-        NotFound: no such blocker in this organization.
-        NotAllowed: the viewer is not among those the permission table lets see it.
-    """
-    blocker = await uow.blockers.get(blocker_id)
-    if blocker is None or blocker.organization_id != organization_id:
-        raise NotFound("No such blocker here.")
-    project, viewer = await _context(
-        uow, organization_id=organization_id, project_id=blocker.project_id, viewer_id=viewer_id
-    )
-    await _may_see(
-        uow, Action.VIEW_BLOCKER, viewer=viewer, project=project, blocker=blocker, now=now
-    )
+async def _blocker_facts(uow: UnitOfWork, blocker: Blocker) -> tuple[str, list[tuple[str, str]]]:
+    """The blocker's state and facts, in reading order."""
     names = await names_of(uow, [blocker.reporter_id, *blocker.ladder])
     rungs = " → ".join(
         f"{names.get(pid, '?')}{' (now)' if rung == blocker.level else ''}"
@@ -294,19 +306,37 @@ async def load_blocker_page(
         ("Raised", _aware(blocker.created_at).strftime("%Y-%m-%d %H:%M UTC")),
         ("Resolution", blocker.resolution),
     ]
-    return ItemPage(
-        kind="blocker",
-        id=blocker.id,
-        project=project.key,
-        project_name=project.name,
-        text=blocker.text,
-        state=blocker.state.value,
-        facts=[(label, value) for label, value in facts if value],
-        events=await _events(
-            uow,
-            organization_id=organization_id,
-            kind="blocker",
-            item_id=blocker.id,
-            since=_aware(blocker.created_at),
-        ),
+    return blocker.state.value, facts
+
+
+_VIEW: Mapping[ItemKind, Action] = {"ask": Action.VIEW_ASK, "blocker": Action.VIEW_BLOCKER}
+
+
+async def load_item_page(
+    uow: UnitOfWork,
+    *,
+    kind: ItemKind,
+    item_id: int,
+    organization_id: int,
+    viewer_id: int | None,
+    now: datetime,
+) -> ItemPage:
+    """Ask or blocker ``item_id`` as ``viewer_id`` may see it (None: the admin token).
+
+    Raises:
+        NotFound: no such item in this organization.
+        NotAllowed: the viewer is not among those the permission table lets see it.
+    """
+    item, project = await _reachable(
+        uow,
+        _VIEW[kind],
+        item=await (uow.asks if kind == "ask" else uow.blockers).get(item_id),
+        organization_id=organization_id,
+        viewer_id=viewer_id,
+        now=now,
     )
+    if isinstance(item, Ask):
+        state, facts = await _ask_facts(uow, item)
+    else:
+        state, facts = await _blocker_facts(uow, item)
+    return await _page(uow, kind, item, project=project, state=state, facts=facts)

@@ -6,17 +6,14 @@ unit of work bound to the viewer's organization, render a template.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
-from adapters.web.access import VIEWER, href, page, refuse, render_page
+from adapters.web.access import VIEWER, href, page, refuse, render_page, viewer_uow
 from adapters.web.deps import WEB
-from adapters.web.history import ItemPage, load_ask_page, load_blocker_page
+from adapters.web.history import load_item_page
 from adapters.web.waiting import load_waiting
 from bot.errors import NotAllowed, NotFound
-from bot.ports import UnitOfWork
-from bot.tenancy import bound
+from bot.links import ItemKind
 
 ROUTES = web.RouteTableDef()
 
@@ -41,37 +38,32 @@ async def waiting(request: web.Request) -> web.StreamResponse:
             "The admin token opens the overview, not a person's page.",
             web.HTTPForbidden,
         )
-    deps = request.app[WEB]
-    async with bound(deps.uow(), viewer.organization_id) as uow:
+    async with viewer_uow(request) as uow:
         board = await load_waiting(
             uow,
             organization_id=viewer.organization_id,
             person_id=viewer.person_id,
-            now=deps.clock.now(),
+            now=request.app[WEB].clock.now(),
         )
     return render_page(request, "waiting.html", {"board": board})
 
 
-ItemLoader = Callable[..., Awaitable[ItemPage]]
-
-
-async def _item(request: web.Request, load: ItemLoader, id_name: str) -> web.StreamResponse:
+async def _item(request: web.Request, kind: ItemKind) -> web.StreamResponse:
     """An ask's or a blocker's page; 404 for an id not in the viewer's organization, 403 with
     who may see it for one the viewer's roles do not reach."""
     viewer = request[VIEWER]
-    deps = request.app[WEB]
     item_id = request.match_info["id"]
     if not (item_id.isascii() and item_id.isdigit() and len(item_id) <= 18):
         raise refuse(request, "html", "There is no such item.", web.HTTPNotFound)
-    uow: UnitOfWork
     try:
-        async with bound(deps.uow(), viewer.organization_id) as uow:
-            item = await load(
+        async with viewer_uow(request) as uow:
+            item = await load_item_page(
                 uow,
+                kind=kind,
+                item_id=int(item_id),
                 organization_id=viewer.organization_id,
                 viewer_id=viewer.person_id,
-                now=deps.clock.now(),
-                **{id_name: int(item_id)},
+                now=request.app[WEB].clock.now(),
             )
     except NotFound:
         raise refuse(request, "html", "There is no such item here.", web.HTTPNotFound) from None
@@ -83,10 +75,10 @@ async def _item(request: web.Request, load: ItemLoader, id_name: str) -> web.Str
 @ROUTES.get("/dashboard/asks/{id}")
 @page
 async def ask(request: web.Request) -> web.StreamResponse:
-    return await _item(request, load_ask_page, "ask_id")
+    return await _item(request, "ask")
 
 
 @ROUTES.get("/dashboard/blockers/{id}")
 @page
 async def blocker(request: web.Request) -> web.StreamResponse:
-    return await _item(request, load_blocker_page, "blocker_id")
+    return await _item(request, "blocker")

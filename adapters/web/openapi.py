@@ -144,7 +144,11 @@ SCHEMAS: dict[str, Schema] = {
     "Rung": _obj(
         "One rung of a blocker's escalation ladder.",
         name=STR,
-        role={**STR, "enum": ["Accountable", "sponsor", "executive"]},
+        role={
+            **STR,
+            "description": 'Its holder\'s roles on the ladder: "Accountable", "sponsor", '
+            '"executive", "Accountable and sponsor"…',
+        },
         state={**STR, "enum": ["passed", "current", "closed", "ahead"]},
     ),
     "LadderBlocker": _obj(

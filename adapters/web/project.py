@@ -15,7 +15,7 @@ from adapters.web.kpis import KpiRow, load_kpis
 from adapters.web.rows import AskRow, DecisionRow, load_asks, load_decisions
 from bot.model import Blocker, BlockerState, RaciEntry, Role
 from bot.ports import UnitOfWork
-from bot.services.blockers import RUNG_NAMES
+from bot.routing import LadderRoles, ladder_roles, rung_label
 from bot.services.lookup import names_of
 
 ROLE_ORDER = (
@@ -65,7 +65,7 @@ class RaciGrid:
 class Rung:
     name: str
     role: str
-    """``Accountable``, ``sponsor``, ``executive``."""
+    """``Accountable``, ``sponsor``, ``executive``, ``Accountable and sponsor``…"""
     state: str
     """``passed`` (escalated beyond), ``current`` (holds it now), ``closed`` (held it when the
     blocker was resolved or withdrawn) or ``ahead``."""
@@ -121,8 +121,9 @@ def raci_grid(entries: Sequence[RaciEntry], names: Mapping[int, str]) -> RaciGri
     )
 
 
-def ladder(blocker: Blocker, names: Mapping[int, str]) -> list[Rung]:
-    """Each rung of a blocker's ladder and where the blocker stands on it."""
+def ladder(blocker: Blocker, names: Mapping[int, str], roles: LadderRoles) -> list[Rung]:
+    """Each rung of a blocker's ladder, named by its holder's roles on it, and where the
+    blocker stands on it."""
     closed = blocker.state in (BlockerState.RESOLVED, BlockerState.WITHDRAWN)
 
     def state(level: int) -> str:
@@ -133,7 +134,7 @@ def ladder(blocker: Blocker, names: Mapping[int, str]) -> list[Rung]:
         return "closed" if closed else "current"
 
     return [
-        Rung(name=names.get(pid, "?"), role=RUNG_NAMES[min(level, 2)], state=state(level))
+        Rung(name=names.get(pid, "?"), role=rung_label(pid, roles), state=state(level))
         for level, pid in enumerate(blocker.ladder)
     ]
 
@@ -150,6 +151,8 @@ async def load_project(
     if project is None:
         return None
     latest = await uow.updates.first(project_id=project.id, order_by="-created_at")
+    organization = await uow.organizations.get(organization_id)
+    executive = organization.escalation_contact_id if organization else None
     stakeholders = await uow.stakeholders.find(project_id=project.id, order_by="id")
     entries = await uow.raci.find(project_id=project.id, order_by="id")
     blockers = await uow.blockers.find(
@@ -202,7 +205,16 @@ async def load_project(
                 area=b.area,
                 severity=str(b.severity),
                 state=str(b.state),
-                ladder=ladder(b, names),
+                ladder=ladder(
+                    b,
+                    names,
+                    ladder_roles(
+                        area=b.area,
+                        raci=entries,
+                        stakeholders=stakeholders,
+                        executive_id=executive,
+                    ),
+                ),
                 next_escalation_at=_aware(b.next_escalation_at) if b.next_escalation_at else None,
                 created_at=_aware(b.created_at),
                 age_days=max(0, (now - _aware(b.created_at)).days),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -28,12 +27,15 @@ from tests.browser.kit import CLI, LINK, Site
 
 CHROMIUM = Path("/usr/bin/chromium")
 
-if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
-    print(
-        f"\n*** BROWSER TESTS SKIPPED: {CHROMIUM} is missing "
-        "(apt-get install -y chromium; .ci/run does it) ***\n",
-        file=sys.stderr,
-    )
+MISSING = (
+    f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing (apt-get install -y chromium; .ci/run does it)"
+)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say it at the end of the run, where nobody misses it, when the browser was missing."""
+    if not CHROMIUM.exists():
+        terminalreporter.write_sep("!", MISSING, red=True, bold=True)
 
 
 def _free_port() -> int:
@@ -98,7 +100,7 @@ def browser() -> Iterator[Browser]:
     """Per test module: Playwright's sync API runs an event loop on this thread while it is
     open, which pytest-asyncio's tests in later modules could not start theirs beside."""
     if not CHROMIUM.exists():
-        pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing (apt-get install -y chromium)")
+        pytest.skip(MISSING)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]

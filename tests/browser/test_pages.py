@@ -99,6 +99,7 @@ def test_a_leader_opens_their_link_sees_waiting_on_you_and_an_asks_history(
     history = page.get_by_role("region", name="History").inner_text()
     assert "Raised and routed" in history and "Ana Silva" in history
     assert "Raj Patel" in history  # routed to him, named instead of person:<id>
+    assert "Card sent" in history  # and whether it reached him
     facts = page.locator("dl.facts").inner_text()
     assert "Decides" in facts and "Raj Patel" in facts and "Needed by" in facts
     assert_fits(page, width)
@@ -115,7 +116,9 @@ def test_a_blocker_shows_at_its_rung_and_on_its_own_page(
     assert urlsplit(page.url).path.startswith("/dashboard/blockers/")
     facts = page.locator("dl.facts").inner_text()
     assert "Eve Martin (now)" in facts and "high" in facts
-    assert "Raised, with its escalation ladder" in page.inner_text("ol.timeline")
+    history = page.inner_text("ol.timeline")
+    assert "Raised, with its escalation ladder" in history
+    assert "ladder Eve Martin → Dr Carmen Diaz" in history  # names, not ids
     assert_fits(page)
     screenshot(page, "blocker-390")
 

@@ -15,9 +15,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.clock import ManualClock
+from bot.links import Links
 from bot.messages import Message
 from bot.model import (
     CadencePreference,
+    Frequency,
     Identity,
     Letter,
     Organization,
@@ -37,6 +39,11 @@ from cadence.limiter import Limiter
 from cadence.tick import run_tick
 
 LINK = "https://lb.example.org"
+
+
+def no_digest() -> CadencePreference:
+    """For a lead in a test about leaders' digests: leads get their own digest unless it is off."""
+    return CadencePreference(person_id=0, frequency=Frequency.OFF)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +131,8 @@ class World:
     projects: dict[str, Project] = field(default_factory=dict)
     limiter: Limiter | None = None
     policy: DrainPolicy = field(default_factory=DrainPolicy)
+    links: Links | None = None
+    """What signs the links in digests and in messages to one person (none by default)."""
 
     async def person(
         self,
@@ -190,7 +199,7 @@ class World:
         return project
 
     async def tick(self) -> None:
-        await run_tick(self.uow, now=self.clock.now(), link_base=LINK)
+        await run_tick(self.uow, now=self.clock.now(), link_base=LINK, links=self.links)
 
     async def drain(self) -> DrainReport:
         self.limiter = self.limiter or Limiter(self.clock)
@@ -200,6 +209,8 @@ class World:
             clock=self.clock,
             limiter=self.limiter,
             policy=self.policy,
+            link_base=LINK,
+            links=self.links,
         )
 
     async def run_until(self, end: datetime, *, step: timedelta, ticks: int = 1) -> None:

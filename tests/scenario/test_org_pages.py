@@ -109,7 +109,7 @@ async def test_the_project_page_shows_charter_stakeholders_raci_ladder_and_kpi_c
     asks = _section(html, "Asks")
     assert "Fund the sepsis screening tool" in asks and 'class="overdue"' not in asks
     ladder = _text(_section(html, "Blockers"))
-    assert "Eve Martin Accountable · passed" in ladder
+    assert "Eve Martin Accountable and executive · passed" in ladder
     assert "Dr Carmen Diaz sponsor · held it when it closed" in ladder
     kpis = _section(html, "KPIs")
     assert "<title" in kpis and "Time to antibiotics: run chart" in kpis

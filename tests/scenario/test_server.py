@@ -36,6 +36,7 @@ from bot.model import (
     Rag,
     Update,
 )
+from tests.prometheus import kinds, sample
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ADMIN = "admin-token-for-tests"
@@ -158,11 +159,12 @@ async def test_metrics_are_prometheus_text(
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     text = await response.text()
-    assert "# TYPE leaderbot_http_requests_total counter" in text
-    assert 'leaderbot_http_requests_total{route="/healthz",method="GET",status="200"} 1' in text
-    assert 'route="unmatched",method="GET",status="404"} 1' in text
-    assert 'leaderbot_outbox_messages{state="pending"} 0' in text
-    assert "leaderbot_database_up 1" in text
+    assert kinds(text)["leaderbot_http_requests"] == "counter"
+    requests = "leaderbot_http_requests_total"
+    assert sample(text, requests, route="/healthz", method="GET", status="200") == 1
+    assert sample(text, requests, route="unmatched", method="GET", status="404") == 1
+    assert sample(text, "leaderbot_outbox_messages", state="pending") == 0
+    assert sample(text, "leaderbot_database_up") == 1
 
 
 async def test_dashboard_needs_a_token_or_a_signed_link(
@@ -287,7 +289,7 @@ async def test_bugs_are_500_without_traceback_and_db_down_is_503() -> None:
         uow=_DownUnitOfWork,  # type: ignore[arg-type]
         clock=ManualClock(NOW),
         dashboard_key=b"k",
-        mounts=[mount],
+        mounts={"test": mount},
     )
     async with TestClient(TestServer(web_app, host="127.0.0.1")) as client:
         bug = await client.get("/broken")
@@ -296,8 +298,8 @@ async def test_bugs_are_500_without_traceback_and_db_down_is_503() -> None:
         assert (await client.get("/readyz")).status == 503
         assert (await client.get("/healthz")).status == 200
         metrics = await (await client.get("/metrics")).text()
-        assert "leaderbot_database_up 0" in metrics
-        assert 'route="/broken",method="GET",status="500"} 1' in metrics
+        assert sample(metrics, "leaderbot_database_up") == 0
+        assert sample(metrics, "leaderbot_http_requests_total", route="/broken", status="500") == 1
 
 
 def free_port() -> int:
@@ -471,7 +473,7 @@ def test_import_raci_csv_and_stakeholders_yaml(
     raci = demo_cli / "raci.csv"
     raci.write_text("project,area,person,letter\nSEPSIS,quality,@eve,A\n#SEPSIS,quality,raj,c\n")
     assert main(["import", str(raci)]) == 0
-    assert "Imported 2 row(s)" in capsys.readouterr().out
+    assert "Imported 2 rows" in capsys.readouterr().out
 
     roles = demo_cli / "stakeholders.yaml"
     roles.write_text("- {project: FALLS, person: raj, role: Champion, note: Converted at M&M}\n")
@@ -519,6 +521,15 @@ def test_teams_package_needs_an_app_id(
     assert main(["teams-package", "--out", str(demo_cli)]) == 1
     assert "MicrosoftAppId" in capsys.readouterr().err
     monkeypatch.setenv("MicrosoftAppId", "11111111-2222-3333-4444-555555555555")
+    for public_url, why in (("", "Set PUBLIC_URL"), ("http://127.0.0.1:3978", "https://")):
+        monkeypatch.setenv("PUBLIC_URL", public_url)
+        assert main(["teams-package", "--out", str(demo_cli)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("leaderbot: error: ") and why in err and "Traceback" not in err
+    monkeypatch.setenv("PUBLIC_URL", "https://localhost:8443")
+    assert main(["teams-package", "--out", str(demo_cli)]) == 1
+    assert "loopback" in capsys.readouterr().err
+    assert not (demo_cli / "leaderbot-teams.zip").exists()
     monkeypatch.setenv("PUBLIC_URL", "https://leaderbot.example.org")
     assert main(["teams-package", "--out", str(demo_cli)]) == 0
     assert (demo_cli / "leaderbot-teams.zip").exists()
@@ -560,3 +571,36 @@ def test_cli_org_commands_set_up_the_organization(
     assert invite.endswith(f"in their own Slack or Teams: org join {code}")
     assert "Valid once, until " in invite
     assert out(["org", "show", "--org", "9"], code=1) == "leaderbot: error: no organization 9"
+
+
+async def test_with_make_runs_defaults_the_console_link_opens_the_servers_dashboard(
+    tmp_path: Path,
+) -> None:
+    """No DASHBOARD_SECRET: the server and a console on the same SQLite file share the key
+    kept beside it, so the console's ``dashboard`` hands out a link the server accepts."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'leaderbot.db'}",
+        slack_signing_secret=None,
+        slack_bot_token=None,
+        microsoft_app_id="",
+    )
+    assert settings.dashboard_secret_generated
+    await migrate(settings)
+    server = await build_application(settings, clock=ManualClock(NOW))
+    await seed(server)
+    console_settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=settings.database_url, microsoft_app_id=""
+    )
+    assert console_settings.dashboard_key != settings.dashboard_key  # each made its own random
+    async with core_session(console_settings, clock=ManualClock(NOW)) as session:
+        caller = await session.core.caller_for_handle("dana", platform=Platform.CONSOLE)
+        assert caller is not None
+        said = (await session.core.command(caller, "dashboard")).messages[0].sections[0]
+    link = said.rsplit(" ", 1)[1]
+    assert "valid for 7 days" in said and "sig=" in link
+    async with TestClient(TestServer(server.web, host="127.0.0.1")) as client:
+        page = await client.get(f"{urlsplit(link).path}?{urlsplit(link).query}")
+        assert page.status == 200 and "Waiting on you, Dana Lee" in await page.text()
+    await server.close()
+    assert (tmp_path / "leaderbot.db.dashboard-key").stat().st_mode & 0o077 == 0

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from adapters.web.overview import Filters, filters_from, trend_of
 from adapters.web.project import ladder, raci_grid
 from bot.model import Blocker, BlockerState, Letter, RaciEntry, Severity
+from bot.routing import LadderRoles
 
 NAMES = {1: "Raj Patel", 2: "Dr Carmen Diaz", 3: "Dana Lee", 4: "Eve Martin"}
 
@@ -51,13 +52,19 @@ def blocker(*, level: int, state: BlockerState) -> Blocker:
 
 
 def test_a_ladder_shows_who_was_passed_who_holds_it_and_who_is_next() -> None:
-    rungs = ladder(blocker(level=1, state=BlockerState.OPEN), NAMES)
+    roles = LadderRoles(accountable=4, sponsor=2, executive=3)
+    rungs = ladder(blocker(level=1, state=BlockerState.OPEN), NAMES, roles)
     assert [(r.name, r.role, r.state) for r in rungs] == [
         ("Eve Martin", "Accountable", "passed"),
         ("Dr Carmen Diaz", "sponsor", "current"),
         ("Dana Lee", "executive", "ahead"),
     ]
-    resolved = ladder(blocker(level=0, state=BlockerState.RESOLVED), NAMES)
+    resolved = ladder(
+        blocker(level=0, state=BlockerState.RESOLVED),
+        NAMES,
+        LadderRoles(accountable=4, sponsor=4, executive=3),
+    )
+    assert (resolved[0].role, resolved[0].state) == ("Accountable and sponsor", "closed")
     assert [r.state for r in resolved] == ["closed", "ahead", "ahead"]
 
 
