@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
@@ -26,18 +25,7 @@ from aiohttp.web_response import StreamResponse
 
 from adapters.metrics import CONTENT_TYPE, Metrics
 from adapters.web import WebDeps, add_routes
-from adapters.web.access import viewer_of
-from adapters.web.rows import (
-    Row,
-    load_asks,
-    load_blockers,
-    load_decisions,
-    load_projects,
-    load_undelivered,
-    row_dict,
-)
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.tenancy import bound
+from bot.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -162,33 +150,6 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-Loader = Callable[[UnitOfWork, int, datetime], Awaitable[Sequence[Row]]]
-
-_API: dict[str, Loader] = {
-    "projects": lambda uow, org, now: load_projects(uow, organization_id=org),
-    "asks": lambda uow, org, now: load_asks(uow, organization_id=org, now=now),
-    "blockers": lambda uow, org, now: load_blockers(uow, organization_id=org, now=now),
-    "decisions": lambda uow, org, now: load_decisions(uow, organization_id=org),
-    "undelivered": lambda uow, org, now: load_undelivered(uow, organization_id=org, now=now),
-}
-
-
-def _api(name: str, loader: Loader) -> Handler:
-    async def handle(request: web.Request) -> StreamResponse:
-        deps = request.app[_DEPS]
-        organization_id = (await viewer_of(request, "json")).organization_id
-        rows: Sequence[Row] = ()
-        if organization_id:
-            async with bound(deps.uow(), organization_id) as uow:
-                rows = await loader(uow, organization_id, deps.clock.now())
-        return web.json_response(
-            {"organization_id": organization_id or None, name: [row_dict(r) for r in rows]},
-            headers={"Cache-Control": "no-store"},
-        )
-
-    return handle
-
-
 def build_web_app(
     *,
     uow: UnitOfWorkFactory,
@@ -213,8 +174,6 @@ def build_web_app(
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
     add_routes(app, WebDeps(uow=uow, clock=clock, link_key=dashboard_key, admin_token=admin_token))
-    for name, loader in _API.items():
-        app.router.add_get(f"/api/v1/{name}", _api(name, loader))
     for platform, mount in (mounts or {}).items():
         known = set(app.router.resources())
         mount(app)

@@ -14,7 +14,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from adapters.web import exports, leader_pages
+from adapters.web import api, exports, leader_pages, org_pages
 from adapters.web.access import Viewer, page, sign_link
 from adapters.web.deps import WEB, WebDeps
 
@@ -36,4 +36,6 @@ def add_routes(app: web.Application, deps: WebDeps) -> None:
     )
     app.router.add_static("/static/", STATIC, name="static")
     app.router.add_routes(leader_pages.ROUTES)
+    app.router.add_routes(org_pages.ROUTES)
+    app.router.add_routes(api.ROUTES)
     app.router.add_routes(exports.ROUTES)

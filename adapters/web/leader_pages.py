@@ -11,7 +11,6 @@ from aiohttp import web
 from adapters.web.access import VIEWER, href, page, refuse, render_page, viewer_uow
 from adapters.web.deps import WEB
 from adapters.web.history import load_item_page
-from adapters.web.rows import load_dashboard
 from adapters.web.waiting import load_waiting
 from bot.errors import NotAllowed, NotFound
 from bot.links import ItemKind
@@ -47,23 +46,6 @@ async def waiting(request: web.Request) -> web.StreamResponse:
             now=request.app[WEB].clock.now(),
         )
     return render_page(request, "waiting.html", {"board": board})
-
-
-# STUB for helper `weborg` to replace with the real organization overview (issue 12 §1): the
-# organization's lists as the old single dashboard page showed them, admins only.
-@ROUTES.get("/dashboard/overview")
-@page
-async def overview(request: web.Request) -> web.StreamResponse:
-    viewer = request[VIEWER]
-    if not viewer.is_admin:
-        raise refuse(
-            request, "html", "The overview is for the organization's admins.", web.HTTPForbidden
-        )
-    async with viewer_uow(request) as uow:
-        board = await load_dashboard(
-            uow, organization_id=viewer.organization_id, now=request.app[WEB].clock.now()
-        )
-    return render_page(request, "overview.html", {"board": board})
 
 
 async def _item(request: web.Request, kind: ItemKind) -> web.StreamResponse:

@@ -334,30 +334,3 @@ def row_dict(row: Row) -> dict[str, object]:
         return value
 
     return {name: plain(value) for name, value in asdict(row).items()}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Dashboard:
-    organization: str
-    generated_at: datetime
-    projects: list[ProjectRow]
-    asks: list[AskRow]
-    blockers: list[BlockerRow]
-    reviews: list[ReviewRow]
-    decisions: list[DecisionRow]
-    undelivered: list[UndeliveredRow]
-
-
-async def load_dashboard(uow: UnitOfWork, *, organization_id: int, now: datetime) -> Dashboard:
-    """Everything the page shows, for one organization."""
-    organization = await uow.organizations.get(organization_id)
-    return Dashboard(
-        organization=organization.name if organization else "",
-        generated_at=now,
-        projects=await load_projects(uow, organization_id=organization_id),
-        asks=await load_asks(uow, organization_id=organization_id, now=now),
-        blockers=await load_blockers(uow, organization_id=organization_id, now=now),
-        reviews=await load_reviews(uow, organization_id=organization_id, now=now),
-        decisions=await load_decisions(uow, organization_id=organization_id),
-        undelivered=await load_undelivered(uow, organization_id=organization_id, now=now),
-    )

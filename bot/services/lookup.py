@@ -111,3 +111,18 @@ async def names_of(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, str]:
     if not wanted:
         return {}
     return {p.id: p.name for p in await uow.people.find(id=wanted)}
+
+
+async def projects_involving(uow: UnitOfWork, *, person_id: int) -> set[int]:
+    """The projects a person is part of: a role, a RACI letter, an ask they raised or must
+    decide, a blocker they reported or sit on the ladder of. What a non-admin's dashboard shows."""
+    ids = {s.project_id for s in await uow.stakeholders.find(person_id=person_id)}
+    ids |= {e.project_id for e in await uow.raci.find(person_id=person_id)}
+    ids |= {a.project_id for a in await uow.asks.find(requester_id=person_id)}
+    ids |= {a.project_id for a in await uow.asks.find(assignee_id=person_id)}
+    ids |= {b.project_id for b in await uow.blockers.find(reporter_id=person_id)}
+    person = await uow.people.get(person_id)
+    if person is not None:
+        live = await uow.blockers.find(organization_id=person.organization_id)
+        ids |= {b.project_id for b in live if person_id in b.ladder}
+    return ids
