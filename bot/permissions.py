@@ -56,6 +56,10 @@ class Party(StrEnum):
     NAMED = "named on it"
     """Consulted on the ask, or on any rung of the blocker's ladder (past, present or next)."""
     MEMBER = "anyone in the organization"
+    INVOLVED = "part of the project"
+    """Has a role, a RACI letter, an ask or a blocker on the project: whom its dashboard page
+    opens for (``bot.services.lookup.projects_involving``), so its item pages open for them too.
+    Only the dashboard works it out; no chat command needs it."""
 
 
 class Action(StrEnum):
@@ -131,27 +135,29 @@ TABLE: Mapping[Action, Rule] = {
     Action.ACK_BLOCKER: _BLOCKER_HANDLERS,
     Action.RESOLVE_BLOCKER: _BLOCKER_HANDLERS,
     Action.WITHDRAW_BLOCKER: _rule(P.REPORTER, who="{reporter}, who raised it,"),
-    # The dashboard's item pages: the people on the item, the project's stewards and its R.
+    # The dashboard's item pages: the people on the item and whoever may open its project's page.
     Action.VIEW_ASK: _rule(
         P.REQUESTER,
         P.DECIDER,
         P.DELEGATE,
         P.NAMED,
+        P.INVOLVED,
         P.LEAD,
         P.RESPONSIBLE,
         P.SPONSOR,
         P.ADMIN,
-        who="the people on it, the lead, the R for * or the sponsor of #{project}, or an admin,",
+        who="the people on it, anyone on #{project}, or an admin,",
     ),
     Action.VIEW_BLOCKER: _rule(
         P.REPORTER,
         P.RUNG_HOLDER,
         P.NAMED,
+        P.INVOLVED,
         P.LEAD,
         P.RESPONSIBLE,
         P.SPONSOR,
         P.ADMIN,
-        who="the people on it, the lead, the R for * or the sponsor of #{project}, or an admin,",
+        who="the people on it, anyone on #{project}, or an admin,",
     ),
 }
 """Action × role. Everything a service refuses for want of a role is decided here."""

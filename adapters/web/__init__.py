@@ -3,7 +3,7 @@
 ``add_routes(app, deps)`` sets up Jinja2 (autoescaping on) and adds every page; each page handler
 is wrapped by :func:`adapters.web.access.page`, which refuses a request without valid credentials
 before the handler runs and puts the :class:`~adapters.web.access.Viewer` in
-``request["viewer"]``. WEB_CONTRACT.md says how to add a page.
+``request["viewer"]``. docs/web.md says how to add a page.
 """
 
 from __future__ import annotations

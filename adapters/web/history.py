@@ -18,10 +18,10 @@ from bot.calendar import local_date
 from bot.errors import NotFound
 from bot.links import ItemKind
 from bot.model import Ask, AuditEvent, Blocker, OutboxState, Person, Project
-from bot.permissions import Action, allows, parties_of, refusal
+from bot.permissions import Action, Party, allows, parties_of, refusal
 from bot.ports import UnitOfWork
 from bot.routing import signed
-from bot.services.lookup import names_of
+from bot.services.lookup import names_of, projects_involving
 
 _PERSON = re.compile(r"person:(\d+)")
 _LADDER = re.compile(r"ladder \[([\d, ]*)\]")
@@ -195,6 +195,8 @@ async def _may_see(
         blocker=blocker,
         today=local_date(now, viewer.timezone),
     )
+    if project.id in await projects_involving(uow, person_id=viewer.id):
+        held |= {Party.INVOLVED}  # the project's page shows this item to them already
     if not allows(action, held):
         ids = sorted({i for i in (ask.assignee_id, ask.requester_id) if i}) if ask else []
         ids += [blocker.reporter_id, *blocker.ladder] if blocker else []

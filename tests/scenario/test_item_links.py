@@ -20,7 +20,7 @@ from bot.context import Caller
 from bot.dispatch import Core, CoreSettings
 from bot.links import item_link
 from bot.messages import Message, Target
-from bot.model import Person, Platform
+from bot.model import Person, Platform, Role, Stakeholder
 from bot.services.delivery import deliver
 from tests.fakes import make_memory_uow_factory
 from tests.scenario.cadence_world import LINK, World, make_world
@@ -76,7 +76,13 @@ async def test_a_replys_card_link_opens_the_asks_page_for_the_people_on_it_only(
     dana = await world.person("dana")
     ana = await world.person("ana")
     raj = await world.person("raj")  # in the organization, nothing to do with the project
-    await world.project("SEPSIS", sponsor=dana, lead=ana)
+    kim = await world.person("kim")  # a champion of the project, not on the ask
+    sepsis = await world.project("SEPSIS", sponsor=dana, lead=ana)
+    async with world.uow() as uow:
+        await uow.stakeholders.add(
+            Stakeholder(project_id=sepsis.id, person_id=kim.id, role=Role.CHAMPION)
+        )
+        await uow.commit()
     core = Core(
         uow=world.uow,
         clock=world.clock,
@@ -103,7 +109,8 @@ async def test_a_replys_card_link_opens_the_asks_page_for_the_people_on_it_only(
         assert "Card sent" in html and "to Dana Example: delivered" in html
 
         ask_path = urlsplit(card.link).path
-        for person, status in ((ana, 200), (raj, 403)):
+        # Kim reads the ask on the project's page, so its own page opens for her too.
+        for person, status in ((ana, 200), (kim, 200), (raj, 403)):
             link = sign_link(
                 key=KEY,
                 organization_id=world.org.id,

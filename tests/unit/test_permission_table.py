@@ -32,6 +32,7 @@ EXPECTED: dict[Action, set[Party]] = {
         P.DECIDER,
         P.DELEGATE,
         P.NAMED,
+        P.INVOLVED,
         P.LEAD,
         P.RESPONSIBLE,
         P.SPONSOR,
@@ -41,6 +42,7 @@ EXPECTED: dict[Action, set[Party]] = {
         P.REPORTER,
         P.RUNG_HOLDER,
         P.NAMED,
+        P.INVOLVED,
         P.LEAD,
         P.RESPONSIBLE,
         P.SPONSOR,
@@ -111,10 +113,8 @@ SENTENCES = {
     A.RESOLVE_BLOCKER: "Only Raj Patel (whose rung it is), Ana Silva (who raised it), the lead "
     "or sponsor of #SEPSIS, or an admin, can resolve blocker #4.",
     A.WITHDRAW_BLOCKER: "Only Ana Silva, who raised it, can withdraw blocker #4.",
-    A.VIEW_ASK: "Only the people on it, the lead, the R for * or the sponsor of #SEPSIS, or an "
-    "admin, can see ask #7.",
-    A.VIEW_BLOCKER: "Only the people on it, the lead, the R for * or the sponsor of #SEPSIS, or "
-    "an admin, can see blocker #4.",
+    A.VIEW_ASK: "Only the people on it, anyone on #SEPSIS, or an admin, can see ask #7.",
+    A.VIEW_BLOCKER: "Only the people on it, anyone on #SEPSIS, or an admin, can see blocker #4.",
 }
 
 
