@@ -274,8 +274,12 @@ async def join(
     for event in await uow.audit.find(organization_id=current.id):
         event.organization_id = target.id
         await uow.audit.save(event)
-    for unused in await uow.codes.find(organization_id=current.id, used_at=None):
-        await uow.codes.delete(unused.id)
+    for link in await uow.codes.find(organization_id=current.id):
+        if link.used_at is None:
+            await uow.codes.delete(link.id)
+        else:  # the record of who joined or linked when stays with the people it names
+            link.organization_id = target.id
+            await uow.codes.save(link)
     await uow.organizations.delete(current.id)
     await record(
         uow,
@@ -320,12 +324,28 @@ async def _move_people(
     return moved, matched
 
 
+_SAME_HUMAN: tuple[tuple[str, str], ...] = (
+    ("identities", "person_id"),
+    ("codes", "created_by_id"),
+    ("codes", "used_by_id"),
+    ("audit", "actor_id"),
+    ("outbox", "person_id"),
+)
+"""What names a merged person and follows them into the person they merge into: their chat
+identities, the codes they made or used, what the audit trail says they did, the messages on
+their way to them. (The schema's foreign keys refuse removing a person anything still names.)"""
+
+
 async def _merge(uow: UnitOfWork, *, source: Person, into: Person) -> None:
-    """``source``'s identities become ``into``'s, and ``source`` (who owns nothing else: see
-    :func:`_owns_work`) is removed with its digest settings and feedback."""
-    for identity in await uow.identities.find(person_id=source.id):
-        identity.person_id = into.id
-        await uow.identities.save(identity)
+    """``source``'s identities (and :data:`_SAME_HUMAN`) become ``into``'s, and ``source`` (who
+    owns nothing else: see :func:`_owns_work`) is removed with its digest settings and
+    feedback."""
+    for name, field in _SAME_HUMAN:
+        repository: Repository[Any] = getattr(uow, name)
+        where: dict[str, object] = {field: source.id}
+        for row in await repository.find(order_by=None, limit=None, **where):
+            setattr(row, field, into.id)
+            await repository.save(row)
     for preference in await uow.preferences.find(person_id=source.id):
         await uow.preferences.delete(preference.id)
     for feedback in await uow.feedback.find(person_id=source.id):
