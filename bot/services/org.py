@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.errors import Conflict, InvalidState, NotAllowed, NotFound, UsageError
 from bot.model import CodeKind, LinkCode, Organization, Person, Workspace
-from bot.permissions import is_admin
+from bot.permissions import Action, require_org
 from bot.ports import Repository, UnitOfWork
 from bot.services.audit import record
 from bot.services.delivery import tell_admin
@@ -28,25 +28,6 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _GROUPS, _GROUP = 4, 4
 """16 characters of 32 symbols: 80 bits, far beyond guessing within a day."""
 NO_EXECUTIVE = "org:no-executive"
-
-
-async def require_admin(uow: UnitOfWork, *, person: Person, doing: str) -> Organization:
-    """The caller's organization, if they are one of its admins; else a refusal that says who
-    can (who is an admin is ``bot.permissions.is_admin``'s to say)."""
-    organization = await uow.organizations.get(person.organization_id)
-    if organization is None:
-        raise NotFound("I don't know your organization. Nothing was changed.")
-    if is_admin(organization, person):
-        return organization
-    if not organization.admin_ids:
-        raise NotAllowed(
-            f"Only an admin of {organization.name} can {doing}, and it has none yet: the "
-            "operator names one with `leaderbot org admin add @handle`. Nothing was changed."
-        )
-    names = ", ".join(p.name for p in await _people(uow, organization.admin_ids))
-    raise NotAllowed(
-        f"Only an admin of {organization.name} ({names}) can {doing}. Nothing was changed."
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,7 +228,7 @@ async def join(
     with a person already in the inviting organization, and the emptied organization is removed.
     Its admins do not become admins of the inviting organization; an admin there can add them.
     """
-    current = await require_admin(uow, person=admin, doing="move this workspace")
+    current = await require_org(uow, Action.ORG_JOIN, person=admin)
     invite = await redeem(uow, kind=CodeKind.ORG_INVITE, code=code, by=admin, now=now)
     target = await uow.organizations.get(invite.organization_id)
     if target is None:
