@@ -121,8 +121,10 @@ class Core:
         self.clock = clock
         self.settings = settings or CoreSettings()
         self._known: dict[tuple[Platform, str, str], Caller] = {}
-        """Callers already identified: a chat identity never moves to another person, so every
-        request after a user's first skips a database round trip on the ack path."""
+        """Callers already identified, so every request after a user's first skips a database
+        round trip on the ack path. An identity moves to another person or organization only
+        by ``me link`` or ``org join``: this process then forgets them all, and a process that
+        did not run the command finds out in the request's own unit of work (:class:`_Stale`)."""
         self._identifying: weakref.WeakValueDictionary[tuple[Platform, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -447,6 +449,11 @@ class Core:
                 reply = await body(ctx)
                 await uow.commit()
                 return reply
+        except _Stale:
+            fresh = await self._identify_again(caller)
+            if fresh is None:
+                return _refusal(NotFound(UNKNOWN))
+            return await self._run(fresh, body, delivery, crossing=crossing)
         except LeaderbotError as error:
             return _refusal(error)
         except Exception:
@@ -454,6 +461,23 @@ class Core:
                 "request failed: platform=%s person=%s", caller.platform, caller.person_id
             )
             return Reply(messages=(text(SORRY),), ok=False)
+
+    async def _identify_again(self, caller: Caller) -> Caller | None:
+        """The caller as their identity now is, after another process moved it (``me link``,
+        ``org join``); None when it was not a cached chat identity or it no longer resolves to
+        someone else. Its cached entry is dropped either way."""
+        cached = replace(caller, channel_id=None)
+        key = next((k for k, known in self._known.items() if known == cached), None)
+        if key is None:
+            return None
+        del self._known[key]
+        platform, workspace, user = key
+        fresh = await self.identify(
+            platform=platform, workspace_external_id=workspace, user_id=user
+        )
+        if fresh is None or fresh == cached:
+            return None
+        return replace(fresh, channel_id=caller.channel_id)
 
     def _bound(self, caller: Caller) -> UnitOfWork:
         """The request's unit of work, bound to the caller's organization: the one place the
@@ -463,7 +487,7 @@ class Core:
     async def _context(self, uow: UnitOfWork, caller: Caller) -> Ctx:
         person = await uow.people.get(caller.person_id)
         if person is None or person.organization_id != caller.organization_id:
-            raise NotFound("I don't know you yet. Ask your Leaderbot admin to add you.")
+            raise _Stale
         return Ctx(
             uow=uow,
             caller=caller,
@@ -473,6 +497,15 @@ class Core:
             dashboard_link=self.settings.dashboard_link,
             max_text=self.settings.max_text,
         )
+
+
+UNKNOWN = "I don't know you yet. Ask your Leaderbot admin to add you."
+
+
+class _Stale(Exception):
+    """The caller's person is gone or in another organization: the caller was identified
+    before another process ran ``me link`` or ``org join`` (the request's unit of work, read
+    anyway, is the cheap place to notice). :meth:`Core._run` identifies them again."""
 
 
 def _refusal(error: LeaderbotError) -> Reply:
