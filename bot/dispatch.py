@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import commands as c
-from bot.calendar import local_date
+from bot.calendar import local_date, valid_timezone
 from bot.context import CALLERS_CHANGED, Caller, Profile, Reply
 from bot.errors import Conflict, LeaderbotError, NotFound, UsageError
 from bot.forms import Form
@@ -232,29 +232,40 @@ class Core:
             person = await people_service.identify(
                 uow, workspace=workspace, user_id=user_id, profile=profile, now=self.clock.now()
             )
+            identity = await uow.identities.first(workspace_id=workspace.id, user_id=user_id)
             await uow.commit()
         if person is None:
             return None
-        return people_service.caller_of(person, platform=platform, workspace_id=workspace.id)
+        return people_service.caller_of(
+            person,
+            platform=platform,
+            workspace_id=workspace.id,
+            reported_timezone=identity.reported_timezone if identity else "",
+        )
 
     def _remember_caller(self, key: tuple[Platform, str, str], caller: Caller) -> None:
         if len(self._known) >= KNOWN_CALLERS:
             self._known.clear()
         self._known[key] = caller
 
-    async def set_timezone(
+    async def report_timezone(
         self, caller: Caller, *, workspace_external_id: str, user_id: str, timezone: str
     ) -> Caller:
-        """Take the timezone the platform reports for the caller (Teams' ``localTimezone``)
-        when it is a valid IANA zone other than theirs; the caller as it now is."""
+        """The platform reports ``timezone`` for the caller (Teams' ``localTimezone``): taken
+        by the rule of :func:`bot.services.people.report_timezone`; the caller as it now is.
+        An adapter calls this only when the zone differs from ``caller.reported_timezone``."""
+        if caller.workspace_id is None or not valid_timezone(timezone):
+            return caller
         async with self.uow() as uow:
-            person = await people_service.set_timezone(
-                uow, person_id=caller.person_id, timezone=timezone
+            person = await people_service.report_timezone(
+                uow, workspace_id=caller.workspace_id, user_id=user_id, timezone=timezone
             )
             await uow.commit()
-        if person is None or person.timezone == caller.timezone:
+        if person is None:
             return caller
-        updated = replace(caller, timezone=person.timezone, channel_id=None)
+        updated = replace(
+            caller, timezone=person.timezone, reported_timezone=timezone, channel_id=None
+        )
         self._remember_caller((caller.platform, workspace_external_id, user_id), updated)
         return replace(updated, channel_id=caller.channel_id)
 

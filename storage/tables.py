@@ -191,6 +191,7 @@ class IdentityRow(Base):
     user_id: Mapped[str]
     conversation_ref: Mapped[str | None]
     unreachable: Mapped[bool]
+    reported_timezone: Mapped[str]
 
 
 class ProjectRow(Base):

@@ -169,7 +169,13 @@ def welcome(organization: Organization, admin: Person) -> Message:
     )
 
 
-def caller_of(person: Person, *, platform: Platform, workspace_id: int | None) -> Caller:
+def caller_of(
+    person: Person,
+    *,
+    platform: Platform,
+    workspace_id: int | None,
+    reported_timezone: str = "",
+) -> Caller:
     return Caller(
         person_id=person.id,
         organization_id=person.organization_id,
@@ -177,6 +183,7 @@ def caller_of(person: Person, *, platform: Platform, workspace_id: int | None) -
         timezone=person.timezone,
         platform=platform,
         workspace_id=workspace_id,
+        reported_timezone=reported_timezone,
     )
 
 
@@ -236,14 +243,25 @@ async def identify(
     return person
 
 
-async def set_timezone(uow: UnitOfWork, *, person_id: int, timezone: str) -> Person | None:
-    """Take the timezone a platform reports for a person (Teams' ``localTimezone``) when it is
-    a valid IANA zone and differs from the stored one; the person, changed or not."""
-    person = await uow.people.get(person_id)
-    if person is None or not valid_timezone(timezone) or person.timezone == timezone:
+async def report_timezone(
+    uow: UnitOfWork, *, workspace_id: int, user_id: str, timezone: str
+) -> Person | None:
+    """The platform reports ``timezone`` for this identity (Teams' ``localTimezone``). When it
+    is a valid IANA zone other than the one it last reported (first contact, or the user's
+    device moved), it is recorded and becomes the person's timezone; a zone the person chose
+    since (``me timezone``) stays while the platform keeps reporting the same one. The person,
+    changed or not; None for an unknown identity."""
+    identity = await uow.identities.first(workspace_id=workspace_id, user_id=user_id)
+    if identity is None:
+        return None
+    person = await uow.people.get(identity.person_id)
+    if person is None or not valid_timezone(timezone) or identity.reported_timezone == timezone:
         return person
-    person.timezone = timezone
-    await uow.people.save(person)
+    identity.reported_timezone = timezone
+    await uow.identities.save(identity)
+    if person.timezone != timezone:
+        person.timezone = timezone
+        await uow.people.save(person)
     return person
 
 
