@@ -30,6 +30,7 @@ from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import asks, inbox
+from bot.services import org as org_service
 from bot.services import people as people_service
 from bot.tenancy import bound
 
@@ -156,21 +157,31 @@ class Core:
         name: str,
         installer_id: str,
         installer: Profile,
+        invitation: str = "",
     ) -> people_service.Installation:
         """An installation (Slack OAuth): a new workspace founds its own organization with the
-        installer as its admin, who is greeted with the set-up steps."""
+        installer as its admin, who is greeted with the set-up steps; made with a partner's
+        ``invitation`` code, it joins the inviting organization instead
+        (:func:`bot.services.org.install`)."""
         async with self.uow() as uow:
-            installed = await people_service.install_workspace(
+            installed = await org_service.install(
                 uow,
                 platform=platform,
                 external_id=external_id,
                 name=name,
                 installer_id=installer_id,
                 installer=installer,
+                code=invitation,
                 now=self.clock.now(),
             )
             await uow.commit()
             return installed
+
+    async def inviting(self, invitation: str) -> str | None:
+        """The name of the organization a partner's invitation code joins, while it is usable."""
+        async with self.uow() as uow:
+            found = await org_service.inviting(uow, code=invitation, now=self.clock.now())
+            return found.name if found else None
 
     async def identify(
         self,

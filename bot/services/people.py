@@ -10,7 +10,7 @@ person. A workspace joins an organization only by an explicit act (:func:`config
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.calendar import valid_timezone
@@ -113,10 +113,12 @@ async def install_workspace(
     installer_id: str,
     installer: Profile,
     now: datetime,
+    not_joined: str = "",
 ) -> Installation:
     """An installation (Slack OAuth): a new workspace founds its own organization, whose
     installer becomes a person, gets an identity and is its admin, and is greeted with the
-    set-up steps. Reinstalling in a known workspace changes nothing here."""
+    set-up steps (and ``not_joined``: why the invitation it was made with was not used).
+    Reinstalling in a known workspace changes nothing here."""
     existing = await uow.workspaces.first(platform=platform, external_id=external_id)
     if existing is not None:
         return Installation(workspace=existing, admin=None)
@@ -145,7 +147,17 @@ async def install_workspace(
         at=now,
         platform=platform.value,
     )
-    await deliver(uow, welcome(organization, admin), organization_id=organization.id, now=now)
+    greeting = welcome(organization, admin)
+    if not_joined:
+        greeting = replace(
+            greeting,
+            sections=(
+                f"{not_joined} So {organization.name} is an organization of its own; to join "
+                "the partner's, type org join with a new invitation code.",
+                *greeting.sections,
+            ),
+        )
+    await deliver(uow, greeting, organization_id=organization.id, now=now)
     return Installation(workspace=workspace, admin=admin)
 
 
