@@ -386,9 +386,13 @@ async def install(
     if code and existing is None:
         try:
             invite = await usable(uow, kind=CodeKind.ORG_INVITE, code=code, now=now)
-            target = await uow.organizations.get(invite.organization_id)
         except (NotFound, InvalidState) as error:
             refused = error.message.replace(f" {_UNCHANGED}", "")
+        else:  # claimed before anything is made, so a code used meanwhile founds an org instead
+            if await uow.codes.set_if(invite.id, "used_at", now, expected=None):
+                target = await uow.organizations.get(invite.organization_id)
+            else:
+                refused = f"That {_WHAT[CodeKind.ORG_INVITE]} was already used."
     if target is None:
         return await install_workspace(
             uow,
@@ -412,7 +416,8 @@ async def install(
         uow, workspace=workspace, user_id=installer_id, profile=installer, now=now
     )
     assert person is not None  # a profile was given
-    await redeem(uow, kind=CodeKind.ORG_INVITE, code=code, by=person, now=now)
+    invite.used_at, invite.used_by_id = now, person.id
+    await uow.codes.save(invite)
     await record(
         uow,
         organization_id=target.id,
