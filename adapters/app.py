@@ -24,8 +24,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from adapters.http import HEADER_TIMEOUT, AccessLogger, Mount, build_web_app, sign_dashboard_link
+from adapters.http import HEADER_TIMEOUT, WEB, Mount, build_web_app, sign_dashboard_link
+from adapters.logs import AccessLogger
+from adapters.metrics import Metrics, ObservedSender
 from adapters.settings import Settings
+from adapters.web.legal import mount_legal
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Core, CoreSettings
 from bot.model import Platform
@@ -53,6 +56,7 @@ class Application:
     uow: UnitOfWorkFactory
     core: Core
     web: web.Application
+    metrics: Metrics
     senders: dict[Platform, Sender] = field(default_factory=dict)
     scheduler: CadenceScheduler
     """Built, not started: :func:`serve` starts it (tests and one-shot commands do not)."""
@@ -101,7 +105,14 @@ def _dashboard_signer(
     return dashboard_link
 
 
-def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, *, serving: bool) -> Core:
+def _core(
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    serving: bool,
+    metrics: Metrics | None = None,
+) -> Core:
     return Core(
         uow=uow,
         clock=clock,
@@ -109,6 +120,7 @@ def _core(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, *, serving: 
             link_base=settings.link_base,
             dashboard_link=_dashboard_signer(settings, clock, serving=serving),
         ),
+        observer=metrics,
     )
 
 
@@ -119,7 +131,9 @@ class _Platform:
     state: str = "on"
 
 
-def _slack(settings: Settings, core: Core, engine: AsyncEngine) -> _Platform | str:
+def _slack(
+    settings: Settings, core: Core, engine: AsyncEngine, metrics: Metrics
+) -> _Platform | str:
     """The bolt app at ``/slack/…`` and its Web API sender, or why Slack stays off."""
     reason = settings.slack_off_reason()
     if reason:
@@ -129,10 +143,19 @@ def _slack(settings: Settings, core: Core, engine: AsyncEngine) -> _Platform | s
     from adapters.slack.settings import SlackSettings
 
     bolt = build_slack_app(
-        core=core, settings=SlackSettings.from_env(settings.slack_env()), engine=engine
+        core=core,
+        settings=SlackSettings.from_env(settings.slack_env()),
+        engine=engine,
+        on_ack=metrics.slack_acked,
     )
     if bolt is None:
         return "the Slack adapter refused the configuration (see above)"
+    app_token = settings.slack_env().get("SLACK_APP_TOKEN")
+    if app_token:
+        from adapters.slack.socket_mode import mount_socket_mode
+
+        mount = partial(mount_socket_mode, bolt=bolt, app_token=app_token)
+        return _Platform(mount=mount, sender=SlackSender(bolt), state="on (Socket Mode)")
     return _Platform(mount=partial(mount_slack, bolt=bolt), sender=SlackSender(bolt))
 
 
@@ -177,13 +200,14 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
     """Wire one server process. Does not migrate, seed, listen or start the scheduler: that is
     :func:`serve`'s job, so tests can build an application around a prepared database."""
     clock = clock or SystemClock()
+    metrics = Metrics()
     engine, uow = _storage(settings)
-    core = _core(settings, uow, clock, serving=True)
-    mounts: list[Mount] = []
+    core = _core(settings, uow, clock, serving=True, metrics=metrics)
+    mounts: dict[str, Mount] = {}
     senders: dict[Platform, Sender] = {}
     platforms: dict[str, str] = {}
     for platform, built in (
-        (Platform.SLACK, _slack(settings, core, engine)),
+        (Platform.SLACK, _slack(settings, core, engine, metrics)),
         (Platform.TEAMS, _teams(settings, core, uow, clock)),
     ):
         if isinstance(built, str):
@@ -191,16 +215,19 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
             log.info("%s: off (%s)", platform.value.capitalize(), built)
             continue
         platforms[platform.value] = built.state
-        mounts.append(built.mount)
+        mounts[platform.value] = built.mount
         senders[platform] = built.sender
+    mounts[WEB] = partial(mount_legal, contact=settings.legal_contact, site=settings.link_base)
     web_app = build_web_app(
         uow=uow,
         clock=clock,
         admin_token=settings.admin_token_value,
         dashboard_key=settings.dashboard_key,
         mounts=mounts,
+        metrics=metrics,
     )
     senders.update(_dry_run_senders(settings))
+    senders = {platform: ObservedSender(sender, metrics) for platform, sender in senders.items()}
     from cadence.drain import DrainPolicy
     from cadence.scheduler import build_scheduler
 
@@ -211,6 +238,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
         uow=uow,
         core=core,
         web=web_app,
+        metrics=metrics,
         senders=senders,
         scheduler=build_scheduler(
             uow_factory=uow,
@@ -359,6 +387,6 @@ def teams_package(settings: Settings, *, out: Path) -> Path:
     from adapters.teams.package import PackageError, build_package
 
     try:
-        return build_package(settings.microsoft_app_id, out, host=settings.link_base)
+        return build_package(settings.microsoft_app_id, out, public_url=settings.public_url)
     except PackageError as exc:
         raise SetupError(str(exc)) from None

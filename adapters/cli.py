@@ -1,56 +1,55 @@
 """``leaderbot …``: the command line (DESIGN §7).
 
 Every subcommand is a small async function of the parsed arguments and the settings; the wiring
-lives in :mod:`adapters.app`. A user's mistake (bad arguments, a missing file, a malformed CSV
-row, an unknown person) ends with one ``leaderbot: error: …`` line and a non-zero exit code:
-2 for usage, 1 for everything else. Only a bug prints a traceback.
+lives in :mod:`adapters.app`. A user's mistake (bad arguments, a missing file, an unknown
+person) ends with one ``leaderbot: error: …`` line — an import file's problems are listed
+under it, all of them — and a non-zero exit code: 2 for usage, 1 for everything else. Only a
+bug prints a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import app as composition
-from adapters import redact
+from adapters import import_files, logs, redact
 from adapters.console.render import render
 from adapters.dashboard import (
-    AskRow,
-    DecisionRow,
     default_organization,
-    load_asks,
-    load_decisions,
     load_undelivered,
-    row_dict,
 )
+from adapters.import_files import Kind, kind_of
 from adapters.settings import Settings
+from adapters.web import exports
 from bot.context import Caller
 from bot.errors import LeaderbotError
-from bot.model import CodeKind, Letter, Organization, Person, Platform, Role
+from bot.imports import Document, Problem, check, handle_of
+from bot.model import CodeKind, Organization, Person, Platform
 from bot.ports import UnitOfWork
+from bot.services import imports as import_service
 from bot.services import org as org_service
-from bot.services.lookup import person_named, project_named
+from bot.services.demo import DEMO_NAME, demo_organizations, seed_demo
+from bot.services.exports import ExportKind
+from bot.services.lookup import person_named
 from bot.services.people import caller_of
-from bot.services.projects import set_role
-from bot.services.raci import set_letter
 from bot.services.undelivered import requeue
 from bot.tenancy import bound
+from bot.wording import plural
 
 
 class CliError(Exception):
-    """A user's mistake: printed as one line, exit code 1."""
+    """A user's mistake: printed after ``leaderbot: error:`` (one line, or an import's list of
+    problems), exit code 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,85 +62,8 @@ class _Parser(argparse.ArgumentParser):
 # --- import -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class RaciRow:
-    line: int
-    project: str
-    area: str
-    person: str
-    letter: Letter
-
-
-@dataclass(frozen=True, kw_only=True)
-class RoleRow:
-    line: int
-    project: str
-    person: str
-    role: Role
-    note: str
-
-
 def _handle(value: str) -> str:
     return value.strip().lstrip("@")
-
-
-def parse_raci_csv(text: str) -> list[RaciRow]:
-    """``project,area,person,letter`` rows (a header line first); person is a handle."""
-    reader = csv.DictReader(text.splitlines())
-    missing = {"project", "area", "person", "letter"} - set(reader.fieldnames or ())
-    if missing:
-        raise CliError(f"the CSV header lacks column(s): {', '.join(sorted(missing))}")
-    rows = []
-    for record in reader:
-        line = reader.line_num
-        values = {k: (record.get(k) or "").strip() for k in ("project", "area", "person", "letter")}
-        if not all(values.values()):
-            raise CliError(f"line {line}: project, area, person and letter are all required")
-        try:
-            letter = Letter(values["letter"].upper())
-        except ValueError:
-            raise CliError(f"line {line}: letter must be R, A, C or I") from None
-        rows.append(
-            RaciRow(
-                line=line,
-                project=values["project"].lstrip("#"),
-                area=values["area"],
-                person=_handle(values["person"]),
-                letter=letter,
-            )
-        )
-    return rows
-
-
-def parse_stakeholders_yaml(text: str) -> list[RoleRow]:
-    """A YAML list of ``{project, person, role, note}`` (note optional)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CliError(f"not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, list):
-        raise CliError("the YAML must be a list of {project, person, role, note} entries")
-    rows = []
-    for number, entry in enumerate(data, start=1):
-        if not isinstance(entry, dict) or not all(
-            entry.get(k) for k in ("project", "person", "role")
-        ):
-            raise CliError(f"entry {number}: project, person and role are required")
-        try:
-            role = Role(str(entry["role"]).strip().lower())
-        except ValueError:
-            roles = ", ".join(r.value for r in Role)
-            raise CliError(f"entry {number}: role must be one of {roles}") from None
-        rows.append(
-            RoleRow(
-                line=number,
-                project=str(entry["project"]).strip().lstrip("#"),
-                person=_handle(str(entry["person"])),
-                role=role,
-                note=str(entry.get("note") or ""),
-            )
-        )
-    return rows
 
 
 async def _organization(uow: UnitOfWork, org: int | None) -> Organization:
@@ -163,93 +85,122 @@ async def _actor(uow: UnitOfWork, organization: Organization, handle: str | None
     return admin
 
 
-async def import_rows(
-    session: composition.CoreSession,
-    rows: Sequence[RaciRow | RoleRow],
-    *,
-    org: int | None,
-    as_handle: str | None,
-) -> list[str]:
-    """Apply every row through the core services in ONE transaction: a bad row changes nothing."""
-    now = session.clock.now()
-    results = []
-    async with session.uow() as uow:
-        organization_id = (await _organization(uow, org)).id
-    async with bound(session.uow(), organization_id) as uow:
-        organization = await _organization(uow, organization_id)
-        actor = await _actor(uow, organization, as_handle)
-        for row in rows:
-            try:
-                project = await project_named(uow, organization_id=organization.id, key=row.project)
-                person = await person_named(uow, organization_id=organization.id, handle=row.person)
-                if isinstance(row, RaciRow):
-                    done = await set_letter(
-                        uow,
-                        project=project,
-                        person=person,
-                        letter=row.letter,
-                        area=row.area,
-                        actor=actor,
-                        now=now,
-                    )
-                else:
-                    done = await set_role(
-                        uow,
-                        project=project,
-                        person=person,
-                        role=row.role,
-                        note=row.note,
-                        actor=actor,
-                        now=now,
-                    )
-            except LeaderbotError as exc:
-                raise CliError(f"line {row.line}: {exc} (nothing was imported)") from None
-            results.append(done)
-        await uow.commit()
-    return results
+async def _chosen(uow: UnitOfWork, org: int | None) -> Organization | None:
+    """The organization ``--org`` names, else the only one (None: there is none yet). Several
+    and no ``--org`` is refused: an import or export must never guess whose data it is."""
+    if org:
+        return await _organization(uow, org)
+    found = await uow.organizations.find(order_by="id", limit=20)
+    if len(found) > 1:
+        listed = ", ".join(f"{o.id} ({o.name})" for o in found)
+        raise CliError(f"there are {len(found)} organizations: name one with --org ID ({listed})")
+    return found[0] if found else None
+
+
+_UNCHANGED = "Nothing was changed."
+
+
+def _import_kind(path: Path, flag: str | None) -> Kind:
+    kind = Kind(flag) if flag else kind_of(path)
+    if kind is None:
+        kinds = "|".join(k.value for k in Kind)
+        raise CliError(
+            f"which kind of file is {path.name}? Name it people.csv, raci.csv, "
+            f"stakeholders.csv or org.yaml, or give --kind {kinds}"
+        )
+    return kind
 
 
 async def _import(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
+    kind = _import_kind(path, args.kind)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror}") from None
-    if path.suffix.lower() == ".csv":
-        rows: Sequence[RaciRow | RoleRow] = parse_raci_csv(text)
-    elif path.suffix.lower() in {".yaml", ".yml"}:
-        rows = parse_stakeholders_yaml(text)
-    else:
-        raise CliError("import takes a RACI .csv or a stakeholders .yaml file")
-    async with composition.core_session(settings) as session:
-        for line in await import_rows(session, rows, org=args.org, as_handle=args.as_handle):
-            print(line)
-    print(f"Imported {len(rows)} row(s) from {path.name}.")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    document = import_files.read(kind, text, suffix=path.suffix)
+    async with composition.core_session(settings) as session, session.uow() as inner:
+        now = session.clock.now()
+        if args.new_org and args.org:
+            raise CliError("give --org (import into it) or --new-org (found one), not both")
+        organization = None if args.new_org else await _chosen(inner, args.org)
+        if organization is None:
+            organization = await _founded(inner, document, path, now=now, asked=args.new_org)
+        uow = bound(inner, organization.id)
+        plan = check(document, await import_service.snapshot(uow, organization=organization))
+        as_handle = _handle(args.as_handle).lower() if args.as_handle else None
+        declared = {handle_of(p.handle) for p in document.people}
+        if as_handle and as_handle not in declared and not await uow.people.first(handle=as_handle):
+            raise CliError(f"--as: I don't know anyone called @{as_handle}")
+        if plan.problems:
+            raise _problems(path, plan.problems)
+        try:
+            changes = await import_service.apply(
+                uow,
+                organization=organization,
+                plan=plan,
+                source=path.name,
+                as_handle=as_handle,
+                now=now,
+            )
+        except LeaderbotError as exc:  # a service refused one change: none of the file is kept
+            said = str(exc)
+            raise CliError(
+                f"{path.name}: {said}" + ("" if _UNCHANGED in said else f" {_UNCHANGED}")
+            ) from None
+        await inner.commit()
+    for change in changes:
+        print(change)
+    print(
+        f"Imported {path.name} into {organization.name}: {plural(len(changes), 'change')}."
+        if changes
+        else f"{path.name} matches {organization.name} already. Nothing changed."
+    )
     return 0
+
+
+def _problems(path: Path, problems: Sequence[Problem]) -> CliError:
+    """Every problem of the file, a line each, under one ``leaderbot: error:`` line."""
+    count = len(problems)
+    return CliError(
+        "\n".join(
+            [
+                f"{path.name} has {count} problem{'s' if count > 1 else ''}:",
+                *(f"  {path.name} {problem}" for problem in problems),
+                _UNCHANGED,
+            ]
+        )
+    )
+
+
+async def _founded(
+    uow: UnitOfWork, document: Document, path: Path, *, now: datetime, asked: bool
+) -> Organization:
+    """The organization an ``org.yaml`` founds: on an empty database, or with ``--new-org``."""
+    section = document.organization
+    if section is None or not section.name:
+        where = "" if asked else "the database has no organization yet: "
+        raise CliError(
+            f"{where}import an org.yaml whose organization: section has a name and admins "
+            "(it founds the organization), or run `leaderbot demo seed`"
+        )
+    return await import_service.found(uow, name=section.name, now=now)
 
 
 # --- export, digest -------------------------------------------------------------------------
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
-    kind: type[AskRow | DecisionRow] = AskRow if args.what == "asks" else DecisionRow
     async with composition.core_session(settings) as session:
         async with session.uow() as uow:
-            organization_id = (await _organization(uow, args.org)).id
-        async with bound(session.uow(), organization_id) as uow:
-            organization = await _organization(uow, organization_id)
-            rows: Sequence[AskRow | DecisionRow] = await (
-                load_asks(
-                    uow, organization_id=organization.id, now=session.clock.now(), states=None
-                )
-                if kind is AskRow
-                else load_decisions(uow, organization_id=organization.id, limit=None)
-            )
-    writer = csv.DictWriter(
-        sys.stdout, fieldnames=[f.name for f in fields(kind)], lineterminator="\n"
-    )
-    writer.writeheader()
-    writer.writerows(row_dict(row) for row in rows)
+            organization = await _chosen(uow, args.org)
+        text = await exports.export_csv(
+            session.uow,
+            organization_id=organization.id if organization else 0,
+            kind=ExportKind(args.what),
+            now=session.clock.now(),
+        )
+    sys.stdout.write(text)
     return 0
 
 
@@ -410,11 +361,56 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _demo_seed(args: argparse.Namespace, settings: Settings) -> int:
+async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     async with composition.core_session(settings) as session:
+        if args.action == "reset":
+            return await _demo_reset(session, confirmed=args.yes)
         seeded = await composition.seed_demo_if_empty(session.uow, session.clock)
     print("Seeded the demo organization." if seeded else "Nothing to do: the database has data.")
     return 0
+
+
+async def _demo_reset(session: composition.CoreSession, *, confirmed: bool) -> int:
+    """Erase the demo organization and seed it again; every other organization is left as it
+    is. Asks first, unless ``--yes``."""
+    async with session.uow() as uow:
+        found = await demo_organizations(uow)
+        if len(found) != 1:
+            raise CliError(
+                "there is no demo organization to reset: `leaderbot demo seed` loads one into "
+                "an empty database"
+                if not found
+                else f"there are {len(found)} organizations called {DEMO_NAME}; "
+                "reset would not know which"
+            )
+        demo = found[0]
+        scoped = bound(uow, demo.id)
+        held = [
+            f"{await scoped.people.count()} people",
+            f"{await scoped.projects.count()} projects",
+            f"{await scoped.asks.count()} asks",
+            f"{await scoped.audit.count()} audit events",
+        ]
+    print(
+        f"This erases {demo.name} (organization {demo.id}: {', '.join(held)}) and loads the "
+        "demo again. Other organizations are not touched."
+    )
+    if not confirmed:
+        answer = await asyncio.to_thread(_ask, "Type yes to reset it: ")
+        if answer.strip().lower() != "yes":
+            print("Nothing was changed.")
+            return 1
+    await seed_demo(session.uow, session.clock, replacing=demo.id)
+    print("The demo organization is as new.")
+    return 0
+
+
+def _ask(prompt: str) -> str:
+    """One line from the keyboard ("" at end of input: a script without --yes is a no)."""
+    try:
+        return input(prompt)
+    except EOFError:
+        return ""
 
 
 def _instant(text: str) -> datetime:
@@ -448,8 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    def org_option(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--org", type=int, help="organization id (default: the first one)")
+    def org_option(
+        sub: argparse.ArgumentParser, help: str = "organization id (default: the first one)"
+    ) -> None:
+        sub.add_argument("--org", type=int, help=help)
+
+    only_org = "organization id (needed when there are several)"
 
     serve = command("serve", _serve, "run the server (Slack, Teams, dashboard, cadence)")
     serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
@@ -462,18 +462,30 @@ def build_parser() -> argparse.ArgumentParser:
     db = command("db", _db_upgrade, "database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply pending migrations")
 
-    demo = command("demo", _demo_seed, "demo data")
-    demo.add_argument("action", choices=["seed"], help="seed: load the demo organization")
+    demo = command("demo", _demo, "demo data")
+    demo.add_argument(
+        "action",
+        choices=["seed", "reset"],
+        help="seed: load the demo organization into an empty database; reset: erase it and load "
+        "it again (other organizations untouched)",
+    )
+    demo.add_argument("--yes", action="store_true", help="reset without asking")
 
-    imp = command("import", _import, "load a RACI .csv or a stakeholders .yaml")
-    imp.add_argument("file", help="raci.csv (project,area,person,letter) or stakeholders.yaml")
+    imp = command(
+        "import", _import, "load people, RACI, stakeholders or a whole org.yaml (docs/import.md)"
+    )
+    imp.add_argument("file", help="people.csv, raci.csv, stakeholders.csv or org.yaml")
+    imp.add_argument("--kind", choices=[k.value for k in Kind], help="when the name does not say")
     imp.add_argument("--as", dest="as_handle", metavar="HANDLE", help="record changes as them")
-    org_option(imp)
+    imp.add_argument(
+        "--new-org", action="store_true", help="org.yaml: found a new organization from it"
+    )
+    org_option(imp, only_org)
 
-    export = command("export", _export, "write decisions or asks as CSV to stdout")
-    export.add_argument("what", choices=["decisions", "asks"])
+    export = command("export", _export, "write asks, blockers, decisions, KPIs or audit as CSV")
+    export.add_argument("what", choices=[k.value for k in ExportKind])
     export.add_argument("--csv", action="store_true", help="CSV (the only format)")
-    org_option(export)
+    org_option(export, only_org)
 
     digest = command("digest", _digest, "show a person's digest as it would be sent now")
     digest.add_argument("action", choices=["preview"])
@@ -526,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only the server logs routine news; a console session or a one-shot command shows the
     # person at the keyboard its own output, with warnings and errors only.
     level = settings.log_level if args.run is _serve else max(logging.WARNING, _level(settings))
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level=level, log_format=settings.log_format)
     redact.install()
     if settings.log_level != "DEBUG":
         # One line per job run every few seconds, and one per Alembic plugin: noise, not news.

@@ -1,8 +1,8 @@
 """The one aiohttp application of the server (DESIGN §7): health, metrics, dashboard, JSON API.
 
 Slack and Teams bring their own routes: the composition root passes their mount functions in, so
-this module knows neither platform. Middlewares wrap every route: one counts requests for
-``/metrics``, one reads a request's whole body within :data:`BODY_TIMEOUT` (a client that sends
+this module knows neither platform. Middlewares wrap every route: one counts and times requests
+for ``/metrics``, one reads a request's whole body within :data:`BODY_TIMEOUT` (a client that sends
 it slowly gets a 408, one that goes away mid-upload is noted in one line, a body over the size
 limit gets a 413), one turns an unexpected exception into a short 500 (logged with its
 traceback server-side, never sent to the client). Headers that arrive too slowly are cut off
@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections import Counter
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +26,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_protocol import RequestPayloadError
-from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from adapters.dashboard import (
@@ -43,15 +41,18 @@ from adapters.dashboard import (
     render_dashboard,
     row_dict,
 )
-from bot.model import OutboxState, Platform
+from adapters.metrics import CONTENT_TYPE, Metrics
+from adapters.web import exports
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services.undelivered import stuck_since
 from bot.tenancy import bound
 
 log = logging.getLogger(__name__)
 
 Mount = Callable[[web.Application], None]
 """Adds a platform's routes (``/slack/events``, ``/api/messages``) to the application."""
+
+WEB = "web"
+"""The platform label of this module's own routes (pages, API, probes) in ``/metrics``."""
 
 _READY_TIMEOUT = 5.0
 
@@ -86,28 +87,19 @@ def sign_dashboard_link(
     return f"{base_url.rstrip('/')}/dashboard?{query}"
 
 
-@dataclass
-class _Metrics:
-    """Request counters of this process; outbox figures are read from the DB at scrape time."""
-
-    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
-
-
 @dataclass(frozen=True, kw_only=True)
 class _Deps:
     uow: UnitOfWorkFactory
     clock: Clock
     admin_token: str
     dashboard_key: bytes
-    metrics: _Metrics
+    metrics: Metrics
     body_timeout: float = BODY_TIMEOUT
+    platforms: dict[str, str] = field(default_factory=dict)
+    """Route template → the platform whose mount added it (the rest are :data:`WEB`)."""
 
 
 _DEPS = web.AppKey("leaderbot_deps", _Deps)
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _route(request: web.Request) -> str:
@@ -122,6 +114,7 @@ Handler = Callable[[web.Request], Awaitable[StreamResponse]]
 
 @web.middleware
 async def _count(request: web.Request, handler: Handler) -> StreamResponse:
+    started = time.perf_counter()
     status = 500
     try:
         response = await handler(request)
@@ -131,7 +124,14 @@ async def _count(request: web.Request, handler: Handler) -> StreamResponse:
         status = exc.status
         raise
     finally:
-        request.app[_DEPS].metrics.requests[(_route(request), request.method, status)] += 1
+        deps, route = request.app[_DEPS], _route(request)
+        deps.metrics.http_done(
+            route=route,
+            method=request.method,
+            status=status,
+            platform=deps.platforms.get(route, WEB),
+            seconds=time.perf_counter() - started,
+        )
 
 
 def refused(request: web.Request, status: type[web.HTTPError], reason: str) -> web.HTTPError:
@@ -163,20 +163,6 @@ async def _errors(request: web.Request, handler: Handler) -> StreamResponse:
     except Exception:
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return web.json_response({"error": "internal error"}, status=500)
-
-
-class AccessLogger(AbstractAccessLogger):
-    """Access log without query strings: dashboard tokens and signatures ride in them."""
-
-    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        self.logger.info(
-            '%s "%s %s" %s %.1fms',
-            request.remote,
-            request.method,
-            request.path,
-            response.status,
-            time * 1000,
-        )
 
 
 Kind = Literal["json", "text"]
@@ -265,55 +251,8 @@ async def _readyz(request: web.Request) -> web.Response:
 
 async def _metrics(request: web.Request) -> web.Response:
     deps = request.app[_DEPS]
-    lines = [
-        "# HELP leaderbot_http_requests_total HTTP requests served, by route, method and status.",
-        "# TYPE leaderbot_http_requests_total counter",
-    ]
-    for (route, method, status), count in sorted(deps.metrics.requests.items()):
-        lines.append(
-            f'leaderbot_http_requests_total{{route="{_label(route)}",method="{method}",'
-            f'status="{status}"}} {count}'
-        )
-    outbox: dict[OutboxState, int] = {}
-    stuck = 0
-    given_up: dict[str, int] = {}
-    try:
-        async with asyncio.timeout(_READY_TIMEOUT), deps.uow() as uow:
-            for state in OutboxState:
-                outbox[state] = await uow.outbox.count(state=state)
-            for platform in Platform:
-                given_up[platform.value] = await uow.outbox.count(
-                    state=OutboxState.FAILED, platform=platform
-                )
-            stuck = await uow.outbox.count(
-                state=OutboxState.PENDING,
-                attempts__gt=0,
-                created_at__lt=stuck_since(deps.clock.now()),
-            )
-    except Exception as exc:
-        log.warning("Metrics could not read the outbox: %s", type(exc).__name__)
-    lines += [
-        "# HELP leaderbot_database_up 1 when the database answered this scrape.",
-        "# TYPE leaderbot_database_up gauge",
-        f"leaderbot_database_up {1 if len(outbox) == len(OutboxState) else 0}",
-        "# HELP leaderbot_outbox_messages Outbox messages by state, read at scrape time.",
-        "# TYPE leaderbot_outbox_messages gauge",
-    ]
-    lines += [f'leaderbot_outbox_messages{{state="{s.value}"}} {n}' for s, n in outbox.items()]
-    lines += [
-        "# HELP leaderbot_outbox_undelivered Outbox messages given up (past their deadline, a "
-        "permanent error, or nobody to reach), by platform: `leaderbot outbox retry` resends.",
-        "# TYPE leaderbot_outbox_undelivered gauge",
-        *(f'leaderbot_outbox_undelivered{{platform="{p}"}} {n}' for p, n in given_up.items()),
-        "# HELP leaderbot_outbox_stuck Outbox messages that failed and are still being retried "
-        "an hour after they were written (a platform is failing).",
-        "# TYPE leaderbot_outbox_stuck gauge",
-        f"leaderbot_outbox_stuck {stuck}",
-    ]
-    return web.Response(
-        body=("\n".join(lines) + "\n").encode(),
-        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-    )
+    body = await deps.metrics.scrape(deps.uow, deps.clock)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _dashboard(request: web.Request) -> web.Response:
@@ -326,6 +265,18 @@ async def _dashboard(request: web.Request) -> web.Response:
         text=render_dashboard(board),
         content_type="text/html",
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+async def _export(request: web.Request) -> web.Response:
+    """``/dashboard/export/{kind}.csv``: the same CSV as ``leaderbot export KIND --csv``."""
+    deps = request.app[_DEPS]
+    organization_id = await _organization_id(request, "text")
+    return await exports.csv_response(
+        deps.uow,
+        organization_id=organization_id or 0,
+        kind=request.match_info["kind"],
+        now=deps.clock.now(),
     )
 
 
@@ -362,26 +313,33 @@ def build_web_app(
     clock: Clock,
     admin_token: str = "",
     dashboard_key: bytes,
-    mounts: Sequence[Mount] = (),
+    mounts: Mapping[str, Mount] | None = None,
     body_timeout: float = BODY_TIMEOUT,
+    metrics: Metrics | None = None,
 ) -> web.Application:
     """The server's application. ``admin_token`` "" disables token access (signed links only);
-    ``mounts`` add the configured platforms' routes."""
+    ``mounts`` add the configured platforms' routes (platform name → its mount); ``metrics``
+    is the application's instruments (a fresh set when None)."""
     app = web.Application(middlewares=[_count, _bodies, _errors], client_max_size=MAX_BODY)
     app[_DEPS] = _Deps(
         uow=uow,
         clock=clock,
         admin_token=admin_token,
         dashboard_key=dashboard_key,
-        metrics=_Metrics(),
+        metrics=metrics if metrics is not None else Metrics(),
         body_timeout=body_timeout,
     )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/dashboard", _dashboard)
+    app.router.add_get("/dashboard/export/{kind}.csv", _export)
     for name, loader in _API.items():
         app.router.add_get(f"/api/v1/{name}", _api(name, loader))
-    for mount in mounts:
+    for platform, mount in (mounts or {}).items():
+        known = set(app.router.resources())
         mount(app)
+        for resource in app.router.resources():
+            if resource not in known:
+                app[_DEPS].platforms[resource.canonical] = platform
     return app

@@ -29,7 +29,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+"), rf"\1 {MASK}"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), MASK),
     # name=value in query strings and form bodies: ?sig=…, &code=…, client_secret=…
-    (re.compile(rf"(?i)(?<![A-Za-z0-9_])({_NAMES})=({_VALUE_END})"), rf"\1={MASK}"),
+    # (not a value already masked: redacting twice, by the filter and a formatter, is a no-op)
+    (
+        re.compile(rf"(?i)(?<![A-Za-z0-9_])({_NAMES})=(?!{re.escape(MASK)})({_VALUE_END})"),
+        rf"\1={MASK}",
+    ),
     # 'name': 'value' and "name": "value" in logged dicts and JSON
     (
         re.compile(rf"""(?i)(['"])({_NAMES})\1(\s*:\s*)(['"])(?:(?!\4).)*\4"""),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     public_url: str = ""
     """Base of every link the bot sends (dashboard, full items). Default ``http://HOST:PORT``."""
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line (a request, a delivery attempt: their fields as
+    keys), for a log shipper."""
+    legal_contact: str = ""
+    """Who runs this server, named by ``/privacy`` and ``/terms`` as the one to ask (an e-mail
+    address or a team's name)."""
     admin_token: SecretStr | None = None
     """Opens the dashboard and the JSON API with ``?token=…``; unset means signed links only."""
     dashboard_secret: SecretStr | None = None
@@ -54,6 +61,9 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    """App-level token (``xapp-…``, scope ``connections:write``): Slack Socket Mode, so Slack is
+    reached over an outgoing WebSocket and needs no public URL (nor the signing secret)."""
     slack_client_id: str = ""
     slack_client_secret: SecretStr | None = None
     slack_scopes: str = ""
@@ -91,6 +101,20 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            if not value.get_secret_value().startswith("xapp-"):
+                raise ValueError("must be a Slack app-level token (xapp-…)")
+            return value
+        return None
 
     @field_validator("public_url")
     @classmethod
@@ -132,6 +156,7 @@ class Settings(BaseSettings):
         values = {
             "SLACK_BOT_TOKEN": _secret(self.slack_bot_token),
             "SLACK_SIGNING_SECRET": _secret(self.slack_signing_secret),
+            "SLACK_APP_TOKEN": _secret(self.slack_app_token),
             "SLACK_CLIENT_ID": self.slack_client_id,
             "SLACK_CLIENT_SECRET": _secret(self.slack_client_secret),
             "SLACK_SCOPES": self.slack_scopes,
@@ -155,9 +180,10 @@ class Settings(BaseSettings):
 
     def slack_off_reason(self) -> str:
         """Why Slack stays off, or "" when it is configured (a bot token or OAuth, plus the
-        signing secret bolt verifies every request with)."""
-        if not _secret(self.slack_signing_secret):
-            return "SLACK_SIGNING_SECRET is not set"
+        signing secret bolt verifies every HTTP request with — or Socket Mode's app token,
+        whose requests arrive over a connection the server opened itself)."""
+        if not _secret(self.slack_signing_secret) and not _secret(self.slack_app_token):
+            return "SLACK_SIGNING_SECRET is not set (nor SLACK_APP_TOKEN, for Socket Mode)"
         if not _secret(self.slack_bot_token) and not (
             self.slack_client_id and _secret(self.slack_client_secret)
         ):

@@ -148,8 +148,15 @@ def local_date(at: datetime, tz: str) -> date:
     return _aware(at).astimezone(zone(tz)).date()
 
 
+def moment_in(at: datetime, tz: str) -> str:
+    """A moment in zone ``tz``, named: ``Wed 02 Dec 2026 14:05 GMT`` (what a card shows its
+    reader, who knows their own zone but should see which one a time is in)."""
+    local = _aware(at).astimezone(zone(tz))
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
+
+
 def as_read_by(at: datetime, person: Person) -> str:
-    """A moment as ``person`` reads it, in their own timezone: ``Wed 25 Nov 08:00 (Dana's
-    time, GMT)``."""
+    """A moment as ``person`` reads it, in their own timezone: ``Wed 25 Nov 08:00 (Dr Carmen
+    Diaz's time, GMT)``. The whole name: a first word may be a title ("Dr")."""
     local = _aware(at).astimezone(zone(person.timezone))
-    return f"{local:%a %d %b %H:%M} ({person.name.split()[0]}'s time, {local.tzname()})"
+    return f"{local:%a %d %b %H:%M} ({person.name}'s time, {local.tzname()})"

@@ -14,6 +14,7 @@ from typing import Literal
 from bot.model import Detail, Direction, Frequency, Letter, ProjectStatus, Rag, Role, Severity
 
 __all__ = [
+    "AnswerCmd",
     "AskCmd",
     "AsksCmd",
     "BlockerActCmd",
@@ -97,7 +98,9 @@ class StatusCmd:
 
 @dataclass(frozen=True, kw_only=True)
 class AsksCmd:
-    """What waits on me, and what I wait for."""
+    """What waits on me, and what I wait for; ``everything`` lifts the cap on each list."""
+
+    everything: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +184,9 @@ class RaciSetCmd:
     area: str
     """A lowercase word, or ``*`` for the project's default."""
     project: str | None = None
+    new_area: bool = False
+    """The ``!`` of ``raci set @person A newarea!``: the area is meant to be new (an area the
+    organization never used is otherwise taken for a typo and refused)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,6 +246,14 @@ class DecideCmd:
     ask_id: int
     outcome: Outcome
     text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerCmd:
+    """``answer <ask id> <text>``: the requester answers the decider's question."""
+
+    ask_id: int
+    text: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -339,6 +353,7 @@ Command = (
     | KpiAddCmd
     | KpiRecordCmd
     | DecideCmd
+    | AnswerCmd
     | WithdrawCmd
     | BlockerActCmd
     | OrgShowCmd

@@ -1,26 +1,39 @@
-"""Compose one leader's digest from loaded data (DESIGN §2, pure: no I/O, no clock).
+"""Compose one person's digest from loaded data (DESIGN §5, pure: no I/O, no clock).
 
-A digest is what keeps a senior leader engaged without drowning them: per project the RAG status
-and one line of progress, then only what needs *them* — KPIs past threshold, asks they decide,
-blockers whose escalation ladder has reached them, decisions since the last digest, and new items
-in areas where they are Consulted or Informed. ``concise`` digests fit in ``max_lines`` by folding;
-``detailed`` ones list everything.
+A leader should read it in under a minute, so it says first what needs *them*, then what moved,
+then a little to know — in this order:
 
-Each item shown gets a fingerprint; given the fingerprints of the previous digest, items are marked
-``new``, ``changed`` or ``still open`` so a leader sees at a glance what moved since last time.
+1. **Needs your decision** — asks they decide and blockers at their rung, oldest first, each with
+   its one button; and any high or critical blocker on a project they sponsor, wherever it is on
+   its ladder (a sponsor must never be the last to hear of it).
+2. **You are waiting for** (leads) — the asks and blockers they raised: who holds each, since when.
+3. **Since your last digest** — RAG moves, KPI crossings, blockers opened, decisions made (asks
+   decided, blockers resolved), each once.
+4. **Your projects** (leads; everyone in a detailed digest) — each project's state and update.
+5. **FYI** — a few new items in areas where they are Consulted or Informed; KPIs still past
+   threshold.
+
+A closed item (a decided or withdrawn ask, a resolved or withdrawn blocker) is never listed; a
+decision shows only as the change it made. A ``concise`` digest keeps within ``max_lines`` (never
+more than 12) and ends with a count and the dashboard link for the rest; ``detailed`` lists
+everything. People's own words (ask, blocker, update text) are quotes (:func:`quote`), so they
+never read as if the bot said them.
+
+Each item shown gets a fingerprint; given those of the previous digest, items waiting on the
+reader are marked ``new``, ``changed`` or ``still open``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.buttons import ask_buttons, blocker_buttons
 from bot.calendar import iso_week, zone
-from bot.messages import Action, Fact, Message, Target
+from bot.messages import Action, Fact, Message, Target, quote
 from bot.model import (
     Ask,
     AskState,
@@ -35,16 +48,26 @@ from bot.model import (
     Person,
     Project,
     Rag,
-    Severity,
     ThresholdLevel,
     Update,
 )
 from bot.routing import signed
+from bot.wording import plural
 
 NEW = "new"
 CHANGED = "changed"
 STILL_OPEN = "still open"
 
+NEEDS_YOU = "Needs your decision"
+WAITING_FOR = "You are waiting for"
+SINCE_LAST = "Since your last digest"
+YOUR_PROJECTS = "Your projects"
+FYI = "FYI"
+
+MAX_CONCISE_LINES = 12
+"""However a preference is set, a concise digest never reads longer than this."""
+FYI_ENTRIES = 3
+"""A concise digest shows at most this many FYI items; the dashboard has the rest."""
 FEEDBACK_ACTION = "digest.feedback"
 _FEEDBACK_LABELS = {
     FeedbackKind.USEFUL: "Useful",
@@ -53,12 +76,8 @@ _FEEDBACK_LABELS = {
     FeedbackKind.NOT_RELEVANT: "Not relevant",
 }
 _CONCISE_TEXT = 100
-"""Characters of user text per line in a concise digest; the dashboard has the rest."""
+"""Characters of user text per quote in a concise digest; the dashboard has the rest."""
 _DETAILED_TEXT = 400
-_RAG_RANK = {Rag.RED: 0, Rag.AMBER: 1, Rag.GREEN: 3}
-_NO_UPDATE_RANK = 2
-"""A project that sent no update sorts between amber and green: silence is a signal."""
-_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,25 +87,40 @@ class KpiAlert:
     measure: Measure
     observation: Observation
     level: ThresholdLevel
+    raised_at: datetime | None = None
+    """When the review was raised: a crossing after the last digest is news, an older one FYI."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProjectDigest:
-    """Everything one project contributes to one leader's digest."""
+    """Everything one project contributes to one person's digest."""
 
     project: Project
-    why: str
-    """Why the leader gets this project: ``sponsor``, ``A: budget, staffing``, ``C: it``…"""
+    why: str = ""
+    """Why a leader gets this project: ``sponsor``, ``A: budget, staffing``…; "" when the
+    reader only leads it."""
+    leads: bool = False
+    """The reader leads this project: its state and what they wait for are theirs to see."""
     latest_update: Update | None = None
+    previous_rag: Rag | None = None
+    """The RAG of the update before ``latest_update``, to tell a RAG move."""
     kpi_alerts: tuple[KpiAlert, ...] = ()
     asks_awaiting: tuple[Ask, ...] = ()
     """Open asks this leader decides (as assignee or as an active delegate)."""
     blockers_at_rung: tuple[Blocker, ...] = ()
     """Open or acknowledged blockers whose current rung (``ladder[level]``) is this leader."""
+    sponsor_watch: tuple[Blocker, ...] = ()
+    """Live high or critical blockers on a project the leader sponsors, at another's rung."""
+    opened: tuple[Blocker, ...] = ()
+    """Live blockers opened since the last digest on a project the reader sponsors or leads."""
     decisions: tuple[Decision, ...] = ()
     """Decisions since the last digest."""
     informed: tuple[Ask | Blocker, ...] = ()
-    """New items in areas where the leader is Consulted or Informed."""
+    """New live items in areas where the leader is Consulted or Informed."""
+    raised: tuple[Ask | Blocker, ...] = ()
+    """Open asks and live blockers the reader raised: what they wait for."""
+    holders: Mapping[int, int] = field(default_factory=dict)
+    """Blocker id → who holds its current rung (for "with Eve Martin")."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,16 +129,18 @@ class DigestInput:
     period: str
     """``2026-W48``, ``2026-W47+48`` or ``2026-11-23`` (see :func:`digest_period`)."""
     detail: Detail = Detail.CONCISE
-    max_lines: int = 12
+    max_lines: int = MAX_CONCISE_LINES
     projects: tuple[ProjectDigest, ...] = ()
     names: Mapping[int, str] = field(default_factory=dict)
     """Display names of every person the items mention."""
     previous: Mapping[str, str] = field(default_factory=dict)
     """Item key (``ask:12``) → fingerprint, from the last digest sent to this leader."""
+    since: datetime | None = None
+    """When the last digest went out (or the lookback began): what is newer is news."""
     now: datetime
     link_base: str
     dashboard: str = ""
-    """A signed link to the leader's dashboard, when the server can sign one; else the plain
+    """The reader's link to the dashboard, when the server can make one; else the plain
     ``{link_base}/dashboard`` (which explains how to get a personal link)."""
 
 
@@ -147,10 +183,8 @@ def period_label(period: str) -> str:
 
 
 def count_lines(message: Message) -> int:
-    """How long a digest reads: the title, every line of every section, one per fact.
-
-    Buttons do not count: they are one row in every renderer.
-    """
+    """How long a digest reads: the title, every line of every section (quotes too), one per
+    fact. Buttons and the footer do not count: they are one row each in every renderer."""
     return (
         (1 if message.title else 0)
         + sum(len(section.split("\n")) for section in message.sections)
@@ -164,29 +198,58 @@ def fingerprint(*parts: object) -> str:
     return hashlib.blake2b(raw, digest_size=6).hexdigest()
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Entry:
+    """One item as the digest shows it: a line, maybe a quote under it, maybe one button."""
+
+    key: str
+    fingerprint: str
+    lines: tuple[str, ...]
+    action: Action | None = None
+
+    def text(self) -> str:
+        head, *rest = self.lines
+        return "\n".join(["- " + head, *rest])
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Section:
+    heading: str
+    entries: tuple[_Entry, ...]
+    cap: int | None = None
+    """At most this many entries in a concise digest (FYI)."""
+
+    def text(self, entries: Iterable[_Entry]) -> str:
+        return "\n".join([self.heading, *(e.text() for e in entries)])
+
+
 def compose_digest(data: DigestInput) -> DigestResult:
-    """The digest message for one leader, and the fingerprints to remember for the next one."""
+    """The digest message for one reader, and the fingerprints to remember for the next one."""
     view = _View(data)
-    projects = sorted((_ProjectView.build(p, view) for p in data.projects), key=lambda p: p.urgency)
-    actionable = any(p.actionable for p in projects)
-    nothing = () if actionable else (_nothing_sentence(data.period),)
-    if data.detail is Detail.DETAILED:
-        blocks = [p.detailed_section() for p in projects]
-        shown = [item for p in projects for item in p.items]
-        facts = _totals(projects)
-        if not projects:
-            blocks.append("You are not on any active project yet.")
+    sections = _sections(data.projects, view)
+    lead = _lead_lines(data, sections)
+    if view.detailed:
+        shown = [(s, list(s.entries)) for s in sections]
+        hidden = 0
+        facts = _totals(data.projects)
     else:
-        blocks, shown = _concise(projects, budget=data.max_lines - 1 - len(nothing), view=view)
+        budget = min(data.max_lines, MAX_CONCISE_LINES) - 1 - len(lead)  # 1: the title
+        shown, hidden = _fold(sections, budget=budget)
         facts = ()
-    actions = [action for item in shown for action in item.actions]
+    texts = [*lead, *(section.text(entries) for section, entries in shown if entries)]
+    if hidden:
+        texts.append(
+            f"+{plural(hidden, 'more item')} — everything is on your dashboard: {view.dashboard}"
+        )
+    entries = [e for _, picked in shown for e in picked]
+    actions = [e.action for e in entries if e.action is not None]
     actions.extend(
         Action(id=FEEDBACK_ACTION, label=label, value=f"{data.period}:{kind.value}")
         for kind, label in _FEEDBACK_LABELS.items()
     )
     message = Message(
         title=f"Your Leaderbot digest — {period_label(data.period)}",
-        sections=(*nothing, *blocks),
+        sections=tuple(texts),
         facts=facts,
         actions=tuple(actions),
         footer=f"Everything, with history: {view.dashboard}",
@@ -194,7 +257,18 @@ def compose_digest(data: DigestInput) -> DigestResult:
         key=f"digest:{data.leader.id}:{data.period}",
         link=view.dashboard,
     )
-    return DigestResult(message=message, fingerprints={i.key: i.fingerprint for i in shown})
+    return DigestResult(message=message, fingerprints={e.key: e.fingerprint for e in entries})
+
+
+def _lead_lines(data: DigestInput, sections: list[_Section]) -> list[str]:
+    """ "Nothing needs you this week." when that is true of someone who decides or is asked
+    (a lead who decides nothing gets their own sections instead), and the empty case."""
+    if not data.projects:
+        return [_nothing_sentence(data.period), "You are not on any active project yet."]
+    needs = any(s.entries for s in sections if s.heading == NEEDS_YOU)
+    if needs or not any(p.why for p in data.projects):
+        return []
+    return [_nothing_sentence(data.period)]
 
 
 def _nothing_sentence(period: str) -> str:
@@ -202,56 +276,42 @@ def _nothing_sentence(period: str) -> str:
     return f"Nothing needs you {when}."
 
 
-def _totals(projects: list[_ProjectView]) -> tuple[Fact, ...]:
+def _totals(projects: Iterable[ProjectDigest]) -> tuple[Fact, ...]:
+    projects = list(projects)
     counts = {
-        "Asks awaiting you": sum(len(p.source.asks_awaiting) for p in projects),
-        "Blockers at your level": sum(len(p.source.blockers_at_rung) for p in projects),
-        "KPIs past threshold": sum(len(p.source.kpi_alerts) for p in projects),
+        "Asks awaiting you": sum(len(p.asks_awaiting) for p in projects),
+        "Blockers at your level": sum(len(p.blockers_at_rung) for p in projects),
+        "KPIs past threshold": sum(len(p.kpi_alerts) for p in projects),
     }
     return tuple(Fact(label=label, value=str(n)) for label, n in counts.items() if n)
 
 
-def _concise(
-    projects: list[_ProjectView], *, budget: int, view: _View
-) -> tuple[list[str], list[_Item]]:
-    """Sections within ``budget`` lines: everything if it fits, else one summary line per
-    project, the most urgent items under them, and a pointer to the dashboard for the rest."""
-    if not projects:
-        return ["You are not on any active project yet."], []
-    full = [p.concise_section() for p in projects]
-    if sum(len(s.split("\n")) for s in full) <= budget:
-        return full, [item for p in projects for item in p.items]
-    room = max(budget - 1, 0)  # the "+N more" line
-    listed = projects[:room]
-    room -= len(listed)
-    ranked = sorted(
-        ((item, n) for n, p in enumerate(listed) for item in p.items),
-        key=lambda pair: (pair[0].rank, pair[1]),
-    )
-    picked = {id(item) for item, _ in ranked[:room]}
-    sections = []
-    shown: list[_Item] = []
-    for p in listed:
-        items = [item for item in p.items if id(item) in picked]
-        shown.extend(items)
-        sections.append("\n".join([p.summary_line(), *("- " + i.line for i in items)]))
-    hidden_items = sum(len(p.items) for p in projects) - len(shown)
-    hidden_projects = len(projects) - len(listed)
-    sections.append(_more_line(hidden_items, hidden_projects, view.dashboard))
-    return sections, shown
-
-
-def _more_line(items: int, projects: int, link: str) -> str:
-    hidden = [
-        f"+{_plural(n, noun)}"
-        for n, noun in ((items, "more item"), (projects, "more project"))
-        if n
-    ]
-    return f"{', '.join(hidden)} — open the dashboard: {link}"
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _fold(
+    sections: list[_Section], *, budget: int
+) -> tuple[list[tuple[_Section, list[_Entry]]], int]:
+    """The entries that fit ``budget`` lines, in order of priority (sections in order, entries
+    in order, FYI capped), and how many did not. When anything is left out one line is kept
+    for the count and the link; the first entry that does not fit ends the list, so nothing
+    less important is shown in place of something more important."""
+    offered = [(s, list(s.entries[: s.cap] if s.cap is not None else s.entries)) for s in sections]
+    total = sum(len(s.entries) for s in sections)
+    cost = sum(1 + sum(len(e.lines) for e in entries) for _, entries in offered if entries)
+    if cost <= budget and total == sum(len(entries) for _, entries in offered):
+        return offered, 0
+    room = budget - 1
+    shown: list[tuple[_Section, list[_Entry]]] = []
+    full = False
+    for section, entries in offered:
+        picked: list[_Entry] = []
+        for entry in entries:
+            need = len(entry.lines) + (0 if picked else 1)
+            if full or need > room:
+                full = True
+                break
+            picked.append(entry)
+            room -= need
+        shown.append((section, picked))
+    return shown, total - sum(len(picked) for _, picked in shown)
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -264,10 +324,12 @@ def _one_line(text: str, limit: int) -> str:
 
 
 class _View:
-    """What every line needs to know: the leader's clock and zone, names, previous marks."""
+    """What every line needs to know: the reader's clock and zone, names, previous marks, and
+    the one link to the dashboard every line that points there uses."""
 
     def __init__(self, data: DigestInput) -> None:
         self.data = data
+        self.me = data.leader.id
         self.detailed = data.detail is Detail.DETAILED
         self.zone = zone(data.leader.timezone)
         self.today = data.now.astimezone(self.zone).date()
@@ -277,8 +339,8 @@ class _View:
     def name(self, person_id: int | None) -> str:
         return self.data.names.get(person_id or 0, "someone")
 
-    def text(self, text: str) -> str:
-        return _one_line(text, self.limit)
+    def quote(self, text: str) -> str:
+        return quote(_one_line(text, self.limit))
 
     def mark(self, key: str, print_: str) -> str:
         before = self.data.previous.get(key)
@@ -286,11 +348,18 @@ class _View:
             return NEW
         return STILL_OPEN if before == print_ else CHANGED
 
-    def day(self, day: date) -> str:
-        return day.strftime("%a %d %b")
+    def is_news(self, when: datetime | None) -> bool:
+        since = self.data.since
+        return since is None or when is None or when >= since
+
+    def day(self, when: date | datetime) -> str:
+        if isinstance(when, datetime):
+            when = when.astimezone(self.zone).date()
+        return when.strftime("%a %d %b")
 
     def moment(self, when: datetime) -> str:
-        return when.astimezone(self.zone).strftime("%a %d %b %H:%M")
+        local = when.astimezone(self.zone)
+        return f"{local:%a %d %b %H:%M} {local.tzname()}"
 
     def due(self, needed_by: date) -> str:
         if needed_by < self.today:
@@ -300,65 +369,93 @@ class _View:
         return f"needed by {self.day(needed_by)}"
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Item:
-    key: str
-    fingerprint: str
-    line: str
-    rank: tuple[int, ...]
-    """Global folding priority: lower is shown first when lines are short."""
-    actions: tuple[Action, ...] = ()
-
-
 def _area(area: str) -> str:
     return "default area" if area == "*" else f"area {area}"
 
 
-def _ask_item(ask: Ask, view: _View) -> _Item:
-    key = f"ask:{ask.id}"
-    print_ = fingerprint(ask.text, ask.needed_by, ask.state.value, ask.assignee_id, ask.area)
-    status = [view.mark(key, print_)]
-    if ask.state is AskState.INFO_REQUESTED:
-        status.append("waiting for the information you asked")
+def _ask_print(ask: Ask) -> str:
+    return fingerprint(ask.text, ask.needed_by, ask.state.value, ask.assignee_id, ask.area)
+
+
+def _blocker_print(blocker: Blocker) -> str:
+    return fingerprint(
+        blocker.text, blocker.severity.value, blocker.state.value, blocker.level, blocker.area
+    )
+
+
+def _blocker_state(blocker: Blocker, mark: str | None = None) -> str:
+    parts = [mark] if mark else []
+    parts.append(blocker.severity.value)
+    if blocker.state is BlockerState.ACKNOWLEDGED:
+        parts.append("acknowledged")
+    return ", ".join(parts)
+
+
+def _item(item: Ask | Blocker, head: str, view: _View, action: Action | None = None) -> _Entry:
+    """An ask or a blocker: its line, and the words of the person who raised it as a quote."""
+    if isinstance(item, Ask):
+        key, print_ = f"ask:{item.id}", _ask_print(item)
+    else:
+        key, print_ = f"blocker:{item.id}", _blocker_print(item)
+    return _Entry(key=key, fingerprint=print_, lines=(head, view.quote(item.text)), action=action)
+
+
+def _needs_ask(ask: Ask, key: str, view: _View) -> _Entry:
     tail = [f"from {view.name(ask.requester_id)}"]
-    if ask.assignee_id != view.data.leader.id:
+    if ask.assignee_id != view.me:
         tail.append(f"for {view.name(ask.assignee_id)}")
     if view.detailed:
         tail.append(_area(ask.area))
     if ask.needed_by:
         tail.append(view.due(ask.needed_by))
-    due = (ask.needed_by or date.max).toordinal()
-    return _Item(
-        key=key,
-        fingerprint=print_,
-        line=f"Ask #{ask.id} ({', '.join(status)}): {view.text(ask.text)} — {', '.join(tail)}",
-        rank=(1, due, ask.id),
-        actions=ask_buttons(ask.id, numbered=True),
+    if ask.state is AskState.INFO_REQUESTED:
+        tail.append("waiting for the answer to your question")
+    mark = view.mark(f"ask:{ask.id}", _ask_print(ask))
+    return _item(
+        ask,
+        f"Ask #{ask.id} on {key} ({mark}) — {', '.join(tail)}",
+        view,
+        ask_buttons(ask.id, numbered=True)[0],
     )
 
 
-def _blocker_item(blocker: Blocker, view: _View) -> _Item:
-    key = f"blocker:{blocker.id}"
-    print_ = fingerprint(
-        blocker.text, blocker.severity.value, blocker.state.value, blocker.level, blocker.area
-    )
-    status = [view.mark(key, print_), blocker.severity.value]
-    if blocker.state is BlockerState.ACKNOWLEDGED:
-        status.append("acknowledged")
+def _needs_blocker(blocker: Blocker, key: str, view: _View, *, holder: int | None) -> _Entry:
     tail = [f"reported by {view.name(blocker.reporter_id)}"]
     if view.detailed:
         tail.append(_area(blocker.area))
-        tail.append(f"open since {view.day(blocker.created_at.astimezone(view.zone).date())}")
-    if blocker.next_escalation_at and blocker.level < len(blocker.ladder) - 1:
-        tail.append(f"escalates {view.moment(blocker.next_escalation_at)}")
-    actions = blocker_buttons(blocker, numbered=True)
-    return _Item(
-        key=key,
-        fingerprint=print_,
-        line=f"Blocker #{blocker.id} ({', '.join(status)}): {view.text(blocker.text)}"
-        f" — {', '.join(tail)}",
-        rank=(0, _SEVERITY_RANK[blocker.severity], blocker.id),
-        actions=tuple(actions),
+    if holder is None:  # at the reader's own rung
+        tail.append(f"open since {view.day(blocker.created_at)}")
+        if blocker.next_escalation_at and blocker.level < len(blocker.ladder) - 1:
+            tail.append(f"escalates {view.moment(blocker.next_escalation_at)}")
+    else:
+        tail.append(f"with {view.name(holder)} since {view.day(blocker.created_at)}")
+        tail.append(f"you sponsor {key}")
+    state = _blocker_state(blocker, view.mark(f"blocker:{blocker.id}", _blocker_print(blocker)))
+    return _item(
+        blocker,
+        f"Blocker #{blocker.id} on {key} ({state}) — {', '.join(tail)}",
+        view,
+        blocker_buttons(blocker, numbered=True)[0],
+    )
+
+
+def _waiting(item: Ask | Blocker, source: ProjectDigest, view: _View) -> _Entry:
+    key = source.project.key
+    if isinstance(item, Ask):
+        head = f"Ask #{item.id} on {key} — with {view.name(item.assignee_id)} since "
+        head += view.day(item.created_at)
+        if item.needed_by:
+            head += f", {view.due(item.needed_by)}"
+        if item.state is AskState.INFO_REQUESTED:
+            head += f"; {view.name(item.decided_by_id)} asked for more information"
+        return _item(item, head, view)
+    rung = f"rung {item.level + 1} of {len(item.ladder)}"
+    holder = view.name(source.holders.get(item.id))
+    return _item(
+        item,
+        f"Blocker #{item.id} on {key} ({_blocker_state(item)}) — with {holder} ({rung}) "
+        f"since {view.day(item.created_at)}",
+        view,
     )
 
 
@@ -368,153 +465,159 @@ def _number(value: float | None, unit: str) -> str:
     return f"{value:g}{unit}" if unit in ("%", "") else f"{value:g} {unit}"
 
 
-def _kpi_item(alert: KpiAlert, view: _View) -> _Item:
+def _kpi(alert: KpiAlert, key: str, view: _View, *, still: bool) -> _Entry:
     measure, observation = alert.measure, alert.observation
-    key = f"kpi:{measure.id}"
-    print_ = fingerprint(observation.id, observation.value, alert.level.value)
-    parts = [view.mark(key, print_), alert.level.value]
+    value = _number(observation.value, measure.unit)
+    verb = "is still past" if still else "crossed"
+    line = f"{key}: {measure.name} {verb} its {alert.level.value} threshold ({value}"
     if measure.target is not None:
-        parts.append(f"target {_number(measure.target, measure.unit)}")
+        line += f", target {_number(measure.target, measure.unit)}"
+    line += f", observed {view.day(observation.observed_on)})"
+    return _Entry(
+        key=f"kpi:{measure.id}",
+        fingerprint=fingerprint(observation.id, observation.value, alert.level.value),
+        lines=(line,),
+    )
+
+
+def _rag_move(source: ProjectDigest, view: _View) -> _Entry | None:
+    update = source.latest_update
+    if update is None or source.previous_rag in (None, update.rag):
+        return None
+    if not view.is_news(update.created_at):
+        return None
+    assert source.previous_rag is not None
+    lines = [
+        f"{source.project.key} went {source.previous_rag.value} → {update.rag.value}"
+        f" ({view.name(update.author_id)}, {view.day(update.created_at)})"
+    ]
     if view.detailed:
-        parts.append(f"observed {view.day(observation.observed_on)}")
-    return _Item(
-        key=key,
-        fingerprint=print_,
-        line=f"KPI {view.text(measure.name)}: {_number(observation.value, measure.unit)}"
-        f" ({', '.join(parts)})",
-        rank=(2, 0 if alert.level is ThresholdLevel.ALERT else 1, measure.id),
+        lines.append(view.quote(update.progress))
+    return _Entry(
+        key=f"rag:{update.id}", fingerprint=fingerprint(update.rag.value), lines=tuple(lines)
     )
 
 
-def _signed(view: _View, decision: Decision) -> str:
-    by = signed(view.data.names, decision.decided_by_id, decision.on_behalf_of_id)
-    return by or view.name(None)
+def _opened(blocker: Blocker, key: str, view: _View) -> _Entry:
+    return _item(
+        blocker,
+        f"Blocker #{blocker.id} opened on {key} ({blocker.severity.value}) by "
+        f"{view.name(blocker.reporter_id)}, {view.day(blocker.created_at)}",
+        view,
+    )
 
 
-def _decision_item(decision: Decision, view: _View) -> _Item:
-    subject = (
-        f" on {decision.subject_kind} #{decision.subject_id}"
-        if decision.subject_id is not None
-        else ""
-    )
-    decided_on = decision.decided_at.astimezone(view.zone).date()
-    line = (
-        f"Decision{subject}: {view.text(decision.outcome)}"
-        f" — {_signed(view, decision)}, {view.day(decided_on)}"
-    )
+_DECIDED = re.compile(r"(approved|declined|resolved): ")
+"""How the services word a decision's outcome on an ask or a blocker: ``approved: <text>``."""
+
+
+def _decision(decision: Decision, key: str, view: _View) -> _Entry:
+    by = signed(view.data.names, decision.decided_by_id, decision.on_behalf_of_id) or "someone"
+    when = view.day(decision.decided_at)
+    verb = _DECIDED.match(decision.outcome)
+    if decision.subject_id is not None and verb:
+        subject = "Ask" if decision.subject_kind == "ask" else "Blocker"
+        lines = [f"{subject} #{decision.subject_id} on {key} {verb[1]} by {by}, {when}"]
+        if view.detailed:
+            lines.append(view.quote(decision.outcome[verb.end() :]))
+    else:
+        lines = [f"Decision on {key} by {by}, {when}", view.quote(decision.outcome)]
     if view.detailed and decision.rationale:
-        line += f" — why: {view.text(decision.rationale)}"
-    return _Item(
+        lines.append(view.quote(f"Why: {decision.rationale}"))
+    return _Entry(
         key=f"decision:{decision.id}",
         fingerprint=fingerprint(decision.outcome, decision.rationale),
-        line=line,
-        rank=(3, -int(decision.decided_at.timestamp()), decision.id),
+        lines=tuple(lines),
     )
 
 
-def _informed_item(item: Ask | Blocker, view: _View) -> _Item:
+def _state(source: ProjectDigest, view: _View) -> _Entry:
+    project, update = source.project, source.latest_update
+    role = f" ({source.why})" if source.why else ""
+    if update is None:
+        return _Entry(
+            key=f"project:{project.id}",
+            fingerprint=fingerprint("no update"),
+            lines=(f"{project.key}{role} · no update this period",),
+        )
+    lines = [
+        f"{project.key}{role} · {update.rag.value} · update of {period_label(update.period)} by "
+        f"{view.name(update.author_id)}",
+        view.quote(update.progress),
+    ]
+    if view.detailed and update.next_steps:
+        lines.append(view.quote(f"Next: {update.next_steps}"))
+    return _Entry(
+        key=f"project:{project.id}",
+        fingerprint=fingerprint(update.id, update.rag.value),
+        lines=tuple(lines),
+    )
+
+
+def _informed(item: Ask | Blocker, key: str, view: _View) -> _Entry:
     if isinstance(item, Ask):
-        kind = "ask"
-        print_ = fingerprint(item.text, item.needed_by, item.state.value, item.area)
-        by = f"from {view.name(item.requester_id)}"
+        kind, print_ = "Ask", _ask_print(item)
+        by = f"from {view.name(item.requester_id)}, for {view.name(item.assignee_id)}"
     else:
-        kind = "blocker"
-        print_ = fingerprint(item.text, item.severity.value, item.state.value, item.area)
+        kind, print_ = "Blocker", _blocker_print(item)
         by = f"{item.severity.value}, reported by {view.name(item.reporter_id)}"
-    return _Item(
-        key=f"{kind}:{item.id}",
-        fingerprint=print_,
-        line=f"FYI {kind} #{item.id} ({_area(item.area)}): {view.text(item.text)} — {by}",
-        rank=(4, item.id),
-    )
+    lines = [f"{kind} #{item.id} on {key} ({_area(item.area)}) — {by}"]
+    if view.detailed:
+        lines.append(view.quote(item.text))
+    return _Entry(key=f"{kind.lower()}:{item.id}", fingerprint=print_, lines=tuple(lines))
 
 
-@dataclass(frozen=True, kw_only=True)
-class _ProjectView:
-    source: ProjectDigest
-    view: _View
-    items: tuple[_Item, ...]
-    urgency: tuple[object, ...]
-
-    @classmethod
-    def build(cls, source: ProjectDigest, view: _View) -> _ProjectView:
-        items: list[_Item] = []
-        items.extend(
-            _blocker_item(b, view)
-            for b in sorted(
-                source.blockers_at_rung, key=lambda b: (_SEVERITY_RANK[b.severity], b.id)
-            )
+def _sections(projects: Iterable[ProjectDigest], view: _View) -> list[_Section]:
+    """Every entry of every section, each item once (the first, most pressing, place wins)."""
+    projects = sorted(projects, key=lambda p: p.project.key)
+    needs: list[tuple[datetime, int, _Entry]] = []
+    waiting: list[tuple[datetime, int, _Entry]] = []
+    changes: list[_Entry] = []
+    states: list[_Entry] = []
+    fyi: list[_Entry] = []
+    for source in projects:
+        key = source.project.key
+        needs.extend((a.created_at, a.id, _needs_ask(a, key, view)) for a in source.asks_awaiting)
+        needs.extend(
+            (b.created_at, b.id, _needs_blocker(b, key, view, holder=None))
+            for b in source.blockers_at_rung
         )
-        items.extend(
-            _ask_item(a, view)
-            for a in sorted(source.asks_awaiting, key=lambda a: (a.needed_by or date.max, a.id))
+        needs.extend(
+            (b.created_at, b.id, _needs_blocker(b, key, view, holder=source.holders.get(b.id)))
+            for b in source.sponsor_watch
         )
-        items.extend(
-            _kpi_item(k, view)
-            for k in sorted(
-                source.kpi_alerts, key=lambda k: (k.level is not ThresholdLevel.ALERT, k.measure.id)
-            )
+        waiting.extend((i.created_at, i.id, _waiting(i, source, view)) for i in source.raised)
+        move = _rag_move(source, view)
+        changes.extend([move] if move else [])
+        for alert in source.kpi_alerts:
+            news = view.is_news(alert.raised_at)
+            (changes if news else fyi).append(_kpi(alert, key, view, still=not news))
+        changes.extend(_opened(b, key, view) for b in source.opened)
+        changes.extend(
+            _decision(d, key, view) for d in sorted(source.decisions, key=lambda d: d.decided_at)
         )
-        items.extend(
-            _decision_item(d, view)
-            for d in sorted(source.decisions, key=lambda d: d.decided_at, reverse=True)
-        )
-        items.extend(_informed_item(i, view) for i in source.informed)
-        update = source.latest_update
-        urgency = (
-            -len(source.blockers_at_rung),
-            min((a.needed_by or date.max for a in source.asks_awaiting), default=date.max),
-            -len(source.asks_awaiting),
-            _RAG_RANK[update.rag] if update else _NO_UPDATE_RANK,
-            -len(source.kpi_alerts),
-            source.project.key,
-        )
-        return cls(source=source, view=view, items=tuple(items), urgency=urgency)
-
-    @property
-    def actionable(self) -> bool:
-        s = self.source
-        return bool(s.asks_awaiting or s.blockers_at_rung or s.kpi_alerts)
-
-    def _status(self) -> str:
-        update = self.source.latest_update
-        if update is None:
-            return "no update this period"
-        return f"{update.rag.value} · {self.view.text(update.progress)}"
-
-    def concise_section(self) -> str:
-        key, why = self.source.project.key, self.source.why
-        return "\n".join(
-            [f"{key} ({why}) · {self._status()}", *("- " + i.line for i in self.items)]
-        )
-
-    def detailed_section(self) -> str:
-        project, update, view = self.source.project, self.source.latest_update, self.view
-        lines = [f"{project.key} — {view.text(project.name)} ({self.source.why})"]
-        if update is None:
-            lines.append("Status: no update this period")
-        else:
-            lines.append(
-                f"Status: {update.rag.value} — {view.text(update.progress)}"
-                f" ({update.period}, {view.name(update.author_id)})"
-            )
-            if update.next_steps:
-                lines.append(f"Next: {view.text(update.next_steps)}")
-        lines.extend("- " + i.line for i in self.items)
-        return "\n".join(lines)
-
-    def summary_line(self) -> str:
-        s = self.source
-        counts = _counts(
-            (len(s.blockers_at_rung), "blocker at your level", "blockers at your level"),
-            (len(s.asks_awaiting), "ask awaits you", "asks await you"),
-            (len(s.kpi_alerts), "KPI past threshold", "KPIs past threshold"),
-            (len(s.decisions), "decision", "decisions"),
-            (len(s.informed), "new item to know", "new items to know"),
-        )
-        rag = s.latest_update.rag.value if s.latest_update else "no update"
-        return f"{s.project.key} · {rag} · {counts or 'nothing waiting on you'}"
+        if source.leads or view.detailed:
+            states.append(_state(source, view))
+        fyi.extend(_informed(i, key, view) for i in source.informed)
+    seen: set[str] = set()
+    sections = [
+        _Section(heading=NEEDS_YOU, entries=_once(_oldest_first(needs), seen)),
+        _Section(heading=WAITING_FOR, entries=_once(_oldest_first(waiting), seen)),
+        _Section(heading=SINCE_LAST, entries=_once(changes, seen)),
+        _Section(heading=YOUR_PROJECTS, entries=_once(states, seen)),
+        _Section(heading=FYI, entries=_once(fyi, seen), cap=FYI_ENTRIES),
+    ]
+    return sections
 
 
-def _counts(*entries: tuple[int, str, str]) -> str:
-    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in entries if n)
+def _oldest_first(entries: list[tuple[datetime, int, _Entry]]) -> list[_Entry]:
+    return [entry for _, _, entry in sorted(entries, key=lambda t: (t[0], t[1]))]
+
+
+def _once(entries: Iterable[_Entry], seen: set[str]) -> tuple[_Entry, ...]:
+    kept = []
+    for entry in entries:
+        if entry.key not in seen:
+            seen.add(entry.key)
+            kept.append(entry)
+    return tuple(kept)

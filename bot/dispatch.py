@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
 from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, Outcome, RequestObserver, UnitOfWork, UnitOfWorkFactory
 from bot.services import asks, inbox
 from bot.services import org as org_service
 from bot.services import people as people_service
@@ -42,6 +43,7 @@ COMMANDS: dict[type, Handler] = {
     c.AskCmd: items.on_ask,
     c.BlockerCmd: items.on_blocker,
     c.DecideCmd: items.on_decide,
+    c.AnswerCmd: items.on_answer,
     c.WithdrawCmd: items.on_withdraw,
     c.BlockerActCmd: items.on_blocker_act,
     c.AsksCmd: items.on_asks,
@@ -116,11 +118,18 @@ class Core:
     """Platform-neutral request handling (see module docstring)."""
 
     def __init__(
-        self, *, uow: UnitOfWorkFactory, clock: Clock, settings: CoreSettings | None = None
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        settings: CoreSettings | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.settings = settings or CoreSettings()
+        self.observer = observer
+        """Told how each request ended (the server's metrics); None counts nothing."""
         self._known: dict[tuple[Platform, str, str], Caller] = {}
         """Callers already identified, so every request after a user's first skips a database
         round trip on the ack path. An identity moves to another person or organization only
@@ -349,12 +358,14 @@ class Core:
                 max_text=self.settings.max_text,
             )
         except LeaderbotError as error:
-            return _refusal(error)
+            return self._done(caller, "unknown", Outcome.REFUSED, _refusal(error))
 
         async def run(ctx: Ctx) -> Reply:
             return await COMMANDS[type(command)](ctx, command)
 
-        reply = await self._run(caller, run, delivery, crossing=type(command) in CROSSING)
+        reply = await self._run(
+            caller, run, delivery, crossing=type(command) in CROSSING, kind=command_kind(command)
+        )
         if CALLERS_CHANGED in reply.changed:
             self._known.clear()
         return reply
@@ -372,12 +383,13 @@ class Core:
         ``text`` what the user typed into the action's input (rationale, question, comment)."""
         handler = ACTIONS.get(action)
         if handler is None:
-            return _refusal(UsageError("That button is no longer supported."))
+            refusal = _refusal(UsageError("That button is no longer supported."))
+            return self._done(caller, "unknown", Outcome.REFUSED, refusal)
 
         async def run(ctx: Ctx) -> Reply:
             return await handler(ctx, value, text)
 
-        return await self._run(caller, run, delivery)
+        return await self._run(caller, run, delivery, kind=action)
 
     async def form(self, caller: Caller, form_id: str) -> Form:
         """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""
@@ -402,7 +414,7 @@ class Core:
             )
             return await COMMANDS[type(command)](ctx, command)
 
-        return await self._run(caller, run, delivery)
+        return await self._run(caller, run, delivery, kind="form")
 
     async def anchor_thread(
         self, *, key: str, workspace_id: int, channel_id: str, root_id: str
@@ -432,7 +444,7 @@ class Core:
             return Reply(messages=tuple(cards))
 
         waiting = await self.command(caller, "asks")
-        cards = await self._run(caller, projects_run)
+        cards = await self._run(caller, projects_run, kind="home")
         return waiting.messages, cards.messages if cards.ok else ()
 
     async def inbox(self, caller: Caller) -> list[tuple[str, Message]]:
@@ -451,6 +463,7 @@ class Core:
         delivery: str | None = None,
         *,
         crossing: bool = False,
+        kind: str,
     ) -> Reply:
         """One request, one transaction: commit on success; on a user error roll back and
         answer with its sentence; on a bug roll back, log, and apologise.
@@ -459,30 +472,38 @@ class Core:
         transaction: a retry or replay of a request that committed is answered without running
         it again, and one whose first delivery changed nothing (never arrived, failed, was
         refused) runs as if it were the first. ``crossing``: the command is one of
-        :data:`CROSSING`, whose handler itself checks who may cross organizations."""
+        :data:`CROSSING`, whose handler itself checks who may cross organizations. ``kind``
+        names the request for the observer."""
         try:
             async with self.uow() if crossing else self._bound(caller) as uow:
                 if delivery is not None and not await uow.inbound.record(
                     delivery, at=self.clock.now()
                 ):
                     log.info("delivery %s already handled: not run again", delivery)
-                    return Reply(messages=(text(ALREADY_HANDLED),), ok=False, repeated=True)
+                    repeated = Reply(messages=(text(ALREADY_HANDLED),), ok=False, repeated=True)
+                    return self._done(caller, kind, Outcome.REPEATED, repeated)
                 ctx = await self._context(uow, caller)
                 reply = await body(ctx)
                 await uow.commit()
-                return reply
+                return self._done(caller, kind, Outcome.OK if reply.ok else Outcome.REFUSED, reply)
         except _Stale:
             fresh = await self._identify_again(caller)
             if fresh is None:
-                return _refusal(NotFound(UNKNOWN))
-            return await self._run(fresh, body, delivery, crossing=crossing)
+                return self._done(caller, kind, Outcome.REFUSED, _refusal(NotFound(UNKNOWN)))
+            return await self._run(fresh, body, delivery, crossing=crossing, kind=kind)
         except LeaderbotError as error:
-            return _refusal(error)
+            return self._done(caller, kind, Outcome.REFUSED, _refusal(error))
         except Exception:
             log.exception(
                 "request failed: platform=%s person=%s", caller.platform, caller.person_id
             )
-            return Reply(messages=(text(SORRY),), ok=False)
+            return self._done(caller, kind, Outcome.ERROR, Reply(messages=(text(SORRY),), ok=False))
+
+    def _done(self, caller: Caller, kind: str, outcome: Outcome, reply: Reply) -> Reply:
+        """Tell the observer how the request ended; returns ``reply``."""
+        if self.observer is not None:
+            self.observer.request_done(platform=caller.platform, kind=kind, outcome=outcome)
+        return reply
 
     async def _identify_again(self, caller: Caller) -> Caller | None:
         """The caller as their identity now is, after another process moved it (``me link``,
@@ -528,6 +549,12 @@ class _Stale(Exception):
     """The caller's person is gone or in another organization: the caller was identified
     before another process ran ``me link`` or ``org join`` (the request's unit of work, read
     anyway, is the cheap place to notice). :meth:`Core._run` identifies them again."""
+
+
+def command_kind(command: object) -> str:
+    """A command's name for counting: ``AskCmd`` → ``ask``, ``KpiAddCmd`` → ``kpi.add``."""
+    name = type(command).__name__.removesuffix("Cmd")
+    return re.sub(r"(?<!^)(?=[A-Z])", ".", name).lower()
 
 
 def _refusal(error: LeaderbotError) -> Reply:

@@ -10,6 +10,7 @@ token (a multi-word KPI name, or text that must not be read as a project).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -19,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from bot.calendar import valid_timezone
 from bot.commands import (
+    AnswerCmd,
     AskCmd,
     AsksCmd,
     BlockerActCmd,
@@ -62,9 +64,13 @@ from bot.commands import (
 from bot.errors import UsageError
 from bot.model import Detail, Direction, Frequency, Letter, ProjectStatus, Rag, Role, Severity
 
-__all__ = ["HELP", "help_for", "parse", "parse_date", "usage"]
+__all__ = ["HELP", "NEW_AREA_MARK", "help_for", "parse", "parse_date", "usage"]
 
 T = TypeVar("T")
+
+NEW_AREA_MARK = "!"
+"""Ends the area of ``raci set`` to confirm that a new area is meant (``staffng`` alone is taken
+for a typo of an area the organization has)."""
 
 # ---------------------------------------------------------------------------------------------
 # Help: one spec per command, in the order `help` lists them.
@@ -106,8 +112,8 @@ _SPECS = (
     ),
     _Spec(
         names=("asks",),
-        usage="asks",
-        summary="What waits on you, and what you wait for",
+        usage="asks [all]",
+        summary="What waits on you, and what you wait for (all: every item, not the first 10)",
         example="asks",
     ),
     _Spec(names=("digest",), usage="digest", summary="Preview your digest now", example="digest"),
@@ -121,37 +127,43 @@ _SPECS = (
         names=("approve",),
         usage="approve <ask id> [rationale]",
         summary="Approve an ask",
-        example="approve 12 fine within this year's budget",
+        example="approve 1 fine within this year's budget",
     ),
     _Spec(
         names=("decline",),
         usage="decline <ask id> <rationale>",
         summary="Decline an ask, saying why",
-        example="decline 12 no budget until April",
+        example="decline 1 no budget until April",
     ),
     _Spec(
         names=("info",),
         usage="info <ask id> <question>",
         summary="Ask the requester for more information",
-        example="info 12 which wards would this cover?",
+        example="info 1 which wards would this cover?",
+    ),
+    _Spec(
+        names=("answer",),
+        usage="answer <ask id> <answer>",
+        summary="Answer the question a decider asked about your ask; it goes back to them",
+        example="answer 1 the AMU's 28 beds, from January",
     ),
     _Spec(
         names=("withdraw",),
         usage="withdraw ask|blocker <id>",
         summary="Withdraw your own ask or blocker",
-        example="withdraw ask 12",
+        example="withdraw ask 1",
     ),
     _Spec(
         names=("ack",),
         usage="ack <blocker id> [note]",
         summary="Acknowledge a blocker: it stops the clock of your rung",
-        example="ack 3 on it today",
+        example="ack 1 on it today",
     ),
     _Spec(
         names=("resolve",),
         usage="resolve <blocker id> <how it was resolved>",
         summary="Resolve a blocker; it goes into the decision log",
-        example="resolve 3 IT granted access to the lab system",
+        example="resolve 1 IT granted access to the lab system",
     ),
     _Spec(
         names=("decisions",),
@@ -167,27 +179,28 @@ _SPECS = (
     ),
     _Spec(
         names=("raci set",),
-        usage="raci set @person A|R|C|I <area|*> [#PROJECT]",
-        summary="Give someone a RACI letter for an area (* = the default)",
-        example="raci set @dana A staffing #SEPSIS",
+        usage="raci set @person A|R|C|I <area|*>[!] [#PROJECT]",
+        summary="Give someone a RACI letter for an area (* = the default; end a new area's "
+        "name with ! to create it)",
+        example="raci set @raj A staffing #SEPSIS",
     ),
     _Spec(
         names=("role",),
         usage="role @person sponsor|champion|influencer|resistor|lead|member [#PROJECT] [note]",
         summary="Record a stakeholder's role on a project",
-        example="role @lee sponsor #SEPSIS executive lead for patient flow",
+        example="role @eve champion #SEPSIS executive support for patient flow",
     ),
     _Spec(
         names=("who",),
         usage="who [@person]",
         summary="A person's roles and RACI letters (yours without @person)",
-        example="who @lee",
+        example="who @dana",
     ),
     _Spec(
         names=("project new",),
         usage="project new KEY <name>",
         summary="Create a project; you become its lead",
-        example="project new SEPSIS Sepsis screening in the ED",
+        example="project new STROKE Stroke thrombolysis within the hour",
     ),
     _Spec(
         names=("project show",),
@@ -231,7 +244,7 @@ _SPECS = (
         names=("kpi record",),
         usage="kpi record <name> <value> [on <date>] [#PROJECT]",
         summary="Record a KPI value (today unless you say on <date>)",
-        example="kpi record screened within 1h 78 on mon #SEPSIS",
+        example="kpi record Time to antibiotics 72 on mon #SEPSIS",
     ),
     _Spec(
         names=("cadence",),
@@ -243,13 +256,13 @@ _SPECS = (
         names=("delegate",),
         usage="delegate @person until <date> · delegate off",
         summary="Let someone decide your asks while you are away",
-        example="delegate @sam until 2026-12-24",
+        example="delegate @ben until next fri",
     ),
     _Spec(
         names=("handover",),
         usage="handover @from @to [#PROJECT]",
         summary="Pass someone's roles, RACI letters and open items to their successor",
-        example="handover @lee @kim #SEPSIS",
+        example="handover @raj @ben #SEPSIS",
     ),
     _Spec(
         names=("me timezone",),
@@ -378,38 +391,44 @@ _MONTHS = {
 _WEEKDAYS = {
     name: number for number, full in enumerate(_WEEKDAY_NAMES.split()) for name in (full, full[:3])
 } | {"tues": 1, "thur": 3, "thurs": 3}
-_DAYS_FROM_TODAY = {"today": 0, "tomorrow": 1}
+_DAYS_FROM_TODAY = {"yesterday": -1, "today": 0, "tomorrow": 1}
 _DATE_WORDS = (*_MONTHS, *_WEEKDAYS, *_DAYS_FROM_TODAY)
 _UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7}
 _MAX_DAYS_AHEAD = 3660
 _ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
-_NUMERIC_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{2,4}")
+_NUMERIC_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}/[0-9]{1,2}(/[0-9]{2,4})?")
 _DAY_OF_MONTH = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th)?")
 _COUNT = re.compile(r"[0-9]{1,4}")
 _TRAILING = ".,;!?"
-_BAD_DATE = "I can't read the date '{}'. Try 2026-12-01, tomorrow, fri or next week."
+_DATE_HINT = "Try 2026-12-01, tomorrow, fri or next week."
+_PAST_DATE_HINT = "Try 2026-11-30, yesterday, mon or last fri."
+_BAD_DATE = "I can't read the date '{}'. " + _DATE_HINT
 
-DateReader = Callable[[Sequence[str], date], date | None]
+DateReader = Callable[[Sequence[str], date, bool], date | None]
+"""Reads ``words`` as a date relative to ``today``; ``past`` says which way a bare weekday or
+day of the month points: forwards for a deadline, backwards for a recorded value."""
 
 
-def _iso(words: Sequence[str], today: date) -> date | None:
+def _iso(words: Sequence[str], today: date, past: bool) -> date | None:
     match = _ISO.fullmatch(words[0]) if len(words) == 1 else None
     return date(*map(int, match.groups())) if match else None
 
 
-def _named_day(words: Sequence[str], today: date) -> date | None:
-    """``today``, ``tomorrow``, or a weekday: the next such day, today if today is that day."""
+def _named_day(words: Sequence[str], today: date, past: bool) -> date | None:
+    """``yesterday``, ``today``, ``tomorrow``, or a weekday: the next such day (the last one
+    when ``past``), today if today is that day."""
     if len(words) != 1:
         return None
     word = words[0]
     if word in _DAYS_FROM_TODAY:
         return today + timedelta(days=_DAYS_FROM_TODAY[word])
     if word in _WEEKDAYS:
-        return today + timedelta(days=(_WEEKDAYS[word] - today.weekday()) % 7)
+        ahead = (_WEEKDAYS[word] - today.weekday()) % 7
+        return today - timedelta(days=(7 - ahead) % 7) if past else today + timedelta(days=ahead)
     return None
 
 
-def _next(words: Sequence[str], today: date) -> date | None:
+def _next(words: Sequence[str], today: date, past: bool) -> date | None:
     """``next week`` is Monday of next week; ``next fri`` is the Friday of next week."""
     if len(words) != 2 or words[0] != "next":
         return None
@@ -419,7 +438,18 @@ def _next(words: Sequence[str], today: date) -> date | None:
     return monday + timedelta(days=_WEEKDAYS[words[1]]) if words[1] in _WEEKDAYS else None
 
 
-def _in(words: Sequence[str], today: date) -> date | None:
+def _last(words: Sequence[str], today: date, past: bool) -> date | None:
+    """``last mon`` is the latest Monday before today; ``last week`` is Monday of last week."""
+    if len(words) != 2 or words[0] != "last":
+        return None
+    if words[1] == "week":
+        return today - timedelta(days=today.weekday() + 7)
+    if words[1] not in _WEEKDAYS:
+        return None
+    return today - timedelta(days=(today.weekday() - _WEEKDAYS[words[1]] - 1) % 7 + 1)
+
+
+def _in(words: Sequence[str], today: date, past: bool) -> date | None:
     """``in 3 days``, ``in 2 weeks``."""
     if len(words) != 3 or words[0] != "in" or not _COUNT.fullmatch(words[1]):
         return None
@@ -428,43 +458,63 @@ def _in(words: Sequence[str], today: date) -> date | None:
     return today + timedelta(days=days) if valid else None
 
 
-def _end_of_month(words: Sequence[str], today: date) -> date | None:
+def _ago(words: Sequence[str], today: date, past: bool) -> date | None:
+    """``3 days ago``, ``2 weeks ago``."""
+    if len(words) != 3 or words[2] != "ago" or not _COUNT.fullmatch(words[0]):
+        return None
+    days = int(words[0]) * _UNIT_DAYS.get(words[1], 0)
+    valid = words[1] in _UNIT_DAYS and days <= _MAX_DAYS_AHEAD
+    return today - timedelta(days=days) if valid else None
+
+
+def _end_of_month(words: Sequence[str], today: date, past: bool) -> date | None:
     if list(words) != ["end", "of", "month"]:
         return None
     first_of_next = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first_of_next - timedelta(days=1)
 
 
-def _day_month(words: Sequence[str], today: date) -> date | None:
-    """``dec 4`` or ``4th dec``: the next occurrence, today included (29 Feb finds a leap year)."""
+def _day_month(words: Sequence[str], today: date, past: bool) -> date | None:
+    """``dec 4`` or ``4th dec``: the next occurrence (the last one when ``past``), today
+    included (29 Feb finds a leap year)."""
     if len(words) != 2:
         return None
     month_word, day_word = words if words[0] in _MONTHS else reversed(words)
     day = _DAY_OF_MONTH.fullmatch(day_word)
     if month_word not in _MONTHS or day is None:
         return None
-    for year in range(today.year, today.year + 9):
+    years = range(today.year, today.year - 9, -1) if past else range(today.year, today.year + 9)
+    for year in years:
         try:
             candidate = date(year, _MONTHS[month_word], int(day[1]))
         except ValueError:
             continue
-        if candidate >= today:
+        if (candidate <= today) if past else (candidate >= today):
             return candidate
     return None
 
 
-_DATE_READERS: tuple[DateReader, ...] = (_iso, _named_day, _next, _in, _end_of_month, _day_month)
+_DATE_READERS: tuple[DateReader, ...] = (
+    _iso,
+    _named_day,
+    _next,
+    _last,
+    _in,
+    _ago,
+    _end_of_month,
+    _day_month,
+)
 
 
-def _date_of(words: Sequence[str], today: date) -> date | None:
-    """The date ``words`` spell, or None when they are not a date."""
+def _date_of(words: Sequence[str], today: date, *, past: bool = False) -> date | None:
+    """The date ``words`` spell, or None when they are not a date (see :data:`DateReader`)."""
     words = [word.lower().rstrip(_TRAILING) for word in words]
     if not words:
         return None
     for reader in _DATE_READERS:
         try:
-            found = reader(words, today)
-        except (ValueError, OverflowError):  # 2026-02-30, or a date beyond year 9999
+            found = reader(words, today, past)
+        except (ValueError, OverflowError):  # 2026-02-30, or a date beyond year 1 or 9999
             return None
         if found is not None:
             return found
@@ -472,8 +522,9 @@ def _date_of(words: Sequence[str], today: date) -> date | None:
 
 
 def _looks_like_date(words: Sequence[str]) -> bool:
-    """True when ``words`` are a date the user mistyped (``frebruary 30``, ``2026-02-30``), so
-    we say so instead of silently keeping them as text (``by committee`` stays text)."""
+    """True when ``words`` are a date the user mistyped (``frebruary 30``, ``2026-02-30``) or
+    wrote in a form we can't read for sure (``12/04``: 12 April or 4 December?), so we say so
+    instead of silently keeping them as text (``by committee`` stays text)."""
     words = [word.lower().rstrip(_TRAILING) for word in words]
     if len(words) == 1 and _NUMERIC_DATE.fullmatch(words[0]):
         return True
@@ -481,17 +532,37 @@ def _looks_like_date(words: Sequence[str]) -> bool:
     return bool(dateish) and all(w in dateish or _DAY_OF_MONTH.fullmatch(w) for w in words)
 
 
-def parse_date(text: str, *, today: date) -> date:
-    """A date as users type it: ``2026-12-01``, ``today``, ``tomorrow``, ``fri``/``friday``
-    (the next one, today included), ``next week`` (its Monday), ``next fri``, ``in 3 days``,
-    ``in 2 weeks``, ``end of month``, ``dec 4``/``4 dec`` (the next occurrence).
+def _unreadable(raw: str) -> str:
+    """Why ``raw`` is no date: for ``12/04`` the two ways it reads, else the plain refusal."""
+    match = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})", raw.rstrip(_TRAILING))
+    if match:
+        first, second = int(match[1]), int(match[2])
+        readings = [
+            f"{day} {_MONTH_ABBREVIATIONS[month - 1]}"
+            for day, month in ((first, second), (second, first))
+            if 1 <= day <= 31 and 1 <= month <= 12
+        ]
+        if len(set(readings)) == 2:
+            return f"I can't tell whether '{raw}' is {readings[0]} or {readings[1]}. " + _DATE_HINT
+    return _BAD_DATE.format(_shown(raw))
+
+
+_MONTH_ABBREVIATIONS = [name[:3].capitalize() for name in _MONTH_NAMES.split()]
+
+
+def parse_date(text: str, *, today: date, past: bool = False) -> date:
+    """A date as users type it: ``2026-12-01``, ``yesterday``, ``today``, ``tomorrow``,
+    ``fri``/``friday`` (the next one, today included; the last one when ``past``), ``next week``
+    (its Monday), ``next fri``, ``last fri``, ``last week`` (its Monday), ``in 3 days``,
+    ``3 days ago``, ``in 2 weeks``, ``end of month``, ``dec 4``/``4 dec`` (the next occurrence;
+    the last one when ``past``).
 
     Raises:
         UsageError: it is not a date.
     """
-    found = _date_of(text.split(), today)
+    found = _date_of(text.split(), today, past=past)
     if found is None:
-        raise UsageError(_BAD_DATE.format(_shown(" ".join(text.split()))))
+        raise UsageError(_unreadable(_shown(" ".join(text.split()))))
     return found
 
 
@@ -507,6 +578,21 @@ _AREA = re.compile(r"\*|[a-z0-9][a-z0-9_-]{0,39}")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?%?")
 _CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 _QUOTES = '"“”'
+_CHANNEL = re.compile(r"<#[A-Za-z0-9]+\|([^<>|\s]{1,80})>")
+"""A channel mention as adapters pass it on (Slack's ``<#C123|sepsis>``): a project only when
+the command names no ``#KEY`` (the user typed ``#sepsis`` and Slack linked the channel), else
+text shown as ``#sepsis``."""
+
+
+def _visible(text: str) -> bool:
+    """False for text of only spaces, control, format (zero-width, direction-changing) or
+    private-use characters: it would look empty to the reader."""
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
+def _plain(token: str) -> str:
+    """A token as it reads in text: a channel mention becomes ``#name``."""
+    return _CHANNEL.sub(lambda m: f"#{m[1]}", token)
 
 
 def _quoted(token: str) -> bool:
@@ -532,15 +618,23 @@ class _Words:
         """A ``#KEY`` anywhere (uppercased); two different ones are refused."""
         keys: dict[str, None] = {}
         kept: list[str] = []
+        channels: list[int] = []
         for token in self.tokens:
             match = _KEY.fullmatch(token.rstrip(_TRAILING)) if token.startswith("#") else None
             if match:
                 keys[match[1].upper()] = None
-            else:
-                kept.append(token)
+                continue
+            if _CHANNEL.fullmatch(token.rstrip(_TRAILING)):
+                channels.append(len(kept))
+            kept.append(token)
         if len(keys) > 1:
             shown = ", ".join(f"#{key}" for key in keys)
             raise self.fail(f"Give one project, not {len(keys)} ({_shown(shown)}).")
+        if not keys and len(channels) == 1:
+            mentioned = _KEY.fullmatch(_plain(kept[channels[0]].rstrip(_TRAILING)))
+            if mentioned:
+                keys[mentioned[1].upper()] = None
+                del kept[channels[0]]
         self.tokens = kept
         return next(iter(keys), None)
 
@@ -608,20 +702,22 @@ class _Words:
             raise self.fail(f"'{_shown(raw)}' is not a number for {what}.")
         return value
 
-    def date_after(self, what: str) -> date:
-        """The rest of the words, which must be a date from today on."""
+    def date_after(self, what: str, *, past: bool = False) -> date:
+        """The rest of the words, which must be a date (a bare weekday looks back when
+        ``past``: ``on mon`` is the last Monday)."""
         raw = " ".join(self.tokens)
+        hint = _PAST_DATE_HINT if past else _DATE_HINT
         if not raw:
-            raise self.fail(f"{what} when? Try 2026-12-01, tomorrow, fri or next week.")
-        found = _date_of(self.tokens, self.today)
+            raise self.fail(f"{what} when? {hint}")
+        found = _date_of(self.tokens, self.today, past=past)
         if found is None:
-            raise self.fail(_BAD_DATE.format(_shown(raw)))
+            raise self.fail(_unreadable(_shown(raw)).replace(_DATE_HINT, hint))
         self.tokens = []
         return found
 
     def not_past(self, day: date) -> date:
         if day < self.today:
-            raise self.fail(f"{day:%a %d %b %Y} is in the past.")
+            raise self.fail(f"{day:%a %d %b %Y} is in the past. {_DATE_HINT}")
         return day
 
     def checked(self, text: str) -> str:
@@ -633,14 +729,14 @@ class _Words:
         return text
 
     def rest(self) -> str:
-        """All remaining words as text (possibly empty)."""
-        text, self.tokens = " ".join(self.tokens), []
+        """All remaining words as text (possibly empty), channel mentions as ``#name``."""
+        text, self.tokens = " ".join(_plain(t) for t in self.tokens), []
         return self.checked(text)
 
     def text(self, missing: str) -> str:
-        """All remaining words as text, which must not be empty."""
+        """All remaining words as text, which must not be empty (nor look empty)."""
         text = self.rest()
-        if not text:
+        if not _visible(text):
             raise self.fail(missing)
         return text
 
@@ -670,8 +766,10 @@ def _deadline(words: _Words) -> date | None:
                 del tokens[at : at + 1 + length]
                 return words.not_past(found)
         tail = tokens[at + 1 :]
+        if tail and _NUMERIC_DATE.fullmatch(tail[0].rstrip(_TRAILING)):
+            raise words.fail(_unreadable(_shown(tail[0])))
         if len(tail) <= 3 and _looks_like_date(tail):
-            raise words.fail(_BAD_DATE.format(_shown(" ".join(tail))))
+            raise words.fail(_unreadable(_shown(" ".join(tail))))
     return None
 
 
@@ -808,9 +906,13 @@ def _raci_set(words: _Words) -> RaciSetCmd:
     project = words.project()
     person = words.handle("getting the letter")
     letter = words.choose(words.word("Which letter? A, R, C or I."), _LETTERS, "RACI letter")
-    area = _area_word(words, words.word("For which area? A word like staffing, or * for all."))
+    raw = words.word("For which area? A word like staffing, or * for all.")
+    new_area = raw.endswith(NEW_AREA_MARK) and len(raw) > 1
+    if words.tokens == [NEW_AREA_MARK]:
+        new_area, words.tokens = True, []
     words.done()
-    return RaciSetCmd(person=person, letter=letter, area=area, project=project)
+    area = _area_word(words, raw.removesuffix(NEW_AREA_MARK) if new_area else raw)
+    return RaciSetCmd(person=person, letter=letter, area=area, project=project, new_area=new_area)
 
 
 _FREQUENCIES = {
@@ -853,7 +955,9 @@ def _cadence(words: _Words) -> CadenceCmd:
 def _cadence_refusal(token: str) -> str:
     if any(ch.isdigit() or ch == ":" for ch in token):
         return f"I can't read the time '{_shown(token)}'. Use HH:MM, like 08:30."
-    close = get_close_matches(token.lower(), [*_FREQUENCIES, *_WEEKDAYS, *_DETAILS], n=1)
+    # Full words only: an abbreviation ("thur") is accepted, never offered.
+    settings = [*_FREQUENCIES, *_WEEKDAY_NAMES.split(), *_DETAILS]
+    close = get_close_matches(token.lower(), settings, n=1)
     tip = f" Did you mean {close[0]}?" if close else ""
     return (
         f"'{_shown(token)}' is not a cadence setting.{tip} Use weekly, biweekly, daily or off, "
@@ -866,7 +970,7 @@ def _delegate(words: _Words) -> DelegateCmd:
         return DelegateCmd(person=None, until=words.today)
     person = words.handle("the delegate")
     if words.word("Until when? delegate @person until <date>.").lower() != "until":
-        raise words.fail("Say until when, like: delegate @sam until fri.")
+        raise words.fail("Say until when, like: delegate @ben until fri.")
     return DelegateCmd(person=person, until=words.not_past(words.date_after("Until")))
 
 
@@ -880,7 +984,7 @@ def _handover(words: _Words) -> HandoverCmd:
 
 def _kpi_name(words: _Words, tokens: Sequence[str]) -> str:
     name = " ".join(t[1:-1].strip() if _quoted(t) else t for t in tokens).strip()
-    if not name:
+    if not _visible(name):
         raise words.fail("Which KPI? Give its name.")
     return words.checked(name)
 
@@ -917,7 +1021,7 @@ def _kpi_record(words: _Words) -> KpiRecordCmd:
     observed_on = None
     if on is not None and _NUMBER.fullmatch(tokens[on - 1]):
         words.tokens, tokens = tokens[on + 1 :], tokens[:on]
-        observed_on = words.date_after("On")
+        observed_on = words.date_after("On", past=True)
     if not tokens:
         raise words.fail("Which KPI, and what value? kpi record <name> <value>.")
     value = words.number(tokens[-1], "the value (the last word)")
@@ -936,6 +1040,19 @@ def _decide(outcome: Outcome, missing: str | None) -> Parser:
         return DecideCmd(ask_id=ask_id, outcome=outcome, text=text)
 
     return parse_decision
+
+
+def _answer(words: _Words) -> AnswerCmd:
+    ask_id = words.item_id("ask")
+    return AnswerCmd(ask_id=ask_id, text=words.text("What is your answer? answer 12 <text>."))
+
+
+def _asks(words: _Words) -> AsksCmd:
+    everything = [t.lower() for t in words.tokens] == ["all"]
+    if everything:
+        words.tokens = []
+    words.done()
+    return AsksCmd(everything=everything)
 
 
 def _withdraw(words: _Words) -> WithdrawCmd:
@@ -1017,12 +1134,13 @@ _PARSERS: dict[str, Parser] = {
     "blocker": _blocker,
     "update": _update,
     "status": lambda words: StatusCmd(project=_project_only(words)),
-    "asks": _nothing(AsksCmd),
+    "asks": _asks,
     "digest": _nothing(DigestCmd),
     "dashboard": _nothing(DashboardCmd),
     "approve": _decide("approve", None),
     "decline": _decide("decline", "Please give a reason when you decline."),
     "info": _decide("info", "What do you need to know?"),
+    "answer": _answer,
     "withdraw": _withdraw,
     "ack": _blocker_act("ack", None),
     "resolve": _blocker_act("resolve", "How was it resolved? It goes into the decision log."),

@@ -118,6 +118,27 @@ def from_json(data: str) -> Message:
     )
 
 
+QUOTE_MARK = "\ue000"
+"""Starts a line of quoted user text inside a section (a private-use character, so it never
+looks like text and survives the outbox). Renderers show it natively — ``>`` in Slack mrkdwn
+and Teams message text, an emphasis container in an Adaptive Card, an indent in the console —
+so words a person wrote never read as if the bot said them."""
+
+
+def quote(words: str) -> str:
+    """One section line showing ``words`` (a person's text) as a quote. Line breaks are kept as
+    spaces and any quote mark inside is dropped: a quote is one line, and only the core starts
+    one."""
+    return QUOTE_MARK + " ".join(words.replace(QUOTE_MARK, "").split())
+
+
+def unquote(line: str) -> tuple[bool, str]:
+    """(whether ``line`` is a quote, its text): what a renderer needs to show it its way."""
+    if line.startswith(QUOTE_MARK):
+        return True, line[len(QUOTE_MARK) :]
+    return False, line
+
+
 def text(line: str, *more: str) -> Message:
     """A plain reply with no title: the usual answer to a command."""
     return Message(sections=(line, *more))

@@ -49,6 +49,11 @@ class AskState(StrEnum):
     EXPIRED = "expired"
 
 
+class ConversationKind(StrEnum):
+    QUESTION = "question"
+    ANSWER = "answer"
+
+
 class Severity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
@@ -328,6 +333,22 @@ class Review:
     level: ThresholdLevel
     created_at: datetime
     closed_at: datetime | None = None
+
+
+@dataclass(kw_only=True)
+class ConversationEntry:
+    """One turn of an ask's conversation: the decider's question or the requester's answer.
+
+    Kept apart from the ask's own text, so the decision log, digests and exports show the ask
+    as it was raised and the questions and answers as their own lines."""
+
+    id: int = 0
+    organization_id: int
+    ask_id: int
+    author_id: int
+    kind: ConversationKind
+    text: str
+    created_at: datetime
 
 
 @dataclass(kw_only=True)

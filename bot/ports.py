@@ -21,6 +21,7 @@ from bot.model import (
     AuditEvent,
     Blocker,
     CadencePreference,
+    ConversationEntry,
     Decision,
     Delegation,
     Feedback,
@@ -152,6 +153,7 @@ class UnitOfWork(Protocol):
     observations: Repository[Observation]
     reviews: Repository[Review]
     decisions: Repository[Decision]
+    conversation: Repository[ConversationEntry]
     preferences: Repository[CadencePreference]
     feedback: Repository[Feedback]
     threads: Repository[Thread]
@@ -175,6 +177,28 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class Outcome(StrEnum):
+    """How a request the core ran ended, as an operator counts it."""
+
+    OK = "ok"
+    REFUSED = "refused"
+    """Bad input or not allowed: answered with the reason, nothing changed."""
+    ERROR = "error"
+    """A bug: rolled back, logged, answered with an apology."""
+    REPEATED = "repeated"
+    """A platform's retry or replay of a request already handled: not run again."""
+
+
+class RequestObserver(Protocol):
+    """Told how each request ended, so an adapter can count them (``/metrics``) without the
+    core knowing how they are counted."""
+
+    def request_done(self, *, platform: Platform, kind: str, outcome: Outcome) -> None:
+        """``kind``: the command (``ask``, ``kpi.add``), the button (``ask.approve``) or
+        ``form``; from a bounded set, never the user's text."""
+        ...
 
 
 class Clock(Protocol):

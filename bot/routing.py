@@ -15,13 +15,16 @@ from bot.model import Delegation, Letter, Project, RaciEntry, Role, Stakeholder
 
 __all__ = [
     "DEFAULT_AREA",
+    "LadderRoles",
     "Routing",
     "accountable",
     "areas",
     "deciders",
     "ladder",
+    "ladder_roles",
     "may_decide",
     "route",
+    "rung_label",
     "signed",
     "sponsor_of",
 ]
@@ -137,6 +140,33 @@ def route(
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class LadderRoles:
+    """Who holds each role a blocker's ladder is made of; one person may hold several."""
+
+    accountable: int | None
+    sponsor: int | None
+    executive: int | None
+
+    def rungs(self) -> list[int]:
+        """The rungs in climbing order, each person once (their first, lowest rung)."""
+        return list(_unique((self.accountable, self.sponsor, self.executive)))
+
+
+def ladder_roles(
+    *,
+    area: str,
+    raci: Sequence[RaciEntry],
+    stakeholders: Sequence[Stakeholder],
+    executive_id: int | None,
+) -> LadderRoles:
+    """The Accountable of ``area`` (else of ``*``), the sponsor and the executive."""
+    owner = accountable(raci, area)
+    if owner is None:
+        owner = accountable(raci, DEFAULT_AREA)
+    return LadderRoles(accountable=owner, sponsor=sponsor_of(stakeholders), executive=executive_id)
+
+
 def ladder(
     *,
     area: str,
@@ -149,10 +179,25 @@ def ladder(
     Missing rungs and repeats are dropped, order kept: a sponsor who is also the Accountable is
     one rung, not two. Empty when nobody at all can be reached (the caller refuses the blocker).
     """
-    owner = accountable(raci, area)
-    if owner is None:
-        owner = accountable(raci, DEFAULT_AREA)
-    return list(_unique((owner, sponsor_of(stakeholders), executive_id)))
+    return ladder_roles(
+        area=area, raci=raci, stakeholders=stakeholders, executive_id=executive_id
+    ).rungs()
+
+
+def rung_label(person_id: int, roles: LadderRoles) -> str:
+    """What a rung is called, from the roles its holder has on the ladder: "sponsor",
+    "Accountable and sponsor" — never from its position, which shifts when a role is missing
+    or held twice. "rung holder" when the matrix changed since the ladder was built."""
+    held = [
+        label
+        for label, holder in (
+            ("Accountable", roles.accountable),
+            ("sponsor", roles.sponsor),
+            ("executive", roles.executive),
+        )
+        if holder == person_id
+    ]
+    return " and ".join(held) or "rung holder"
 
 
 def deciders(*, assignee_id: int, delegations: Sequence[Delegation], today: date) -> frozenset[int]:

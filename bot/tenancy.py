@@ -87,6 +87,7 @@ RULES: dict[str, Rule] = {
     "observations": Rule(False, (("measure_id", "measures"),)),
     "reviews": Rule(False, (_PROJECT, ("measure_id", "measures"), ("sponsor_id", "people"))),
     "decisions": Rule(True, (_PROJECT, ("decided_by_id", "people"))),
+    "conversation": Rule(True, (("ask_id", "asks"), ("author_id", "people"))),
     "preferences": Rule(False, (_PERSON,)),
     "feedback": Rule(False, (_PERSON,)),
     "threads": Rule(False, (_WORKSPACE,)),
@@ -132,6 +133,7 @@ class BoundUnitOfWork:
     observations: Repository[model.Observation]
     reviews: Repository[model.Review]
     decisions: Repository[model.Decision]
+    conversation: Repository[model.ConversationEntry]
     preferences: Repository[model.CadencePreference]
     feedback: Repository[model.Feedback]
     threads: Repository[model.Thread]

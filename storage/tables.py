@@ -39,6 +39,7 @@ from bot.model import (
     AskState,
     BlockerState,
     CodeKind,
+    ConversationKind,
     Detail,
     Direction,
     FeedbackKind,
@@ -405,6 +406,20 @@ class DecisionRow(Base):
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime]
+
+
+class ConversationEntryRow(Base):
+    __tablename__ = "ask_conversation"
+    __table_args__ = (Index(None, "ask_id", "created_at"),)
+    entity = model.ConversationEntry
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[ConversationKind] = _enum(ConversationKind)
+    text: Mapped[str]
+    created_at: Mapped[datetime]
 
 
 class CadencePreferenceRow(Base):

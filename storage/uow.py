@@ -90,6 +90,7 @@ _ENTITIES: dict[str, type[Any]] = {
     "observations": model.Observation,
     "reviews": model.Review,
     "decisions": model.Decision,
+    "conversation": model.ConversationEntry,
     "preferences": model.CadencePreference,
     "feedback": model.Feedback,
     "threads": model.Thread,
@@ -119,6 +120,7 @@ class SqlUnitOfWork:
     observations: Repository[model.Observation]
     reviews: Repository[model.Review]
     decisions: Repository[model.Decision]
+    conversation: Repository[model.ConversationEntry]
     preferences: Repository[model.CadencePreference]
     feedback: Repository[model.Feedback]
     threads: Repository[model.Thread]

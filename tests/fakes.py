@@ -294,6 +294,9 @@ class InMemoryUnitOfWork:
         )
         self.reviews: Repository[model.Review] = InMemoryRepository(self, model.Review)
         self.decisions: Repository[model.Decision] = InMemoryRepository(self, model.Decision)
+        self.conversation: Repository[model.ConversationEntry] = InMemoryRepository(
+            self, model.ConversationEntry
+        )
         self.preferences: Repository[model.CadencePreference] = InMemoryRepository(
             self, model.CadencePreference
         )

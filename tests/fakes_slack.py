@@ -7,6 +7,10 @@ bearer token, records every call, answers the way Slack documents (``ok``, ``cha
 messages are kept per channel with their metadata, and ``conversations.history`` /
 ``conversations.replies`` answer with them as Slack does (top-level messages newest first,
 ``oldest``, ``limit`` and cursors; metadata only with ``include_all_metadata``).
+
+Socket Mode too: ``apps.connections.open`` (with :data:`APP_TOKEN`) answers a ``ws://127.0.0.1``
+URL of the fake's own WebSocket endpoint, which greets each connection with ``hello`` as Slack
+does; :meth:`FakeSlack.envelope` sends a request on it and the app's acks are kept in ``acks``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from aiohttp.test_utils import TestServer
 TEAM_ID = "T0LEADER"
 BOT_TOKEN = "xoxb-fake-token"
 BOT_USER = "UBOT0001"
+APP_TOKEN = "xapp-1-A0LEADER-1-fakeapptoken"
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -86,11 +91,18 @@ class FakeSlack:
     """An outage: while set, every Web API call is answered 503."""
     late: dict[str, asyncio.Event] = field(default_factory=dict)
     """Methods whose calls are carried out at once but answered only once the event is set."""
+    slow: dict[str, float] = field(default_factory=dict)
+    """Seconds each call of a method waits, after being carried out, before it is answered."""
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Channel id → the messages posted there, oldest first, as history returns them."""
     clock: Callable[[], float] = lambda: 1700000000.0
     """Epoch seconds of a new message's ``ts`` (fixed unless a test gives its clock)."""
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    """Socket Mode connections the app opened, oldest first."""
+    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Envelope id → the app's ack of it (``envelope_id`` and any ``payload``)."""
     _ts: int = 0
+    _envelopes: int = 0
 
     @property
     def url(self) -> str:
@@ -214,11 +226,19 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": failure.error})
         if method == "oauth.v2.access":
             return web.json_response(self._exchange(request, args))
+        if method == "apps.connections.open":
+            if token != APP_TOKEN:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            assert self.server is not None
+            url = str(self.server.make_url("/socket")).replace("http://", "ws://", 1)
+            return web.json_response({"ok": True, "url": url})
         if token not in self.tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         call.answer = self._answer(method, args, token)
         if method in self.late:
             await self.late[method].wait()
+        if method in self.slow:
+            await asyncio.sleep(self.slow[method])
         return web.json_response(call.answer)
 
     def _exchange(self, request: web.Request, args: dict[str, Any]) -> dict[str, Any]:
@@ -304,6 +324,41 @@ class FakeSlack:
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's end of a Socket Mode connection: ``hello``, then acks until it closes."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.sockets),
+                "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": "A0LEADER"},
+            }
+        )
+        async for frame in socket:
+            ack = json.loads(frame.data)
+            self.acks[ack["envelope_id"]] = ack
+        return socket
+
+    async def envelope(self, kind: str, payload: Mapping[str, Any]) -> str:
+        """Send a request (``slash_commands``, ``interactive``, ``events_api``) on the newest
+        connection, as Slack wraps it; returns its envelope id."""
+        self._envelopes += 1
+        envelope_id = f"envelope-{self._envelopes}"
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+                "payload": dict(payload),
+            }
+        )
+        return envelope_id
+
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["name"], await request.json()))
         return web.Response(text="ok")
@@ -312,6 +367,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._respond)
+        app.router.add_get("/socket", self._socket)
         return app
 
     async def start(self) -> FakeSlack:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Action, InputKind, Message
+from bot.messages import Action, InputKind, Message, unquote
 
 INPUT_PROMPT = {
     InputKind.RATIONALE: "why",
@@ -11,13 +11,22 @@ INPUT_PROMPT = {
 }
 
 
+QUOTE_INDENT = "    "
+"""A quoted line (a person's own words) is indented under the line that introduces it."""
+
+
+def _line(line: str) -> str:
+    quoted, words = unquote(line)
+    return QUOTE_INDENT + words if quoted else line
+
+
 def render(message: Message, *, first_choice: int) -> tuple[str, list[Action]]:
     """The message as text, and its actions in the order of their numbers."""
     lines: list[str] = []
     if message.title:
         lines += [message.title, "─" * min(len(message.title), 60)]
     for section in message.sections:
-        lines += section.splitlines() or [""]
+        lines += [_line(line) for line in section.splitlines()] or [""]
     width = max((len(f.label) for f in message.facts), default=0)
     lines += [f"{f.label.ljust(width)} : {f.value}" for f in message.facts]
     if message.footer:

@@ -26,6 +26,7 @@ import asyncio
 import html
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from http.cookies import SimpleCookie
@@ -102,6 +103,9 @@ ERROR_TEXT = 300
 _ACTION_ID = re.compile(r"^[\w.-]+\|")
 STATE_EXPIRY = 600
 
+AckObserver = Callable[[str, float], None]
+"""Told each request's transport (``http``, ``socket_mode``) and its seconds until the ack."""
+
 
 class SlackBolt(AsyncApp):
     """bolt's app, plus what our routes and the outbox sender need to reach."""
@@ -114,9 +118,11 @@ class SlackBolt(AsyncApp):
         bots: AsyncInstallationStore | None = None,
         stores: tuple[Any, ...] = (),
         team: SingleTeam | None = None,
+        on_ack: AckObserver | None = None,
         **bolt: Any,
     ) -> None:
         super().__init__(process_before_response=True, **bolt)
+        self.on_ack = on_ack
         self.core = core
         self.slack = slack
         self.after_ack = AfterAck(budget=ACK_BUDGET)
@@ -127,6 +133,16 @@ class SlackBolt(AsyncApp):
         """OAuth stores whose tables are created on startup (``create_tables``)."""
         self.team = team
         """Single-token mode: the token's own team, learnt at startup; None with OAuth."""
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        """bolt's dispatch, timed for ``on_ack``: it returns at the ack (see
+        :mod:`adapters.slack.after_ack`), over HTTP and Socket Mode alike."""
+        started = time.perf_counter()
+        try:
+            return await super().async_dispatch(req)
+        finally:
+            if self.on_ack is not None:
+                self.on_ack(req.mode, time.perf_counter() - started)
 
 
 class StoredBotAuthorize(AsyncAuthorize):
@@ -240,13 +256,18 @@ OTHER_TEAM = (
 
 
 def build_slack_app(
-    *, core: Core, settings: SlackSettings, engine: Any | None = None
+    *,
+    core: Core,
+    settings: SlackSettings,
+    engine: Any | None = None,
+    on_ack: AckObserver | None = None,
 ) -> SlackBolt | None:
     """The bolt app for ``settings``, or None (and one log line) when Slack is not configured.
 
     Args:
         engine: the project's SQLAlchemy ``AsyncEngine``; OAuth mode keeps installations and
             OAuth states in it (slack_sdk's own tables, created when the server starts).
+        on_ack: told how long each request took to be acked (the server's metrics).
     """
     if not settings.configured:
         log.info(OFF)
@@ -258,6 +279,7 @@ def build_slack_app(
         "client": client,
         "core": core,
         "slack": settings,
+        "on_ack": on_ack,
     }
     if settings.oauth:
         if engine is None:
@@ -298,14 +320,17 @@ def build_slack_app(
     return bolt
 
 
-def mount_slack(app: web.Application, bolt: SlackBolt) -> None:
+def mount_slack(app: web.Application, bolt: SlackBolt, *, events: bool = True) -> None:
     """Add ``POST /slack/events`` (and, with OAuth, ``GET /slack/install`` and
-    ``/slack/oauth_redirect``) to the server's aiohttp application."""
+    ``/slack/oauth_redirect``) to the server's aiohttp application. ``events`` False: requests
+    arrive over Socket Mode instead (:mod:`adapters.slack.socket_mode`), and no HTTP route
+    takes them."""
 
-    async def events(request: web.Request) -> web.Response:
+    async def on_events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await bolt.async_dispatch(await bolt_request(request)))
 
-    app.router.add_post(EVENTS_PATH, events)
+    if events:
+        app.router.add_post(EVENTS_PATH, on_events)
     team = bolt.team
     if team is not None:
 

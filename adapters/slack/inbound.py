@@ -3,8 +3,10 @@
 Slack sends command and message text with its own markup: ``<@U123|ana>`` mentions,
 ``<#C123|sepsis>`` channel links, ``<!here>``, ``<https://x|label>`` links, and ``&amp;``
 ``&lt;`` ``&gt;`` for the literal characters. The grammar speaks ``@handle`` and ``#PROJECT``, so
-mentions become the mentioned person's handle and a channel link becomes ``#name`` (Slack turns
-a typed ``#sepsis`` into a link when such a channel exists, and the user meant the project).
+mentions become the mentioned person's handle. A channel link stays ``<#C123|name>``, the
+grammar's channel mention: it names the project when the command names no ``#KEY`` (Slack turns
+a typed ``#sepsis`` into a link when such a channel exists, and the user meant the project), and
+is text (``#name``) otherwise, so a channel named inside an ask is never a second project.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _token(body: str, handles: Mapping[str, str]) -> str:
         user = target[1:]
         return f"@{handles[user]}" if user in handles else f"@{label or user}"
     if target.startswith("#"):
-        return f"#{label}" if label else ""
+        return f"<{target}|{label}>" if label else ""
     if target.startswith("!"):
         return label or f"@{target[1:].split('^')[0]}"
     return label if label and label != target else target

@@ -31,7 +31,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.messages import Action, InputKind, Message, Style
+from bot.messages import QUOTE_MARK, Action, InputKind, Message, Style
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,10 @@ _SAFE_URL = re.compile(r"https?://[^\s<>|]+")
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters as entities (everything else is literal text)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters as entities (everything else is literal text), and the
+    core's quote mark as mrkdwn's own ``>`` quote."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace(QUOTE_MARK, "> ")
 
 
 def cut_plain(text: str, limit: int) -> str:

@@ -2,7 +2,8 @@
 
 Two modes: one workspace with a bot token (``SLACK_BOT_TOKEN``), or many workspaces installed
 through OAuth (``SLACK_CLIENT_ID`` + ``SLACK_CLIENT_SECRET``). Both need ``SLACK_SIGNING_SECRET``,
-which bolt checks every request against.
+which bolt checks every request against — unless requests arrive over Socket Mode
+(``SLACK_APP_TOKEN``), on a connection the server opened itself.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class SlackSettings:
     """Web API base (``https://slack.com/api/`` when empty); a local fake Slack in tests."""
     encryption_key: str = ""
     """Fernet key: OAuth mode stores each workspace's tokens encrypted with it (plain if empty)."""
+    app_token: str = ""
+    """App-level token (``xapp-…``): requests arrive over Socket Mode, not ``/slack/events``."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackSettings:
@@ -58,6 +61,7 @@ class SlackSettings:
             command=command if command.startswith("/") else f"/{command}",
             api_url=env.get("SLACK_API_URL", ""),
             encryption_key=env.get("SLACK_ENCRYPTION_KEY", "").strip(),
+            app_token=env.get("SLACK_APP_TOKEN", "").strip(),
         )
 
     @property
@@ -67,7 +71,7 @@ class SlackSettings:
 
     @property
     def configured(self) -> bool:
-        return bool(self.signing_secret and (self.bot_token or self.oauth))
+        return bool((self.signing_secret or self.app_token) and (self.bot_token or self.oauth))
 
     @property
     def base_url(self) -> str:

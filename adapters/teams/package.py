@@ -2,7 +2,10 @@
 
 Teams installs a bot from this zip (Apps → Manage your apps → Upload an app). The manifest uses
 the bot's Azure app id and lists the commands of the grammar so Teams suggests them as the user
-types. The icons are drawn here (a few lines of zlib + struct) so the repository carries no binary
+types. Its website, privacy and terms URLs are the server's own pages under ``PUBLIC_URL``
+(``/privacy``, ``/terms``: :mod:`adapters.web.legal`), so the package is refused without a
+public https ``PUBLIC_URL``: Teams shows those links to every user and must reach them.
+The icons are drawn here (a few lines of zlib + struct) so the repository carries no binary
 files and needs no imaging library.
 """
 
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from adapters.settings import is_loopback
 from bot.grammar import usage
 
 MANIFEST_VERSION = "1.17"
@@ -49,33 +53,34 @@ class PackageError(ValueError):
     """The package cannot be built as configured (the sentence is shown by the CLI)."""
 
 
-def build_package(app_id: str, out: Path, *, bot_name: str = "Leaderbot", host: str) -> Path:
+def build_package(app_id: str, out: Path, *, bot_name: str = "Leaderbot", public_url: str) -> Path:
     """Write ``leaderbot-teams.zip`` into the directory ``out`` and return its path.
 
     Args:
         app_id: the bot's Microsoft App ID (``MicrosoftAppId``), also used as the Teams app id.
         out: directory to write into (created if missing).
         bot_name: the name users see in Teams.
-        host: the public host (or URL) of this server, e.g. ``leaderbot.example.org``.
+        public_url: this server's public https base (``PUBLIC_URL``), e.g.
+            ``https://leaderbot.example.org``; a bare host means https.
     """
     if not _GUID.match(app_id or ""):
         raise PackageError(
             "MicrosoftAppId must be set to the bot's Azure app id (a GUID) to build the package."
         )
-    domain = _domain(host)
+    site = public_site(public_url)
     out.mkdir(parents=True, exist_ok=True)
     path = out / PACKAGE_NAME
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        manifest = manifest_for(app_id, bot_name=bot_name, domain=domain)
+        manifest = manifest_for(app_id, bot_name=bot_name, site=site)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         archive.writestr("color.png", color_icon())
         archive.writestr("outline.png", outline_icon())
     return path
 
 
-def manifest_for(app_id: str, *, bot_name: str, domain: str) -> dict[str, Any]:
-    """The Teams app manifest (schema 1.17) for a bot reachable at ``domain``."""
-    site = f"https://{domain}"
+def manifest_for(app_id: str, *, bot_name: str, site: str) -> dict[str, Any]:
+    """The Teams app manifest (schema 1.17) for a bot whose pages are under ``site``
+    (``https://host[:port][/prefix]``, no trailing slash)."""
     return {
         "$schema": MANIFEST_SCHEMA,
         "manifestVersion": MANIFEST_VERSION,
@@ -119,7 +124,7 @@ def manifest_for(app_id: str, *, bot_name: str, domain: str) -> dict[str, Any]:
             }
         ],
         "permissions": ["identity", "messageTeamMembers"],
-        "validDomains": [domain],
+        "validDomains": [urlsplit(site).netloc],
     }
 
 
@@ -167,9 +172,21 @@ def _cut(line: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _domain(host: str) -> str:
-    """``https://bot.example.org:8443/x`` → ``bot.example.org:8443``; a bare host stays as is."""
-    domain = urlsplit(host).netloc if "://" in host else host.split("/", 1)[0]
-    if not domain:
-        raise PackageError("Set PUBLIC_URL to the public https address Teams will call.")
-    return domain
+def public_site(public_url: str) -> str:
+    """``PUBLIC_URL`` as the https base of the manifest's links, or why it cannot be one:
+    missing, not https, or a loopback address Teams' users could never open."""
+    url = public_url.strip().rstrip("/")
+    if not url:
+        raise PackageError(
+            "Set PUBLIC_URL to this server's public https address (https://your-host): the "
+            "package's privacy and terms links point there."
+        )
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    if parts.scheme != "https" or not parts.hostname:
+        raise PackageError(f"PUBLIC_URL must be an https:// address for Teams, not {url}.")
+    if is_loopback(parts.hostname) or parts.hostname == "0.0.0.0":
+        raise PackageError(
+            f"PUBLIC_URL is {url}, a loopback address: Teams users could not open the "
+            "package's privacy and terms links. Set it to the public https address."
+        )
+    return f"https://{parts.netloc}{parts.path}"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.forms import FieldKind, Form, FormField
-from bot.messages import Action, InputKind, Message, Style
+from bot.messages import Action, InputKind, Message, Style, unquote
 
 CARD_VERSION = "1.5"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -64,8 +64,16 @@ def field_input_id(name: str) -> str:
 
 def escape(text: str) -> str:
     """Backslash-escape every character Teams' markdown, mention or date-function parsing could
-    act on, so user text shows literally: no links, no emphasis, no ``<at>`` tags."""
-    return _LIST_MARKER.sub(_escaped_marker, _MARKDOWN.sub(r"\\\1", text))
+    act on, so user text shows literally: no links, no emphasis, no ``<at>`` tags. A quoted line
+    (:func:`bot.messages.quote`) starts with a bare ``>``: a quote in Teams message text, a
+    plain quote sign in a card, whose markdown has no quote block."""
+    return "\n".join(_escape_line(line) for line in text.split("\n"))
+
+
+def _escape_line(line: str) -> str:
+    quoted, words = unquote(line)
+    escaped = _LIST_MARKER.sub(_escaped_marker, _MARKDOWN.sub(r"\\\1", words))
+    return f"> {escaped}" if quoted else escaped
 
 
 def _escaped_marker(match: re.Match[str]) -> str:

@@ -7,15 +7,14 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from bot.attention import SNOOZE_ACTION
-from bot.commands import BlockerActCmd, DecideCmd, Outcome
+from bot.commands import AnswerCmd, BlockerActCmd, DecideCmd, Outcome
 from bot.context import Reply
 from bot.digest import FEEDBACK_ACTION
 from bot.errors import UsageError
 from bot.handlers.context import Ctx
-from bot.handlers.items import on_blocker_act, on_decide
+from bot.handlers.items import on_answer, on_blocker_act, on_decide
 from bot.messages import text
 from bot.services import asks, feedback, snooze
-from bot.services.delivery import unreachable_note
 
 ActionHandler = Callable[[Ctx, str, str], Awaitable[Reply]]
 
@@ -44,22 +43,7 @@ def _blocker(verb: Literal["ack", "resolve"]) -> ActionHandler:
 
 
 async def _answer(ctx: Ctx, value: str, typed: str) -> Reply:
-    ask = await asks.answer(
-        ctx.uow,
-        ask_id=_item_id(value),
-        organization_id=ctx.caller.organization_id,
-        requester=ctx.person,
-        text=typed,
-        now=ctx.now,
-        link_base=ctx.link_base,
-    )
-    decider = await ctx.uow.people.get(ask.assignee_id)
-    unreachable = decider and await unreachable_note(
-        ctx.uow, person=decider, organization_id=ctx.caller.organization_id, now=ctx.now
-    )
-    if unreachable:
-        return Reply(messages=(text(f"Thanks — ask #{ask.id} is open again.", unreachable),))
-    return Reply(messages=(text(f"Thanks — ask #{ask.id} is back with its decider."),))
+    return await on_answer(ctx, AnswerCmd(ask_id=_item_id(value), text=typed))
 
 
 async def _comment(ctx: Ctx, value: str, typed: str) -> Reply:

@@ -16,7 +16,9 @@ from bot.handlers.context import Ctx
 from bot.messages import Message, text
 from bot.services import delegation, handover, preferences
 from bot.services.digests import compose_for
+from bot.services.handover import HandoverSummary
 from bot.services.lookup import person_named, project_for
+from bot.wording import counted
 
 
 async def on_cadence(ctx: Ctx, cmd: CadenceCmd) -> Reply:
@@ -78,11 +80,21 @@ async def on_handover(ctx: Ctx, cmd: HandoverCmd) -> Reply:
         messages=(
             text(
                 f"Handed over {', '.join('#' + k for k in summary.projects)} from "
-                f"{predecessor.name} to {successor.name}: {summary.roles} role(s), "
-                f"{summary.letters} RACI letter(s), {summary.asks} open ask(s), "
-                f"{summary.blockers} blocker ladder(s). {successor.name} has a briefing."
+                f"{predecessor.name} to {successor.name}: {_moved(summary)}. "
+                f"{successor.name} has a briefing."
             ),
         )
+    )
+
+
+def _moved(summary: HandoverSummary) -> str:
+    """What moved, only what did: "1 role, 2 RACI letters" (a handover moves something, or it
+    is refused with "Nothing to hand over")."""
+    return counted(
+        (summary.roles, "role"),
+        (summary.letters, "RACI letter"),
+        (summary.asks, "open ask"),
+        (summary.blockers, "blocker ladder"),
     )
 
 

@@ -134,6 +134,13 @@ async def on_raci_set(ctx: Ctx, cmd: RaciSetCmd) -> Reply:
     person = await person_named(
         ctx.uow, organization_id=ctx.caller.organization_id, handle=cmd.person
     )
+    await raci.check_new_area(
+        ctx.uow,
+        project=project,
+        area=cmd.area,
+        confirmed=cmd.new_area,
+        retry=f"raci set @{person.handle} {cmd.letter.value} {cmd.area}! #{project.key}",
+    )
     said = await raci.set_letter(
         ctx.uow,
         project=project,
@@ -310,6 +317,12 @@ async def on_kpi_record(ctx: Ctx, cmd: KpiRecordCmd) -> Reply:
         now=ctx.now,
     )
     said = [f"Recorded {kpis.describe(measure, observation)}."]
+    latest = await ctx.uow.observations.first(measure_id=measure.id, order_by="-observed_on")
+    if latest is not None and latest.observed_on > observation.observed_on:
+        said.append(
+            f"It is for {observation.observed_on:%a %d %b}; the newer value of "
+            f"{latest.observed_on:%a %d %b} ({latest.value:g}) stays the current one."
+        )
     if review is not None:
         sponsor = await ctx.uow.people.get(review.sponsor_id)
         said.append(
@@ -319,10 +332,14 @@ async def on_kpi_record(ctx: Ctx, cmd: KpiRecordCmd) -> Reply:
     return Reply(messages=(text(" ".join(said)),))
 
 
+DECISIONS_LISTED = 15
+"""The newest decisions ``decisions`` shows; the rest are counted, with where to see them."""
+
+
 async def on_decisions(ctx: Ctx, cmd: DecisionsCmd) -> Reply:
     project = await project_for(ctx.uow, caller=ctx.caller, key=cmd.project)
     decisions = await ctx.uow.decisions.find(
-        project_id=project.id, order_by="-decided_at", limit=15
+        project_id=project.id, order_by="-decided_at", limit=DECISIONS_LISTED
     )
     names = await names_of(
         ctx.uow, [i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i]
@@ -332,6 +349,14 @@ async def on_decisions(ctx: Ctx, cmd: DecisionsCmd) -> Reply:
         f" · {d.outcome}" + (f" — {d.rationale}" if d.rationale else "")
         for d in decisions
     ]
+    total = await ctx.uow.decisions.count(project_id=project.id)
+    if total > len(decisions):
+        where = (
+            f"the dashboard has them all: {ctx.dashboard_link(ctx.caller.organization_id)}"
+            if ctx.dashboard_link
+            else "type `dashboard` for the dashboard, which has them all"
+        )
+        lines.append(f"… {total - len(decisions)} older — {where}")
     return Reply(
         messages=(
             Message(

@@ -6,17 +6,26 @@ expired. Every change writes an audit event; approvals and declines also write t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from bot import permissions
 from bot.attention import ITEM, PING, plan_ping, snooze_menu
 from bot.buttons import ask_buttons
-from bot.calendar import zone
+from bot.calendar import moment_in, zone
 from bot.errors import InvalidState, NotAllowed, NotFound, RoutingError, UsageError
 from bot.messages import Action, Fact, InputKind, Message, Target
-from bot.model import Ask, AskState, Decision, Person, Project, Stakeholder
+from bot.model import (
+    Ask,
+    AskState,
+    ConversationEntry,
+    ConversationKind,
+    Decision,
+    Person,
+    Project,
+    Stakeholder,
+)
 from bot.ports import UnitOfWork
 from bot.routing import Routing, signed, sponsor_of
 from bot.schedule import ask_expires_at
@@ -28,6 +37,8 @@ from bot.services.raci import DEFAULT_AREA, load_matrix, route_in
 DECIDABLE = (AskState.OPEN, AskState.INFO_REQUESTED)
 _NOTHING = "Nothing was changed."
 OUTCOME_STATE = {"approve": AskState.APPROVED, "decline": AskState.DECLINED}
+_DECIDED_STATES = (AskState.APPROVED, AskState.DECLINED, AskState.INFO_REQUESTED)
+"""States a decider set, so ``decided_at`` is when; a withdrawal or expiry is ``updated_at``."""
 
 
 UNDATED_LIFETIME = timedelta(days=7)
@@ -72,10 +83,46 @@ def card_key(ask_id: int) -> str:
     return f"ask:{ask_id}:card"
 
 
+_SAID = {ConversationKind.QUESTION: "Question from", ConversationKind.ANSWER: "Answer from"}
+
+
+def conversation_lines(
+    entries: Iterable[ConversationEntry], names: Mapping[int, str]
+) -> tuple[str, ...]:
+    """An ask's questions and answers as card sections: ``Question from Raj Patel: …``."""
+    return tuple(f"{_SAID[e.kind]} {names.get(e.author_id, '?')}: {e.text}" for e in entries)
+
+
+async def conversations(uow: UnitOfWork, ask_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """The conversation of each ask (oldest turn first) as :func:`conversation_lines`, in two
+    queries; asks without one are left out."""
+    wanted = sorted(set(ask_ids))
+    if not wanted:
+        return {}
+    entries = await uow.conversation.find(ask_id=wanted, order_by="id")
+    names = await names_of(uow, [e.author_id for e in entries])
+    by_ask: dict[int, list[ConversationEntry]] = {}
+    for entry in entries:
+        by_ask.setdefault(entry.ask_id, []).append(entry)
+    return {ask_id: conversation_lines(turns, names) for ask_id, turns in by_ask.items()}
+
+
+async def _conversation(uow: UnitOfWork, ask: Ask) -> tuple[str, ...]:
+    return (await conversations(uow, [ask.id])).get(ask.id, ())
+
+
 def ask_card(
-    ask: Ask, *, project: Project, names: dict[int, str], reason: str, target: Target, link: str
+    ask: Ask,
+    *,
+    project: Project,
+    names: dict[int, str],
+    reason: str,
+    target: Target,
+    link: str,
+    conversation: Sequence[str] = (),
 ) -> Message:
-    """The ask as its decider sees it: the request, who needs it by when, and the three buttons."""
+    """The ask as its decider sees it: the request, its conversation so far, who needs it by
+    when, and the three buttons."""
     facts = [
         Fact(label="From", value=names.get(ask.requester_id, "?")),
         Fact(label="Decides", value=f"{names.get(ask.assignee_id, '?')} ({reason})"),
@@ -85,7 +132,7 @@ def ask_card(
         facts.append(Fact(label="Needed by", value=_day(ask.needed_by)))
     return Message(
         title=f"Ask #{ask.id} · #{project.key}",
-        sections=(ask.text,),
+        sections=(ask.text, *conversation),
         facts=tuple(facts),
         actions=ask_buttons(ask.id),
         target=target,
@@ -96,10 +143,18 @@ def ask_card(
 
 
 def outcome_card(
-    ask: Ask, *, project: Project, names: dict[int, str], target: Target, link: str
+    ask: Ask,
+    *,
+    project: Project,
+    names: dict[int, str],
+    target: Target,
+    link: str,
+    reader_tz: str,
+    conversation: Sequence[str] = (),
 ) -> Message:
-    """The ask after a decision: outcome, who and when, rationale, and no buttons left."""
-    decided = ask.decided_at.strftime("%d %b %Y %H:%M UTC") if ask.decided_at else ""
+    """The ask after a decision: outcome, who and when (in ``reader_tz``, named), the
+    conversation, the rationale, and no buttons left. A withdrawal is signed by its requester,
+    the only one who may."""
     verdict = {
         AskState.APPROVED: "Approved",
         AskState.DECLINED: "Declined",
@@ -107,10 +162,15 @@ def outcome_card(
         AskState.WITHDRAWN: "Withdrawn",
         AskState.EXPIRED: "Expired undecided",
     }.get(ask.state, ask.state.value)
-    by = signed(names, ask.decided_by_id, ask.on_behalf_of_id)
-    footer = f"{verdict} by {by} on {decided}" if by else f"{verdict} on {decided}".strip()
-    sections = [ask.text]
-    if ask.rationale:
+    if ask.state is AskState.WITHDRAWN:
+        by = names.get(ask.requester_id, "")
+    else:
+        by = signed(names, ask.decided_by_id, ask.on_behalf_of_id)
+    when = ask.decided_at if ask.state in _DECIDED_STATES else ask.updated_at
+    on = f" on {moment_in(when, reader_tz)}" if when else ""
+    footer = f"{verdict} by {by}{on}" if by else f"{verdict}{on}"
+    sections = [ask.text, *conversation]
+    if ask.rationale and not (conversation and ask.state is AskState.INFO_REQUESTED):
         sections.append(
             f"{'Question' if ask.state is AskState.INFO_REQUESTED else 'Rationale'}: "
             f"{ask.rationale}"
@@ -373,6 +433,8 @@ async def decide(
     ask.rationale = text
     if not await uow.asks.save_if(ask, expected=guard):
         await _late(uow, ask.id, reader=decider)
+    if ask.state is AskState.INFO_REQUESTED:
+        await _say(uow, ask, author=decider, kind=ConversationKind.QUESTION, text=text, now=now)
     await record(
         uow,
         organization_id=organization_id,
@@ -398,21 +460,79 @@ async def decide(
             )
         )
     link = ask_link(link_base, ask.id)
-    for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
-        await deliver(
-            uow,
-            outcome_card(ask, project=project, names=names, target=target, link=link),
-            organization_id=organization_id,
-            now=now,
-        )
+    said = await _conversation(uow, ask)
+    await _post_outcome(
+        uow, ask, project=project, names=names, link=link, conversation=said, now=now
+    )
     await deliver(
         uow,
-        _requester_note(ask, project=project, names=names, link=link),
+        _requester_note(ask, project=project, names=names, link=link, conversation=said),
         organization_id=organization_id,
         now=now,
     )
-    card = outcome_card(ask, project=project, names=names, target=Target(), link=link)
+    card = outcome_card(
+        ask,
+        project=project,
+        names=names,
+        target=Target(),
+        link=link,
+        reader_tz=decider.timezone,
+        conversation=said,
+    )
     return ask, card
+
+
+async def _post_outcome(
+    uow: UnitOfWork,
+    ask: Ask,
+    *,
+    project: Project,
+    names: dict[int, str],
+    link: str,
+    conversation: Sequence[str],
+    now: datetime,
+) -> None:
+    """The outcome card to the assignee's DM and the project channel, both in the assignee's
+    time (a channel has many readers; the zone is named so each can tell)."""
+    assignee = await uow.people.get(ask.assignee_id)
+    tz = assignee.timezone if assignee else "UTC"
+    for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
+        await deliver(
+            uow,
+            outcome_card(
+                ask,
+                project=project,
+                names=names,
+                target=target,
+                link=link,
+                reader_tz=tz,
+                conversation=conversation,
+            ),
+            organization_id=ask.organization_id,
+            now=now,
+        )
+
+
+async def _say(
+    uow: UnitOfWork,
+    ask: Ask,
+    *,
+    author: Person,
+    kind: ConversationKind,
+    text: str,
+    now: datetime,
+) -> None:
+    """One turn of the ask's conversation (a question, an answer), kept apart from its text."""
+    await uow.conversation.add(
+        ConversationEntry(
+            organization_id=ask.organization_id,
+            ask_id=ask.id,
+            author_id=author.id,
+            kind=kind,
+            text=text.strip(),
+            created_at=now,
+        )
+    )
 
 
 async def _allowed(
@@ -428,12 +548,18 @@ async def _allowed(
     return project
 
 
-def _requester_note(ask: Ask, *, project: Project, names: dict[int, str], link: str) -> Message:
+def _requester_note(
+    ask: Ask, *, project: Project, names: dict[int, str], link: str, conversation: Sequence[str]
+) -> Message:
     who = signed(names, ask.decided_by_id, ask.on_behalf_of_id) or "?"
     if ask.state is AskState.INFO_REQUESTED:
         return Message(
             title=f"{who} needs more information on ask #{ask.id} · #{project.key}",
-            sections=(ask.text, f"Question: {ask.rationale}"),
+            sections=(
+                ask.text,
+                *conversation,
+                f"Answer with the button, or from anywhere: answer {ask.id} <your answer>",
+            ),
             actions=(
                 Action(id="ask.answer", label="Answer", value=str(ask.id), input=InputKind.COMMENT),
             ),
@@ -490,18 +616,22 @@ async def answer(
     now: datetime,
     link_base: str,
 ) -> Ask:
-    """The requester answers a question: the ask reopens and the decider gets the card again."""
+    """The requester answers a question: the answer joins the ask's conversation (its text stays
+    as raised), the ask reopens and the decider gets the card again, with the conversation."""
     ask = await get_ask(uow, organization_id=organization_id, ask_id=ask_id)
     project = await _allowed(uow, permissions.Action.ANSWER_ASK, person=requester, ask=ask, now=now)
     if ask.state is not AskState.INFO_REQUESTED:
-        raise InvalidState(f"Ask #{ask.id} is {ask.state.value}; no question is waiting.")
+        raise InvalidState(
+            f"Ask #{ask.id} is {ask.state.value.replace('_', ' ')}; no question is waiting. "
+            f"{_NOTHING}"
+        )
     if not text.strip():
-        raise UsageError("Your answer is empty.", hint="Type the answer to the question.")
+        raise UsageError("Your answer is empty.", hint=f"answer {ask.id} <your answer>")
     guard = seen(ask)
-    ask.text = f"{ask.text}\nQ: {ask.rationale}\nA: {text.strip()}"
     ask.state, ask.rationale, ask.updated_at = AskState.OPEN, "", now
     if not await uow.asks.save_if(ask, expected=guard):
         raise InvalidState(f"Ask #{ask.id} changed meanwhile; your answer was not sent. {_NOTHING}")
+    await _say(uow, ask, author=requester, kind=ConversationKind.ANSWER, text=text, now=now)
     await record(
         uow,
         organization_id=organization_id,
@@ -519,6 +649,7 @@ async def answer(
         reason="answered your question",
         target=Target(person_id=ask.assignee_id),
         link=ask_link(link_base, ask.id),
+        conversation=await _conversation(uow, ask),
     )
     reopened = replace(card, key=f"{card.key}:reopened:{int(now.timestamp())}")
     await deliver(
@@ -635,15 +766,15 @@ async def _close(
     project = await uow.projects.get(ask.project_id)
     assert project is not None
     names = await names_of(uow, [ask.requester_id])
-    for target in (Target(person_id=ask.assignee_id), Target(project_id=ask.project_id)):
-        await deliver(
-            uow,
-            outcome_card(
-                ask, project=project, names=names, target=target, link=ask_link(link_base, ask.id)
-            ),
-            organization_id=ask.organization_id,
-            now=now,
-        )
+    await _post_outcome(
+        uow,
+        ask,
+        project=project,
+        names=names,
+        link=ask_link(link_base, ask.id),
+        conversation=await _conversation(uow, ask),
+        now=now,
+    )
     return True
 
 

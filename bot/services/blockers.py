@@ -20,7 +20,7 @@ from bot.messages import Fact, Message, Target
 from bot.model import Blocker, BlockerState, Decision, Person, Project, Severity
 from bot.permissions import Action, require
 from bot.ports import UnitOfWork
-from bot.routing import ladder
+from bot.routing import LadderRoles, ladder_roles, rung_label
 from bot.services import org
 from bot.services.audit import record
 from bot.services.delivery import deliver
@@ -28,7 +28,6 @@ from bot.services.lookup import names_of
 from bot.services.raci import DEFAULT_AREA, load_matrix
 
 LIVE = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED)
-RUNG_NAMES = ("Accountable", "sponsor", "executive")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,12 +91,13 @@ async def raise_blocker(
     matrix = await load_matrix(uow, project)
     organization = await uow.organizations.get(project.organization_id)
     area = (area or DEFAULT_AREA).lower()
-    rungs = ladder(
+    roles = ladder_roles(
         area=area,
         raci=matrix.raci,
         stakeholders=matrix.stakeholders,
         executive_id=organization.escalation_contact_id if organization else None,
     )
+    rungs = roles.rungs()
     if not rungs:
         raise RoutingError(
             f"#{project.key} has no Accountable, sponsor or executive to escalate to.",
@@ -131,9 +131,7 @@ async def raise_blocker(
         platform=platform,
     )
     names = await names_of(uow, [*rungs, reporter.id])
-    ladder_names = tuple(
-        f"{names.get(pid, '?')} ({RUNG_NAMES[min(i, 2)]})" for i, pid in enumerate(rungs)
-    )
+    ladder_names = tuple(f"{names.get(pid, '?')} ({rung_label(pid, roles)})" for pid in rungs)
     await deliver(
         uow,
         Message(
@@ -160,6 +158,15 @@ def _link(link_base: str, blocker_id: int) -> str:
     return f"{link_base}/dashboard#blocker-{blocker_id}"
 
 
+def at_top(blocker: Blocker) -> bool:
+    """The current rung is the last: no deadline climbs it any further, it only reminds."""
+    return blocker.level + 1 >= len(blocker.ladder)
+
+
+def _deadline_label(blocker: Blocker) -> str:
+    return "Reminder if unresolved" if at_top(blocker) else "Climbs the ladder"
+
+
 def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: str) -> Message:
     """What a rung owner gets: the blocker, the deadline before it climbs, Acknowledge/Resolve."""
     return Message(
@@ -167,7 +174,7 @@ def rung_card(blocker: Blocker, *, project: Project, reporter: str, deadline: st
         sections=(blocker.text,),
         facts=(
             Fact(label="Raised by", value=reporter),
-            Fact(label="Climbs the ladder", value=deadline),
+            Fact(label=_deadline_label(blocker), value=deadline),
         ),
         actions=blocker_buttons(blocker),
     )
@@ -273,12 +280,26 @@ async def acknowledge(
     await _thread_reply(
         uow,
         blocker,
-        text=f"{actor.name} acknowledged this blocker. It climbs the ladder if not resolved by "
-        f"{as_read_by(blocker.next_escalation_at, holder)}.",
+        text=f"{actor.name} acknowledged this blocker. {_after_ack(blocker, holder)}",
         kind="ack",
         now=now,
     )
     return blocker
+
+
+def _after_ack(blocker: Blocker, holder: Person) -> str:
+    """What happens next, told truthfully: the top rung has nowhere to climb."""
+    assert blocker.next_escalation_at is not None
+    when = as_read_by(blocker.next_escalation_at, holder)
+    if at_top(blocker):
+        return (
+            f"It is at the top of the ladder: {holder.name} is reminded if it is not "
+            f"resolved by {when}."
+        )
+    return f"It climbs the ladder if not resolved by {when}."
+
+
+_CLOSED_VERB = {BlockerState.RESOLVED: "resolved", BlockerState.WITHDRAWN: "withdrew"}
 
 
 async def resolve(
@@ -333,7 +354,7 @@ async def resolve(
     await _thread_reply(
         uow,
         blocker,
-        text=f"{actor.name} {blocker.state.value} this blocker{how}",
+        text=f"{actor.name} {_CLOSED_VERB[blocker.state]} this blocker{how}",
         kind=blocker.state.value,
         now=now,
     )
@@ -358,7 +379,7 @@ async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: 
     tick): nothing written."""
     if blocker.state not in LIVE:
         return False
-    if blocker.level + 1 >= len(blocker.ladder):
+    if at_top(blocker):
         return await renotify_top(uow, blocker=blocker, now=now, link_base=link_base)
     guard = seen(blocker)
     blocker.level += 1
@@ -378,7 +399,7 @@ async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: 
         detail=f"to level {blocker.level} (person:{owner.id})",
         at=now,
     )
-    rung = RUNG_NAMES[min(blocker.level, 2)]
+    rung = rung_label(owner.id, await _roles(uow, blocker))
     await _thread_reply(
         uow,
         blocker,
@@ -398,6 +419,20 @@ async def climb(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: 
         note=f"Escalated to you as {rung}: the previous rung did not resolve it in time.",
     )
     return True
+
+
+async def _roles(uow: UnitOfWork, blocker: Blocker) -> LadderRoles:
+    """The ladder's roles as the project's matrix holds them now, to name a rung."""
+    project = await uow.projects.get(blocker.project_id)
+    organization = await uow.organizations.get(blocker.organization_id)
+    assert project is not None
+    matrix = await load_matrix(uow, project)
+    return ladder_roles(
+        area=blocker.area,
+        raci=matrix.raci,
+        stakeholders=matrix.stakeholders,
+        executive_id=organization.escalation_contact_id if organization else None,
+    )
 
 
 async def renotify_top(uow: UnitOfWork, *, blocker: Blocker, now: datetime, link_base: str) -> bool:

@@ -23,8 +23,9 @@ from bot.model import (
     Stakeholder,
     Workspace,
 )
-from bot.ports import Clock, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import asks, blockers, kpis, projects, raci, updates
+from bot.services.erase import erase_organization
 
 CONSOLE_WORKSPACE = "console"
 
@@ -64,11 +65,19 @@ MATRIX = (
 )
 
 
-async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-    """Create the demo organization in one transaction."""
+DEMO_NAME = "Northfield Health (demo)"
+
+
+async def seed_demo(
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, replacing: int | None = None
+) -> None:
+    """Create the demo organization in one transaction; ``replacing`` (``demo reset``): erase
+    that organization first, in the same transaction, so a failed reset leaves the old one."""
     now = clock.now()
     async with uow_factory() as uow:
-        org = await uow.organizations.add(Organization(name="Northfield Health (demo)"))
+        if replacing is not None:
+            await erase_organization(uow, organization_id=replacing)
+        org = await uow.organizations.add(Organization(name=DEMO_NAME))
         workspace = await uow.workspaces.add(
             Workspace(
                 organization_id=org.id,
@@ -240,3 +249,8 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
                     now=now,
                 )
         await uow.commit()
+
+
+async def demo_organizations(uow: UnitOfWork) -> list[Organization]:
+    """The organizations :func:`seed_demo` made (found by its name)."""
+    return await uow.organizations.find(name=DEMO_NAME, order_by="id")

@@ -34,8 +34,10 @@ from bot.model import (
     Person,
     Project,
     ProjectStatus,
+    Rag,
     Review,
     Role,
+    Severity,
     ThresholdLevel,
     Update,
 )
@@ -60,6 +62,10 @@ _UPDATE_WINDOW = timedelta(days=7)
 """A weekly update stays "this period's" for a week, even for a daily digest."""
 _DIGEST_LETTERS = (Letter.A, Letter.C, Letter.I)
 _KPI_LEVELS = (ThresholdLevel.WARN, ThresholdLevel.ALERT)
+_RAG_HISTORY = timedelta(days=35)
+"""How far before the current period to look for the update a RAG move is measured from."""
+_URGENT = (Severity.HIGH, Severity.CRITICAL)
+"""A blocker this severe on a project someone sponsors is in their digest wherever it is."""
 
 
 async def _find_in(
@@ -86,6 +92,7 @@ class _Leader:
     decides_for: set[int]
     """Their own id plus everyone who delegated deciding to them today."""
     sponsor_of: set[int] = field(default_factory=set)
+    lead_of: set[int] = field(default_factory=set)
     letters: defaultdict[int, defaultdict[Letter, set[str]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
     )
@@ -142,35 +149,38 @@ async def load_digest_inputs(
         today = local_date(now, leader.person.timezone)
         if delegation.starts_on <= today <= delegation.ends_on:
             leader.decides_for.add(delegation.delegator_id)
-    for stakeholder in await _find_in(uow.stakeholders, "person_id", ids, role=Role.SPONSOR):
-        leaders[stakeholder.person_id].sponsor_of.add(stakeholder.project_id)
+    for stakeholder in await _find_in(
+        uow.stakeholders, "person_id", ids, role=[Role.SPONSOR, Role.LEAD]
+    ):
+        leader = leaders[stakeholder.person_id]
+        owned = leader.sponsor_of if stakeholder.role is Role.SPONSOR else leader.lead_of
+        owned.add(stakeholder.project_id)
     for entry in await _find_in(uow.raci, "person_id", ids, letter=list(_DIGEST_LETTERS)):
         leaders[entry.person_id].letters[entry.project_id][entry.letter].add(entry.area)
 
-    open_asks = await _find_in(
-        uow.asks,
-        "assignee_id",
-        (i for leader in leaders.values() for i in leader.decides_for),
-        state=list(DECIDABLE),
-    )
-    open_blockers = await _find_in(
-        uow.blockers,
-        "organization_id",
-        (leader.person.organization_id for leader in leaders.values()),
-        state=list(LIVE),
-    )
+    # Every open ask and live blocker of the leaders' organizations, in one query each: the
+    # digest needs them by decider, by requester and by rung, and open items are few.
+    organizations = {leader.person.organization_id for leader in leaders.values()}
+    live_asks = await _find_in(uow.asks, "organization_id", organizations, state=list(DECIDABLE))
+    deciders = {i for leader in leaders.values() for i in leader.decides_for}
+    open_asks = [a for a in live_asks if a.assignee_id in deciders]
+    raised_asks = [a for a in live_asks if a.requester_id in leaders]
+    open_blockers = await _find_in(uow.blockers, "organization_id", organizations, state=list(LIVE))
     reviews = await _find_in(uow.reviews, "sponsor_id", ids, closed_at=None)
 
-    wanted_projects = {a.project_id for a in open_asks} | {b.project_id for b in open_blockers}
+    wanted_projects = {a.project_id for a in (*open_asks, *raised_asks)}
+    wanted_projects |= {b.project_id for b in open_blockers}
     wanted_projects |= {r.project_id for r in reviews}
     for leader in leaders.values():
-        wanted_projects |= leader.sponsor_of | set(leader.letters)
+        wanted_projects |= leader.sponsor_of | leader.lead_of | set(leader.letters)
     projects = {
         p.id: p
         for p in await _find_in(uow.projects, "id", wanted_projects, status=ProjectStatus.ACTIVE)
     }
     pids = list(projects)
-    updates = await _find_in(uow.updates, "project_id", pids, created_at__gte=earliest)
+    updates = await _find_in(
+        uow.updates, "project_id", pids, created_at__gte=earliest - _RAG_HISTORY
+    )
     recent_asks = await _find_in(uow.asks, "project_id", pids, created_at__gte=earliest)
     recent_blockers = await _find_in(uow.blockers, "project_id", pids, created_at__gte=earliest)
     decisions = await _find_in(uow.decisions, "project_id", pids, decided_at__gte=earliest)
@@ -184,12 +194,21 @@ async def load_digest_inputs(
     names = await names_of(
         uow,
         _mentioned(
-            open_asks, recent_asks, open_blockers, recent_blockers, decisions, updates, leaders
+            [*open_asks, *raised_asks],
+            recent_asks,
+            open_blockers,
+            recent_blockers,
+            decisions,
+            updates,
+            leaders,
         ),
     )
 
     latest: dict[int, Update] = {}
+    previous_rag: dict[int, Rag] = {}
     for update in sorted(updates, key=lambda u: u.created_at):
+        if update.project_id in latest:
+            previous_rag[update.project_id] = latest[update.project_id].rag
         latest[update.project_id] = update
     alerts: dict[tuple[int, int], list[KpiAlert]] = defaultdict(list)
     for review in _latest_per_measure(reviews):
@@ -199,13 +218,20 @@ async def load_digest_inputs(
         )
         if measure and observation:
             alerts[(review.sponsor_id, review.project_id)].append(
-                KpiAlert(measure=measure, observation=observation, level=review.level)
+                KpiAlert(
+                    measure=measure,
+                    observation=observation,
+                    level=review.level,
+                    raised_at=review.created_at,
+                )
             )
     grouped = _Grouped(
         projects=projects,
         latest=latest,
+        previous_rag=previous_rag,
         alerts=alerts,
         open_asks=open_asks,
+        raised_asks=raised_asks,
         open_blockers=open_blockers,
         recent=[*recent_asks, *recent_blockers],
         decisions=decisions,
@@ -223,12 +249,18 @@ async def load_digest_inputs(
             projects=grouped.projects_for(leader),
             names=names,
             previous=previous.get(leader.person.id, {}),
+            since=leader.since,
             now=now,
             link_base=link_base,
-            dashboard=dashboard_link(leader.person.organization_id) if dashboard_link else "",
+            dashboard=_dashboard(leader.person, dashboard_link),
         )
         for leader in (leaders[i] for i in dict.fromkeys(leader_ids) if i in leaders)
     ]
+
+
+def _dashboard(person: Person, dashboard_link: Callable[[int], str] | None) -> str:
+    """The one place a digest's dashboard link is made (every line that points there uses it)."""
+    return dashboard_link(person.organization_id) if dashboard_link else ""
 
 
 def _latest_per_measure(reviews: Iterable[Review]) -> list[Review]:
@@ -253,7 +285,9 @@ def _mentioned(
     ids: set[int] = set(leaders)
     for ask in (*open_asks, *recent_asks):
         ids |= {ask.requester_id, ask.assignee_id}
-    ids |= {b.reporter_id for b in (*open_blockers, *recent_blockers)}
+        ids |= {ask.decided_by_id} if ask.decided_by_id else set()
+    for blocker in (*open_blockers, *recent_blockers):
+        ids |= {blocker.reporter_id, *(r for r in (_rung(blocker),) if r is not None)}
     ids |= {i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i}
     ids |= {u.author_id for u in updates}
     return ids
@@ -274,8 +308,10 @@ class _Grouped:
         *,
         projects: Mapping[int, Project],
         latest: Mapping[int, Update],
+        previous_rag: Mapping[int, Rag],
         alerts: Mapping[tuple[int, int], list[KpiAlert]],
         open_asks: Iterable[Ask],
+        raised_asks: Iterable[Ask],
         open_blockers: Iterable[Blocker],
         recent: Iterable[Ask | Blocker],
         decisions: Iterable[Decision],
@@ -283,10 +319,15 @@ class _Grouped:
     ) -> None:
         self.projects = projects
         self.latest = latest
+        self.previous_rag = previous_rag
         self.alerts = alerts
         self.names = names
         self.asks_by_assignee = _index(open_asks, lambda a: a.assignee_id)
+        self.asks_by_requester = _index(raised_asks, lambda a: a.requester_id)
+        open_blockers = list(open_blockers)
         self.blockers_by_rung = _index(open_blockers, _rung)
+        self.blockers_by_reporter = _index(open_blockers, lambda b: b.reporter_id)
+        self.blockers_by_project = _index(open_blockers, lambda b: b.project_id)
         self.recent_by_project = _index(recent, lambda i: i.project_id)
         self.decisions_by_project = _index(decisions, lambda d: d.project_id)
 
@@ -297,37 +338,63 @@ class _Grouped:
             lambda a: a.project_id,
         )
         at_rung = _index(self.blockers_by_rung.get(me, ()), lambda b: b.project_id)
-        shown = {("ask", a.id) for asks in awaiting.values() for a in asks}
-        shown |= {("blocker", b.id) for blockers in at_rung.values() for b in blockers}
-        pids = leader.sponsor_of | set(leader.letters) | {p for p in (*awaiting, *at_rung) if p}
+        raised = _index(
+            [*self.asks_by_requester.get(me, ()), *self.blockers_by_reporter.get(me, ())],
+            lambda i: i.project_id,
+        )
+        pids = leader.sponsor_of | leader.lead_of | set(leader.letters)
+        pids |= {p for p in (*awaiting, *at_rung, *raised) if p}
         pids |= {pid for (sponsor, pid) in self.alerts if sponsor == me}
-        digests = []
-        for pid in sorted(pids & set(self.projects)):
-            watched = _watched_areas(leader.letters.get(pid, {}))
-            digests.append(
-                ProjectDigest(
-                    project=self.projects[pid],
-                    why=self._why(leader, pid, awaiting.get(pid, []), bool(at_rung.get(pid))),
-                    latest_update=self._latest(pid, leader.update_since),
-                    kpi_alerts=tuple(self.alerts.get((me, pid), ())),
-                    asks_awaiting=tuple(sorted(awaiting.get(pid, ()), key=lambda a: a.id)),
-                    blockers_at_rung=tuple(sorted(at_rung.get(pid, ()), key=lambda b: b.id)),
-                    decisions=tuple(
-                        d
-                        for d in self.decisions_by_project.get(pid, ())
-                        if d.decided_at >= leader.since
-                    ),
-                    informed=tuple(
-                        item
-                        for item in self.recent_by_project.get(pid, ())
-                        if item.created_at >= leader.since
-                        and (DEFAULT_AREA in watched or item.area in watched)
-                        and (_kind(item), item.id) not in shown
-                        and _author(item) != me
-                    ),
-                )
-            )
-        return tuple(digests)
+        return tuple(
+            self._project(leader, pid, awaiting.get(pid, []), at_rung.get(pid, []), raised)
+            for pid in sorted(pids & set(self.projects))
+        )
+
+    def _project(
+        self,
+        leader: _Leader,
+        pid: int,
+        awaiting: list[Ask],
+        at_rung: list[Blocker],
+        raised: Mapping[int | None, list[Ask | Blocker]],
+    ) -> ProjectDigest:
+        me = leader.person.id
+        live = self.blockers_by_project.get(pid, [])
+        watch = [
+            b for b in live if pid in leader.sponsor_of and b.severity in _URGENT and _rung(b) != me
+        ]
+        owned = pid in leader.sponsor_of or pid in leader.lead_of
+        news = [i for i in self.recent_by_project.get(pid, ()) if i.created_at >= leader.since]
+        opened = [
+            b
+            for b in news
+            if isinstance(b, Blocker) and owned and b.state in LIVE and b.reporter_id != me
+        ]
+        watched = _watched_areas(leader.letters.get(pid, {}))
+        return ProjectDigest(
+            project=self.projects[pid],
+            why=self._why(leader, pid, awaiting, bool(at_rung)),
+            leads=pid in leader.lead_of,
+            latest_update=self._latest(pid, leader.update_since),
+            previous_rag=self.previous_rag.get(pid),
+            kpi_alerts=tuple(self.alerts.get((me, pid), ())),
+            asks_awaiting=tuple(sorted(awaiting, key=lambda a: a.id)),
+            blockers_at_rung=tuple(sorted(at_rung, key=lambda b: b.id)),
+            sponsor_watch=tuple(sorted(watch, key=lambda b: b.id)),
+            opened=tuple(sorted(opened, key=lambda b: b.id)),
+            decisions=tuple(
+                d for d in self.decisions_by_project.get(pid, ()) if d.decided_at >= leader.since
+            ),
+            informed=tuple(
+                item
+                for item in news
+                if _is_live(item)
+                and (DEFAULT_AREA in watched or item.area in watched)
+                and _author(item) != me
+            ),
+            raised=tuple(raised.get(pid, ())),
+            holders={b.id: r for b in live if (r := _rung(b)) is not None},
+        )
 
     def _latest(self, pid: int, since: datetime) -> Update | None:
         update = self.latest.get(pid)
@@ -340,6 +407,8 @@ class _Grouped:
             parts.append(f"{letter.value}: {', '.join(sorted(areas))}")
         if parts:
             return "; ".join(parts)
+        if pid in leader.lead_of:
+            return ""
         delegators = sorted(
             {
                 self.names.get(a.assignee_id, "?")
@@ -351,7 +420,9 @@ class _Grouped:
             parts.append("deciding for " + ", ".join(delegators))
         if escalated:
             parts.append("escalated to you")
-        return "; ".join(parts) or "KPI review"
+        if parts or any(sponsor == leader.person.id for sponsor, p in self.alerts if p == pid):
+            return "; ".join(parts) or "KPI review"
+        return ""
 
 
 def _rung(blocker: Blocker) -> int | None:
@@ -366,8 +437,9 @@ def _watched_areas(letters: Mapping[Letter, set[str]]) -> set[str]:
     return letters.get(Letter.C, set()) | letters.get(Letter.I, set())
 
 
-def _kind(item: Ask | Blocker) -> str:
-    return "ask" if isinstance(item, Ask) else "blocker"
+def _is_live(item: Ask | Blocker) -> bool:
+    """Still open: a digest never lists a decided, withdrawn or resolved item."""
+    return item.state in (DECIDABLE if isinstance(item, Ask) else LIVE)
 
 
 def _author(item: Ask | Blocker) -> int:

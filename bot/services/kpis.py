@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import pairwise
 
 from bot.errors import Conflict, NotFound, UsageError
 from bot.model import (
@@ -37,6 +38,28 @@ def level_of(measure: Measure, value: float) -> ThresholdLevel:
     return ThresholdLevel.OK
 
 
+def threshold_order(
+    direction: Direction, target: float | None, warn: float | None, alert: float | None
+) -> str | None:
+    """Why the given thresholds are in the wrong order for ``direction``, or None when they
+    are right: from best to worst, target, then warn, then alert (missing ones are skipped)."""
+    given = [
+        (name, v)
+        for name, v in (("target", target), ("warn", warn), ("alert", alert))
+        if v is not None
+    ]
+    higher = direction is Direction.HIGHER
+    if all((a >= b) if higher else (a <= b) for (_, a), (_, b) in pairwise(given)):
+        return None
+    sign = "≥" if higher else "≤"
+    order = f" {sign} ".join(name for name, _ in given)
+    example = "target:90 warn:80 alert:70" if higher else "target:2 warn:3 alert:4"
+    return (
+        f"When {direction.value} is better, the thresholds go {order} (like {example}). "
+        "Nothing was changed."
+    )
+
+
 async def add_measure(
     uow: UnitOfWork,
     *,
@@ -51,6 +74,9 @@ async def add_measure(
     now: datetime,
 ) -> Measure:
     await require(uow, Action.EDIT_KPIS, person=actor, project=project, today=now.date())
+    wrong = threshold_order(direction, target, warn, alert)
+    if wrong:
+        raise UsageError(wrong, hint="kpi add <name> [higher|lower] [target:N] [warn:N] [alert:N]")
     if await uow.measures.first(project_id=project.id, name=name):
         raise Conflict(f"#{project.key} already measures '{name}'.", hint=f"kpi #{project.key}")
     measure = await uow.measures.add(
@@ -100,7 +126,8 @@ async def record_observation(
 ) -> tuple[Observation, Review | None]:
     """Store a value; when it crosses into a worse threshold band than the previous value, raise
     one review for the sponsor (once per crossing, not once per bad value). A value back within
-    its thresholds closes the measure's open reviews."""
+    its thresholds closes the measure's open reviews. A back-dated value (one older than the
+    latest) is history: it neither raises nor closes a review over the newer value."""
     await require(uow, Action.EDIT_KPIS, person=actor, project=project, today=now.date())
     if observed_on > now.date():
         raise UsageError(
@@ -126,6 +153,8 @@ async def record_observation(
         detail=f"{value} {level.value}",
         at=now,
     )
+    if previous is not None and previous.observed_on > observed_on:
+        return observation, None
     before = previous.level if previous else ThresholdLevel.OK
     if level is ThresholdLevel.OK:
         for review in await uow.reviews.find(measure_id=measure.id, closed_at=None):

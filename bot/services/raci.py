@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from difflib import get_close_matches
 
-from bot.errors import RoutingError
+from bot.errors import RoutingError, UsageError
 from bot.model import Letter, Person, Project, RaciEntry, Stakeholder
 from bot.permissions import Action, require
 from bot.ports import UnitOfWork
@@ -74,13 +75,19 @@ async def set_letter(
     await require(uow, Action.SET_RACI, person=actor, project=project, today=now.date())
     area = area.lower()
     entries = await uow.raci.find(project_id=project.id, area=area)
+    own = [e for e in entries if e.person_id == person.id]
+    if [e.letter for e in own] == [letter]:
+        return (
+            f"{person.name} is already {letter.value} for {area} on #{project.key}. "
+            "Nothing was changed."
+        )
     replaced = ""
     for entry in entries:
         if entry.person_id == person.id:
             await uow.raci.delete(entry.id)
         elif letter is Letter.A and entry.letter is Letter.A:
             previous = await uow.people.get(entry.person_id)
-            replaced = f" (replacing {previous.name if previous else 'the previous A'})"
+            replaced = f" (replacing {previous.name if previous else 'the previous A'} as A)"
             await uow.raci.delete(entry.id)
     await uow.raci.add(
         RaciEntry(project_id=project.id, area=area, person_id=person.id, letter=letter)
@@ -94,7 +101,33 @@ async def set_letter(
         detail=f"{person.handle} {letter} {area}",
         at=now,
     )
+    if own:
+        was = "/".join(e.letter.value for e in own)
+        return (
+            f"On #{project.key}, {person.name} was {was} for {area}; now {letter.value}{replaced}."
+        )
     return f"{person.name} is now {letter.value} for {area} on #{project.key}{replaced}."
+
+
+async def check_new_area(
+    uow: UnitOfWork, *, project: Project, area: str, confirmed: bool, retry: str
+) -> None:
+    """Refuse an area no project of the organization has used yet unless ``confirmed`` (the
+    ``!`` of ``raci set``): ``staffng`` is far likelier a typo of ``staffing`` than a new area.
+    ``retry`` is the command to send again, shown in the hint."""
+    area = area.lower()
+    if confirmed or area == DEFAULT_AREA:
+        return
+    projects = await uow.projects.find(organization_id=project.organization_id)
+    used = sorted({e.area for e in await uow.raci.find(project_id=[p.id for p in projects])})
+    if area in used:
+        return
+    close = get_close_matches(area, [a for a in used if a != DEFAULT_AREA], n=1)
+    guess = f"did you mean {close[0]}?" if close else "no project uses it yet."
+    raise UsageError(
+        f"New area '{area}' — {guess} Send it again with `!` to create it. Nothing was changed.",
+        hint=retry,
+    )
 
 
 def describe(matrix: Matrix, names: dict[int, str]) -> list[str]:

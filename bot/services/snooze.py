@@ -101,7 +101,9 @@ async def snooze(
         if left
         else "Next time it escalates instead."
     )
-    return Reply(messages=(text(f"Snoozed {subject} until {local:%a %d %b %H:%M}.", more),))
+    return Reply(
+        messages=(text(f"Snoozed {subject} until {local:%a %d %b %H:%M} {local.tzname()}.", more),)
+    )
 
 
 async def _reminder(

@@ -148,9 +148,10 @@ async def tick(
 
 
 async def _leaders(uow: UnitOfWork) -> dict[int, Person]:
-    """Who gets digests: sponsors, people with an A, C or I letter, and anyone who chose a
-    cadence (a plain project member with no preference hears nothing unprompted)."""
-    ids = {s.person_id for s in await uow.stakeholders.find(role=Role.SPONSOR)}
+    """Who gets digests: sponsors, leads (theirs says what they wait for), people with an A, C
+    or I letter, and anyone who chose a cadence (a plain project member with no preference
+    hears nothing unprompted)."""
+    ids = {s.person_id for s in await uow.stakeholders.find(role=[Role.SPONSOR, Role.LEAD])}
     ids |= {r.person_id for r in await uow.raci.find(letter=list(_LEADER_LETTERS))}
     ids |= {p.person_id for p in await uow.preferences.find(frequency__ne=Frequency.OFF)}
     if not ids:

@@ -18,6 +18,8 @@ from bot.errors import NotFound
 from bot.model import (
     CadencePreference,
     CodeKind,
+    ConversationEntry,
+    ConversationKind,
     Decision,
     Delegation,
     Feedback,
@@ -74,6 +76,18 @@ async def _seed(uow_factory: UnitOfWorkFactory) -> tuple[int, int, dict[str, set
                 outcome="Pilot in ward 3",
                 decided_by_id=ana.id,
                 decided_at=NOW,
+            )
+        )
+        ask = await uow.asks.first(organization_id=a.id, order_by="id")
+        assert ask is not None
+        await uow.conversation.add(
+            ConversationEntry(
+                organization_id=a.id,
+                ask_id=ask.id,
+                author_id=ana.id,
+                kind=ConversationKind.QUESTION,
+                text="Which wards?",
+                created_at=NOW,
             )
         )
         await uow.codes.add(

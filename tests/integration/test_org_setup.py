@@ -12,25 +12,12 @@ from bot.clock import ManualClock
 from bot.context import Caller
 from bot.dispatch import Core
 from bot.model import Identity, Organization, Person, Platform, Project, Workspace
-from bot.ports import UnitOfWorkFactory
 from bot.services import blockers
-from bot.services.demo import seed_demo
 from bot.services.org import CODE_LIFETIME, NO_EXECUTIVE
 from bot.services.people import caller_of
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CODE = re.compile(r"[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}")
-
-
-@pytest.fixture
-async def clock() -> ManualClock:
-    return ManualClock(MONDAY)
-
-
-@pytest.fixture
-async def core(uow_factory: UnitOfWorkFactory, clock: ManualClock) -> Core:
-    await seed_demo(uow_factory, clock)
-    return Core(uow=uow_factory, clock=clock)
 
 
 async def who(core: Core, handle: str) -> Caller:

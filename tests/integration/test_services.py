@@ -14,7 +14,6 @@ from bot.context import Caller, Profile
 from bot.dispatch import Core
 from bot.messages import Message, from_json
 from bot.model import Ask, AskState, BlockerState, Platform, Role, ThresholdLevel
-from bot.ports import UnitOfWorkFactory
 from bot.services import asks, blockers
 from bot.services.demo import seed_demo
 from cadence.announce import announce_raised
@@ -22,17 +21,6 @@ from storage.engine import create_engine
 from storage.uow import make_uow_factory
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def clock() -> ManualClock:
-    return ManualClock(MONDAY)
-
-
-@pytest.fixture
-async def core(uow_factory: UnitOfWorkFactory, clock: ManualClock) -> Core:
-    await seed_demo(uow_factory, clock)
-    return Core(uow=uow_factory, clock=clock)
 
 
 async def who(core: Core, handle: str) -> Caller:
@@ -175,7 +163,13 @@ async def test_info_request_then_answer_reopens_the_ask(core: Core) -> None:
     async with core.uow() as uow:
         ask = await uow.asks.get(number)
     assert ask is not None and ask.state is AskState.OPEN
-    assert "A: AMU and ED" in ask.text
+    assert ask.text == "two more nurses"  # the answer is the ask's conversation, not its text
+    async with core.uow() as uow:
+        turns = await uow.conversation.find(ask_id=number, order_by="id")
+    assert [(t.kind.value, t.text) for t in turns] == [
+        ("question", "which wards?"),
+        ("answer", "AMU and ED"),
+    ]
 
 
 async def test_wrong_person_cannot_click_approve(core: Core) -> None:

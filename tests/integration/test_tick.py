@@ -15,14 +15,14 @@ from cadence.drain import drain_once
 from cadence.scheduler import build_scheduler
 from cadence.tick import run_tick
 from tests.fakes import make_memory_uow_factory
-from tests.scenario.cadence_world import LINK, World, make_world
+from tests.scenario.cadence_world import LINK, World, make_world, no_digest
 
 MONDAY = datetime(2026, 11, 23, 8, 31, tzinfo=UTC)
 
 
 async def _leaders(uow_factory: UnitOfWorkFactory, n: int) -> World:
     world = await make_world(uow_factory, MONDAY)
-    lead = await world.person("lee")
+    lead = await world.person("lee", preference=no_digest())
     for i in range(n):
         leader = await world.person(
             f"l{i}", tz="UTC", preference=CadencePreference(person_id=0, local_time=time(8, 30))

@@ -18,6 +18,7 @@ from bot.clock import ManualClock
 from bot.messages import Message
 from bot.model import (
     CadencePreference,
+    Frequency,
     Identity,
     Letter,
     Organization,
@@ -37,6 +38,11 @@ from cadence.limiter import Limiter
 from cadence.tick import run_tick
 
 LINK = "https://lb.example.org"
+
+
+def no_digest() -> CadencePreference:
+    """For a lead in a test about leaders' digests: leads get their own digest unless it is off."""
+    return CadencePreference(person_id=0, frequency=Frequency.OFF)
 
 
 @dataclass(frozen=True, kw_only=True)

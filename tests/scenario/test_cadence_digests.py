@@ -122,7 +122,7 @@ async def test_markers_carry_forward_and_feedback_adapts_the_next_digests() -> N
     first = world.sender.to(ana)[-1].message
     assert first.key == f"digest:{ana.id}:2026-W48"
     body = "\n".join(first.sections)
-    assert f"Ask #{ask.id} ({NEW}" in body and f"Ask #{other.id} ({NEW}" in body
+    assert f"Ask #{ask.id} on SEPSIS ({NEW}" in body and f"Ask #{other.id} on SEPSIS ({NEW}" in body
 
     async with world.uow() as uow:
         changed = await uow.asks.get(other.id)
@@ -147,8 +147,8 @@ async def test_markers_carry_forward_and_feedback_adapts_the_next_digests() -> N
     second = world.sender.to(ana)[-1].message
     assert second.key == f"digest:{ana.id}:2026-W49+50"
     body = "\n".join(second.sections)
-    assert f"Ask #{ask.id} ({STILL_OPEN}" in body
-    assert f"Ask #{other.id} ({CHANGED}" in body
+    assert f"Ask #{ask.id} on SEPSIS ({STILL_OPEN}" in body
+    assert f"Ask #{other.id} on SEPSIS ({CHANGED}" in body
 
     async with world.uow() as uow:
         pref = await uow.preferences.first(person_id=ana.id)

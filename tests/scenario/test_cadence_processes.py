@@ -235,6 +235,10 @@ async def test_three_sigkills_mid_drain_through_slack_lose_nothing_and_repeat_no
     url = sql_engine.url.render_as_string(hide_password=False)
     await _seed(make_uow_factory(sql_engine), leaders, Platform.SLACK)
     slack = await FakeSlack(clock=wallclock.time).start()
+    # Every post is carried out at once but answered 50 ms later, so the kill that follows the
+    # target count lands while that post's answer is still on its way (a timing-free way to be
+    # mid-send: without it a fast machine could finish each send between two polls).
+    slack.slow["chat.postMessage"] = 0.05
     log = tmp_path / "serve.log"
 
     def posted() -> list[str]:

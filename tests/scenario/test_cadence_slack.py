@@ -24,7 +24,7 @@ from cadence.drain import IN_FLIGHT, DrainPolicy, drain_once
 from cadence.limiter import Limiter
 from tests.fakes import make_memory_uow_factory
 from tests.fakes_slack import TEAM_ID, FakeSlack
-from tests.scenario.cadence_world import LINK, World, make_world
+from tests.scenario.cadence_world import LINK, World, make_world, no_digest
 from tests.scenario.slack.conftest import settings_for
 
 MONDAY = datetime(2026, 11, 23, 8, 31, tzinfo=UTC)
@@ -41,7 +41,7 @@ async def test_fan_out_and_thread_through_slack_survive_429_and_5xx() -> None:
         )
         assert bolt is not None
         world.policy = DrainPolicy(base_delay=1.0)
-        lee = await world.person("lee")
+        lee = await world.person("lee", preference=no_digest())
         leaders = [
             await world.person(
                 f"l{n}", tz="UTC", preference=CadencePreference(person_id=0, local_time=time(8, 30))

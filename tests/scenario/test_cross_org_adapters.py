@@ -101,7 +101,8 @@ class _WatchedRepository:
         return watched
 
 
-Bound = Callable[[UnitOfWork, int], UnitOfWork]
+BOUND_HERE = ("bot.dispatch", "adapters.cli", "adapters.web.exports")
+"""The modules that open the bound units of work of requests and of the CLI's export."""
 
 
 @pytest.fixture
@@ -116,8 +117,8 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], set[tuple[str, int
             inner = tenancy.bound(uow, organization_id) if boundary else uow
             return Watched(inner, rows)  # type: ignore[return-value]
 
-        monkeypatch.setattr("bot.dispatch.bound", watched_bound)
-        monkeypatch.setattr("adapters.cli.bound", watched_bound)
+        for where in BOUND_HERE:
+            monkeypatch.setattr(f"{where}.bound", watched_bound)
         return rows
 
     return watch

@@ -35,7 +35,7 @@ from bot.services.people import caller_of
 from bot.services.undelivered import requeue
 from cadence.drain import drain_once, drain_until_idle
 from tests.fakes_slack import TEAM_ID, FakeSlack
-from tests.scenario.cadence_world import RecordingSender, World, make_world
+from tests.scenario.cadence_world import RecordingSender, World, make_world, no_digest
 from tests.scenario.slack.conftest import settings_for
 
 MONDAY = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
@@ -74,7 +74,7 @@ async def test_a_30_minute_slack_outage_delays_every_message_and_loses_none(
         )
         assert bolt is not None
         senders: dict[Platform, Sender] = {Platform.SLACK: SlackSender(bolt)}
-        lead = await world.person("lee")
+        lead = await world.person("lee", preference=no_digest())
         for n in range(12):
             leader = await world.person(
                 f"l{n}", tz="UTC", preference=CadencePreference(person_id=0, local_time=time(8, 30))
@@ -211,7 +211,7 @@ async def test_six_asks_to_one_decider_in_a_day_all_reach_them_and_every_reply_i
     for reply, card in zip(replies, sorted(cards, key=lambda s: s.message.key), strict=True):
         number = card.message.title.split("#")[1].split()[0]
         assert reply.startswith(f"Ask #{number} sent to Dana Example — asked by name.")
-        assert "reaches them at Tue 24 Nov 08:00 (Dana's time, GMT)" in reply
+        assert "reaches them at Tue 24 Nov 08:00 (Dana Example's time, GMT)" in reply
         assert card.at == datetime(2026, 11, 24, 8, tzinfo=UTC)
     async with world.uow() as uow:
         ask = await uow.asks.first(order_by="id")

@@ -222,7 +222,7 @@ async def test_a_slack_organization_and_a_teams_partner_decide_each_others_asks(
 
         # Slack → Teams: Tom is Accountable for pharmacy; Ana asks on Slack.
         await both.on_slack("ana", "project channel #SEPSIS", "home")
-        said = await both.on_slack("ana", "raci set @tom A pharmacy #SEPSIS", "raci")
+        said = await both.on_slack("ana", "raci set @tom A pharmacy! #SEPSIS", "raci")
         assert "Tom Reyes" in said, said
         said = await both.on_slack(
             "ana", "ask more pharmacist hours on weekends #SEPSIS area:pharmacy", "ask"
@@ -268,7 +268,7 @@ async def test_a_slack_organization_and_a_teams_partner_decide_each_others_asks(
         assert ask is not None and ask.state is AskState.APPROVED
 
         # Teams → Slack: Ana is Accountable for the rota; Tom asks on Teams.
-        await both.on_slack("ana", "raci set @ana A rota #SEPSIS", "raci-rota")
+        await both.on_slack("ana", "raci set @ana A rota! #SEPSIS", "raci-rota")
         said = await both.on_teams("ask cover the night rota in December #SEPSIS area:rota")
         number = re.search(r"Ask \\?#(\d+) sent to Ana Silva", said)
         assert number, said

@@ -35,6 +35,7 @@ from bot.model import (
     Rag,
     Update,
 )
+from tests.prometheus import kinds, sample
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ADMIN = "admin-token-for-tests"
@@ -146,11 +147,12 @@ async def test_metrics_are_prometheus_text(
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     text = await response.text()
-    assert "# TYPE leaderbot_http_requests_total counter" in text
-    assert 'leaderbot_http_requests_total{route="/healthz",method="GET",status="200"} 1' in text
-    assert 'route="unmatched",method="GET",status="404"} 1' in text
-    assert 'leaderbot_outbox_messages{state="pending"} 0' in text
-    assert "leaderbot_database_up 1" in text
+    assert kinds(text)["leaderbot_http_requests"] == "counter"
+    requests = "leaderbot_http_requests_total"
+    assert sample(text, requests, route="/healthz", method="GET", status="200") == 1
+    assert sample(text, requests, route="unmatched", method="GET", status="404") == 1
+    assert sample(text, "leaderbot_outbox_messages", state="pending") == 0
+    assert sample(text, "leaderbot_database_up") == 1
 
 
 async def test_dashboard_needs_a_token_or_a_signed_link(
@@ -272,7 +274,7 @@ async def test_bugs_are_500_without_traceback_and_db_down_is_503() -> None:
         uow=_DownUnitOfWork,  # type: ignore[arg-type]
         clock=ManualClock(NOW),
         dashboard_key=b"k",
-        mounts=[mount],
+        mounts={"test": mount},
     )
     async with TestClient(TestServer(web_app, host="127.0.0.1")) as client:
         bug = await client.get("/broken")
@@ -281,8 +283,8 @@ async def test_bugs_are_500_without_traceback_and_db_down_is_503() -> None:
         assert (await client.get("/readyz")).status == 503
         assert (await client.get("/healthz")).status == 200
         metrics = await (await client.get("/metrics")).text()
-        assert "leaderbot_database_up 0" in metrics
-        assert 'route="/broken",method="GET",status="500"} 1' in metrics
+        assert sample(metrics, "leaderbot_database_up") == 0
+        assert sample(metrics, "leaderbot_http_requests_total", route="/broken", status="500") == 1
 
 
 def free_port() -> int:
@@ -456,7 +458,7 @@ def test_import_raci_csv_and_stakeholders_yaml(
     raci = demo_cli / "raci.csv"
     raci.write_text("project,area,person,letter\nSEPSIS,quality,@eve,A\n#SEPSIS,quality,raj,c\n")
     assert main(["import", str(raci)]) == 0
-    assert "Imported 2 row(s)" in capsys.readouterr().out
+    assert "raci.csv into Northfield Health (demo): 2 changes" in capsys.readouterr().out
 
     roles = demo_cli / "stakeholders.yaml"
     roles.write_text("- {project: FALLS, person: raj, role: Champion, note: Converted at M&M}\n")
@@ -471,25 +473,40 @@ def test_import_raci_csv_and_stakeholders_yaml(
 @pytest.mark.parametrize(
     ("name", "content", "error"),
     [
-        ("raci.csv", "project,person,letter\nSEPSIS,eve,A\n", "lacks column(s): area"),
-        ("raci.csv", "project,area,person,letter\nSEPSIS,it,eve,X\n", "line 2: letter must be"),
+        (
+            "raci.csv",
+            "project,person,letter\nSEPSIS,eve,A\n",
+            "line 1: the header lacks column(s): area",
+        ),
+        ("raci.csv", "project,area,person,letter\nSEPSIS,it,eve,X\n", "line 2: RACI letter 'X'"),
         ("raci.csv", "project,area,person,letter\nSEPSIS,it,eve,A\nNOPE,it,eve,A\n", "line 3: "),
         ("raci.csv", "project,area,person,letter\nSEPSIS,it,ghost,A\n", "@ghost"),
-        ("roles.yaml", "- {project: SEPSIS, person: eve, role: boss}\n", "entry 1: role must"),
-        ("roles.yaml", "project: SEPSIS\n", "must be a list"),
+        ("roles.yaml", "- {project: SEPSIS, person: eve, role: boss}\n", "line 1: role 'boss'"),
+        ("roles.yaml", "project: SEPSIS\n", "unknown field(s) in the file: project"),
         ("roles.yaml", "- [unclosed\n", "not valid YAML"),
-        ("raci.txt", "whatever", "takes a RACI .csv or a stakeholders .yaml"),
     ],
 )
-def test_bad_imports_change_nothing_and_say_why_in_one_line(
+def test_bad_imports_change_nothing_and_say_why(
     demo_cli: Path, capsys: pytest.CaptureFixture[str], name: str, content: str, error: str
 ) -> None:
+    """A bad file is listed problem by problem (issue 12 §5: every error at once, with its line,
+    where this test once expected one line), and ends saying nothing was changed."""
     before = asyncio.run(_raci_and_roles(demo_cli / "demo.db"))
     (demo_cli / name).write_text(content)
     assert main(["import", str(demo_cli / name)]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and error in err, err
+    assert err.startswith("leaderbot: error: ") and error in err, err
+    assert err.rstrip().endswith("Nothing was changed."), err
     assert asyncio.run(_raci_and_roles(demo_cli / "demo.db")) == before
+
+
+def test_an_import_of_no_known_kind_is_one_line(
+    demo_cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (demo_cli / "raci.txt").write_text("whatever")
+    assert main(["import", str(demo_cli / "raci.txt")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--kind people|raci|stakeholders|org" in err, err
 
 
 def test_tick_now_runs_the_cadence_once(demo_cli: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -504,6 +521,15 @@ def test_teams_package_needs_an_app_id(
     assert main(["teams-package", "--out", str(demo_cli)]) == 1
     assert "MicrosoftAppId" in capsys.readouterr().err
     monkeypatch.setenv("MicrosoftAppId", "11111111-2222-3333-4444-555555555555")
+    for public_url, why in (("", "Set PUBLIC_URL"), ("http://127.0.0.1:3978", "https://")):
+        monkeypatch.setenv("PUBLIC_URL", public_url)
+        assert main(["teams-package", "--out", str(demo_cli)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("leaderbot: error: ") and why in err and "Traceback" not in err
+    monkeypatch.setenv("PUBLIC_URL", "https://localhost:8443")
+    assert main(["teams-package", "--out", str(demo_cli)]) == 1
+    assert "loopback" in capsys.readouterr().err
+    assert not (demo_cli / "leaderbot-teams.zip").exists()
     monkeypatch.setenv("PUBLIC_URL", "https://leaderbot.example.org")
     assert main(["teams-package", "--out", str(demo_cli)]) == 0
     assert (demo_cli / "leaderbot-teams.zip").exists()

@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from adapters.http import AccessLogger, build_web_app
+from adapters.http import build_web_app
+from adapters.logs import AccessLogger
 from bot.clock import SystemClock
 from tests.fakes import make_memory_uow_factory
 

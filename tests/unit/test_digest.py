@@ -1,4 +1,7 @@
-"""The pure digest composer: line budget, buttons, markers, plain text."""
+"""The pure digest composer (issue 13's redesign): what needs the reader first, oldest first,
+one button each; then what changed, then a few FYI lines; 12 lines at most in concise mode with a
+count and the link for the rest; never a closed item; quotes for people's words; the lead's own
+digest."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from bot.digest import (
     digest_period,
     period_label,
 )
-from bot.messages import InputKind, Message, Style, Target
+from bot.messages import QUOTE_MARK, Message, Style, Target, quote
 from bot.model import (
     Ask,
     AskState,
@@ -100,7 +103,7 @@ def decision(did: int, pid: int) -> Decision:
         project_id=pid,
         subject_kind="ask",
         subject_id=100 + did,
-        outcome="approved",
+        outcome="approved: Approve 0.5 FTE for the pilot",
         rationale="Fits the winter plan",
         decided_by_id=1,
         decided_at=NOW - timedelta(days=2),
@@ -165,30 +168,44 @@ def all_text(message: Message) -> str:
     return "\n".join([message.title, *message.sections, message.footer])
 
 
-def test_concise_fits_twelve_lines_with_three_busy_projects() -> None:
-    result = compose_digest(data())
-    message = result.message
+def test_concise_fits_twelve_lines_and_counts_the_rest() -> None:
+    message = compose_digest(data()).message
     assert count_lines(message) <= 12
-    text = all_text(message)
-    for key in ("SEPSIS", "FALLS", "FLOW"):
-        assert key in text
-    assert "more items — open the dashboard: https://lb.example.org/dashboard" in text
-    # the most urgent things survive the fold: blockers at the leader's rung first
-    assert "Blocker #8 (new, critical)" in text
+    assert message.sections[0].split("\n")[0] == "Needs your decision"
+    assert message.sections[-1] == (
+        "+7 more items — everything is on your dashboard: https://lb.example.org/dashboard"
+    )
     assert message.key == "digest:1:2026-W48"
     assert message.target == Target(person_id=1)
     assert message.title == "Your Leaderbot digest — week 48"
 
 
-def test_concise_orders_projects_by_urgency() -> None:
-    sections = compose_digest(data()).message.sections
-    heads = [s.split(" ", 1)[0] for s in sections[:3]]
-    assert heads == ["FALLS", "SEPSIS", "FLOW"]
+def test_a_generous_preference_still_reads_in_twelve_lines() -> None:
+    assert count_lines(compose_digest(data(max_lines=40)).message) <= 12
 
 
 @pytest.mark.parametrize("max_lines", [3, 5, 8, 12, 20])
 def test_concise_never_exceeds_its_budget(max_lines: int) -> None:
-    assert count_lines(compose_digest(data(max_lines=max_lines)).message) <= max_lines
+    assert count_lines(compose_digest(data(max_lines=max_lines)).message) <= min(max_lines, 12)
+
+
+def heads(message: Message) -> list[str]:
+    """The item lines (``- …``) in the order shown."""
+    return [line for s in message.sections for line in s.split("\n") if line.startswith("- ")]
+
+
+def test_what_needs_you_comes_first_oldest_first() -> None:
+    message = compose_digest(data(detail=Detail.DETAILED)).message
+    items = [line.split(" (")[0] for line in heads(message)]
+    assert items[:5] == [
+        "- Blocker #7 on FALLS",
+        "- Blocker #8 on FALLS",
+        "- Ask #12 on SEPSIS",
+        "- Ask #13 on SEPSIS",
+        "- Ask #21 on FALLS",
+    ]
+    order = [s.split("\n")[0] for s in message.sections]
+    assert order == ["Needs your decision", "Since your last digest", "Your projects", "FYI"]
 
 
 def test_small_digest_is_not_folded() -> None:
@@ -202,41 +219,34 @@ def test_small_digest_is_not_folded() -> None:
     )
     message = compose_digest(data(projects=small)).message
     assert message.sections == (
-        "SEPSIS (sponsor) · amber · 4 of 6 wards on the bundle\n"
-        "- Ask #12 (new): Approve 0.5 FTE for the pilot — from Ana Lead, needed by Fri 27 Nov",
+        "Needs your decision\n"
+        "- Ask #12 on SEPSIS (new) — from Ana Lead, needed by Fri 27 Nov\n"
+        f"{QUOTE_MARK}Approve 0.5 FTE for the pilot",
     )
-    assert "dashboard" not in "".join(message.sections)
 
 
-def test_asks_get_decision_buttons() -> None:
-    small = (
-        ProjectDigest(project=project(10, "SEPSIS"), why="sponsor", asks_awaiting=(ask(12, 10),)),
-    )
-    actions = {a.id: a for a in compose_digest(data(projects=small)).message.actions}
-    assert actions["ask.approve"].label == "Approve #12"
-    assert actions["ask.approve"].value == "12"
-    assert actions["ask.approve"].style is Style.PRIMARY
-    assert actions["ask.decline"].input is InputKind.RATIONALE
-    assert actions["ask.info"].input is InputKind.QUESTION
-    assert actions["ask.info"].label == "Need info #12"
-
-
-def test_blockers_get_ack_and_resolve_buttons() -> None:
+def test_one_button_per_item_that_needs_you() -> None:
     small = (
         ProjectDigest(
             project=project(20, "FALLS"),
             why="sponsor",
+            asks_awaiting=(ask(12, 20),),
             blockers_at_rung=(
                 blocker(7, 20),
                 blocker(8, 20, state=BlockerState.ACKNOWLEDGED),
             ),
         ),
     )
-    actions = [(a.id, a.value) for a in compose_digest(data(projects=small)).message.actions]
-    assert ("blocker.ack", "7") in actions
-    assert ("blocker.resolve", "7") in actions
-    assert ("blocker.resolve", "8") in actions
-    assert ("blocker.ack", "8") not in actions  # already acknowledged
+    actions = [
+        (a.id, a.label, a.style)
+        for a in compose_digest(data(projects=small)).message.actions
+        if a.id != "digest.feedback"
+    ]
+    assert actions == [
+        ("blocker.ack", "Acknowledge #7", Style.PRIMARY),
+        ("blocker.resolve", "Resolve #8", Style.DEFAULT),
+        ("ask.approve", "Approve #12", Style.PRIMARY),
+    ]
 
 
 def test_folded_items_have_no_buttons() -> None:
@@ -258,7 +268,7 @@ def test_feedback_buttons_always_present() -> None:
     ]
 
 
-def test_nothing_needs_you() -> None:
+def test_nothing_needs_you_only_when_true() -> None:
     quiet = (
         ProjectDigest(
             project=project(10, "SEPSIS"),
@@ -268,16 +278,55 @@ def test_nothing_needs_you() -> None:
         ),
     )
     message = compose_digest(data(projects=quiet)).message
-    assert message.sections[0] == "Nothing needs you this week."
-    assert "SEPSIS (sponsor) · green" in message.sections[1]
+    assert message.sections == (
+        "Nothing needs you this week.",
+        "Since your last digest\n- Ask #101 on SEPSIS approved by Ben Sponsor, Sat 21 Nov",
+    )
     assert "Nothing needs you" not in all_text(compose_digest(data()).message)
 
 
-def test_no_update_this_period() -> None:
-    text = all_text(compose_digest(data()).message)
-    assert "FLOW · no update" in text
-    detailed = all_text(compose_digest(data(detail=Detail.DETAILED)).message)
-    assert "Status: no update this period" in detailed
+def test_a_sponsors_high_blocker_is_there_wherever_it_is_on_the_ladder() -> None:
+    elsewhere = blocker(9, 10, ladder=[3, 1], level=0)
+    projects = (
+        ProjectDigest(
+            project=project(10, "SEPSIS"),
+            why="sponsor",
+            sponsor_watch=(elsewhere,),
+            holders={9: 3},
+            decisions=tuple(decision(n, 10) for n in range(1, 7)),
+        ),
+    )
+    message = compose_digest(data(projects=projects)).message
+    assert heads(message)[0] == (
+        "- Blocker #9 on SEPSIS (new, high) — reported by Ana Lead, with Cy Exec since Fri 20 Nov,"
+        " you sponsor SEPSIS"
+    )
+    assert "Nothing needs you" not in all_text(message)
+    assert count_lines(message) <= 12
+
+
+def test_what_changed_each_once() -> None:
+    opened = blocker(9, 10, created_at=NOW - timedelta(hours=2))
+    projects = (
+        ProjectDigest(
+            project=project(10, "SEPSIS"),
+            why="sponsor",
+            latest_update=update(10, Rag.RED),
+            previous_rag=Rag.AMBER,
+            blockers_at_rung=(opened,),
+            opened=(opened, blocker(10, 10, created_at=NOW - timedelta(hours=1))),
+            informed=(opened,),
+            decisions=(decision(1, 10),),
+        ),
+    )
+    message = compose_digest(data(projects=projects, since=NOW - timedelta(days=7))).message
+    assert heads(message) == [
+        "- Blocker #9 on SEPSIS (new, high) — reported by Ana Lead, open since Mon 23 Nov, "
+        "escalates Tue 24 Nov 08:30 GMT",
+        "- SEPSIS went amber → red (Ana Lead, Sun 22 Nov)",
+        "- Blocker #10 opened on SEPSIS (high) by Ana Lead, Mon 23 Nov",
+        "- Ask #101 on SEPSIS approved by Ben Sponsor, Sat 21 Nov",
+    ]
 
 
 def test_markers_across_two_digests() -> None:
@@ -290,7 +339,7 @@ def test_markers_across_two_digests() -> None:
         ),
     )
     first = compose_digest(data(projects=projects))
-    assert "Ask #12 (new)" in all_text(first.message)
+    assert "Ask #12 on SEPSIS (new)" in all_text(first.message)
     assert set(first.fingerprints) == {"ask:12", "ask:13", "blocker:7"}
 
     later = (
@@ -302,10 +351,10 @@ def test_markers_across_two_digests() -> None:
     )
     second = compose_digest(data(projects=later, previous=first.fingerprints))
     text = all_text(second.message)
-    assert f"Ask #12 ({STILL_OPEN})" in text
-    assert f"Ask #13 ({CHANGED})" in text
-    assert f"Ask #14 ({NEW})" in text
-    assert f"Blocker #7 ({CHANGED}, high)" in text
+    assert f"Ask #12 on SEPSIS ({STILL_OPEN})" in text
+    assert f"Ask #13 on SEPSIS ({CHANGED})" in text
+    assert f"Ask #14 on SEPSIS ({NEW})" in text
+    assert f"Blocker #7 on SEPSIS ({CHANGED}, high)" in text
     assert second.fingerprints["ask:12"] == first.fingerprints["ask:12"]
     assert second.fingerprints["ask:13"] != first.fingerprints["ask:13"]
 
@@ -315,29 +364,32 @@ def test_detailed_is_longer_and_lists_everything() -> None:
     detailed = compose_digest(data(detail=Detail.DETAILED))
     assert count_lines(detailed.message) > count_lines(concise.message)
     text = all_text(detailed.message)
-    for needle in ("Ask #12", "Ask #13", "Ask #21", "Blocker #7", "Blocker #8", "FYI ask #31"):
+    for needle in ("Ask #12", "Ask #13", "Ask #21", "Blocker #7", "Blocker #8", "Ask #31 on FLOW"):
         assert needle in text
-    assert "why: Fits the winter plan" in text
-    assert "Next: Roll out to ward 7" in text
+    assert quote("Why: Fits the winter plan") in text
+    assert quote("Next: Roll out to ward 7") in text
+    assert "FLOW (C: it) · no update this period" in text
+    assert "+" not in detailed.message.sections[-1][:1]
     assert len(detailed.fingerprints) > len(concise.fingerprints)
     assert {f.label for f in detailed.message.facts} >= {"Asks awaiting you"}
 
 
-def test_user_text_stays_plain_and_on_one_line() -> None:
+def test_peoples_words_are_quotes_plain_and_on_one_line() -> None:
     nasty = "<!channel> *bold* <https://evil.example|click>\nsecond line & more"
     projects = (
         ProjectDigest(
             project=project(10, "SEPSIS"),
             why="sponsor",
+            leads=True,
             latest_update=update(10, Rag.AMBER, progress="**progress**\n\nmore"),
             asks_awaiting=(ask(12, 10, text=nasty),),
         ),
     )
     message = compose_digest(data(projects=projects)).message
-    text = "\n".join(message.sections)
-    assert "<!channel> *bold* <https://evil.example|click> second line & more" in text
-    assert "**progress** more" in text
-    assert count_lines(message) == 3
+    lines = "\n".join(message.sections).split("\n")
+    assert quote("<!channel> *bold* <https://evil.example|click> second line & more") in lines
+    assert quote("**progress** more") in lines
+    assert count_lines(message) == 7
 
 
 def test_long_text_is_cut_in_concise() -> None:
@@ -353,13 +405,20 @@ def test_long_text_is_cut_in_concise() -> None:
     assert "x" * 101 not in concise
 
 
-def test_kpi_alert_shown() -> None:
+def test_a_kpi_crossing_is_news_once_then_fyi() -> None:
+    crossing = replace(kpi(5, 10), raised_at=NOW - timedelta(days=3))
     projects = (
-        ProjectDigest(project=project(10, "SEPSIS"), why="sponsor", kpi_alerts=(kpi(5, 10),)),
+        ProjectDigest(project=project(10, "SEPSIS"), why="sponsor", kpi_alerts=(crossing,)),
     )
-    text = all_text(compose_digest(data(projects=projects)).message)
-    assert "KPI Door-to-needle time: 48 min (new, alert, target 30 min)" in text
-    assert "Nothing needs you" not in text
+    fresh = compose_digest(data(projects=projects, since=NOW - timedelta(days=7))).message
+    assert fresh.sections[1] == (
+        "Since your last digest\n- SEPSIS: Door-to-needle time crossed its alert threshold "
+        "(48 min, target 30 min, observed Fri 20 Nov)"
+    )
+    later = compose_digest(data(projects=projects, since=NOW - timedelta(days=1))).message
+    assert later.sections[1].startswith(
+        "FYI\n- SEPSIS: Door-to-needle time is still past its alert threshold"
+    )
 
 
 def test_info_requested_and_delegated_asks() -> None:
@@ -370,9 +429,10 @@ def test_info_requested_and_delegated_asks() -> None:
             asks_awaiting=(ask(12, 10, assignee_id=3, state=AskState.INFO_REQUESTED),),
         ),
     )
-    text = all_text(compose_digest(data(projects=projects)).message)
-    assert "waiting for the information you asked" in text
-    assert "for Cy Exec" in text
+    assert heads(compose_digest(data(projects=projects)).message) == [
+        "- Ask #12 on SEPSIS (new) — from Ana Lead, for Cy Exec, needed by Fri 27 Nov, "
+        "waiting for the answer to your question"
+    ]
 
 
 def test_overdue_and_escalation_times_in_leader_zone() -> None:
@@ -391,7 +451,35 @@ def test_overdue_and_escalation_times_in_leader_zone() -> None:
     ).message
     text = all_text(message)
     assert "overdue since Fri 20 Nov" in text
-    assert "escalates Tue 24 Nov 09:00" in text
+    assert "escalates Tue 24 Nov 09:00 EST" in text
+
+
+def test_a_leads_digest_says_what_they_wait_for_and_how_their_project_stands() -> None:
+    lead = Person(id=2, organization_id=1, handle="ana", name="Ana Lead", timezone="Europe/London")
+    waiting_ask = ask(12, 10, requester_id=2, assignee_id=1)
+    waiting_blocker = blocker(7, 10, level=1, ladder=[1, 3])
+    projects = (
+        ProjectDigest(
+            project=project(10, "SEPSIS"),
+            leads=True,
+            latest_update=update(10, Rag.AMBER),
+            raised=(waiting_ask, waiting_blocker),
+            holders={7: 3},
+            decisions=(decision(1, 10),),
+        ),
+    )
+    message = compose_digest(data(leader=lead, projects=projects)).message
+    assert message.sections == (
+        "You are waiting for\n"
+        "- Blocker #7 on SEPSIS (high) — with Cy Exec (rung 2 of 2) since Fri 20 Nov\n"
+        f"{QUOTE_MARK}Lab IT access blocked for 2 weeks\n"
+        "- Ask #12 on SEPSIS — with Ben Sponsor since Sat 21 Nov, needed by Fri 27 Nov\n"
+        f"{QUOTE_MARK}Approve 0.5 FTE for the pilot",
+        "Since your last digest\n- Ask #101 on SEPSIS approved by Ben Sponsor, Sat 21 Nov",
+        "Your projects\n- SEPSIS · amber · update of week 48 by Ana Lead\n"
+        f"{QUOTE_MARK}4 of 6 wards on the bundle",
+    )
+    assert [a.id for a in message.actions] == ["digest.feedback"] * 4
 
 
 def test_empty_digest() -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.commands import (
+    AnswerCmd,
     AskCmd,
     AsksCmd,
     BlockerActCmd,
@@ -185,9 +186,9 @@ GOOD: list[tuple[str, Command]] = [
     ),
     ("kpi add lower limb amputations", KpiAddCmd(name="lower limb amputations")),
     (
-        "kpi record screened within 1h 78% on mon #S",
+        "kpi record screened within 1h 78% on mon #S",  # a recorded value: the last Monday
         KpiRecordCmd(
-            name="screened within 1h", value=78.0, project="S", observed_on=date(2026, 11, 30)
+            name="screened within 1h", value=78.0, project="S", observed_on=date(2026, 11, 23)
         ),
     ),
     ("kpi record falls on ward 7 3", KpiRecordCmd(name="falls on ward 7", value=3.0)),
@@ -199,6 +200,33 @@ GOOD: list[tuple[str, Command]] = [
     ("withdraw ask 12", WithdrawCmd(kind="ask", item_id=12)),
     ("withdraw Blocker #3", WithdrawCmd(kind="blocker", item_id=3)),
     ("ack 3", BlockerActCmd(blocker_id=3, verb="ack")),
+    ("answer 3 the AMU and ED", AnswerCmd(ask_id=3, text="the AMU and ED")),
+    ("answer #3 see <#C1|ed-team>", AnswerCmd(ask_id=3, text="see #ed-team")),
+    ("asks", AsksCmd()),
+    ("asks ALL", AsksCmd(everything=True)),
+    (
+        "raci set @carmen A staffng! #S",
+        RaciSetCmd(person="carmen", letter=Letter.A, area="staffng", project="S", new_area=True),
+    ),
+    (
+        "raci set @carmen A staffng ! #S",
+        RaciSetCmd(person="carmen", letter=Letter.A, area="staffng", project="S", new_area=True),
+    ),
+    (
+        "raci set @carmen A *!",
+        RaciSetCmd(person="carmen", letter=Letter.A, area="*", new_area=True),
+    ),
+    ("ask fund it <#C1|sepsis>", AskCmd(text="fund it", project="SEPSIS")),
+    (
+        "ask fund it #FALLS per <#C1|sepsis>",
+        AskCmd(text="fund it per #sepsis", project="FALLS"),
+    ),
+    (
+        "ask fund it in <#C1|sepsis> and <#C2|falls>",
+        AskCmd(text="fund it in #sepsis and #falls"),
+    ),
+    ("status <#C1|sepsis>", StatusCmd(project="SEPSIS")),
+    ("ask fund it by 2.5 FTE", AskCmd(text="fund it by 2.5 FTE")),
     (
         "resolve #3 IT granted access",
         BlockerActCmd(blocker_id=3, verb="resolve", text="IT granted access"),
@@ -281,6 +309,11 @@ BAD: list[tuple[str, str, str]] = [
     ("withdraw ask 1 2", "I don't understand '2' here.", "withdraw"),
     ("resolve 3", "How was it resolved?", "resolve <blocker id>"),
     ("ack", "Which blocker?", "ack <blocker id>"),
+    ("answer", "Which ask?", "answer <ask id> <answer>"),
+    ("answer 3", "What is your answer? answer 12 <text>.", "answer <ask id>"),
+    ("asks everything", "I don't understand 'everything' here.", "asks [all]"),
+    ("raci set @dana A staffing ! x", "I don't understand '! x' here.", "raci set"),
+    ("raci set @dana A !", "'!' is not an area", "raci set"),
 ]
 
 
@@ -386,7 +419,7 @@ def test_usage_and_help_for() -> None:
     assert usage("project resume") == "project pause|resume|close [#KEY]"
     assert usage("raci").splitlines() == [
         "raci [#PROJECT]",
-        "raci set @person A|R|C|I <area|*> [#PROJECT]",
+        "raci set @person A|R|C|I <area|*>[!] [#PROJECT]",
     ]
     shown = help_for("ask")
     assert shown.startswith(usage("ask"))
@@ -508,3 +541,140 @@ def test_weekday_names_give_that_day_within_a_week(today: date, weekday: int) ->
 @given(st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31)), st.dates())
 def test_iso_dates_read_back(day: date, today: date) -> None:
     assert parse_date(day.isoformat(), today=today) == day
+
+
+# --- date phrases (issue 13) ----------------------------------------------------------------
+
+TUESDAY = date(2026, 11, 24)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "past", "expected"),
+    [
+        ("yesterday", False, date(2026, 11, 23)),
+        ("today", True, TUESDAY),
+        ("mon", True, date(2026, 11, 23)),  # recording: the last Monday
+        ("mon", False, date(2026, 11, 30)),  # a deadline: the next one
+        ("tue", True, TUESDAY),
+        ("tue", False, TUESDAY),
+        ("wednesday", True, date(2026, 11, 18)),
+        ("last mon", False, date(2026, 11, 23)),
+        ("last tue", False, date(2026, 11, 17)),
+        ("last sunday", True, date(2026, 11, 22)),
+        ("last week", False, date(2026, 11, 16)),
+        ("3 days ago", False, date(2026, 11, 21)),
+        ("2 weeks ago", True, date(2026, 11, 10)),
+        ("dec 25", True, date(2025, 12, 25)),
+        ("25 dec", False, date(2026, 12, 25)),
+        ("nov 24", True, TUESDAY),
+        ("2026-11-01", True, date(2026, 11, 1)),
+    ],
+)
+def test_date_phrases(phrase: str, past: bool, expected: date) -> None:
+    assert parse_date(phrase, today=TUESDAY, past=past) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "observed_on"),
+    [
+        ("kpi record falls 3 on mon", date(2026, 11, 23)),
+        ("kpi record falls 3 on yesterday", date(2026, 11, 23)),
+        ("kpi record falls 3 on last mon", date(2026, 11, 23)),
+        ("kpi record falls 3 on last tue", date(2026, 11, 17)),
+        ("kpi record falls 3 on 2 days ago", date(2026, 11, 22)),
+    ],
+)
+def test_kpi_record_dates_look_back(line: str, observed_on: date) -> None:
+    assert parse(line, today=TUESDAY) == KpiRecordCmd(
+        name="falls", value=3.0, observed_on=observed_on
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "ask fund it by yesterday",
+            "Mon 23 Nov 2026 is in the past. Try 2026-12-01, tomorrow, fri or next week.",
+        ),
+        (
+            "ask fund it by last fri #S",
+            "Fri 20 Nov 2026 is in the past. Try 2026-12-01, tomorrow, fri or next week.",
+        ),
+        (
+            "ask fund it by 12/04",
+            "I can't tell whether '12/04' is 12 Apr or 4 Dec. "
+            "Try 2026-12-01, tomorrow, fri or next week.",
+        ),
+        (
+            "ask fund it by 12/04 at the latest",
+            "I can't tell whether '12/04' is 12 Apr or 4 Dec. "
+            "Try 2026-12-01, tomorrow, fri or next week.",
+        ),
+        (
+            "ask fund it by 25/12/2026",
+            "I can't read the date '25/12/2026'. Try 2026-12-01, tomorrow, fri or next week.",
+        ),
+        (
+            "ask fund it by 31 feb",
+            "I can't read the date '31 feb'. Try 2026-12-01, tomorrow, fri or next week.",
+        ),
+        (
+            "kpi record falls 3 on blah",
+            "I can't read the date 'blah'. Try 2026-11-30, yesterday, mon or last fri.",
+        ),
+        ("kpi record falls 3 on", "On when? Try 2026-11-30, yesterday, mon or last fri."),
+        ("delegate @ben until yesterday", "Mon 23 Nov 2026 is in the past."),
+    ],
+)
+def test_unreadable_or_past_dates_are_refused_with_the_date_hint(line: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(line, today=TUESDAY)
+    assert caught.value.message.startswith(message)
+
+
+# --- invisible text -------------------------------------------------------------------------
+
+INVISIBLE = st.text(
+    alphabet=st.sampled_from(["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202a",
+                              "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
+                              "\u2068", "\u2069", "\u061c", "\ufeff", "\u2060", "\u00ad",
+                              " ", "\u00a0", "\u3000"]),
+    min_size=1,
+)  # fmt: skip
+
+
+@given(st.sampled_from(["ask", "blocker", "update", "info 3", "decline 3", "resolve 3",
+                        "answer 3", "org name", "project new KEY", "kpi add"]),
+       INVISIBLE)  # fmt: skip
+def test_text_of_only_invisible_characters_is_refused_like_empty(command: str, junk: str) -> None:
+    with pytest.raises(UsageError) as empty:
+        parse(command, today=TODAY)
+    with pytest.raises(UsageError) as invisible:
+        parse(f"{command} {junk}", today=TODAY)
+    assert invisible.value.message == empty.value.message
+
+
+# --- any text: a command or a one-line usage error -------------------------------------------
+
+MORE_TRICKY = [
+    *TRICKY_TOKENS, "yesterday", "last", "ago", "12/04", "31", "feb", "!", "staffng!", "*!",
+    "<#C1|sepsis>", "<#C2|x>", "<#>", "<#C1|>", "\u200b", "\u202e", "\ufeff", "all", "answer",
+]  # fmt: skip
+
+
+@given(
+    st.sampled_from([*COMMAND_WORDS, "answer", "asks"]),
+    st.lists(st.sampled_from(MORE_TRICKY) | st.text(max_size=6), max_size=10),
+    st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+)
+def test_any_text_is_a_command_or_a_one_line_usage_error(
+    word: str, tokens: list[str], today: date
+) -> None:
+    try:
+        result = parse(" ".join([word, *tokens]), today=today, max_text=300)
+    except UsageError as error:
+        assert error.message and "\n" not in error.message
+        assert error.hint
+    else:
+        assert isinstance(result, Command)

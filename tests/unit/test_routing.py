@@ -17,8 +17,10 @@ from bot.routing import (
     areas,
     deciders,
     ladder,
+    ladder_roles,
     may_decide,
     route,
+    rung_label,
     sponsor_of,
 )
 
@@ -152,6 +154,29 @@ def test_ladder_falls_back_to_the_default_accountable() -> None:
 def test_ladder_drops_repeats_and_missing_rungs() -> None:
     assert ladder(area="it", raci=[], stakeholders=sponsor(EXEC), executive_id=EXEC) == [EXEC]
     assert ladder(area="it", raci=[], stakeholders=[], executive_id=None) == []
+
+
+def labels(area: str, rows: list[RaciEntry], sponsor_id: int) -> list[str]:
+    roles = ladder_roles(area=area, raci=rows, stakeholders=sponsor(sponsor_id), executive_id=EXEC)
+    return [f"{NAMES[p]} ({rung_label(p, roles)})" for p in roles.rungs()]
+
+
+def test_rung_labels_are_the_roles_each_holder_has() -> None:
+    assert labels("staffing", MATRIX, SAM) == [
+        "Dana (Accountable)",
+        "Sam (sponsor)",
+        "Exec (executive)",
+    ]
+    # The sponsor is also the Accountable: one rung with both roles; the executive stays one.
+    assert labels("staffing", MATRIX, DANA) == [
+        "Dana (Accountable and sponsor)",
+        "Exec (executive)",
+    ]
+
+
+def test_no_accountable_shifts_no_label() -> None:
+    assert labels("it", [], SAM) == ["Sam (sponsor)", "Exec (executive)"]
+    assert labels("it", [], EXEC) == ["Exec (sponsor and executive)"]
 
 
 # --- deciding --------------------------------------------------------------------------------

@@ -132,6 +132,8 @@ def test_safe_database_url_leaves_passwordless_urls_alone() -> None:
         ({"slack_signing_secret": "s"}, "neither SLACK_BOT_TOKEN"),
         ({"slack_signing_secret": "s", "slack_bot_token": "xoxb"}, ""),
         ({"slack_signing_secret": "s", "slack_client_id": "1", "slack_client_secret": "c"}, ""),
+        ({"slack_app_token": "xapp-1-A1-2-abc"}, "neither SLACK_BOT_TOKEN"),
+        ({"slack_app_token": "xapp-1-A1-2-abc", "slack_bot_token": "xoxb"}, ""),
     ],
 )
 def test_slack_is_on_only_when_configured(env: dict[str, str], reason: str) -> None:
@@ -153,3 +155,17 @@ def test_teams_emulator_mode_only_when_asked_for_and_on_loopback() -> None:
 def test_bad_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         settings(**env)
+
+
+def test_socket_mode_needs_an_app_level_token() -> None:
+    with pytest.raises(ValidationError, match="app-level token"):
+        settings(slack_app_token="xoxb-not-an-app-token")
+    assert settings(slack_app_token="").slack_app_token is None
+    assert settings(slack_app_token="xapp-1-A").slack_env()["SLACK_APP_TOKEN"] == "xapp-1-A"
+
+
+def test_log_format_is_text_or_json() -> None:
+    assert settings().log_format == "text"
+    assert settings(log_format="JSON").log_format == "json"
+    with pytest.raises(ValidationError):
+        settings(log_format="xml")

@@ -69,3 +69,4 @@ async def test_debug_logs_of_an_install_and_a_dashboard_link_hold_no_secret(
 )
 def test_each_kind_of_secret_is_redacted(line: str, secret: str) -> None:
     assert secret not in redact.redact(line)
+    assert redact.redact(redact.redact(line)) == redact.redact(line)  # twice is once

@@ -18,7 +18,9 @@ APP_ID = "7f2b6a5e-9c0d-4e1f-8a3b-2c4d6e8f0a1b"
 
 
 def test_package_manifest_and_icons(tmp_path: Path, manifest_validator: Draft6Validator) -> None:
-    path = build_package(APP_ID, tmp_path, bot_name="Leaderbot", host="https://bot.example.org/")
+    path = build_package(
+        APP_ID, tmp_path, bot_name="Leaderbot", public_url="https://bot.example.org/"
+    )
     assert path == tmp_path / "leaderbot-teams.zip"
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
@@ -30,6 +32,9 @@ def test_package_manifest_and_icons(tmp_path: Path, manifest_validator: Draft6Va
     assert manifest["manifestVersion"] == "1.17"
     assert manifest["id"] == manifest["bots"][0]["botId"] == APP_ID
     assert manifest["validDomains"] == ["bot.example.org"]
+    developer = manifest["developer"]
+    assert developer["privacyUrl"] == "https://bot.example.org/privacy"
+    assert developer["termsOfUseUrl"] == "https://bot.example.org/terms"
     bot = manifest["bots"][0]
     assert set(bot["scopes"]) == {"personal", "team", "groupChat"}
     titles = [c["title"] for c in bot["commandLists"][0]["commands"]]
@@ -44,7 +49,35 @@ def test_package_manifest_and_icons(tmp_path: Path, manifest_validator: Draft6Va
 
 def test_package_needs_the_app_id(tmp_path: Path) -> None:
     with pytest.raises(PackageError, match="MicrosoftAppId"):
-        build_package("", tmp_path, host="bot.example.org")
+        build_package("", tmp_path, public_url="bot.example.org")
+
+
+@pytest.mark.parametrize(
+    ("public_url", "why"),
+    [
+        ("", "Set PUBLIC_URL"),
+        ("http://bot.example.org", "must be an https:// address"),
+        ("https://127.0.0.1:3978", "loopback"),
+        ("https://localhost", "loopback"),
+        ("https://[::1]:8443", "loopback"),
+    ],
+)
+def test_package_needs_a_public_https_url(tmp_path: Path, public_url: str, why: str) -> None:
+    with pytest.raises(PackageError, match=why):
+        build_package(APP_ID, tmp_path, public_url=public_url)
+    assert not (tmp_path / "leaderbot-teams.zip").exists()
+
+
+def test_package_links_follow_a_path_prefix_and_a_bare_host(tmp_path: Path) -> None:
+    for public_url, privacy, domain in (
+        ("https://intranet.example.nhs.uk:8443/leaderbot/", "/leaderbot/privacy", ":8443"),
+        ("bot.example.org", "/privacy", ""),
+    ):
+        with zipfile.ZipFile(build_package(APP_ID, tmp_path, public_url=public_url)) as archive:
+            manifest = json.loads(archive.read("manifest.json"))
+        assert manifest["developer"]["privacyUrl"].endswith(privacy)
+        assert manifest["developer"]["privacyUrl"].startswith("https://")
+        assert manifest["validDomains"][0].endswith(domain)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
