@@ -19,6 +19,9 @@ class Caller:
     timezone: str
     platform: Platform
     workspace_id: int | None = None
+    reported_timezone: str = ""
+    """What the platform last reported as this identity's zone (``Identity.reported_timezone``):
+    an adapter tells the core only when the zone it sees differs."""
     channel_id: str | None = None
     """Where the command was typed: lets ``#PROJECT`` be omitted in a project's home channel."""
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import commands as c
-from bot.calendar import local_date
+from bot.calendar import local_date, valid_timezone
 from bot.context import CALLERS_CHANGED, Caller, Profile, Reply
 from bot.errors import Conflict, LeaderbotError, NotFound, UsageError
 from bot.forms import Form
@@ -32,6 +32,7 @@ from bot.messages import Message, text
 from bot.model import Platform, Thread, Workspace
 from bot.ports import Clock, Outcome, RequestObserver, UnitOfWork, UnitOfWorkFactory
 from bot.services import asks, cards, inbox
+from bot.services import org as org_service
 from bot.services import people as people_service
 from bot.tenancy import bound
 
@@ -131,8 +132,10 @@ class Core:
         self.observer = observer
         """Told how each request ended (the server's metrics); None counts nothing."""
         self._known: dict[tuple[Platform, str, str], Caller] = {}
-        """Callers already identified: a chat identity never moves to another person, so every
-        request after a user's first skips a database round trip on the ack path."""
+        """Callers already identified, so every request after a user's first skips a database
+        round trip on the ack path. An identity moves to another person or organization only
+        by ``me link`` or ``org join``: this process then forgets them all, and a process that
+        did not run the command finds out in the request's own unit of work (:class:`_Stale`)."""
         self._identifying: weakref.WeakValueDictionary[tuple[Platform, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -164,21 +167,31 @@ class Core:
         name: str,
         installer_id: str,
         installer: Profile,
+        invitation: str = "",
     ) -> people_service.Installation:
         """An installation (Slack OAuth): a new workspace founds its own organization with the
-        installer as its admin, who is greeted with the set-up steps."""
+        installer as its admin, who is greeted with the set-up steps; made with a partner's
+        ``invitation`` code, it joins the inviting organization instead
+        (:func:`bot.services.org.install`)."""
         async with self.uow() as uow:
-            installed = await people_service.install_workspace(
+            installed = await org_service.install(
                 uow,
                 platform=platform,
                 external_id=external_id,
                 name=name,
                 installer_id=installer_id,
                 installer=installer,
+                code=invitation,
                 now=self.clock.now(),
             )
             await uow.commit()
             return installed
+
+    async def inviting(self, invitation: str) -> str | None:
+        """The name of the organization a partner's invitation code joins, while it is usable."""
+        async with self.uow() as uow:
+            found = await org_service.inviting(uow, code=invitation, now=self.clock.now())
+            return found.name if found else None
 
     async def identify(
         self,
@@ -240,29 +253,40 @@ class Core:
             person = await people_service.identify(
                 uow, workspace=workspace, user_id=user_id, profile=profile, now=self.clock.now()
             )
+            identity = await uow.identities.first(workspace_id=workspace.id, user_id=user_id)
             await uow.commit()
         if person is None:
             return None
-        return people_service.caller_of(person, platform=platform, workspace_id=workspace.id)
+        return people_service.caller_of(
+            person,
+            platform=platform,
+            workspace_id=workspace.id,
+            reported_timezone=identity.reported_timezone if identity else "",
+        )
 
     def _remember_caller(self, key: tuple[Platform, str, str], caller: Caller) -> None:
         if len(self._known) >= KNOWN_CALLERS:
             self._known.clear()
         self._known[key] = caller
 
-    async def set_timezone(
+    async def report_timezone(
         self, caller: Caller, *, workspace_external_id: str, user_id: str, timezone: str
     ) -> Caller:
-        """Take the timezone the platform reports for the caller (Teams' ``localTimezone``)
-        when it is a valid IANA zone other than theirs; the caller as it now is."""
+        """The platform reports ``timezone`` for the caller (Teams' ``localTimezone``): taken
+        by the rule of :func:`bot.services.people.report_timezone`; the caller as it now is.
+        An adapter calls this only when the zone differs from ``caller.reported_timezone``."""
+        if caller.workspace_id is None or not valid_timezone(timezone):
+            return caller
         async with self.uow() as uow:
-            person = await people_service.set_timezone(
-                uow, person_id=caller.person_id, timezone=timezone
+            person = await people_service.report_timezone(
+                uow, workspace_id=caller.workspace_id, user_id=user_id, timezone=timezone
             )
             await uow.commit()
-        if person is None or person.timezone == caller.timezone:
+        if person is None:
             return caller
-        updated = replace(caller, timezone=person.timezone, channel_id=None)
+        updated = replace(
+            caller, timezone=person.timezone, reported_timezone=timezone, channel_id=None
+        )
         self._remember_caller((caller.platform, workspace_external_id, user_id), updated)
         return replace(updated, channel_id=caller.channel_id)
 
@@ -511,6 +535,11 @@ class Core:
                 await uow.commit()
                 outcome = Outcome.OK if reply.ok else Outcome.REFUSED
                 return self._done(caller, kind, outcome, _personal(reply, ctx))
+        except _Stale:
+            fresh = await self._identify_again(caller)
+            if fresh is None:
+                return self._done(caller, kind, Outcome.REFUSED, _refusal(NotFound(UNKNOWN)))
+            return await self._run(fresh, body, delivery, crossing=crossing, kind=kind)
         except LeaderbotError as error:
             return self._done(caller, kind, Outcome.REFUSED, _refusal(error))
         except Exception:
@@ -525,6 +554,23 @@ class Core:
             self.observer.request_done(platform=caller.platform, kind=kind, outcome=outcome)
         return reply
 
+    async def _identify_again(self, caller: Caller) -> Caller | None:
+        """The caller as their identity now is, after another process moved it (``me link``,
+        ``org join``); None when it was not a cached chat identity or it no longer resolves to
+        someone else. Its cached entry is dropped either way."""
+        cached = replace(caller, channel_id=None)
+        key = next((k for k, known in self._known.items() if known == cached), None)
+        if key is None:
+            return None
+        del self._known[key]
+        platform, workspace, user = key
+        fresh = await self.identify(
+            platform=platform, workspace_external_id=workspace, user_id=user
+        )
+        if fresh is None or fresh == cached:
+            return None
+        return replace(fresh, channel_id=caller.channel_id)
+
     def _bound(self, caller: Caller) -> UnitOfWork:
         """The request's unit of work, bound to the caller's organization: the one place the
         tenancy boundary is drawn for requests (bot.tenancy)."""
@@ -533,7 +579,7 @@ class Core:
     async def _context(self, uow: UnitOfWork, caller: Caller) -> Ctx:
         person = await uow.people.get(caller.person_id)
         if person is None or person.organization_id != caller.organization_id:
-            raise NotFound("I don't know you yet. Ask your Leaderbot admin to add you.")
+            raise _Stale
         return Ctx(
             uow=uow,
             caller=caller,
@@ -553,6 +599,15 @@ def _personal(reply: Reply, ctx: Ctx) -> Reply:
         messages=tuple(personal(m, ctx.person, ctx.links) for m in reply.messages),
         replacement=personal(replacement, ctx.person, ctx.links) if replacement else None,
     )
+
+
+UNKNOWN = "I don't know you yet. Ask your Leaderbot admin to add you."
+
+
+class _Stale(Exception):
+    """The caller's person is gone or in another organization: the caller was identified
+    before another process ran ``me link`` or ``org join`` (the request's unit of work, read
+    anyway, is the cheap place to notice). :meth:`Core._run` identifies them again."""
 
 
 def command_kind(command: object) -> str:

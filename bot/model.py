@@ -178,6 +178,10 @@ class Identity:
     conversation_ref: str | None = None
     """Where a DM goes: a Slack DM channel id or a serialized Teams conversation reference."""
     unreachable: bool = False
+    reported_timezone: str = ""
+    """The zone the platform last reported for this identity (Teams' ``localTimezone``): the
+    person's timezone follows it only when it changes, so a ``me timezone`` sticks until the
+    platform reports a different zone. "" until it reports one."""
 
 
 @dataclass(kw_only=True)

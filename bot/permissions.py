@@ -6,8 +6,12 @@ its Accountable or an admin). A person's roles are relative to one project or it
 asks :func:`require` before it reads or changes anything else, so a refusal changes nothing and
 says who may.
 
-Actions anyone in the organization may do (raise an ask or a blocker, comment on an ask, post
-``status``, create a project) have no row: the tenancy boundary is their only check.
+The organization's own set-up (``org invite|join|admin|executive|name``) has rows too, held
+against the organization rather than a project (:func:`require_org`). Actions anyone in the
+organization may do (raise an ask or a blocker, comment on an ask, post ``status``, create a
+project, ``org show``, ``me …``) have no row: the tenancy boundary is their only check. The CLI
+(``leaderbot org …``) is the operator at the database and is not asked: it is how the first
+admin is named.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, NotFound
 from bot.model import Ask, Blocker, Letter, Organization, Person, Project, Role
 from bot.ports import UnitOfWork
 from bot.routing import DEFAULT_AREA, deciders
@@ -32,6 +36,7 @@ __all__ = [
     "parties_of",
     "refusal",
     "require",
+    "require_org",
 ]
 
 
@@ -52,7 +57,7 @@ class Party(StrEnum):
     """Holds the project's default-area R in its RACI."""
     SPONSOR = "sponsor"
     ADMIN = "admin"
-    """An administrator of the project's organization (:func:`is_admin`)."""
+    """An administrator of the project's (or the caller's) organization (:func:`is_admin`)."""
     NAMED = "named on it"
     """Consulted on the ask, or on any rung of the blocker's ladder (past, present or next)."""
     MEMBER = "anyone in the organization"
@@ -81,8 +86,11 @@ class Action(StrEnum):
     WITHDRAW_BLOCKER = "withdraw blocker #{blocker}"
     VIEW_ASK = "see ask #{ask}"
     VIEW_BLOCKER = "see blocker #{blocker}"
-    # Organization set-up (org admin add|remove, org executive, org name …) joins here: rows
-    # allowed to {Party.ADMIN} only.
+    ORG_INVITE = "invite a partner"
+    ORG_JOIN = "move this workspace"
+    ORG_ADMINS = "change the admins"
+    ORG_EXECUTIVE = "name the executive"
+    ORG_NAME = "rename the organization"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +119,7 @@ _BLOCKER_HANDLERS = _rule(
     who="{holder} (whose rung it is), {reporter} (who raised it), the lead or sponsor of "
     "#{project}, or an admin,",
 )
+_ADMINS = _rule(P.ADMIN, who="an admin of {organization}{admins}")
 
 TABLE: Mapping[Action, Rule] = {
     Action.DECIDE_ASK: _rule(
@@ -159,6 +168,11 @@ TABLE: Mapping[Action, Rule] = {
         P.ADMIN,
         who="the people on it, anyone on #{project}, or an admin,",
     ),
+    Action.ORG_INVITE: _ADMINS,
+    Action.ORG_JOIN: _ADMINS,
+    Action.ORG_ADMINS: _ADMINS,
+    Action.ORG_EXECUTIVE: _ADMINS,
+    Action.ORG_NAME: _ADMINS,
 }
 """Action × role. Everything a service refuses for want of a role is decided here."""
 
@@ -246,6 +260,25 @@ async def require(
     raise refusal(action, held=held, project=project, ask=ask, blocker=blocker, names=names)
 
 
+async def require_org(uow: UnitOfWork, action: Action, *, person: Person) -> Organization:
+    """``person``'s organization, if they may do the set-up ``action`` on it; else the refusal,
+    which names its admins (or says it has none and how to name one).
+
+    Raises:
+        NotFound: the person's organization is gone.
+        NotAllowed: the sentence says who may, and that nothing was changed.
+    """
+    organization = await uow.organizations.get(person.organization_id)
+    if organization is None:
+        raise NotFound("I don't know your organization. Nothing was changed.")
+    held = frozenset({Party.MEMBER, *([Party.ADMIN] if is_admin(organization, person) else [])})
+    if allows(action, held):
+        return organization
+    admins = organization.admin_ids
+    names = {p.id: p.name for p in await uow.people.find(id=list(admins))} if admins else {}
+    raise refusal(action, held=held, organization=organization, names=names)
+
+
 def _item_people(ask: Ask | None, blocker: Blocker | None) -> list[int]:
     if ask is not None:
         return sorted({ask.assignee_id, ask.requester_id})
@@ -258,15 +291,25 @@ def refusal(
     action: Action,
     *,
     held: frozenset[Party],
-    project: Project,
+    project: Project | None = None,
+    organization: Organization | None = None,
     ask: Ask | None = None,
     blocker: Blocker | None = None,
     names: Mapping[int, str],
 ) -> NotAllowed:
-    """The refusal a user sees: who may, and "Nothing was changed." (pure)."""
+    """The refusal a user sees: who may, and "Nothing was changed." (pure). ``names``: person
+    id → name of the item's people, or of the organization's admins."""
     rule = TABLE[action]
+    if organization is not None and not organization.admin_ids:
+        return NotAllowed(
+            f"Only an admin of {organization.name} can {action.value}, and it has none yet: the "
+            "operator names one with `leaderbot org admin add @handle`. Nothing was changed."
+        )
+    admins = [names[i] for i in organization.admin_ids if i in names] if organization else []
     fill: dict[str, object] = {
-        "project": project.key,
+        "project": project.key if project else "",
+        "organization": organization.name if organization else "",
+        "admins": f" ({', '.join(admins)})" if admins else "",
         "ask": ask.id if ask else "",
         "blocker": blocker.id if blocker else "",
         "decider": names.get(ask.assignee_id, "its decider") if ask else "",

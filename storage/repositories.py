@@ -200,6 +200,17 @@ def _enqueue(table: Table, dialect: str, returned: str = "id") -> Executable:
     return insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c[returned])
 
 
+def is_foreign_key_violation(error: IntegrityError) -> bool:
+    """Whether ``error`` is a foreign key's refusal (SQLite's message, PostgreSQL's SQLSTATE)."""
+    original = error.orig
+    return getattr(original, "sqlstate", None) == FOREIGN_KEY_VIOLATION or (
+        "FOREIGN KEY constraint failed" in str(original)
+    )
+
+
+FOREIGN_KEY_VIOLATION = "23503"
+
+
 class SqlRepository(Generic[T]):
     """``bot.ports.Repository`` for one entity, mapped field by field to its table.
 
@@ -217,10 +228,14 @@ class SqlRepository(Generic[T]):
 
     async def _execute(self, statement: Executable, params: Params | None = None) -> Result[Any]:
         """Runs a statement, turning a broken unique constraint into ``Conflict`` and a value
-        the columns refuse (a naive datetime, an unknown enum value) back into ``ValueError``."""
+        the columns refuse (a naive datetime, an unknown enum value) back into ``ValueError``.
+        A broken foreign key stays an ``IntegrityError``: a reference to a missing row is a bug,
+        never a race a caller could retry or a user could be told about."""
         try:
             return await self._session.execute(statement, params)
         except IntegrityError as error:
+            if is_foreign_key_violation(error):
+                raise
             raise Conflict(
                 f"That would duplicate an existing {self._table.name} record."
             ) from error

@@ -132,7 +132,9 @@ class OrganizationRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
-    escalation_contact_id: Mapped[int | None]
+    escalation_contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", use_alter=True, ondelete="SET NULL")
+    )
     admin_ids: Mapped[list[int]]
 
 
@@ -143,12 +145,12 @@ class LinkCodeRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[CodeKind] = _enum(CodeKind)
     code_hash: Mapped[str] = mapped_column(unique=True)
-    organization_id: Mapped[int]
-    created_by_id: Mapped[int]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-    used_by_id: Mapped[int | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
 
 class WorkspaceRow(Base):
@@ -157,7 +159,7 @@ class WorkspaceRow(Base):
     entity = model.Workspace
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     platform: Mapped[Platform] = _enum(Platform)
     external_id: Mapped[str]
     name: Mapped[str]
@@ -169,7 +171,7 @@ class PersonRow(Base):
     entity = model.Person
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     handle: Mapped[str]
     name: Mapped[str]
     email: Mapped[str]
@@ -184,12 +186,13 @@ class IdentityRow(Base):
     entity = model.Identity
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(index=True)
-    workspace_id: Mapped[int]
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     platform: Mapped[Platform] = _enum(Platform)
     user_id: Mapped[str]
     conversation_ref: Mapped[str | None]
     unreachable: Mapped[bool]
+    reported_timezone: Mapped[str]
 
 
 class ProjectRow(Base):
@@ -198,7 +201,7 @@ class ProjectRow(Base):
     entity = model.Project
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     key: Mapped[str]
     name: Mapped[str]
     aim: Mapped[str]
@@ -214,8 +217,8 @@ class ProjectChannelRow(Base):
     entity = model.ProjectChannel
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(index=True)
-    workspace_id: Mapped[int]
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     channel_id: Mapped[str]
     conversation_ref: Mapped[str | None]
 
@@ -225,8 +228,8 @@ class StakeholderRow(Base):
     entity = model.Stakeholder
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(index=True)
-    person_id: Mapped[int] = mapped_column(index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     role: Mapped[Role] = _enum(Role)
     note: Mapped[str]
 
@@ -251,9 +254,9 @@ class RaciEntryRow(Base):
     entity = model.RaciEntry
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     area: Mapped[str]
-    person_id: Mapped[int] = mapped_column(index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     letter: Mapped[Letter] = _enum(Letter)
 
 
@@ -262,9 +265,9 @@ class DelegationRow(Base):
     entity = model.Delegation
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int]
-    delegator_id: Mapped[int] = mapped_column(index=True)
-    delegate_id: Mapped[int] = mapped_column(index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    delegator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     starts_on: Mapped[date]
     ends_on: Mapped[date]
 
@@ -285,10 +288,10 @@ class AskRow(Base):
     entity = model.Ask
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int]
-    project_id: Mapped[int]
-    requester_id: Mapped[int] = mapped_column(index=True)
-    assignee_id: Mapped[int]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     area: Mapped[str]
     text: Mapped[str]
     needed_by: Mapped[date | None]
@@ -296,8 +299,8 @@ class AskRow(Base):
     state: Mapped[AskState] = _enum(AskState)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
-    decided_by_id: Mapped[int | None]
-    on_behalf_of_id: Mapped[int | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None]
     rationale: Mapped[str]
     reminded_at: Mapped[datetime | None]
@@ -315,9 +318,9 @@ class BlockerRow(Base):
     entity = model.Blocker
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int]
-    project_id: Mapped[int]
-    reporter_id: Mapped[int] = mapped_column(index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     area: Mapped[str]
     severity: Mapped[Severity] = _enum(Severity)
     text: Mapped[str]
@@ -338,8 +341,8 @@ class UpdateRow(Base):
     entity = model.Update
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int]
-    author_id: Mapped[int]
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     period: Mapped[str]
     rag: Mapped[Rag] = _enum(Rag)
     progress: Mapped[str]
@@ -352,7 +355,7 @@ class MeasureRow(Base):
     entity = model.Measure
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     name: Mapped[str]
     unit: Mapped[str]
     direction: Mapped[Direction] = _enum(Direction)
@@ -367,7 +370,7 @@ class ObservationRow(Base):
     entity = model.Observation
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    measure_id: Mapped[int]
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"))
     observed_on: Mapped[date]
     value: Mapped[float]
     level: Mapped[ThresholdLevel] = _enum(ThresholdLevel)
@@ -379,10 +382,10 @@ class ReviewRow(Base):
     entity = model.Review
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(index=True)
-    measure_id: Mapped[int] = mapped_column(index=True)
-    observation_id: Mapped[int]
-    sponsor_id: Mapped[int] = mapped_column(index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     level: Mapped[ThresholdLevel] = _enum(ThresholdLevel)
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
@@ -394,14 +397,14 @@ class DecisionRow(Base):
     entity = model.Decision
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int]
-    project_id: Mapped[int]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     subject_kind: Mapped[str]
     subject_id: Mapped[int | None]
     outcome: Mapped[str]
     rationale: Mapped[str]
-    decided_by_id: Mapped[int]
-    on_behalf_of_id: Mapped[int | None]
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime]
 
 
@@ -424,7 +427,7 @@ class CadencePreferenceRow(Base):
     entity = model.CadencePreference
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
     frequency: Mapped[Frequency] = _enum(Frequency)
     weekday: Mapped[int]
     local_time: Mapped[time]
@@ -439,7 +442,7 @@ class FeedbackRow(Base):
     entity = model.Feedback
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int]
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     period: Mapped[str]
     kind: Mapped[FeedbackKind] = _enum(FeedbackKind)
     created_at: Mapped[datetime]
@@ -452,7 +455,7 @@ class ThreadRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str]
-    workspace_id: Mapped[int]
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     channel_id: Mapped[str]
     root_id: Mapped[str]
 
@@ -463,8 +466,8 @@ class AuditEventRow(Base):
     entity = model.AuditEvent
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int]
-    actor_id: Mapped[int | None]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     action: Mapped[str]
     subject: Mapped[str]
     detail: Mapped[str]
@@ -478,13 +481,13 @@ class OutboxRow(Base):
     entity = model.OutboxMessage
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     key: Mapped[str] = mapped_column(unique=True)
     platform: Mapped[Platform] = _enum(Platform)
-    workspace_id: Mapped[int]
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     address: Mapped[str]
-    person_id: Mapped[int | None] = mapped_column(index=True)
-    project_id: Mapped[int | None]
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
     payload: Mapped[str]
     category: Mapped[str]
     state: Mapped[OutboxState] = _enum(OutboxState)

@@ -23,11 +23,13 @@ payloads; the core refuses the second decision (the ask is no longer open).
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
+from http.cookies import SimpleCookie
 from typing import Any
 
 from aiohttp import web
@@ -349,7 +351,14 @@ def mount_slack(app: web.Application, bolt: SlackBolt, *, events: bool = True) -
 
     async def install(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
-        return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        response = await flow.handle_installation(bolt_request)
+        invitation = request.query.get(INVITATION_PARAMETER, "").strip()
+        if invitation and response.status == 200:
+            joins = await bolt.core.inviting(invitation)
+            response.body = response.body.replace("<body>", f"<body>{_joining(joins)}", 1)
+            cookie = _invitation_cookie(invitation, path=flow.redirect_uri_path)
+            response.headers["set-cookie"] = [*response.headers.get("set-cookie", ()), cookie]
+        return await to_aiohttp_response(response)
 
     async def redirect(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
@@ -364,11 +373,49 @@ def mount_slack(app: web.Application, bolt: SlackBolt, *, events: bool = True) -
     app.on_startup.append(create_tables)
 
 
+INVITATION_PARAMETER = "code"
+"""``/slack/install?code=XXXX-…``: the partner's ``org invite`` code the installation joins with."""
+INVITATION_COOKIE = "leaderbot-invitation"
+"""Carries the invitation from the install page to the OAuth redirect, the way bolt's state
+cookie carries the state: Slack's round trip passes back only its own parameters."""
+
+
+def _invitation_cookie(invitation: str, *, path: str) -> str:
+    value = re.sub(r"[^A-Za-z0-9-]", "", invitation)[:64]
+    return (
+        f"{INVITATION_COOKIE}={value}; Secure; HttpOnly; SameSite=Lax; Path={path}; "
+        f"Max-Age={STATE_EXPIRY}"
+    )
+
+
+def _joining(organization: str | None) -> str:
+    """What the install page says about the invitation before the installer clicks."""
+    if organization is None:
+        return (
+            "<p>That invitation code cannot be used (mistyped, already used or expired): "
+            "installing founds an organization of its own.</p>"
+        )
+    return (
+        f"<p>With this invitation, your workspace joins <b>{html.escape(organization)}</b>: "
+        "its people see that organization's projects, and it sees theirs.</p>"
+    )
+
+
+def _invitation(request: AsyncBoltRequest) -> str:
+    """The invitation cookie of the OAuth redirect, "" when there is none."""
+    cookies = SimpleCookie()
+    for header in request.headers.get("cookie", []):
+        cookies.load(header)
+    found = cookies.get(INVITATION_COOKIE)
+    return found.value if found is not None else ""
+
+
 async def _installed(core: Core, base_url: str, args: AsyncSuccessArgs) -> BoltResponse:
     """A workspace installed the app. A new workspace founds its own organization, whose
     installer (their ``users.info`` profile, asked with the installation's bot token) is its
-    admin and is greeted by DM with the set-up steps; a reinstall keeps its organization.
-    Then bolt's success page."""
+    admin and is greeted by DM with the set-up steps — or, installed with a partner's
+    invitation (:data:`INVITATION_COOKIE`), joins the inviting organization; a reinstall keeps
+    its organization. Then bolt's success page."""
     installation = args.installation
     if installation.team_id and installation.user_id:
         client = AsyncWebClient(token=installation.bot_token, base_url=base_url)
@@ -384,6 +431,7 @@ async def _installed(core: Core, base_url: str, args: AsyncSuccessArgs) -> BoltR
             name=installation.team_name or "",
             installer_id=installation.user_id,
             installer=profile_of(user),
+            invitation=_invitation(args.request),
         )
     return await args.default.success(args)
 

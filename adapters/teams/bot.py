@@ -240,7 +240,8 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
     ) -> Caller | None:
         """The person behind a Teams user of this activity's tenant; ``zone`` is the timezone
         the activity reports for them (the sender's ``localTimezone``), taken on first contact
-        and whenever it changes."""
+        and whenever Teams reports another one (a zone chosen with ``me timezone`` stays while
+        Teams keeps reporting the same one)."""
         if not user_id or not bot_framework_id:
             return None
         tenant = self._tenant(turn_context)
@@ -256,8 +257,8 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
                 user_id=user_id,
                 profile=_profile(member, name, timezone=zone),
             )
-        if caller is not None and zone and zone != caller.timezone:
-            caller = await self.core.set_timezone(
+        if caller is not None and zone and zone != caller.reported_timezone:
+            caller = await self.core.report_timezone(
                 caller, workspace_external_id=tenant, user_id=user_id, timezone=zone
             )
         if caller is not None and channel_id:

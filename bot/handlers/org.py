@@ -18,6 +18,7 @@ from bot.errors import InvalidState
 from bot.handlers.context import Ctx
 from bot.messages import Fact, Message, text
 from bot.model import CodeKind, Person, Platform
+from bot.permissions import Action, require_org
 from bot.services import org, preferences
 from bot.services.lookup import person_named
 
@@ -54,7 +55,7 @@ async def on_org_show(ctx: Ctx, cmd: OrgShowCmd) -> Reply:
 
 
 async def on_org_invite(ctx: Ctx, cmd: OrgInviteCmd) -> Reply:
-    organization = await org.require_admin(ctx.uow, person=ctx.person, doing="invite a partner")
+    organization = await require_org(ctx.uow, Action.ORG_INVITE, person=ctx.person)
     code, row = await org.issue_code(
         ctx.uow,
         kind=CodeKind.ORG_INVITE,
@@ -103,7 +104,7 @@ async def on_org_join(ctx: Ctx, cmd: OrgJoinCmd) -> Reply:
 
 
 async def on_org_admin(ctx: Ctx, cmd: OrgAdminCmd) -> Reply:
-    organization = await org.require_admin(ctx.uow, person=ctx.person, doing="change the admins")
+    organization = await require_org(ctx.uow, Action.ORG_ADMINS, person=ctx.person)
     person = await person_named(ctx.uow, organization_id=organization.id, handle=cmd.person)
     if cmd.verb == "remove":
         await org.remove_admin(
@@ -120,7 +121,7 @@ async def on_org_admin(ctx: Ctx, cmd: OrgAdminCmd) -> Reply:
 
 
 async def on_org_executive(ctx: Ctx, cmd: OrgExecutiveCmd) -> Reply:
-    organization = await org.require_admin(ctx.uow, person=ctx.person, doing="name the executive")
+    organization = await require_org(ctx.uow, Action.ORG_EXECUTIVE, person=ctx.person)
     person = await person_named(ctx.uow, organization_id=organization.id, handle=cmd.person)
     await org.set_executive(
         ctx.uow, organization=organization, person=person, actor=ctx.person, now=ctx.now
@@ -136,9 +137,7 @@ async def on_org_executive(ctx: Ctx, cmd: OrgExecutiveCmd) -> Reply:
 
 
 async def on_org_name(ctx: Ctx, cmd: OrgNameCmd) -> Reply:
-    organization = await org.require_admin(
-        ctx.uow, person=ctx.person, doing="rename the organization"
-    )
+    organization = await require_org(ctx.uow, Action.ORG_NAME, person=ctx.person)
     await org.rename(
         ctx.uow, organization=organization, name=cmd.name, actor=ctx.person, now=ctx.now
     )

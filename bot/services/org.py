@@ -14,13 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.context import Profile
 from bot.errors import Conflict, InvalidState, NotAllowed, NotFound, UsageError
-from bot.model import CodeKind, LinkCode, Organization, Person, Workspace
-from bot.permissions import is_admin
+from bot.messages import Message, Target
+from bot.model import CodeKind, LinkCode, Organization, Person, Platform, Workspace
+from bot.permissions import Action, require_org
 from bot.ports import Repository, UnitOfWork
 from bot.services.audit import record
-from bot.services.delivery import tell_admin
-from bot.services.people import unique_handle
+from bot.services.delivery import deliver, tell_admin
+from bot.services.people import (
+    Installation,
+    identify,
+    install_workspace,
+    link_workspace,
+    unique_handle,
+)
 
 CODE_LIFETIME = timedelta(hours=24)
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -28,25 +36,6 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _GROUPS, _GROUP = 4, 4
 """16 characters of 32 symbols: 80 bits, far beyond guessing within a day."""
 NO_EXECUTIVE = "org:no-executive"
-
-
-async def require_admin(uow: UnitOfWork, *, person: Person, doing: str) -> Organization:
-    """The caller's organization, if they are one of its admins; else a refusal that says who
-    can (who is an admin is ``bot.permissions.is_admin``'s to say)."""
-    organization = await uow.organizations.get(person.organization_id)
-    if organization is None:
-        raise NotFound("I don't know your organization. Nothing was changed.")
-    if is_admin(organization, person):
-        return organization
-    if not organization.admin_ids:
-        raise NotAllowed(
-            f"Only an admin of {organization.name} can {doing}, and it has none yet: the "
-            "operator names one with `leaderbot org admin add @handle`. Nothing was changed."
-        )
-    names = ", ".join(p.name for p in await _people(uow, organization.admin_ids))
-    raise NotAllowed(
-        f"Only an admin of {organization.name} ({names}) can {doing}. Nothing was changed."
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,10 +194,9 @@ _NEW = {
 }
 
 
-async def redeem(
-    uow: UnitOfWork, *, kind: CodeKind, code: str, by: Person, now: datetime
-) -> LinkCode:
-    """Mark the code used by ``by``; refuses an unknown, used or expired code."""
+async def usable(uow: UnitOfWork, *, kind: CodeKind, code: str, now: datetime) -> LinkCode:
+    """The code's row, if it can still be used; refuses an unknown, used or expired code
+    (nothing is marked: :func:`redeem` does)."""
     what, new = _WHAT[kind], _NEW[kind]
     row = await uow.codes.first(code_hash=_hash(code), kind=kind)
     if row is None:
@@ -219,6 +207,15 @@ async def redeem(
         raise InvalidState(
             f"That {what} expired at {row.expires_at:%H:%M UTC on %a %d %b %Y}. {new} {_UNCHANGED}"
         )
+    return row
+
+
+async def redeem(
+    uow: UnitOfWork, *, kind: CodeKind, code: str, by: Person, now: datetime
+) -> LinkCode:
+    """Mark the code used by ``by``; refuses an unknown, used or expired code."""
+    what, new = _WHAT[kind], _NEW[kind]
+    row = await usable(uow, kind=kind, code=code, now=now)
     if not await uow.codes.set_if(row.id, "used_at", now, expected=None):
         raise InvalidState(f"That {what} was already used. {new} {_UNCHANGED}")
     row.used_at, row.used_by_id = now, by.id
@@ -247,7 +244,7 @@ async def join(
     with a person already in the inviting organization, and the emptied organization is removed.
     Its admins do not become admins of the inviting organization; an admin there can add them.
     """
-    current = await require_admin(uow, person=admin, doing="move this workspace")
+    current = await require_org(uow, Action.ORG_JOIN, person=admin)
     invite = await redeem(uow, kind=CodeKind.ORG_INVITE, code=code, by=admin, now=now)
     target = await uow.organizations.get(invite.organization_id)
     if target is None:
@@ -274,8 +271,12 @@ async def join(
     for event in await uow.audit.find(organization_id=current.id):
         event.organization_id = target.id
         await uow.audit.save(event)
-    for unused in await uow.codes.find(organization_id=current.id, used_at=None):
-        await uow.codes.delete(unused.id)
+    for link in await uow.codes.find(organization_id=current.id):
+        if link.used_at is None:
+            await uow.codes.delete(link.id)
+        else:  # the record of who joined or linked when stays with the people it names
+            link.organization_id = target.id
+            await uow.codes.save(link)
     await uow.organizations.delete(current.id)
     await record(
         uow,
@@ -320,17 +321,143 @@ async def _move_people(
     return moved, matched
 
 
+_SAME_HUMAN: tuple[tuple[str, str], ...] = (
+    ("identities", "person_id"),
+    ("codes", "created_by_id"),
+    ("codes", "used_by_id"),
+    ("audit", "actor_id"),
+    ("outbox", "person_id"),
+)
+"""What names a merged person and follows them into the person they merge into: their chat
+identities, the codes they made or used, what the audit trail says they did, the messages on
+their way to them. (The schema's foreign keys refuse removing a person anything still names.)"""
+
+
 async def _merge(uow: UnitOfWork, *, source: Person, into: Person) -> None:
-    """``source``'s identities become ``into``'s, and ``source`` (who owns nothing else: see
-    :func:`_owns_work`) is removed with its digest settings and feedback."""
-    for identity in await uow.identities.find(person_id=source.id):
-        identity.person_id = into.id
-        await uow.identities.save(identity)
+    """``source``'s identities (and :data:`_SAME_HUMAN`) become ``into``'s, and ``source`` (who
+    owns nothing else: see :func:`_owns_work`) is removed with its digest settings and
+    feedback."""
+    for name, field in _SAME_HUMAN:
+        repository: Repository[Any] = getattr(uow, name)
+        where: dict[str, object] = {field: source.id}
+        for row in await repository.find(order_by=None, limit=None, **where):
+            setattr(row, field, into.id)
+            await repository.save(row)
     for preference in await uow.preferences.find(person_id=source.id):
         await uow.preferences.delete(preference.id)
     for feedback in await uow.feedback.find(person_id=source.id):
         await uow.feedback.delete(feedback.id)
     await uow.people.delete(source.id)
+
+
+# --- an installation made with a partner's invitation ---------------------------------------
+
+
+async def inviting(uow: UnitOfWork, *, code: str, now: datetime) -> Organization | None:
+    """The organization an invitation code would join, while it can still be used (what the
+    install page tells the installer before they install)."""
+    try:
+        row = await usable(uow, kind=CodeKind.ORG_INVITE, code=code, now=now)
+    except (NotFound, InvalidState):
+        return None
+    return await uow.organizations.get(row.organization_id)
+
+
+async def install(
+    uow: UnitOfWork,
+    *,
+    platform: Platform,
+    external_id: str,
+    name: str,
+    installer_id: str,
+    installer: Profile,
+    code: str,
+    now: datetime,
+) -> Installation:
+    """An installation (Slack OAuth), made with the partner invitation ``code`` when it is not
+    "": a new workspace joins the inviting organization (its installer matched by email there,
+    else a new person, not an admin of it), the code is used up, and both the installer and the
+    inviting admins are told. With no code, or a code that cannot be used (unknown, used,
+    expired), the installation founds its own organization as any other, and the installer's
+    greeting says why it did not join. A reinstall changes nothing."""
+    existing = await uow.workspaces.first(platform=platform, external_id=external_id)
+    target = None
+    refused = ""
+    if code and existing is None:
+        try:
+            invite = await usable(uow, kind=CodeKind.ORG_INVITE, code=code, now=now)
+        except (NotFound, InvalidState) as error:
+            refused = error.message.replace(f" {_UNCHANGED}", "")
+        else:  # claimed before anything is made, so a code used meanwhile founds an org instead
+            if await uow.codes.set_if(invite.id, "used_at", now, expected=None):
+                target = await uow.organizations.get(invite.organization_id)
+            else:
+                refused = f"That {_WHAT[CodeKind.ORG_INVITE]} was already used."
+    if target is None:
+        return await install_workspace(
+            uow,
+            platform=platform,
+            external_id=external_id,
+            name=name,
+            installer_id=installer_id,
+            installer=installer,
+            now=now,
+            not_joined=refused,
+        )
+    workspace = await link_workspace(
+        uow,
+        platform=platform,
+        external_id=external_id,
+        name=name,
+        organization_id=target.id,
+        now=now,
+    )
+    person = await identify(
+        uow, workspace=workspace, user_id=installer_id, profile=installer, now=now
+    )
+    assert person is not None  # a profile was given
+    invite.used_at, invite.used_by_id = now, person.id
+    await uow.codes.save(invite)
+    await record(
+        uow,
+        organization_id=target.id,
+        actor_id=person.id,
+        action="org.joined",
+        subject=f"workspace:{workspace.id}",
+        detail=f"installed in {platform.value} {external_id} with an invitation",
+        at=now,
+        platform=platform.value,
+    )
+    place = name or external_id
+    await deliver(
+        uow,
+        Message(
+            title=f"Welcome to Leaderbot, {person.name}",
+            sections=(
+                f"You installed Leaderbot in {place} with an invitation from {target.name}, so "
+                f"{place} is now part of {target.name}: its people see {target.name}'s projects "
+                "and it sees theirs.",
+                f"An admin of {target.name} can make you an admin there (org admin add @you). "
+                "org show lists the workspaces; type help for every command.",
+            ),
+            target=Target(person_id=person.id),
+            key=f"welcome:{target.id}:workspace:{workspace.id}",
+        ),
+        organization_id=target.id,
+        now=now,
+    )
+    await tell_admin(
+        uow,
+        organization_id=target.id,
+        title=f"{place} joined {target.name}",
+        sections=(
+            f"{person.name} installed Leaderbot in {place} ({platform.value}) with your "
+            f"invitation, so it is now part of {target.name}.",
+        ),
+        key=f"org:joined:{workspace.id}",
+        now=now,
+    )
+    return Installation(workspace=workspace, admin=None)
 
 
 # --- a person's identities -------------------------------------------------------------------

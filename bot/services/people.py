@@ -10,7 +10,7 @@ person. A workspace joins an organization only by an explicit act (:func:`config
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.calendar import valid_timezone
@@ -113,10 +113,12 @@ async def install_workspace(
     installer_id: str,
     installer: Profile,
     now: datetime,
+    not_joined: str = "",
 ) -> Installation:
     """An installation (Slack OAuth): a new workspace founds its own organization, whose
     installer becomes a person, gets an identity and is its admin, and is greeted with the
-    set-up steps. Reinstalling in a known workspace changes nothing here."""
+    set-up steps (and ``not_joined``: why the invitation it was made with was not used).
+    Reinstalling in a known workspace changes nothing here."""
     existing = await uow.workspaces.first(platform=platform, external_id=external_id)
     if existing is not None:
         return Installation(workspace=existing, admin=None)
@@ -145,7 +147,17 @@ async def install_workspace(
         at=now,
         platform=platform.value,
     )
-    await deliver(uow, welcome(organization, admin), organization_id=organization.id, now=now)
+    greeting = welcome(organization, admin)
+    if not_joined:
+        greeting = replace(
+            greeting,
+            sections=(
+                f"{not_joined} So {organization.name} is an organization of its own; to join "
+                "the partner's, type org join with a new invitation code.",
+                *greeting.sections,
+            ),
+        )
+    await deliver(uow, greeting, organization_id=organization.id, now=now)
     return Installation(workspace=workspace, admin=admin)
 
 
@@ -169,7 +181,13 @@ def welcome(organization: Organization, admin: Person) -> Message:
     )
 
 
-def caller_of(person: Person, *, platform: Platform, workspace_id: int | None) -> Caller:
+def caller_of(
+    person: Person,
+    *,
+    platform: Platform,
+    workspace_id: int | None,
+    reported_timezone: str = "",
+) -> Caller:
     return Caller(
         person_id=person.id,
         organization_id=person.organization_id,
@@ -177,6 +195,7 @@ def caller_of(person: Person, *, platform: Platform, workspace_id: int | None) -
         timezone=person.timezone,
         platform=platform,
         workspace_id=workspace_id,
+        reported_timezone=reported_timezone,
     )
 
 
@@ -236,14 +255,25 @@ async def identify(
     return person
 
 
-async def set_timezone(uow: UnitOfWork, *, person_id: int, timezone: str) -> Person | None:
-    """Take the timezone a platform reports for a person (Teams' ``localTimezone``) when it is
-    a valid IANA zone and differs from the stored one; the person, changed or not."""
-    person = await uow.people.get(person_id)
-    if person is None or not valid_timezone(timezone) or person.timezone == timezone:
+async def report_timezone(
+    uow: UnitOfWork, *, workspace_id: int, user_id: str, timezone: str
+) -> Person | None:
+    """The platform reports ``timezone`` for this identity (Teams' ``localTimezone``). When it
+    is a valid IANA zone other than the one it last reported (first contact, or the user's
+    device moved), it is recorded and becomes the person's timezone; a zone the person chose
+    since (``me timezone``) stays while the platform keeps reporting the same one. The person,
+    changed or not; None for an unknown identity."""
+    identity = await uow.identities.first(workspace_id=workspace_id, user_id=user_id)
+    if identity is None:
+        return None
+    person = await uow.people.get(identity.person_id)
+    if person is None or not valid_timezone(timezone) or identity.reported_timezone == timezone:
         return person
-    person.timezone = timezone
-    await uow.people.save(person)
+    identity.reported_timezone = timezone
+    await uow.identities.save(identity)
+    if person.timezone != timezone:
+        person.timezone = timezone
+        await uow.people.save(person)
     return person
 
 

@@ -23,15 +23,35 @@ def _url() -> str:
 
 
 def _migrate(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Re-creating a table (batch mode) drops and renames tables that others reference,
+        # which SQLite refuses while it enforces foreign keys. The pragma only takes effect
+        # outside a transaction: this runs before the migration's first write opens one.
+        # The migration's engine is disposed right after (storage.migrate), so no connection
+        # with enforcement off ever serves the application.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         include_name=include_name,
         # SQLite cannot ALTER most things: later revisions rebuild tables in batch mode.
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            _check_foreign_keys(connection)
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """With enforcement off, a migration could leave a dangling reference: refuse to finish."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(
+            f"the migration left {len(broken)} row(s) pointing at missing rows, first: "
+            f"{tuple(broken[0])} (table, rowid, referred table, constraint)"
+        )
 
 
 async def _migrate_url(url: str) -> None:

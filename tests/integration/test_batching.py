@@ -16,6 +16,7 @@ from bot.model import OutboxMessage, Platform
 from bot.ports import UnitOfWorkFactory
 from storage.engine import create_engine
 from storage.uow import make_uow_factory
+from tests.parents import add_parents
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -48,8 +49,10 @@ async def engine(database: Path) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
-    return make_uow_factory(engine)
+async def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
+    factory = make_uow_factory(engine)
+    await add_parents(factory)  # organization 1 and workspace 1, which ``row`` points at
+    return factory
 
 
 async def keys_in(database: Path) -> set[str]:
@@ -195,6 +198,7 @@ async def test_units_that_read_while_others_write_then_write_late_do_not_fail(
     assert len(await keys_in(database)) == 25
 
 
+@pytest.mark.usefixtures("uow")  # its parent rows
 async def test_two_factories_on_one_engine_share_the_writer(
     engine: AsyncEngine, database: Path
 ) -> None:

@@ -35,6 +35,7 @@ from bot.ports import UnitOfWork, UnitOfWorkFactory
 from storage.engine import create_engine, normalize_url
 from storage.migrate import include_name
 from storage.tables import Base
+from tests.parents import add_parents
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LEASE = NOW + timedelta(minutes=2)
@@ -45,6 +46,12 @@ PARIS = timezone(timedelta(hours=1))
 def backend(request: pytest.FixtureRequest) -> str:
     """Which implementation ``uow_factory`` is on in this test."""
     return str(request.node.callspec.params["uow_factory"])
+
+
+@pytest.fixture
+async def parents(uow_factory: UnitOfWorkFactory) -> None:
+    """The organizations, workspace, people and projects the bare ids below point at."""
+    await add_parents(uow_factory)
 
 
 def ask(**changes: Any) -> Ask:
@@ -87,6 +94,7 @@ async def add_all(uow: UnitOfWork, *asks: Ask) -> list[int]:
     return [(await uow.asks.add(a)).id for a in asks]
 
 
+@pytest.mark.usefixtures("parents")
 async def test_add_assigns_ids_and_get_returns_an_equal_copy(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
@@ -104,6 +112,7 @@ async def test_add_assigns_ids_and_get_returns_an_equal_copy(
         assert loaded is not first
 
 
+@pytest.mark.usefixtures("parents")
 async def test_add_refuses_an_item_that_already_has_an_id(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         stored = await uow.asks.add(ask())
@@ -111,6 +120,7 @@ async def test_add_refuses_an_item_that_already_has_an_id(uow_factory: UnitOfWor
             await uow.asks.add(stored)
 
 
+@pytest.mark.usefixtures("parents")
 async def test_changes_without_save_are_not_stored(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         item = await uow.asks.add(ask(consulted_ids=[3]))
@@ -123,6 +133,7 @@ async def test_changes_without_save_are_not_stored(uow_factory: UnitOfWorkFactor
         assert (found.text, found.consulted_ids) == ("two more nurses", [3])
 
 
+@pytest.mark.usefixtures("parents")
 async def test_save_writes_every_field(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         item = await uow.asks.add(ask())
@@ -137,12 +148,14 @@ async def test_save_writes_every_field(uow_factory: UnitOfWorkFactory) -> None:
         assert await uow.asks.get(item.id) == item
 
 
+@pytest.mark.usefixtures("parents")
 async def test_save_of_an_unknown_id_fails(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         with pytest.raises(LookupError):
             await uow.asks.save(ask(id=41))
 
 
+@pytest.mark.usefixtures("parents")
 async def test_delete_removes_and_ignores_unknown_ids(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         keep, drop = await add_all(uow, ask(), ask())
@@ -153,6 +166,7 @@ async def test_delete_removes_and_ignores_unknown_ids(uow_factory: UnitOfWorkFac
         assert [a.id for a in await uow.asks.find()] == [keep]
 
 
+@pytest.mark.usefixtures("parents")
 async def test_find_criteria(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         a, b, c, d = await add_all(
@@ -196,6 +210,7 @@ async def test_find_refuses_unknown_fields_and_suffixes(uow_factory: UnitOfWorkF
             await uow.asks.find(order_by="-colour")
 
 
+@pytest.mark.usefixtures("parents")
 async def test_order_limit_first_and_count(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         a, b, c, d = await add_all(
@@ -218,6 +233,7 @@ async def test_order_limit_first_and_count(uow_factory: UnitOfWorkFactory) -> No
         assert await uow.asks.count(needed_by=date(2026, 12, 3)) == 2
 
 
+@pytest.mark.usefixtures("parents")
 async def test_field_types_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         person = await uow.people.add(
@@ -267,6 +283,7 @@ async def test_field_types_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         assert loaded.next_escalation_at.tzinfo == UTC and loaded.created_at.tzinfo == UTC
 
 
+@pytest.mark.usefixtures("parents")
 async def test_naive_datetimes_are_refused(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         with pytest.raises(ValueError):
@@ -305,6 +322,7 @@ async def test_uncommitted_changes_are_invisible_to_other_units(
         assert await reader.organizations.count() == 1
 
 
+@pytest.mark.usefixtures("parents")
 async def test_unique_constraints_raise_conflict(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         await uow.people.add(Person(organization_id=1, handle="ana", name="Ana"))
@@ -315,6 +333,7 @@ async def test_unique_constraints_raise_conflict(uow_factory: UnitOfWorkFactory)
         assert duplicate.id == 0
 
 
+@pytest.mark.usefixtures("parents")
 async def test_save_into_a_unique_key_raises_conflict(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         await uow.projects.add(Project(organization_id=1, key="SEPSIS", name="Sepsis"))
@@ -324,6 +343,7 @@ async def test_save_into_a_unique_key_raises_conflict(uow_factory: UnitOfWorkFac
             await uow.projects.save(falls)
 
 
+@pytest.mark.usefixtures("parents")
 async def test_exactly_one_accountable_per_project_and_area(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         for person_id, letter, area in [
@@ -340,6 +360,7 @@ async def test_exactly_one_accountable_per_project_and_area(uow_factory: UnitOfW
             await uow.raci.add(RaciEntry(project_id=1, area="budget", person_id=6, letter=Letter.A))
 
 
+@pytest.mark.usefixtures("parents")
 async def test_enqueue_is_idempotent_on_the_key(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         first = message("ask:1:card@1:dana")
@@ -354,6 +375,7 @@ async def test_enqueue_is_idempotent_on_the_key(uow_factory: UnitOfWorkFactory) 
         assert await uow.outbox.count() == 1
 
 
+@pytest.mark.usefixtures("parents")
 async def test_claim_due_takes_pending_due_messages_oldest_first(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
@@ -384,6 +406,7 @@ async def test_claim_due_takes_pending_due_messages_oldest_first(
         assert await uow.outbox.claim_due(now=NOW, limit=10, platforms=ALL, lease_until=LEASE) == []
 
 
+@pytest.mark.usefixtures("parents")
 async def test_claim_due_leaves_platforms_this_process_cannot_send_to(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
@@ -399,6 +422,7 @@ async def test_claim_due_leaves_platforms_this_process_cannot_send_to(
         assert [m.key for m in claimed] == ["slack"]
 
 
+@pytest.mark.usefixtures("parents")
 async def test_concurrent_claims_never_share_a_message(uow_factory: UnitOfWorkFactory) -> None:
     """Two units claim at once (separate tasks, as two drains do): each row goes to one of them;
     what the one that rolls back had claimed is due again, what the other sent is not."""

@@ -179,7 +179,7 @@ async def test_a_reported_timezone_is_taken_when_valid_and_new(core: Core) -> No
         ("", "Asia/Tokyo"),
         ("Europe/Berlin", "Europe/Berlin"),
     ):
-        caller = await core.set_timezone(
+        caller = await core.report_timezone(
             caller, workspace_external_id="tenant-1", user_id="aad-1", timezone=reported
         )
         assert caller.timezone == expected

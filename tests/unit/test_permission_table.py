@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.model import Ask, Blocker, Project, Severity
+from bot.model import Ask, Blocker, Organization, Project, Severity
 from bot.permissions import TABLE, Action, Party, allows, refusal
 
 A, P = Action, Party
@@ -48,6 +48,11 @@ EXPECTED: dict[Action, set[Party]] = {
         P.SPONSOR,
         P.ADMIN,
     },
+    A.ORG_INVITE: {P.ADMIN},
+    A.ORG_JOIN: {P.ADMIN},
+    A.ORG_ADMINS: {P.ADMIN},
+    A.ORG_EXECUTIVE: {P.ADMIN},
+    A.ORG_NAME: {P.ADMIN},
 }
 
 
@@ -72,6 +77,7 @@ def test_acknowledging_and_resolving_are_open_to_the_same_people() -> None:
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 PROJECT = Project(id=1, organization_id=1, key="SEPSIS", name="Sepsis")
+ORGANIZATION = Organization(id=1, name="St Mary's", admin_ids=[9, 2])
 ASK = Ask(
     id=7,
     organization_id=1,
@@ -93,7 +99,7 @@ BLOCKER = Blocker(
     ladder=[3, 2],
     created_at=NOW,
 )
-NAMES = {1: "Ana Silva", 2: "Dana Lee", 3: "Raj Patel"}
+NAMES = {1: "Ana Silva", 2: "Dana Lee", 3: "Raj Patel", 9: "Omar Haddad"}
 SENTENCES = {
     A.DECIDE_ASK: "Only Dana Lee or their active delegate can decide ask #7.",
     A.ANSWER_ASK: "Only Ana Silva, who raised it, can answer the question on ask #7.",
@@ -115,20 +121,42 @@ SENTENCES = {
     A.WITHDRAW_BLOCKER: "Only Ana Silva, who raised it, can withdraw blocker #4.",
     A.VIEW_ASK: "Only the people on it, anyone on #SEPSIS, or an admin, can see ask #7.",
     A.VIEW_BLOCKER: "Only the people on it, anyone on #SEPSIS, or an admin, can see blocker #4.",
+    A.ORG_INVITE: "Only an admin of St Mary's (Omar Haddad, Dana Lee) can invite a partner.",
+    A.ORG_JOIN: "Only an admin of St Mary's (Omar Haddad, Dana Lee) can move this workspace.",
+    A.ORG_ADMINS: "Only an admin of St Mary's (Omar Haddad, Dana Lee) can change the admins.",
+    A.ORG_EXECUTIVE: "Only an admin of St Mary's (Omar Haddad, Dana Lee) can name the executive.",
+    A.ORG_NAME: "Only an admin of St Mary's (Omar Haddad, Dana Lee) can rename the organization.",
 }
+ORG_ACTIONS = [A.ORG_INVITE, A.ORG_JOIN, A.ORG_ADMINS, A.ORG_EXECUTIVE, A.ORG_NAME]
 
 
 @pytest.mark.parametrize("action", list(Action))
 def test_each_refusal_says_who_may(action: Action) -> None:
+    on_organization = action in ORG_ACTIONS
     error = refusal(
         action,
         held=frozenset({P.MEMBER}),
-        project=PROJECT,
+        project=None if on_organization else PROJECT,
+        organization=ORGANIZATION if on_organization else None,
         ask=ASK,
         blocker=BLOCKER,
         names=NAMES,
     )
     assert error.message == f"{SENTENCES[action]} Nothing was changed."
+
+
+@pytest.mark.parametrize("action", ORG_ACTIONS)
+def test_an_organization_without_admins_says_how_to_name_one(action: Action) -> None:
+    error = refusal(
+        action,
+        held=frozenset({P.MEMBER}),
+        organization=Organization(id=1, name="St Mary's"),
+        names={},
+    )
+    assert error.message == (
+        f"Only an admin of St Mary's can {action.value}, and it has none yet: the operator "
+        "names one with `leaderbot org admin add @handle`. Nothing was changed."
+    )
 
 
 def test_the_requester_is_told_why_they_may_not_decide() -> None:

@@ -1,7 +1,7 @@
 """An ask's conversation: the decider's questions and the requester's answers, one row each.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-02
 
 "Need info" used to append ``Q: … A: …`` to the ask's own text, so the decision log, digests and
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

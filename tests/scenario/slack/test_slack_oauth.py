@@ -28,6 +28,7 @@ from cryptography.fernet import Fernet
 from adapters.app import Application, build_application, migrate
 from adapters.settings import Settings
 from bot.clock import ManualClock
+from bot.context import Caller
 from bot.model import Platform
 from bot.services.demo import seed_demo
 from cadence.drain import drain_until_idle
@@ -332,3 +333,103 @@ async def test_a_malformed_key_turns_slack_off_with_a_reason(
     await app.close()
     assert app.platforms["slack"].startswith("off")
     assert any("not a Fernet key" in r.getMessage() for r in caplog.records)
+
+
+async def install_invited(client: TestClient, slack: FakeSlack, invitation: str) -> str:
+    """The install page opened from a partner's link (``/slack/install?code=…``), then the
+    round trip through Slack; returns the install page's text. The invitation cookie is
+    ``Secure`` too, so it is handed back explicitly, as a browser on https would."""
+    page = await client.get(f"/slack/install?code={invitation}", allow_redirects=False)
+    assert page.status == 200
+    html = await page.text()
+    found = re.search(r"state=([^&\"]+)", html)
+    assert found, html
+    state = found.group(1)
+    carried = page.cookies["leaderbot-invitation"].value
+    assert carried == invitation
+    slack.offer_install(
+        "code-9", team_id=TEAM, team_name="Northfield", bot_token=TOKEN, bot_user="UB2"
+    )
+    back = await client.get(
+        "/slack/oauth_redirect",
+        params={"code": "code-9", "state": state},
+        headers={"Cookie": f"{STATE_COOKIE}={state}; leaderbot-invitation={carried}"},
+    )
+    assert back.status == 200 and "Thank you" in await back.text()
+    return html
+
+
+async def invitation_of(app: Application) -> str:
+    reply = await app.core.command(await console(app, "ana"), "org invite")
+    found = re.search(r"[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}", reply.messages[0].sections[0])
+    assert found, reply
+    return found[0]
+
+
+async def console(app: Application, handle: str) -> Caller:
+    caller = await app.core.caller_for_handle(handle, platform=Platform.CONSOLE)
+    assert caller is not None
+    return caller
+
+
+async def test_an_install_with_a_partner_invitation_joins_the_inviting_organization(
+    server: Build, slack: FakeSlack
+) -> None:
+    app, client = await server()
+    slack.add_user(
+        INSTALLER, name="irene", real_name="Irene Ito", email="irene@north.example", tz="UTC"
+    )
+    invitation = await invitation_of(app)
+
+    page = await install_invited(client, slack, invitation)
+
+    assert "your workspace joins <b>Northfield Health (demo)</b>" in page
+    async with app.uow() as uow:
+        (demo,) = await uow.organizations.find()
+        workspace = await uow.workspaces.first(platform=Platform.SLACK, external_id=TEAM)
+        assert workspace is not None and workspace.organization_id == demo.id
+        identity = await uow.identities.first(workspace_id=workspace.id, user_id=INSTALLER)
+        assert identity is not None
+        irene = await uow.people.get(identity.person_id)
+        assert irene is not None and irene.organization_id == demo.id
+        assert irene.id not in demo.admin_ids
+        (code,) = await uow.codes.find()
+        assert code.used_by_id == irene.id and code.used_at is not None
+    await drain_until_idle(app.uow, senders=app.senders, clock=app.clock)
+    (greeting,) = slack.posts("D0INSTALLER")
+    said = json.dumps(greeting.args["blocks"])
+    assert "Northfield is now part of Northfield Health (demo)" in said
+    # The installer's team now sees the inviting organization's projects.
+    status, body = await SlackRoute(client).command(
+        installer_command(slack, "status #SEPSIS", reply_to="status")
+    )
+    assert status == 200 and "Nothing was changed" not in body and "SEPSIS" in body
+
+
+async def test_an_install_with_a_used_invitation_founds_its_own_and_says_why(
+    server: Build, slack: FakeSlack
+) -> None:
+    app, client = await server()
+    slack.add_user(
+        INSTALLER, name="irene", real_name="Irene Ito", email="irene@north.example", tz="UTC"
+    )
+    invitation = await invitation_of(app)
+    async with app.uow() as uow:
+        (code,) = await uow.codes.find()
+        code.used_at, code.used_by_id = MONDAY, code.created_by_id
+        await uow.codes.save(code)
+        await uow.commit()
+
+    page = await install_invited(client, slack, invitation)
+
+    assert "That invitation code cannot be used" in page
+    async with app.uow() as uow:
+        _, own = await uow.organizations.find(order_by="id")
+        workspace = await uow.workspaces.first(platform=Platform.SLACK, external_id=TEAM)
+        assert workspace is not None and workspace.organization_id == own.id
+        assert len(own.admin_ids) == 1
+    await drain_until_idle(app.uow, senders=app.senders, clock=app.clock)
+    (greeting,) = slack.posts("D0INSTALLER")
+    said = json.dumps(greeting.args["blocks"])
+    assert "That invitation code was already used." in said
+    assert "So Northfield is an organization of its own" in said

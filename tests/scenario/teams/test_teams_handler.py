@@ -48,8 +48,8 @@ class FakeCore:
         self.calls.append(("configured_workspace", kwargs))
         return Workspace(id=1, organization_id=1, platform=kwargs["platform"], external_id="t")
 
-    async def set_timezone(self, caller: Caller, **kwargs: Any) -> Caller:
-        self.calls.append(("set_timezone", kwargs))
+    async def report_timezone(self, caller: Caller, **kwargs: Any) -> Caller:
+        self.calls.append(("report_timezone", kwargs))
         return replace(caller, timezone=kwargs["timezone"])
 
     async def identify(self, **kwargs: Any) -> Caller | None:

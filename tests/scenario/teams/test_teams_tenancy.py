@@ -213,3 +213,29 @@ async def test_a_teams_user_takes_the_timezone_teams_reports(
     clientinfo = {"type": "clientInfo", "timezone": "Asia/Tokyo"}
     assert await zone_after({"localTimezone": None, "entities": [clientinfo]}) == "Asia/Tokyo"
     assert await zone_after({"localTimezone": None, "entities": []}) == "Asia/Tokyo"
+
+
+async def test_a_timezone_chosen_with_me_timezone_sticks_until_teams_reports_another(
+    core: Core, connector: FakeConnector, route: Any
+) -> None:
+    served = await route()
+
+    async def zone_after(text: str, reported: str) -> str:
+        activity = message(connector.url, text=text, localTimezone=reported)
+        assert await served.post(activity) in (200, 201)
+        async with core.uow() as uow:
+            identity = await uow.identities.first(platform=Platform.TEAMS, user_id="aad-dana")
+            assert identity is not None and identity.reported_timezone == reported
+            person = await uow.people.get(identity.person_id)
+            assert person is not None
+            return person.timezone
+
+    assert await zone_after("help", "Europe/Lisbon") == "Europe/Lisbon"
+    assert await zone_after("me timezone America/Chicago", "Europe/Lisbon") == "America/Chicago"
+    # Teams keeps reporting Lisbon: Dana's own choice stays, message after message.
+    assert await zone_after("help", "Europe/Lisbon") == "America/Chicago"
+    assert await zone_after("asks", "Europe/Lisbon") == "America/Chicago"
+    # Her device moved: Teams reports a new zone, and that is news.
+    assert await zone_after("help", "Europe/Berlin") == "Europe/Berlin"
+    replies = [a.body.get("text", "") for a in connector.activities()]
+    assert "Done. Your working day: 08:00–18:00 America/Chicago." in replies

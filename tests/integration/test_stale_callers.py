@@ -1,0 +1,84 @@
+"""Two server processes on one database: after ``me link`` or ``org join`` in one, the other
+answers the moved user as who they now are, never with the caller it had cached ("I don't know
+you yet", or the organization they left)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import ManualClock
+from bot.dispatch import UNKNOWN, Core
+from bot.model import Identity, Person, Platform, Workspace
+from bot.services.demo import seed_demo
+from bot.services.people import caller_of
+from storage.engine import create_engine
+from storage.uow import make_uow_factory
+from tests.integration.test_org_setup import MONDAY, code_in, partner, say, who
+
+
+@pytest.fixture
+async def cores(sql_engine: AsyncEngine) -> AsyncIterator[tuple[Core, Core]]:
+    """Process 1 and process 2: each its own engine (pool, SQLite writer, directory copy)."""
+    clock = ManualClock(MONDAY)
+    first = Core(uow=make_uow_factory(sql_engine), clock=clock)
+    await seed_demo(first.uow, clock)
+    other = create_engine(sql_engine.url)
+    try:
+        yield first, Core(uow=make_uow_factory(other), clock=clock)
+    finally:
+        await other.dispose()
+
+
+async def test_after_me_link_elsewhere_the_identity_is_its_new_person(
+    cores: tuple[Core, Core],
+) -> None:
+    one, two = cores
+    ana = await who(one, "ana")
+    async with one.uow() as uow:
+        workspace = await uow.workspaces.add(
+            Workspace(organization_id=ana.organization_id, platform=Platform.TEAMS, external_id="t")
+        )
+        fresh = await uow.people.add(
+            Person(organization_id=ana.organization_id, handle="ana.s", name="Ana S")
+        )
+        await uow.identities.add(
+            Identity(
+                person_id=fresh.id, workspace_id=workspace.id, platform=Platform.TEAMS, user_id="u"
+            )
+        )
+        await uow.commit()
+    cached = await two.identify(platform=Platform.TEAMS, workspace_external_id="t", user_id="u")
+    assert cached is not None and cached.person_id == fresh.id
+    code = code_in(await say(one, ana, "me link"))
+    on_teams = caller_of(fresh, platform=Platform.TEAMS, workspace_id=workspace.id)
+    assert (await say(one, on_teams, f"me link {code}")).startswith("Linked:")
+
+    said = await say(two, cached, "me timezone Europe/Lisbon")
+
+    assert said == "Done. Your working day: 08:00–18:00 Europe/Lisbon."
+    async with two.uow() as uow:
+        person = await uow.people.get(ana.person_id)
+    assert person is not None and person.timezone == "Europe/Lisbon"
+    again = await two.identify(platform=Platform.TEAMS, workspace_external_id="t", user_id="u")
+    assert again is not None and again.person_id == ana.person_id
+
+
+async def test_after_org_join_elsewhere_the_workspace_user_is_in_the_inviting_organization(
+    cores: tuple[Core, Core],
+) -> None:
+    one, two = cores
+    bo, _ = await partner(one)
+    cached = await two.identify(
+        platform=Platform.TEAMS, workspace_external_id="tenant-partner", user_id="29:bo"
+    )
+    assert cached == bo
+    code = code_in(await say(one, "ana", "org invite"))
+    assert "is now part of Northfield Health (demo)" in await say(one, bo, f"org join {code}")
+
+    said = await say(two, cached, "org show")
+
+    assert said.startswith("Northfield Health (demo)\n")
+    assert UNKNOWN not in said
