@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.calendar import moment_in
 from bot.commands import (
     MeHoursCmd,
     MeLinkCmd,
@@ -67,8 +68,8 @@ async def on_org_invite(ctx: Ctx, cmd: OrgInviteCmd) -> Reply:
         messages=(
             text(
                 f"Invitation code for {organization.name}: {code}",
-                f"It works once, until {row.expires_at:%H:%M UTC on %a %d %b %Y}. Give it to "
-                "the partner's Leaderbot admin and ask them to type this to Leaderbot in their "
+                f"It works once, until {moment_in(row.expires_at, ctx.person.timezone)}. Give it "
+                "to the partner's Leaderbot admin and ask them to type this to Leaderbot in their "
                 f"own Slack or Teams: org join {code}",
                 f"Their workspace then joins {organization.name}.",
             ),
@@ -180,7 +181,7 @@ async def on_me_link(ctx: Ctx, cmd: MeLinkCmd) -> Reply:
                     f"Your link code: {code}",
                     "On your other platform (Slack or Teams), type this to Leaderbot: "
                     f"me link {code}",
-                    f"It works once, until {row.expires_at:%H:%M UTC on %a %d %b %Y}; that "
+                    f"It works once, until {moment_in(row.expires_at, ctx.person.timezone)}; that "
                     "identity then becomes yours.",
                 ),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.calendar import moment_in
 from bot.commands import (
     DecisionsCmd,
     KpiAddCmd,
@@ -345,7 +346,8 @@ async def on_decisions(ctx: Ctx, cmd: DecisionsCmd) -> Reply:
         ctx.uow, [i for d in decisions for i in (d.decided_by_id, d.on_behalf_of_id) if i]
     )
     lines = [
-        f"{d.decided_at:%d %b %Y} · {signed(names, d.decided_by_id, d.on_behalf_of_id)}"
+        f"{moment_in(d.decided_at, ctx.person.timezone)}"
+        f" · {signed(names, d.decided_by_id, d.on_behalf_of_id)}"
         f" · {d.outcome}" + (f" — {d.rationale}" if d.rationale else "")
         for d in decisions
     ]

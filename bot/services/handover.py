@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.calendar import local_date
 from bot.errors import InvalidState, NotAllowed, NotFound, UsageError
 from bot.messages import Fact, Message, Target
 from bot.model import AskState, Person, Project
@@ -182,7 +183,7 @@ async def briefing(
             if b.project_id == project.id
         ]
         lines += [
-            f"Decided {d.decided_at:%d %b}: {d.outcome}"
+            f"Decided {local_date(d.decided_at, successor.timezone):%d %b}: {d.outcome}"
             for d in decisions
             if d.project_id == project.id
         ][:3]

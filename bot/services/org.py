@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.calendar import moment_in
 from bot.context import Profile
 from bot.errors import Conflict, InvalidState, NotAllowed, NotFound, UsageError
 from bot.messages import Message, Target
@@ -194,9 +195,10 @@ _NEW = {
 }
 
 
-async def usable(uow: UnitOfWork, *, kind: CodeKind, code: str, now: datetime) -> LinkCode:
+async def usable(uow: UnitOfWork, *, kind: CodeKind, code: str, now: datetime, tz: str) -> LinkCode:
     """The code's row, if it can still be used; refuses an unknown, used or expired code
-    (nothing is marked: :func:`redeem` does)."""
+    (nothing is marked: :func:`redeem` does). An expiry is told in ``tz``, the zone of whoever
+    typed the code."""
     what, new = _WHAT[kind], _NEW[kind]
     row = await uow.codes.first(code_hash=_hash(code), kind=kind)
     if row is None:
@@ -205,7 +207,7 @@ async def usable(uow: UnitOfWork, *, kind: CodeKind, code: str, now: datetime) -
         raise InvalidState(f"That {what} was already used. {new} {_UNCHANGED}")
     if now >= row.expires_at:
         raise InvalidState(
-            f"That {what} expired at {row.expires_at:%H:%M UTC on %a %d %b %Y}. {new} {_UNCHANGED}"
+            f"That {what} expired on {moment_in(row.expires_at, tz)}. {new} {_UNCHANGED}"
         )
     return row
 
@@ -215,7 +217,7 @@ async def redeem(
 ) -> LinkCode:
     """Mark the code used by ``by``; refuses an unknown, used or expired code."""
     what, new = _WHAT[kind], _NEW[kind]
-    row = await usable(uow, kind=kind, code=code, now=now)
+    row = await usable(uow, kind=kind, code=code, now=now, tz=by.timezone)
     if not await uow.codes.set_if(row.id, "used_at", now, expected=None):
         raise InvalidState(f"That {what} was already used. {new} {_UNCHANGED}")
     row.used_at, row.used_by_id = now, by.id
@@ -357,7 +359,8 @@ async def inviting(uow: UnitOfWork, *, code: str, now: datetime) -> Organization
     """The organization an invitation code would join, while it can still be used (what the
     install page tells the installer before they install)."""
     try:
-        row = await usable(uow, kind=CodeKind.ORG_INVITE, code=code, now=now)
+        # the refusal is not shown (the page only says whether it would join), so any zone
+        row = await usable(uow, kind=CodeKind.ORG_INVITE, code=code, now=now, tz="UTC")
     except (NotFound, InvalidState):
         return None
     return await uow.organizations.get(row.organization_id)
@@ -385,7 +388,9 @@ async def install(
     refused = ""
     if code and existing is None:
         try:
-            invite = await usable(uow, kind=CodeKind.ORG_INVITE, code=code, now=now)
+            invite = await usable(
+                uow, kind=CodeKind.ORG_INVITE, code=code, now=now, tz=installer.timezone
+            )
         except (NotFound, InvalidState) as error:
             refused = error.message.replace(f" {_UNCHANGED}", "")
         else:  # claimed before anything is made, so a code used meanwhile founds an org instead

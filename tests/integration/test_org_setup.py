@@ -242,7 +242,7 @@ async def test_a_partner_workspace_joins_with_an_invitation_code(core: Core) -> 
     code = code_in(said)
     assert said == (
         f"Invitation code for Northfield Health (demo): {code}\n"
-        "It works once, until 10:00 UTC on Tue 24 Nov 2026. Give it to the partner's Leaderbot "
+        "It works once, until Tue 24 Nov 2026 10:00 GMT. Give it to the partner's Leaderbot "
         "admin and ask them to type this to Leaderbot in their own Slack or Teams: "
         f"org join {code}\nTheir workspace then joins Northfield Health (demo)."
     )
@@ -278,7 +278,7 @@ async def test_an_invitation_code_works_once_and_for_24_hours(
     bo, _ = await partner(core)
     clock.advance(CODE_LIFETIME)
     assert await say(core, bo, f"org join {second}") == (
-        "That invitation code expired at 10:00 UTC on Tue 24 Nov 2026. Ask the inviting admin "
+        "That invitation code expired on Tue 24 Nov 2026 10:00 UTC. Ask the inviting admin "
         "for a new one (org invite). Nothing was changed."
     )
     clock.set(MONDAY + CODE_LIFETIME - timedelta(seconds=1))
@@ -379,7 +379,10 @@ async def test_me_link_joins_another_identity_to_the_person_who_asked(
     )
     late = code_in(await say(core, ana, "me link"))
     clock.advance(timedelta(hours=25))
-    assert (await say(core, "raj", f"me link {late}")).startswith("That link code expired at ")
+    assert (await say(core, "raj", f"me link {late}")) == (
+        "That link code expired on Tue 24 Nov 2026 15:30 IST. Type me link where you already "
+        "use Leaderbot for a new one. Nothing was changed."
+    )
 
 
 async def test_me_link_never_crosses_organizations_nor_merges_someone_with_work(

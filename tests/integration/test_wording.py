@@ -132,6 +132,21 @@ async def test_decision_times_on_cards_are_in_the_readers_zone(core: Core) -> No
     assert {m.footer for m in cards} == {"Approved by Dana Lee on Mon 23 Nov 2026 05:00 EST"}
 
 
+async def test_the_decision_log_tells_each_reader_the_time_in_their_own_zone(
+    core: Core,
+) -> None:
+    asked = await ask(core)
+    await run(core, "dana", f"approve {asked} cover agreed")
+    line = "· Dana Lee · approved: two more nurses — cover agreed"
+    # Dana decided at 10:00 UTC; Raj reads the log in Kolkata, Dana in New York.
+    assert said(await run(core, "raj", "decisions #SEPSIS"))[1].startswith(
+        f"Mon 23 Nov 2026 15:30 IST {line}"
+    )
+    assert said(await run(core, "dana", "decisions #SEPSIS"))[1].startswith(
+        f"Mon 23 Nov 2026 05:00 EST {line}"
+    )
+
+
 async def test_a_handover_counts_in_words(core: Core) -> None:
     reply = said(await run(core, "ana", "handover @eve @ben #FALLS"))
     assert reply == [
