@@ -268,7 +268,8 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
 
     async def _mentions_to_handles(self, turn_context: TurnContext, command: str) -> str:
         """``<at>Ana Lopez</at>`` → ``@ana``: each mentioned person becomes (or already is) a
-        known person, identified by the same id rule as senders (AAD object id first)."""
+        known person, identified by the same id rule as senders (AAD object id first); a
+        mentioned channel or team becomes a channel mention, never a person."""
         activity = turn_context.activity
         entities = _entities(activity)
         bot_id = str(activity.recipient.id) if activity.recipient else ""
@@ -283,7 +284,8 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             )
             if person is not None:
                 handles[mention.text] = person.handle
-        return inbound.replace_mentions(command, handles)
+        others = inbound.other_mentions(entities, bot_id=bot_id)
+        return inbound.replace_mentions(command, handles, others)
 
     async def _run(
         self, turn_context: TurnContext, caller: Caller, click: inbound.CardAction

@@ -105,30 +105,87 @@ def channel_id(activity: Mapping[str, Any]) -> str | None:
     return None
 
 
+PLACE_KINDS = frozenset({"channel", "team"})
+"""A mention's ``mentioned.type`` for a place, not a person (Teams also sends ``tag``, a group
+of people, and ``person``)."""
+
+_CHANNEL_LINK = re.compile(
+    r'<a\s[^>]*href="https://teams\.microsoft\.com/l/channel/[^"]*"[^>]*>([^<]+)</a>'
+)
+"""A pasted Teams channel link as the message text carries it (``<a href=…/l/channel/…>ED
+team</a>``): a place named by its label, like a channel mention."""
+
+
+def _mentioned(entity: Mapping[str, Any], *, bot_id: str) -> Mapping[str, Any] | None:
+    """The ``mentioned`` account of a mention entity other than the bot's; None otherwise."""
+    mentioned = entity.get("mentioned") or {}
+    if str(entity.get("type", "")).lower() != "mention" or mentioned.get("id") == bot_id:
+        return None
+    return mentioned if isinstance(mentioned, Mapping) else None
+
+
+def _kind(mentioned: Mapping[str, Any]) -> str:
+    """``person``, ``channel``, ``team`` or ``tag``. A conversation id (``19:…``) is a channel
+    or a team even when the payload does not say which: people's ids are ``29:…`` or AAD ids."""
+    kind = str(mentioned.get("type") or "").lower()
+    if kind in PLACE_KINDS or kind == "tag":
+        return kind
+    return "channel" if str(mentioned.get("id") or "").startswith("19:") else "person"
+
+
+def _text(entity: Mapping[str, Any], name: str) -> str:
+    return str(entity.get("text") or f"<at>{name}</at>")
+
+
 def people_mentions(entities: Iterable[Mapping[str, Any]], *, bot_id: str) -> list[PersonMention]:
-    """The mention entities that name people (not the bot itself), in message order."""
+    """The mention entities that name people (not the bot itself, a channel, a team or a tag),
+    in message order."""
     found = []
     for entity in entities:
-        mentioned = entity.get("mentioned") or {}
-        if str(entity.get("type", "")).lower() != "mention" or mentioned.get("id") == bot_id:
+        mentioned = _mentioned(entity, bot_id=bot_id)
+        if mentioned is None or _kind(mentioned) != "person":
             continue
         name = str(mentioned.get("name") or "")
         found.append(
             PersonMention(
-                text=str(entity.get("text") or f"<at>{name}</at>"),
-                user_id=str(mentioned.get("id") or ""),
-                name=name,
+                text=_text(entity, name), user_id=str(mentioned.get("id") or ""), name=name
             )
         )
     return found
 
 
-def replace_mentions(text: str, handles: Mapping[str, str]) -> str:
-    """Swap each mention's ``<at>…</at>`` text for ``@handle`` (the grammar's person reference),
+def channel_mention(name: str) -> str:
+    """A place as the grammar's channel mention (``<#teams|ED-team>``, read as ``#ED-team``): it
+    names the project only when the command names no ``#KEY``, so a channel or team named
+    inside an ask is text, never a person nor a second project. Spaces become dashes, since a
+    mention is one word; a name with nothing left stays plain text."""
+    word = re.sub(r"\s+", "-", re.sub(r"[<>|]", "", name).strip())[:80]
+    return f"<#teams|{word}>" if word else name
+
+
+def other_mentions(entities: Iterable[Mapping[str, Any]], *, bot_id: str) -> dict[str, str]:
+    """What each mention that is not of a person reads as: a channel or team as a channel
+    mention, a tag (a group of people, not one of them) as its plain name."""
+    found: dict[str, str] = {}
+    for entity in entities:
+        mentioned = _mentioned(entity, bot_id=bot_id)
+        if mentioned is None or (kind := _kind(mentioned)) == "person":
+            continue
+        name = str(mentioned.get("name") or "")
+        found[_text(entity, name)] = name if kind == "tag" else channel_mention(name)
+    return found
+
+
+def replace_mentions(text: str, handles: Mapping[str, str], others: Mapping[str, str]) -> str:
+    """Swap each person's ``<at>…</at>`` text for ``@handle`` (the grammar's person reference)
+    and each other mention's and channel link's for what :func:`other_mentions` reads it as,
     decode the HTML entities Teams sends text with (``&amp;`` → ``&``: after the mentions, so
     a typed ``&lt;at&gt;`` stays text) and tidy what botbuilder's bot-mention removal leaves."""
     for mention_text, handle in handles.items():
         text = text.replace(mention_text, f"@{handle}")
+    for mention_text, reads_as in others.items():
+        text = text.replace(mention_text, reads_as)
+    text = _CHANNEL_LINK.sub(lambda m: channel_mention(html.unescape(m[1])), text)
     return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
