@@ -17,7 +17,8 @@ A closed item (a decided or withdrawn ask, a resolved or withdrawn blocker) is n
 decision shows only as the change it made. A ``concise`` digest keeps within ``max_lines`` (never
 more than 12) and ends with a count and the dashboard link for the rest; ``detailed`` lists
 everything. People's own words (ask, blocker, update text) are quotes (:func:`quote`), so they
-never read as if the bot said them.
+never read as if the bot said them. An ask with a conversation ("Need info" questions and their
+answers) shows its latest turn under its text when concise, every turn when detailed.
 
 Each item shown gets a fingerprint; given those of the previous digest, items waiting on the
 reader are marked ``new``, ``changed`` or ``still open``.
@@ -133,6 +134,9 @@ class DigestInput:
     projects: tuple[ProjectDigest, ...] = ()
     names: Mapping[int, str] = field(default_factory=dict)
     """Display names of every person the items mention."""
+    conversations: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    """Ask id → its questions and answers, oldest first, as the cards word them
+    (``Question from Dana Lee: …``); asks without one are absent."""
     previous: Mapping[str, str] = field(default_factory=dict)
     """Item key (``ask:12``) → fingerprint, from the last digest sent to this leader."""
     since: datetime | None = None
@@ -342,6 +346,23 @@ class _View:
     def quote(self, text: str) -> str:
         return quote(_one_line(text, self.limit))
 
+    def conversation(self, ask: Ask) -> tuple[str, ...]:
+        """The ask's questions and answers as quotes: all of them when detailed, else the
+        latest, which says where the ask stands."""
+        turns = self.data.conversations.get(ask.id, ())
+        return tuple(self.quote(turn) for turn in (turns if self.detailed else turns[-1:]))
+
+    def ask_print(self, ask: Ask) -> str:
+        """What the reader saw of an ask: a new question or answer changes it too."""
+        return fingerprint(
+            ask.text,
+            ask.needed_by,
+            ask.state.value,
+            ask.assignee_id,
+            ask.area,
+            *self.data.conversations.get(ask.id, ()),
+        )
+
     def mark(self, key: str, print_: str) -> str:
         before = self.data.previous.get(key)
         if before is None:
@@ -373,10 +394,6 @@ def _area(area: str) -> str:
     return "default area" if area == "*" else f"area {area}"
 
 
-def _ask_print(ask: Ask) -> str:
-    return fingerprint(ask.text, ask.needed_by, ask.state.value, ask.assignee_id, ask.area)
-
-
 def _blocker_print(blocker: Blocker) -> str:
     return fingerprint(
         blocker.text, blocker.severity.value, blocker.state.value, blocker.level, blocker.area
@@ -392,12 +409,14 @@ def _blocker_state(blocker: Blocker, mark: str | None = None) -> str:
 
 
 def _item(item: Ask | Blocker, head: str, view: _View, action: Action | None = None) -> _Entry:
-    """An ask or a blocker: its line, and the words of the person who raised it as a quote."""
+    """An ask or a blocker: its line, the words of the person who raised it as a quote, and an
+    ask's conversation under them."""
     if isinstance(item, Ask):
-        key, print_ = f"ask:{item.id}", _ask_print(item)
+        key, print_, said = f"ask:{item.id}", view.ask_print(item), view.conversation(item)
     else:
-        key, print_ = f"blocker:{item.id}", _blocker_print(item)
-    return _Entry(key=key, fingerprint=print_, lines=(head, view.quote(item.text)), action=action)
+        key, print_, said = f"blocker:{item.id}", _blocker_print(item), ()
+    lines = (head, view.quote(item.text), *said)
+    return _Entry(key=key, fingerprint=print_, lines=lines, action=action)
 
 
 def _needs_ask(ask: Ask, key: str, view: _View) -> _Entry:
@@ -410,7 +429,7 @@ def _needs_ask(ask: Ask, key: str, view: _View) -> _Entry:
         tail.append(view.due(ask.needed_by))
     if ask.state is AskState.INFO_REQUESTED:
         tail.append("waiting for the answer to your question")
-    mark = view.mark(f"ask:{ask.id}", _ask_print(ask))
+    mark = view.mark(f"ask:{ask.id}", view.ask_print(ask))
     return _item(
         ask,
         f"Ask #{ask.id} on {key} ({mark}) — {', '.join(tail)}",
@@ -556,7 +575,7 @@ def _state(source: ProjectDigest, view: _View) -> _Entry:
 
 def _informed(item: Ask | Blocker, key: str, view: _View) -> _Entry:
     if isinstance(item, Ask):
-        kind, print_ = "Ask", _ask_print(item)
+        kind, print_ = "Ask", view.ask_print(item)
         by = f"from {view.name(item.requester_id)}, for {view.name(item.assignee_id)}"
     else:
         kind, print_ = "Blocker", _blocker_print(item)
@@ -564,6 +583,7 @@ def _informed(item: Ask | Blocker, key: str, view: _View) -> _Entry:
     lines = [f"{kind} #{item.id} on {key} ({_area(item.area)}) — {by}"]
     if view.detailed:
         lines.append(view.quote(item.text))
+        lines.extend(view.conversation(item) if isinstance(item, Ask) else ())
     return _Entry(key=f"{kind.lower()}:{item.id}", fingerprint=print_, lines=tuple(lines))
 
 

@@ -102,7 +102,14 @@ async def conversations(uow: UnitOfWork, ask_ids: Iterable[int]) -> dict[int, tu
     if not wanted:
         return {}
     entries = await uow.conversation.find(ask_id=wanted, order_by="id")
-    names = await names_of(uow, [e.author_id for e in entries])
+    return conversations_of(entries, await names_of(uow, [e.author_id for e in entries]))
+
+
+def conversations_of(
+    entries: Iterable[ConversationEntry], names: Mapping[int, str]
+) -> dict[int, tuple[str, ...]]:
+    """Loaded turns (oldest first) by ask, as :func:`conversation_lines`: for a caller that
+    loads names with others' (the digest)."""
     by_ask: dict[int, list[ConversationEntry]] = {}
     for entry in entries:
         by_ask.setdefault(entry.ask_id, []).append(entry)

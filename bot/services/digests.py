@@ -43,7 +43,7 @@ from bot.model import (
     Update,
 )
 from bot.ports import Repository, UnitOfWork
-from bot.services.asks import DECIDABLE
+from bot.services.asks import DECIDABLE, conversations_of
 from bot.services.blockers import LIVE
 from bot.services.lookup import names_of
 from bot.services.raci import DEFAULT_AREA
@@ -192,6 +192,12 @@ async def load_digest_inputs(
     observations = {
         o.id: o for o in await _find_in(uow.observations, "id", (r.observation_id for r in reviews))
     }
+    turns = await _find_in(
+        uow.conversation,
+        "ask_id",
+        (a.id for a in (*open_asks, *raised_asks, *recent_asks) if a.state in DECIDABLE),
+        order_by="id",
+    )
     names = await names_of(
         uow,
         _mentioned(
@@ -202,8 +208,10 @@ async def load_digest_inputs(
             decisions,
             updates,
             leaders,
-        ),
+        )
+        | {t.author_id for t in turns},
     )
+    talks = conversations_of(turns, names)
 
     latest: dict[int, Update] = {}
     previous_rag: dict[int, Rag] = {}
@@ -249,6 +257,7 @@ async def load_digest_inputs(
             max_lines=leader.preference.max_lines,
             projects=grouped.projects_for(leader),
             names=names,
+            conversations=talks,
             previous=previous.get(leader.person.id, {}),
             since=leader.since,
             now=now,

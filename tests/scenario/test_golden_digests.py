@@ -1,7 +1,7 @@
 """Golden digests (issue 13): every demo person's digest, concise and detailed, after a week with
-an approved ask, a withdrawn blocker and a new ask — as the console prints it (the text form,
-under ``tests/golden/digests/``), as Slack Block Kit within Slack's limits, and as a Teams
-Adaptive Card valid against the 1.5 schema.
+an approved ask, a withdrawn blocker and a new ask its decider asked about — as the console
+prints it (the text form, under ``tests/golden/digests/``), as Slack Block Kit within Slack's
+limits, and as a Teams Adaptive Card valid against the 1.5 schema.
 
 A golden that differs fails with both texts; after a deliberate change, regenerate them with
 ``LEADERBOT_UPDATE_GOLDENS=1 pytest tests/scenario/test_golden_digests.py`` and read the diff.
@@ -43,7 +43,7 @@ from bot.digest import (
     count_lines,
 )
 from bot.dispatch import Core
-from bot.messages import Message
+from bot.messages import Message, unquote
 from bot.model import Detail, Platform
 from bot.services.demo import PEOPLE, seed_demo
 from bot.services.digests import load_digest_inputs
@@ -62,7 +62,8 @@ Week = tuple[dict[str, dict[Detail, DigestResult]], dict[str, int], dict[str, in
 
 async def _week() -> tuple[Core, dict[str, int], dict[str, int]]:
     """The demo, then a week: Dana approves the FALLS ask, Ben raises and withdraws a blocker,
-    Ana asks Dana for staffing. Returns the core, people's ids and the items' ids."""
+    Ana asks Dana for staffing, Dana asks which nights and Ana answers. Returns the core,
+    people's ids and the items' ids."""
     clock = ManualClock(MONDAY)
     core = Core(uow=make_memory_uow_factory(), clock=clock)
     await seed_demo(core.uow, clock)
@@ -94,6 +95,9 @@ async def _week() -> tuple[Core, dict[str, int], dict[str, int]]:
     new_ask = number(
         await say("ana", "ask Cover two night shifts on AMU by 2026-12-04 #SEPSIS area:staffing")
     )
+    clock.advance(timedelta(hours=1))
+    assert "more information" in await say("dana", f"info {new_ask} Which nights, this week?")
+    assert "back with its decider" in await say("ana", f"answer {new_ask} Fri and Sat")
     return core, ids, {"approved": falls_ask.id, "withdrawn": withdrawn, "new": new_ask}
 
 
@@ -180,6 +184,26 @@ def test_the_leads_digest_is_their_own(week: Week) -> None:
     assert "- SEPSIS · amber · update of week 48 by Ana Silva" in projects
     ben = "\n".join(digests["ben"][Detail.CONCISE].message.sections)
     assert f"- Ask #{items['approved']} on FALLS approved by Dana Lee, Mon 23 Nov" in ben
+
+
+def test_an_asks_conversation_is_quoted_under_it(week: Week) -> None:
+    digests, _, items = week
+
+    def lines_of(detail: Detail) -> list[str]:
+        needs = digests["dana"][detail].message.sections[0].split("\n")
+        assert needs[0] == NEEDS_YOU and needs[1].startswith(f"- Ask #{items['new']} on SEPSIS")
+        return [unquote(line)[1] for line in needs[2:] if unquote(line)[0]]
+
+    # Concise: where the ask stands, its latest turn; detailed: every turn, oldest first.
+    assert lines_of(Detail.CONCISE) == [
+        "Cover two night shifts on AMU",
+        "Answer from Ana Silva: Fri and Sat",
+    ]
+    assert lines_of(Detail.DETAILED) == [
+        "Cover two night shifts on AMU",
+        "Question from Dana Lee: Which nights, this week?",
+        "Answer from Ana Silva: Fri and Sat",
+    ]
 
 
 @pytest.mark.parametrize(("handle", "detail"), CASES)

@@ -215,7 +215,7 @@ async def test_query_count_does_not_grow_with_leaders() -> None:
     five, fifty = await queries_for(5), await queries_for(50)
     assert five == fifty
     assert all(name.endswith(".find") for name in fifty)  # no get/first per item
-    assert sum(fifty.values()) <= 16
+    assert sum(fifty.values()) <= 17  # 16, and the asks' conversations (issue 13 §4)
 
 
 @pytest.fixture
