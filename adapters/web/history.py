@@ -17,7 +17,15 @@ from datetime import UTC, datetime
 from bot.calendar import local_date
 from bot.errors import NotFound
 from bot.links import ItemKind
-from bot.model import Ask, AuditEvent, Blocker, OutboxState, Person, Project
+from bot.model import (
+    Ask,
+    AuditEvent,
+    Blocker,
+    ConversationKind,
+    OutboxState,
+    Person,
+    Project,
+)
 from bot.permissions import Action, Party, allows, parties_of, refusal
 from bot.ports import UnitOfWork
 from bot.routing import signed
@@ -90,6 +98,9 @@ class ItemPage:
     """Label → value, in reading order (who raised it, who decides, due…)."""
     events: list[Event]
     """Oldest first."""
+    conversation: Sequence[Event] = ()
+    """An ask's questions and answers, oldest first, each with who and when (the history has
+    them among everything else; this is the exchange read on its own, as on the ask's card)."""
 
 
 def _aware(moment: datetime) -> datetime:
@@ -247,6 +258,7 @@ async def _page(
     project: Project,
     state: str,
     facts: Sequence[tuple[str, str]],
+    conversation: Sequence[Event],
 ) -> ItemPage:
     return ItemPage(
         kind=kind,
@@ -256,6 +268,7 @@ async def _page(
         text=item.text,
         state=state,
         facts=[(label, value) for label, value in facts if value],
+        conversation=conversation,
         events=await _events(
             uow,
             organization_id=item.organization_id,
@@ -284,6 +297,27 @@ async def _ask_facts(uow: UnitOfWork, ask: Ask) -> tuple[str, list[tuple[str, st
     if ask.rationale:
         facts.append(("Rationale", ask.rationale))
     return ask.state.value.replace("_", " "), facts
+
+
+_TURN: Mapping[ConversationKind, str] = {
+    ConversationKind.QUESTION: "Question",
+    ConversationKind.ANSWER: "Answer",
+}
+
+
+async def _conversation(uow: UnitOfWork, ask: Ask) -> list[Event]:
+    """The ask's questions and answers as page events: the turn, who said it, when, what."""
+    turns = await uow.conversation.find(ask_id=ask.id, order_by="id")
+    names = await names_of(uow, [t.author_id for t in turns])
+    return [
+        Event(
+            at=_aware(t.created_at),
+            what=_TURN[t.kind],
+            who=names.get(t.author_id, "someone"),
+            detail=t.text,
+        )
+        for t in turns
+    ]
 
 
 async def _blocker_facts(uow: UnitOfWork, blocker: Blocker) -> tuple[str, list[tuple[str, str]]]:
@@ -337,8 +371,12 @@ async def load_item_page(
         viewer_id=viewer_id,
         now=now,
     )
+    conversation: list[Event] = []
     if isinstance(item, Ask):
         state, facts = await _ask_facts(uow, item)
+        conversation = await _conversation(uow, item)
     else:
         state, facts = await _blocker_facts(uow, item)
-    return await _page(uow, kind, item, project=project, state=state, facts=facts)
+    return await _page(
+        uow, kind, item, project=project, state=state, facts=facts, conversation=conversation
+    )

@@ -8,6 +8,7 @@ only for people the permission table lets see it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -124,3 +125,39 @@ async def test_a_replys_card_link_opens_the_asks_page_for_the_people_on_it_only(
         assert "can see ask #" in refused and "approve the" not in refused
         missing = await client.get(_local(card.link).replace(ask_path, "/dashboard/asks/999"))
         assert missing.status == 404
+
+
+async def test_the_asks_page_shows_each_question_and_answer_with_who_and_when() -> None:
+    world = await _world()
+    dana = await world.person("dana")
+    ana = await world.person("ana")
+    await world.project("SEPSIS", sponsor=dana, lead=ana)
+    core = Core(
+        uow=world.uow,
+        clock=world.clock,
+        settings=CoreSettings(link_base=LINK, links=world.links),
+    )
+    raised = await core.command(await _caller(core, ana), "ask fund the pilot #SEPSIS")
+    assert raised.ok, raised.messages
+    await world.drain()
+    world.clock.advance(timedelta(minutes=30))
+    asked = await core.command(await _caller(core, dana), "info 1 which wards & when?")
+    assert asked.ok, asked.messages
+    world.clock.advance(timedelta(hours=2))
+    answered = await core.command(await _caller(core, ana), "answer 1 the AMU and ED")
+    assert answered.ok, answered.messages
+
+    app = build_web_app(uow=world.uow, clock=world.clock, dashboard_key=KEY)
+    async with TestClient(TestServer(app)) as client:
+        page = await client.get(_local(world.links.to_item(dana, "ask", 1)))
+        html = await page.text()
+    assert page.status == 200, html
+    section = html[html.index('aria-label="Questions and answers"') : html.index("History")]
+    turns = [
+        re.sub(r"<[^>]+>", "", turn.replace("<br>", "\n"))
+        for turn in re.findall(r"<li>(.*?)</li>", section, flags=re.DOTALL)
+    ]
+    assert turns == [
+        "2026-11-24 10:30 Question · Dana Example\nwhich wards &amp; when?",
+        "2026-11-24 12:30 Answer · Ana Example\nthe AMU and ED",
+    ]
