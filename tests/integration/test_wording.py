@@ -155,6 +155,23 @@ async def test_a_handover_counts_in_words(core: Core) -> None:
     ]
 
 
+async def test_a_handover_briefing_dates_decisions_in_the_successors_zone(
+    core: Core, clock: ManualClock
+) -> None:
+    clock.advance(timedelta(hours=15))  # Tue 24 Nov 01:00 UTC: still Monday in New York
+    async with core.uow() as uow:
+        (falls_ask,) = await uow.asks.find(area="staffing")
+    await run(core, "dana", f"approve {falls_ask.id} two HCAs from the bank")
+    await run(core, "ana", "handover @eve @dana #FALLS")
+    (briefing,) = await queued(core, "handover:")
+    assert briefing.sections[0].split("\n") == [
+        "#FALLS — Fewer inpatient falls",
+        "Aim: Cut inpatient falls with harm by 30% in a year",
+        "Decided 23 Nov: approved: Release two healthcare assistants for the bay-watch pilot",
+        "KPI Falls per 1000 bed days: 3.8 (target 3, lower is better)",
+    ]
+
+
 async def test_a_snooze_says_until_when_in_the_readers_named_zone(core: Core) -> None:
     asked = await ask(core)
     async with core.uow() as uow:
