@@ -19,6 +19,11 @@ ED_TEAM = {
     "text": "<at>ED team</at>",
     "mentioned": {"id": "19:ed0123456789abcdef@thread.tacv2", "name": "ED team", "type": "channel"},
 }
+NIGHT_NURSES = {  # a tag: a group of people, none of them in particular
+    "type": "mention",
+    "text": "<at>Night nurses</at>",
+    "mentioned": {"id": "MmQ0NjE2YjMtYjg5Ny00", "name": "Night nurses", "type": "tag"},
+}
 NURSING = {  # a team, as older clients send it: no ``type``, a conversation id
     "type": "mention",
     "text": "<at>Nursing</at>",
@@ -53,10 +58,11 @@ async def test_a_channel_or_team_mentioned_in_an_ask_is_text(
     said = await say(
         post_activity,
         connector,
-        "ask fund the pilot #SEPSIS as agreed in <at>ED team</at> and <at>Nursing</at> "
-        "area:staffing",
+        "ask fund the pilot #SEPSIS as agreed in <at>ED team</at> and <at>Nursing</at> with "
+        "<at>Night nurses</at> area:staffing",
         ED_TEAM,
         NURSING,
+        NIGHT_NURSES,
     )
     assert said == (
         "Ask #3 sent to Dana Lee — Accountable for staffing on SEPSIS per RACI. It is outside "
@@ -65,8 +71,10 @@ async def test_a_channel_or_team_mentioned_in_an_ask_is_text(
     )
     async with core.uow() as uow:
         ask = await uow.asks.get(3)
-    assert ask is not None and ask.text == "fund the pilot as agreed in #ED-team and #Nursing"
-    assert await people(core) == before  # nobody called "ED team" or "Nursing" was made
+    assert ask is not None and ask.text == (
+        "fund the pilot as agreed in #ED-team and #Nursing with Night nurses"
+    )
+    assert await people(core) == before  # nobody called "ED team", "Nursing" or "Night nurses"
 
 
 async def test_a_pasted_channel_link_in_an_ask_is_text(
