@@ -314,6 +314,12 @@ async def _blocker_facts(uow: UnitOfWork, blocker: Blocker) -> tuple[str, list[t
 _VIEW: Mapping[ItemKind, Action] = {"ask": Action.VIEW_ASK, "blocker": Action.VIEW_BLOCKER}
 
 
+def item_id_of(text: str) -> int | None:
+    """An item id from a URL segment, or None for anything that cannot be one (``12a``, a
+    number longer than a database id), so the page and the API answer 404, never 500."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 async def load_item_page(
     uow: UnitOfWork,
     *,
