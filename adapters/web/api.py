@@ -18,7 +18,7 @@ from aiohttp import web
 
 from adapters.web.access import refuse, viewer_of
 from adapters.web.deps import WEB
-from adapters.web.history import item_id_of, load_item_page
+from adapters.web.history import load_item_page
 from adapters.web.kpis import load_kpis
 from adapters.web.openapi import document
 from adapters.web.overview import Overview
@@ -151,13 +151,10 @@ async def _item(
 ) -> Payload:
     """An ask or a blocker with its history, with the access of its page (``VIEW_ASK``,
     ``VIEW_BLOCKER``), not the project scope: whoever the page opens for."""
-    item_id = item_id_of(path["id"])
-    if item_id is None:
-        return None
     item = await load_item_page(
         uow,
         kind=kind,
-        item_id=item_id,
+        item_id=path["id"],
         organization_id=scope.organization_id,
         viewer_id=scope.person_id,
         now=now,

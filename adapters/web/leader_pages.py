@@ -10,7 +10,7 @@ from aiohttp import web
 
 from adapters.web.access import VIEWER, href, page, refuse, render_page, viewer_uow
 from adapters.web.deps import WEB
-from adapters.web.history import item_id_of, load_item_page
+from adapters.web.history import load_item_page
 from adapters.web.waiting import load_waiting
 from bot.errors import NotAllowed, NotFound
 from bot.links import ItemKind
@@ -52,15 +52,12 @@ async def _item(request: web.Request, kind: ItemKind) -> web.StreamResponse:
     """An ask's or a blocker's page; 404 for an id not in the viewer's organization, 403 with
     who may see it for one the viewer's roles do not reach."""
     viewer = request[VIEWER]
-    item_id = item_id_of(request.match_info["id"])
-    if item_id is None:
-        raise refuse(request, "html", "There is no such item.", web.HTTPNotFound)
     try:
         async with viewer_uow(request) as uow:
             item = await load_item_page(
                 uow,
                 kind=kind,
-                item_id=item_id,
+                item_id=request.match_info["id"],
                 organization_id=viewer.organization_id,
                 viewer_id=viewer.person_id,
                 now=request.app[WEB].clock.now(),
