@@ -15,7 +15,7 @@ import re
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import commands as c
 from bot.calendar import local_date, valid_timezone
@@ -97,6 +97,8 @@ ALREADY_HANDLED = (
     "Nothing was changed."
 )
 """The answer to a delivery already processed (a platform's retry, a double submit)."""
+
+T = TypeVar("T")
 
 SORRY = (
     "Sorry — something went wrong on my side and nothing was changed. "
@@ -439,11 +441,15 @@ class Core:
             return await cards.actors(uow, kind=found[0], item_id=found[1], now=self.clock.now())
 
     async def form(self, caller: Caller, form_id: str) -> Form:
-        """The form for ``ask``/``blocker``/``update`` with choices filled for this caller."""
-        async with self._bound(caller) as uow:
+        """The form for ``ask``/``blocker``/``update`` with choices filled for this caller, as
+        they now are (:meth:`_as_now`). Raises NotFound when the caller is no longer known."""
+
+        async def build(ctx: Ctx) -> Form:
             return await form_for(
-                uow, caller=caller, form_id=form_id, max_text=self.settings.max_text
+                ctx.uow, caller=ctx.caller, form_id=form_id, max_text=ctx.max_text
             )
+
+        return await self._as_now(caller, build)
 
     async def submit_form(
         self,
@@ -481,28 +487,38 @@ class Core:
 
     async def home(self, caller: Caller) -> tuple[tuple[Message, ...], tuple[Message, ...]]:
         """What a home screen shows (Slack App Home): what waits on the caller, and one status
-        card per project they have a role or RACI letter on."""
+        card per project they have a role or RACI letter on — both read in one request, so
+        both are of the organization the caller is in now."""
+        waiting = 0
 
-        async def projects_run(ctx: Ctx) -> Reply:
+        async def run(ctx: Ctx) -> Reply:
+            nonlocal waiting
+            asked = await COMMANDS[c.AsksCmd](ctx, c.AsksCmd())
+            waiting = len(asked.messages)
             cards = [
                 await projects.status_message(ctx, project)
                 for project in await projects.projects_of(ctx)
             ]
-            return Reply(messages=tuple(cards))
+            return replace(asked, messages=(*asked.messages, *cards))
 
-        waiting = await self.command(caller, "asks")
-        cards = await self._run(caller, projects_run, kind="home")
-        return waiting.messages, cards.messages if cards.ok else ()
+        shown = await self._run(caller, run, kind="home")
+        if not shown.ok:
+            return shown.messages, ()
+        return shown.messages[:waiting], shown.messages[waiting:]
 
     async def inbox(self, caller: Caller, *, channels: bool = False) -> list[tuple[str, Message]]:
         """Console messages now due for this person (``you``) and, with ``channels``, for their
-        project channels."""
-        async with self._bound(caller) as uow:
-            now = self.clock.now()
-            await asks.announce_pending(uow, now=now, link_base=self.settings.link_base)
-            taken = await inbox.take(uow, person_id=caller.person_id, now=now, channels=channels)
-            await uow.commit()
+        project channels; those of the organization they are in now (:meth:`_as_now`)."""
+
+        async def take(ctx: Ctx) -> list[tuple[str, Message]]:
+            await asks.announce_pending(ctx.uow, now=ctx.now, link_base=ctx.link_base)
+            taken = await inbox.take(
+                ctx.uow, person_id=ctx.person.id, now=ctx.now, channels=channels
+            )
+            await ctx.uow.commit()
             return taken
+
+        return await self._as_now(caller, take)
 
     async def _run(
         self,
@@ -522,24 +538,17 @@ class Core:
         refused) runs as if it were the first. ``crossing``: the command is one of
         :data:`CROSSING`, whose handler itself checks who may cross organizations. ``kind``
         names the request for the observer."""
+
+        async def attempt(ctx: Ctx) -> Reply:
+            if delivery is not None and not await ctx.uow.inbound.record(delivery, at=ctx.now):
+                log.info("delivery %s already handled: not run again", delivery)
+                return Reply(messages=(text(ALREADY_HANDLED),), ok=False, repeated=True)
+            reply = await body(ctx)
+            await ctx.uow.commit()
+            return _personal(reply, ctx)
+
         try:
-            async with self.uow() if crossing else self._bound(caller) as uow:
-                if delivery is not None and not await uow.inbound.record(
-                    delivery, at=self.clock.now()
-                ):
-                    log.info("delivery %s already handled: not run again", delivery)
-                    repeated = Reply(messages=(text(ALREADY_HANDLED),), ok=False, repeated=True)
-                    return self._done(caller, kind, Outcome.REPEATED, repeated)
-                ctx = await self._context(uow, caller)
-                reply = await body(ctx)
-                await uow.commit()
-                outcome = Outcome.OK if reply.ok else Outcome.REFUSED
-                return self._done(caller, kind, outcome, _personal(reply, ctx))
-        except _Stale:
-            fresh = await self._identify_again(caller)
-            if fresh is None:
-                return self._done(caller, kind, Outcome.REFUSED, _refusal(NotFound(UNKNOWN)))
-            return await self._run(fresh, body, delivery, crossing=crossing, kind=kind)
+            reply = await self._as_now(caller, attempt, crossing=crossing)
         except LeaderbotError as error:
             return self._done(caller, kind, Outcome.REFUSED, _refusal(error))
         except Exception:
@@ -547,6 +556,28 @@ class Core:
                 "request failed: platform=%s person=%s", caller.platform, caller.person_id
             )
             return self._done(caller, kind, Outcome.ERROR, Reply(messages=(text(SORRY),), ok=False))
+        outcome = (
+            Outcome.REPEATED if reply.repeated else Outcome.OK if reply.ok else Outcome.REFUSED
+        )
+        return self._done(caller, kind, outcome, reply)
+
+    async def _as_now(
+        self, caller: Caller, body: Callable[[Ctx], Awaitable[T]], *, crossing: bool = False
+    ) -> T:
+        """``body`` in one unit of work bound to the caller's organization (unbound when
+        ``crossing``), for the caller as they are now: one identified before another process
+        ran ``me link`` or ``org join`` (:class:`_Stale`) is identified again and ``body`` runs
+        for who they have become, never in the organization they left. The one path every
+        request reading as its caller takes; ``body`` commits what it changes. Raises
+        NotFound when the caller no longer resolves to anyone."""
+        try:
+            async with self.uow() if crossing else self._bound(caller) as uow:
+                return await body(await self._context(uow, caller))
+        except _Stale:
+            fresh = await self._identify_again(caller)
+            if fresh is None:
+                raise NotFound(UNKNOWN) from None
+        return await self._as_now(fresh, body, crossing=crossing)
 
     def _done(self, caller: Caller, kind: str, outcome: Outcome, reply: Reply) -> Reply:
         """Tell the observer how the request ended; returns ``reply``."""
@@ -607,7 +638,7 @@ UNKNOWN = "I don't know you yet. Ask your Leaderbot admin to add you."
 class _Stale(Exception):
     """The caller's person is gone or in another organization: the caller was identified
     before another process ran ``me link`` or ``org join`` (the request's unit of work, read
-    anyway, is the cheap place to notice). :meth:`Core._run` identifies them again."""
+    anyway, is the cheap place to notice). :meth:`Core._as_now` identifies them again."""
 
 
 def command_kind(command: object) -> str:

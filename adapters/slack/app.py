@@ -78,6 +78,7 @@ from adapters.slack.tokens import EncryptedInstallationStore, fernet
 from adapters.slack.wire import bolt_request
 from bot.context import Caller, Reply
 from bot.dispatch import Core
+from bot.errors import LeaderbotError
 from bot.messages import InputKind, Message, text
 from bot.model import Platform
 
@@ -537,7 +538,11 @@ class Listeners:
         if plain.lower() in FORMS:
             if ack is not None:
                 await ack()
-            form = await self.core.form(caller, plain.lower())
+            try:
+                form = await self.core.form(caller, plain.lower())
+            except LeaderbotError as error:  # the caller is no longer known (their identity went)
+                await respond(**_payload((text(str(error)),)))
+                return
             await self._open(client, body, form_view(form, metadata=metadata))
             return
         reply = await self.core.command(caller, plain, delivery=delivery(body))

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from adapters.web.access import refuse, viewer_of
 from adapters.web.deps import WEB
+from adapters.web.history import load_item_page
 from adapters.web.kpis import load_kpis
 from adapters.web.openapi import document
 from adapters.web.overview import Overview
@@ -30,6 +31,9 @@ from adapters.web.scope import (
     scope_of,
     visible_keys,
 )
+from adapters.web.waiting import load_waiting
+from bot.errors import NotAllowed, NotFound
+from bot.links import ItemKind
 from bot.ports import UnitOfWork
 from bot.tenancy import bound
 
@@ -62,7 +66,8 @@ Query = Mapping[str, str]
 Payload = dict[str, object] | None
 Endpoint = Callable[[UnitOfWork, Scope, datetime, Query, Query], Awaitable[Payload]]
 """(unit of work bound to the scope's organization, scope, now, query, path parameters) → the
-body's payload (the handler adds ``organization_id``); None means 404."""
+body's payload (the handler adds ``organization_id``); None or :class:`~bot.errors.NotFound`
+means 404, :class:`~bot.errors.NotAllowed` 403 with its message."""
 
 
 def _filtered(overview: Overview) -> dict[str, object]:
@@ -131,11 +136,49 @@ async def undelivered(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __
     return {"undelivered": [row_dict(r) for r in rows]}
 
 
+async def waiting(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, __: Query) -> Payload:
+    """What waits on the viewer, as their "waiting on you" page shows it."""
+    if scope.person_id is None:
+        raise NotAllowed("The admin token opens the overview, not a person's page.")
+    board = await load_waiting(
+        uow, organization_id=scope.organization_id, person_id=scope.person_id, now=now
+    )
+    return {"waiting": record(board)}
+
+
+async def _item(
+    uow: UnitOfWork, scope: Scope, now: datetime, kind: ItemKind, path: Query
+) -> Payload:
+    """An ask or a blocker with its history, with the access of its page (``VIEW_ASK``,
+    ``VIEW_BLOCKER``), not the project scope: whoever the page opens for."""
+    item = await load_item_page(
+        uow,
+        kind=kind,
+        item_id=path["id"],
+        organization_id=scope.organization_id,
+        viewer_id=scope.person_id,
+        now=now,
+    )
+    facts = [{"label": label, "value": value} for label, value in item.facts]
+    return {kind: {**record(item), "facts": facts}}
+
+
+async def ask(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, path: Query) -> Payload:
+    return await _item(uow, scope, now, "ask", path)
+
+
+async def blocker(uow: UnitOfWork, scope: Scope, now: datetime, _: Query, path: Query) -> Payload:
+    return await _item(uow, scope, now, "blocker", path)
+
+
 ENDPOINTS: dict[str, Endpoint] = {
+    "/api/v1/waiting": waiting,
     "/api/v1/projects": projects,
     "/api/v1/projects/{key}": project,
     "/api/v1/asks": asks,
+    "/api/v1/asks/{id}": ask,
     "/api/v1/blockers": blockers,
+    "/api/v1/blockers/{id}": blocker,
     "/api/v1/decisions": decisions,
     "/api/v1/kpis": kpis,
     "/api/v1/responsiveness": responsiveness,
@@ -148,11 +191,16 @@ def _handler(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Stream
     async def handle(request: web.Request) -> web.StreamResponse:
         viewer = await viewer_of(request, "json")
         deps = request.app[WEB]
-        async with bound(deps.uow(), viewer.organization_id) as uow:
-            scope = await scope_of(uow, viewer)
-            payload = await endpoint(
-                uow, scope, deps.clock.now(), request.query, request.match_info
-            )
+        try:
+            async with bound(deps.uow(), viewer.organization_id) as uow:
+                scope = await scope_of(uow, viewer)
+                payload = await endpoint(
+                    uow, scope, deps.clock.now(), request.query, request.match_info
+                )
+        except NotFound:
+            payload = None
+        except NotAllowed as exc:
+            raise refuse(request, "json", exc.message, web.HTTPForbidden) from None
         if payload is None:
             raise refuse(request, "json", "There is no such item here.", web.HTTPNotFound)
         return web.json_response(

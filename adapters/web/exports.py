@@ -14,7 +14,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from adapters.web.access import VIEWER, page, refuse
+from adapters.web.access import VIEWER, Viewer, href, page, refuse
 from adapters.web.deps import WEB
 from bot.ports import UnitOfWorkFactory
 from bot.services.exports import ExportKind, Table, export
@@ -71,6 +71,14 @@ async def csv_response(
             "Referrer-Policy": "no-referrer",
         },
     )
+
+
+def downloads(viewer: Viewer) -> list[tuple[str, str]]:
+    """(kind, link) of every download, carrying the viewer's credentials, for the pages to
+    offer; none for someone who is not an admin (the download would refuse them)."""
+    if not viewer.is_admin:
+        return []
+    return [(k.value, href(viewer, f"/dashboard/export/{k.value}.csv")) for k in ExportKind]
 
 
 ROUTES = web.RouteTableDef()

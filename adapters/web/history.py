@@ -348,25 +348,34 @@ async def _blocker_facts(uow: UnitOfWork, blocker: Blocker) -> tuple[str, list[t
 _VIEW: Mapping[ItemKind, Action] = {"ask": Action.VIEW_ASK, "blocker": Action.VIEW_BLOCKER}
 
 
+def _item_id(text: str) -> int:
+    """An item id from a URL segment; anything that cannot be one (``12a``, a number longer
+    than a database id) is no such item, so the page and the API answer 404, never 500."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise NotFound("No such item here.")
+    return int(text)
+
+
 async def load_item_page(
     uow: UnitOfWork,
     *,
     kind: ItemKind,
-    item_id: int,
+    item_id: str,
     organization_id: int,
     viewer_id: int | None,
     now: datetime,
 ) -> ItemPage:
-    """Ask or blocker ``item_id`` as ``viewer_id`` may see it (None: the admin token).
+    """Ask or blocker ``item_id`` (as its URL spells it) as ``viewer_id`` may see it (None:
+    the admin token).
 
     Raises:
-        NotFound: no such item in this organization.
+        NotFound: no such item in this organization, or an id that is not one.
         NotAllowed: the viewer is not among those the permission table lets see it.
     """
     item, project = await _reachable(
         uow,
         _VIEW[kind],
-        item=await (uow.asks if kind == "ask" else uow.blockers).get(item_id),
+        item=await (uow.asks if kind == "ask" else uow.blockers).get(_item_id(item_id)),
         organization_id=organization_id,
         viewer_id=viewer_id,
         now=now,

@@ -52,15 +52,12 @@ async def _item(request: web.Request, kind: ItemKind) -> web.StreamResponse:
     """An ask's or a blocker's page; 404 for an id not in the viewer's organization, 403 with
     who may see it for one the viewer's roles do not reach."""
     viewer = request[VIEWER]
-    item_id = request.match_info["id"]
-    if not (item_id.isascii() and item_id.isdigit() and len(item_id) <= 18):
-        raise refuse(request, "html", "There is no such item.", web.HTTPNotFound)
     try:
         async with viewer_uow(request) as uow:
             item = await load_item_page(
                 uow,
                 kind=kind,
-                item_id=int(item_id),
+                item_id=request.match_info["id"],
                 organization_id=viewer.organization_id,
                 viewer_id=viewer.person_id,
                 now=request.app[WEB].clock.now(),

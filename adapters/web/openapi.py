@@ -109,6 +109,54 @@ SCHEMAS: dict[str, Schema] = {
         trend={**STR, "enum": ["improving", "worsening", "steady", ""]},
     ),
     "Ask": _obj("An ask.", **_ASK),
+    "Blocker": _obj("An open blocker.", **_BLOCKER),
+    "Review": _obj(
+        "A KPI threshold crossing its sponsor has not closed yet.",
+        id=INT,
+        project=STR,
+        measure=STR,
+        level={**STR, "enum": ["warn", "alert"]},
+        value=_maybe(NUM),
+        unit=STR,
+        observed_on=_maybe(DATE),
+        sponsor=STR,
+        created_at=MOMENT,
+        age_days=INT,
+    ),
+    "Waiting": _obj(
+        'What waits on the viewer: their "waiting on you" page.',
+        name=STR,
+        today={**DATE, "description": "The viewer's local date: what overdue is measured by."},
+        asks={**_list(_ref("Ask")), "description": "Asks they (or a delegate of) may decide."},
+        blockers={**_list(_ref("Blocker")), "description": "Blockers at their rung."},
+        reviews={**_list(_ref("Review")), "description": "KPI reviews they sponsor."},
+        decisions={**_list(_ref("Decision")), "description": "Their latest decisions."},
+    ),
+    "Item": _obj(
+        "An ask's or a blocker's page: its text, facts and every event of its history.",
+        kind={**STR, "enum": ["ask", "blocker"]},
+        id=INT,
+        project=STR,
+        project_name=STR,
+        text=STR,
+        state=STR,
+        facts={
+            **_list(_obj("One fact, in reading order.", label=STR, value=STR)),
+            "description": "Who raised it, who decides, why them, due, ladder…",
+        },
+        events={
+            **_list(
+                _obj(
+                    "One event, oldest first.",
+                    at=MOMENT,
+                    what=STR,
+                    who={**STR, "description": '"Carmen Diaz for Dana Lee"; "" for the bot.'},
+                    detail=STR,
+                )
+            ),
+            "description": "Raised and routed, questions, reminders, escalations, decision.",
+        },
+    ),
     "ListedAsk": _obj("An ask in a filtered list.", **_ASK, **_OVERDUE),
     "ListedBlocker": _obj("A blocker in a filtered list.", **_BLOCKER, **_OVERDUE),
     "Decision": _obj(
@@ -255,9 +303,18 @@ ORGANIZATION = {
 }
 
 
+def _refused(description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
 def _get(
-    summary: str, body: dict[str, Schema], *, parameters: list[Schema] | None = None
+    summary: str,
+    body: dict[str, Schema],
+    *,
+    parameters: list[Schema] | None = None,
+    refusals: dict[str, str] | None = None,
 ) -> Schema:
+    """One read; ``refusals`` are its answers besides 200 and 401 (status → when)."""
     operation: Schema = {
         "summary": summary,
         "responses": {
@@ -269,10 +326,8 @@ def _get(
                     }
                 },
             },
-            "401": {
-                "description": "No link or token, or a bad or expired one.",
-                "content": {"application/json": {"schema": _ref("Error")}},
-            },
+            "401": _refused("No link or token, or a bad or expired one."),
+            **{status: _refused(when) for status, when in (refusals or {}).items()},
         },
     }
     if parameters:
@@ -280,7 +335,24 @@ def _get(
     return {"get": operation}
 
 
+def _item(kind: str) -> Schema:
+    return _get(
+        f"One {kind} with its history (whoever may open its page).",
+        {kind: _ref("Item")},
+        parameters=[{"name": "id", "in": "path", "required": True, "schema": STR}],
+        refusals={
+            "403": f"The viewer's roles do not reach this {kind}; says who may see it.",
+            "404": f"No such {kind} in the viewer's organization.",
+        },
+    )
+
+
 PATHS: dict[str, Schema] = {
+    "/api/v1/waiting": _get(
+        'What waits on the viewer ("waiting on you").',
+        {"waiting": _ref("Waiting")},
+        refusals={"403": "The admin token: it has no person to wait on."},
+    ),
     "/api/v1/projects": _get("Projects with RAG and trend.", {"projects": _list(_ref("Project"))}),
     "/api/v1/projects/{key}": {
         "get": {
@@ -293,11 +365,13 @@ PATHS: dict[str, Schema] = {
         {**_FILTERED, "asks": _list(_ref("ListedAsk"))},
         parameters=_FILTERS,
     ),
+    "/api/v1/asks/{id}": _item("ask"),
     "/api/v1/blockers": _get(
-        "Open blockers.",
+        "Blockers, open ones by default.",
         {**_FILTERED, "blockers": _list(_ref("ListedBlocker"))},
         parameters=_FILTERS,
     ),
+    "/api/v1/blockers/{id}": _item("blocker"),
     "/api/v1/decisions": _get(
         "The decision log, newest first.", {"decisions": _list(_ref("Decision"))}
     ),

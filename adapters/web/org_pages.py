@@ -17,6 +17,7 @@ from markupsafe import Markup
 from adapters.web.access import VIEWER, page, refuse, render_page
 from adapters.web.charts import Series, age_bands, bar_chart, trend_chart
 from adapters.web.deps import WEB
+from adapters.web.exports import downloads
 from adapters.web.kpis import kpi_chart
 from adapters.web.overview import STATES, ask_overdue
 from adapters.web.rows import load_decisions, load_reviews, load_undelivered
@@ -79,6 +80,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
             "decisions": [d for d in decisions if shown(d.project)][:RECENT_DECISIONS],
             "undelivered": undelivered,
             "ask_overdue": lambda ask: ask_overdue(ask, now),
+            "downloads": downloads(viewer),
         },
     )
 
@@ -104,7 +106,12 @@ async def project(request: web.Request) -> web.StreamResponse:
     return render_page(
         request,
         "project.html",
-        {"project": detail, "charts": charts, "ask_overdue": lambda ask: ask_overdue(ask, now)},
+        {
+            "project": detail,
+            "charts": charts,
+            "ask_overdue": lambda ask: ask_overdue(ask, now),
+            "downloads": downloads(viewer),
+        },
     )
 
 

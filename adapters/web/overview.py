@@ -15,6 +15,7 @@ from datetime import datetime
 
 from adapters.web.rows import (
     OPEN_ASK_STATES,
+    OPEN_BLOCKER_STATES,
     AskRow,
     BlockerRow,
     ProjectRow,
@@ -115,7 +116,9 @@ def ask_overdue(ask: AskRow, now: datetime) -> bool:
 
 
 def _blocker_overdue(blocker: BlockerRow, now: datetime) -> bool:
-    return blocker.next_escalation_at is not None and blocker.next_escalation_at < now
+    """Still open after its current rung's deadline."""
+    waiting = blocker.state in (BlockerState.OPEN.value, BlockerState.ACKNOWLEDGED.value)
+    return waiting and blocker.next_escalation_at is not None and blocker.next_escalation_at < now
 
 
 def passes(
@@ -166,8 +169,15 @@ async def filtered_asks(
 async def filtered_blockers(
     uow: UnitOfWork, *, organization_id: int, now: datetime, filters: Filters, name: str
 ) -> list[FlaggedBlocker]:
-    """Open blockers that pass the filters (closed ones live on their project's page)."""
-    rows = await load_blockers(uow, organization_id=organization_id, now=now)
+    """Blockers that pass the filters, oldest first (resolved and withdrawn ones only for
+    ``state=closed`` or ``all``)."""
+    everything = filters.state in ("closed", "all")
+    rows = await load_blockers(
+        uow,
+        organization_id=organization_id,
+        now=now,
+        states=None if everything else OPEN_BLOCKER_STATES,
+    )
     flagged = [FlaggedBlocker(blocker=row, overdue=_blocker_overdue(row, now)) for row in rows]
     return [
         f

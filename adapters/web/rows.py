@@ -192,12 +192,19 @@ def owner_id(ladder: Sequence[int], level: int) -> int:
 
 
 async def load_blockers(
-    uow: UnitOfWork, *, organization_id: int, now: datetime, held_by: int | None = None
+    uow: UnitOfWork,
+    *,
+    organization_id: int,
+    now: datetime,
+    held_by: int | None = None,
+    states: Sequence[BlockerState] | None = OPEN_BLOCKER_STATES,
 ) -> list[BlockerRow]:
-    """Open and acknowledged blockers, oldest first, with who holds them now (only those
-    whose current rung ``held_by`` holds, when given)."""
+    """Blockers oldest first, with who holds them now; open and acknowledged ones by default,
+    every one with ``states=None``; only those whose current rung ``held_by`` holds, when given."""
     blockers = await uow.blockers.find(
-        organization_id=organization_id, state=list(OPEN_BLOCKER_STATES), order_by="created_at"
+        organization_id=organization_id,
+        state=list(BlockerState if states is None else states),
+        order_by="created_at",
     )
     if held_by is not None:
         blockers = [b for b in blockers if owner_id(b.ladder, b.level) == held_by]

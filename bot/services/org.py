@@ -25,9 +25,8 @@ from bot.services.audit import record
 from bot.services.delivery import deliver, tell_admin
 from bot.services.people import (
     Installation,
-    identify,
     install_workspace,
-    link_workspace,
+    seat_installer,
     unique_handle,
 )
 
@@ -409,18 +408,16 @@ async def install(
             now=now,
             not_joined=refused,
         )
-    workspace = await link_workspace(
+    workspace, person = await seat_installer(
         uow,
         platform=platform,
         external_id=external_id,
         name=name,
         organization_id=target.id,
+        installer_id=installer_id,
+        installer=installer,
         now=now,
     )
-    person = await identify(
-        uow, workspace=workspace, user_id=installer_id, profile=installer, now=now
-    )
-    assert person is not None  # a profile was given
     invite.used_at, invite.used_by_id = now, person.id
     await uow.codes.save(invite)
     await record(

@@ -104,6 +104,34 @@ class Installation:
     admin: Person | None
 
 
+async def seat_installer(
+    uow: UnitOfWork,
+    *,
+    platform: Platform,
+    external_id: str,
+    name: str,
+    organization_id: int,
+    installer_id: str,
+    installer: Profile,
+    now: datetime,
+) -> tuple[Workspace, Person]:
+    """A newly installed workspace joined to ``organization_id``, and its installer as a person
+    there: what every installation does, whether it founds an organization or joins one."""
+    workspace = await link_workspace(
+        uow,
+        platform=platform,
+        external_id=external_id,
+        name=name,
+        organization_id=organization_id,
+        now=now,
+    )
+    person = await identify(
+        uow, workspace=workspace, user_id=installer_id, profile=installer, now=now
+    )
+    assert person is not None  # a profile was given
+    return workspace, person
+
+
 async def install_workspace(
     uow: UnitOfWork,
     *,
@@ -123,18 +151,16 @@ async def install_workspace(
     if existing is not None:
         return Installation(workspace=existing, admin=None)
     organization = await uow.organizations.add(Organization(name=name or external_id))
-    workspace = await link_workspace(
+    workspace, admin = await seat_installer(
         uow,
         platform=platform,
         external_id=external_id,
         name=name,
         organization_id=organization.id,
+        installer_id=installer_id,
+        installer=installer,
         now=now,
     )
-    admin = await identify(
-        uow, workspace=workspace, user_id=installer_id, profile=installer, now=now
-    )
-    assert admin is not None  # a profile was given
     organization.admin_ids = [admin.id]
     await uow.organizations.save(organization)
     await record(

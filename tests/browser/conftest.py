@@ -1,9 +1,8 @@
 """The real server and a real browser, for the dashboard's browser tests (issue 12).
 
-``site`` runs ``leaderbot serve --demo`` exactly as ``make run`` does (no DASHBOARD_SECRET, a
-fresh SQLite file, a free local port) and hands out links the way a user gets them: the admin
-link the server prints at start-up, and ``leaderbot console --as <handle>`` answering
-``dashboard`` for anyone else. ``browser`` is headless Debian Chromium driven by Playwright;
+``site`` runs ``leaderbot serve --demo`` exactly as ``make run`` does
+(:func:`tests.browser.kit.serve_demo`), once for the session: tests that change the demo serve
+their own. ``browser`` is headless Debian Chromium driven by Playwright;
 when ``/usr/bin/chromium`` is missing every browser test is skipped with a loud reason
 (``.ci/run`` installs it). ``new_page(width)`` opens a page at a viewport width;
 ``tests/browser/kit.py`` has what each page test ends with (``assert_fits``,
@@ -12,18 +11,13 @@ when ``/usr/bin/chromium`` is missing every browser test is skipped with a loud 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.browser.kit import CLI, LINK, Site
+from tests.browser.kit import Site, serve_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -38,61 +32,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("!", MISSING, red=True, bold=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _env(db: Path, port: int) -> dict[str, str]:
-    """``make run``'s environment: a database file and a port (no secret, no platform)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.upper().startswith(("SLACK_", "MICROSOFT", "DASHBOARD_", "ADMIN_", "PUBLIC_"))
-    }
-    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{db}", PORT=str(port), LOG_LEVEL="INFO")
-    return env
-
-
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    cwd = tmp_path_factory.mktemp("site")
-    db = cwd / "leaderbot.db"
-    port = _free_port()
-    process = subprocess.Popen(
-        [*CLI, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=cwd,
-        env=_env(db, port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        admin_link = ""
-        for line in process.stdout:
-            if found := LINK.search(line):
-                admin_link = found.group(0)
-            if "listening on" in line:
-                break
-        assert admin_link, "serve --demo printed no admin link"
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield Site(base=base, admin_link=admin_link, db=db, cwd=cwd, env=_env(db, port))
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+    with serve_demo(tmp_path_factory.mktemp("site")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -43,16 +43,21 @@ async def org_of(core: Core, caller: Caller) -> Organization:
 
 
 async def partner(
-    core: Core, *, email: str = "bo@partner.example", projects: int = 0
+    core: Core,
+    *,
+    email: str = "bo@partner.example",
+    projects: int = 0,
+    tenant: str = "tenant-partner",
 ) -> tuple[Caller, Caller]:
-    """A partner organization on Teams: its admin Bo, and Sam (an email the demo also has)."""
+    """A partner organization on Teams (``tenant``): its admin Bo, and Dana (an email the demo
+    also has)."""
     async with core.uow() as uow:
         organization = await uow.organizations.add(Organization(name="Partner Clinic"))
         workspace = await uow.workspaces.add(
             Workspace(
                 organization_id=organization.id,
                 platform=Platform.TEAMS,
-                external_id="tenant-partner",
+                external_id=tenant,
                 name="Partner",
             )
         )

@@ -252,3 +252,36 @@ async def test_a_project_without_a_sponsor_says_so_and_resumes_once_one_is_named
     await run(core, "ben", "role @dana sponsor #STROKE")
     assert "now active" in await run(core, "ben", "project resume #STROKE")
     assert note not in await run(core, "ben", "status #STROKE")
+
+
+REQUESTER_ONLY = [
+    ("withdraw ask {n}", "withdraw ask #{n}.", "withdrawn"),
+    ("answer {n} AMU and ED", "answer the question on ask #{n}.", "answer"),
+    ("withdraw blocker {b}", "withdraw blocker #{b}.", "withdrawn"),
+]
+
+
+@pytest.mark.parametrize(("line", "doing", "done"), REQUESTER_ONLY)
+@pytest.mark.parametrize(
+    ("handle", "allowed"),
+    [("raj", True), ("dana", False), ("ana", False), ("carmen", False), ("eve", False)],
+    ids=["requester", "decider", "lead-admin", "sponsor", "rung-holder"],
+)
+async def test_only_the_requester_withdraws_or_answers(
+    core: Core, line: str, doing: str, done: str, handle: str, allowed: bool
+) -> None:
+    number, _ = await new_ask(core, "raj", "ask two more nurses #SEPSIS area:staffing")
+    await run(core, "dana", f"info {number} which wards?")
+    said = await run(core, "raj", "blocker no lab access #SEPSIS area:it severity:high")
+    blocker = int(said.split("#", 1)[1].split()[0])
+    before = await snapshot(core)
+    said = await run(core, handle, line.format(n=number, b=blocker))
+    if allowed:
+        assert done in said.lower() and "Only" not in said, said
+        assert await snapshot(core) != before
+    else:
+        assert said.strip() == (
+            f"Only Raj Patel, who raised it, can {doing.format(n=number, b=blocker)} "
+            "Nothing was changed."
+        )
+        assert await snapshot(core) == before

@@ -63,13 +63,24 @@ async def test_every_documented_path_answers_with_its_schema(
     client, links = api
     credentials = f"token={ADMIN}" if who == "admin token" else links[who.split()[0]]
     document = await _document(client)
+    # The first ask and blocker the viewer's lists show, for the item paths.
+    listed = {
+        kind: (await (await client.get(f"/api/v1/{kind}?state=all&{credentials}")).json())[kind]
+        for kind in ("asks", "blockers")
+    }
     for path in document["paths"]:
         url = path.replace("{key}", "FALLS")
+        if "{id}" in path:
+            url = url.replace("{id}", str(listed[path.split("/")[3]][0]["id"]))
         response = await client.get(f"{url}?{credentials}")
+        if path == "/api/v1/waiting" and who == "admin token":
+            assert response.status == 403  # no person behind the token: nothing waits on it
+            jsonschema.validate(await response.json(), _schema_of(document, path, "403"))
+            continue
         assert response.status == 200, (path, await response.text())
         body = await response.json()
         jsonschema.validate(body, _schema_of(document, path))
-        if path != "/api/v1/undelivered" and path != "/api/v1/blockers":
+        if path not in ("/api/v1/undelivered", "/api/v1/blockers", "/api/v1/waiting"):
             # Each list has rows, so their schemas were really exercised.
             assert all(v for k, v in body.items() if isinstance(v, list) and k != "notices"), (
                 path,
@@ -157,11 +168,48 @@ async def test_another_organization_sees_none_of_the_demo(
     )
     theirs = urlsplit(link).query
     demo_words = ("SEPSIS", "FALLS", "Dana Lee", "Raj Patel", "antibiotics", "Northfield")
+    demo_ask = (await (await client.get(f"/api/v1/asks?{links['ana']}")).json())["asks"][0]["id"]
     for path in ENDPOINTS:
-        response = await client.get(f"{path.replace('{key}', 'HIDDEN')}?{theirs}")
-        assert response.status == 200, path
+        url = path.replace("{key}", "HIDDEN").replace("{id}", str(demo_ask))
+        response = await client.get(f"{url}?{theirs}")
+        # The demo's ask (and no blocker of theirs) is "no such item" to them.
+        assert response.status == (404 if "{id}" in path else 200), path
         body = await response.text()
         assert not [w for w in demo_words if w in body], (path, body)
     # The demo's own admin cannot open the other organization's project by its key.
     mine = await client.get(f"/api/v1/projects/HIDDEN?{links['ana']}")
     assert mine.status == 404
+
+
+async def test_a_leader_reads_what_waits_on_them_and_an_items_history(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, links = api
+    mine = (await (await client.get(f"/api/v1/waiting?{links['dana']}")).json())["waiting"]
+    assert mine["name"] == "Dana Lee" and mine["today"] == NOW.date().isoformat()
+    [ask] = mine["asks"]
+    assert ask["text"].startswith("Release two healthcare assistants")
+    raj = (await (await client.get(f"/api/v1/waiting?{links['raj']}")).json())["waiting"]
+    assert [d["rationale"] for d in raj["decisions"]] == ["Funded from the safety budget"]
+    item = (await (await client.get(f"/api/v1/asks/{ask['id']}?{links['dana']}")).json())["ask"]
+    assert (item["kind"], item["id"], item["project"]) == ("ask", ask["id"], "FALLS")
+    assert {"label": "Decides", "value": "Dana Lee"} in item["facts"]
+    assert item["events"][0]["what"] == "Raised and routed"
+    budget = (await (await client.get(f"/api/v1/asks?state=closed&token={ADMIN}")).json())["asks"]
+    decided = await (await client.get(f"/api/v1/asks/{budget[0]['id']}?token={ADMIN}")).json()
+    [decision] = [e for e in decided["ask"]["events"] if e["what"].startswith("Decided")]
+    assert (decision["who"], decision["detail"]) == ("Raj Patel", "Funded from the safety budget")
+    blockers = await (await client.get(f"/api/v1/blockers?state=all&token={ADMIN}")).json()
+    [blocker] = blockers["blockers"]
+    history = await (await client.get(f"/api/v1/blockers/{blocker['id']}?token={ADMIN}")).json()
+    assert [e["what"] for e in history["blocker"]["events"]][:1] == [
+        "Raised, with its escalation ladder"
+    ]
+    assert any(e["what"] == "Escalated" for e in history["blocker"]["events"])
+    # Ben (FALLS only) may not open SEPSIS's blocker; a made-up id is no such item.
+    refused = await client.get(f"/api/v1/blockers/{blocker['id']}?{links['ben']}")
+    assert refused.status == 403 and "error" in await refused.json()
+    for bad in ("999999", "12a"):
+        missing = await client.get(f"/api/v1/asks/{bad}?{links['dana']}")
+        assert missing.status == 404
+        assert (await missing.json())["error"] == "There is no such item here."

@@ -26,7 +26,7 @@ from adapters.web import sign_link
 from bot.clock import ManualClock
 from bot.context import Caller, Reply
 from bot.dispatch import Core
-from bot.handlers.actions import ACTIONS
+from bot.handlers.actions import ACTIONS, PRECHECKS
 from bot.messages import Message, to_json
 from bot.model import (
     Identity,
@@ -239,6 +239,27 @@ async def test_b_reads_and_writes_nothing_of_a(
                 for field, parent in rule.parents:
                     value = getattr(new, field)
                     assert not value or value not in world.a_ids[parent], (name, field, new)
+
+
+async def test_b_card_refreshes_prechecks_and_inbox_show_nothing_of_a(
+    world: World, uow_factory: UnitOfWorkFactory
+) -> None:
+    """The reads a platform makes around a click — a card refreshed for its reader (Teams'
+    ``refresh``), the refusal asked before a modal opens — and B's console inbox: for A's ask
+    and blocker ids each is refused or empty, names nothing of A, and changes nothing."""
+    before = await _rows(uow_factory)
+    items = [f"ask:{n}" for n in world.ask_ids] + [f"blocker:{n}" for n in world.blocker_ids]
+    for item in items:
+        card = await world.core.card(world.caller, item=item)
+        assert not card.ok and card.replacement is None, (item, _said(card.messages))
+        assert not _leaks(world, _said(card.messages)), item
+        for verb in PRECHECKS:
+            refused = await world.core.refusal(world.caller, action=verb, value=item.split(":")[1])
+            assert refused is not None and not refused.ok, (verb, item)
+            assert not _leaks(world, _said(refused.messages)), (verb, item)
+    taken = await world.core.inbox(world.caller, channels=True)
+    assert not _leaks(world, _said(tuple(message for _, message in taken)))
+    assert await _rows(uow_factory) == before
 
 
 async def test_b_dashboard_and_api_show_nothing_of_a(world: World) -> None:

@@ -132,3 +132,39 @@ async def test_the_responsiveness_page_speaks_to_the_leader(
     assert "Dana Lee decided no asks in the last 12 weeks; 1 is overdue." in text
     assert "Worth a word with Dana Lee before the next digest: 1 overdue ask." in text
     assert everyone.count('role="img"') >= 4
+
+
+async def test_the_overview_lists_closed_blockers_when_asked(
+    site: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, links = site
+    # The demo's only blocker was resolved in its first week.
+    html = await _page(client, "/dashboard/overview", links["ana"])
+    assert "No blockers match." in _text(_section(html, "Blockers"))
+    for state in ("closed", "all"):
+        html = await _page(client, "/dashboard/overview", links["ana"] + f"&state={state}")
+        blockers = _section(html, "Blockers")
+        assert f"<h2>Blockers ({state})</h2>" in html
+        [row] = re.findall(r"<tr>(.*?)</tr>", blockers.split("<tbody>", 1)[1], re.S)
+        assert "Lab system access for the sepsis nurses" in row and "resolved" in _text(row)
+        assert "past its deadline" not in row
+    overdue = await _page(client, "/dashboard/overview", links["ana"] + "&state=overdue")
+    assert "No blockers match." in _text(_section(overdue, "Blockers"))
+
+
+async def test_admins_are_offered_the_downloads_with_their_credentials(
+    site: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, links = site
+    for path in ("/dashboard/overview", "/dashboard/projects/SEPSIS"):
+        section = _section(await _page(client, path, links["ana"]), "Downloads")
+        hrefs = [unescape(h) for h in re.findall(r'<a href="([^"]+)" download>', section)]
+        assert [h.split("?")[0] for h in hrefs] == [
+            f"/dashboard/export/{kind}.csv"
+            for kind in ("asks", "blockers", "decisions", "kpis", "audit")
+        ]
+        decisions = await client.get(hrefs[2])  # the link alone opens the download
+        assert decisions.status == 200, await decisions.text()
+        assert "Funded from the safety budget" in await decisions.text()
+    # A leader's project page offers no download (it would refuse them).
+    assert "<h2>Downloads" not in await _page(client, "/dashboard/projects/FALLS", links["ben"])

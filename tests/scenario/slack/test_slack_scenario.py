@@ -21,7 +21,7 @@ import pytest
 from adapters.slack import SlackSender
 from bot.clock import ManualClock
 from bot.dispatch import Core
-from bot.model import AskState, Platform
+from bot.model import AskState, Organization, Platform
 from bot.ports import UnitOfWorkFactory
 from bot.services.demo import seed_demo
 from cadence.drain import DrainReport, drain_until_idle
@@ -622,3 +622,25 @@ async def test_a_card_sent_again_after_an_answer_loses_its_buttons_once_decided(
     await drain(core, route)
     (update,) = [u for u in slack.of("chat.update") if u["ts"] == reopened.answer["ts"]]
     assert button_labels(update) == [] and "Approved by Dana Lee" in str(update["blocks"])
+
+
+async def test_a_bare_ask_from_someone_no_longer_known_is_answered_not_dropped(
+    core: Core, route: SlackRoute, slack: FakeSlack, uow_factory: UnitOfWorkFactory
+) -> None:
+    """Another process moved Ana away and her identity went (a demo reset erasing a linked
+    workspace, say): her cached caller is stale, so the modal cannot be built — she is told."""
+    await raise_ask(core, route, slack)  # Ana is known (cached) from here on
+    async with uow_factory() as uow:
+        elsewhere = await uow.organizations.add(Organization(name="Elsewhere"))
+        ana = await uow.people.first(handle="ana")
+        assert ana is not None
+        for identity in await uow.identities.find(person_id=ana.id):
+            await uow.identities.delete(identity.id)
+        ana.organization_id = elsewhere.id
+        await uow.people.save(ana)
+        await uow.commit()
+    status, body = await route.command(command(slack, "ana", "ask", reply_to="gone"))
+    assert status == 200 and body == ""
+    (told,) = await until(lambda: replies(slack, "gone"), "the reply")
+    assert "I don't know you yet" in told["text"]
+    assert not slack.of("views.open")
