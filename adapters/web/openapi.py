@@ -100,6 +100,14 @@ _TREND = {
     "weeks": _list(_ref("WeekPoint")),
 }
 
+_EVENT = _obj(
+    "One event, oldest first.",
+    at=MOMENT,
+    what=STR,
+    who={**STR, "description": '"Carmen Diaz for Dana Lee"; "" for the bot.'},
+    detail=STR,
+)
+
 SCHEMAS: dict[str, Schema] = {
     "Error": _obj("Why the request was refused.", error=STR),
     "Project": _obj(
@@ -145,16 +153,13 @@ SCHEMAS: dict[str, Schema] = {
             "description": "Who raised it, who decides, why them, due, ladder…",
         },
         events={
-            **_list(
-                _obj(
-                    "One event, oldest first.",
-                    at=MOMENT,
-                    what=STR,
-                    who={**STR, "description": '"Carmen Diaz for Dana Lee"; "" for the bot.'},
-                    detail=STR,
-                )
-            ),
+            **_list(_EVENT),
             "description": "Raised and routed, questions, reminders, escalations, decision.",
+        },
+        conversation={
+            **_list(_EVENT),
+            "description": 'An ask\'s questions and answers, oldest first: what is "Question" or '
+            '"Answer", who said it, detail what they said; empty for a blocker.',
         },
     ),
     "ListedAsk": _obj("An ask in a filtered list.", **_ASK, **_OVERDUE),
