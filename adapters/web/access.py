@@ -27,6 +27,7 @@ from aiohttp import web
 
 from adapters.web.deps import WEB, WebDeps
 from adapters.web.rows import default_organization
+from bot.calendar import moment_in
 from bot.permissions import is_admin
 from bot.ports import UnitOfWork
 from bot.tenancy import bound
@@ -51,6 +52,8 @@ class Viewer:
     organization_name: str = ""
     credentials: str = ""
     """The query string that opens pages as this viewer again (carried on every link)."""
+    timezone: str = "UTC"
+    """The person's own zone, in which every time on their pages is shown (UTC for the token)."""
 
 
 VIEWER = web.RequestKey("leaderbot_viewer", Viewer)
@@ -165,6 +168,7 @@ async def _signed(
         is_admin=is_admin(organization, person),
         organization_name=organization.name if organization else "",
         credentials=credentials,
+        timezone=person.timezone,
     )
 
 
@@ -179,10 +183,13 @@ def href(viewer: Viewer | None, path: str, **params: object) -> str:
 
 def template_context(request: web.Request, viewer: Viewer | None) -> dict[str, object]:
     """What every template sees: the viewer, ``href(path, **query)`` carrying their
-    credentials, and the time the page was made."""
+    credentials, ``local(moment)`` telling a time in the viewer's own zone, named (as the
+    bot's messages do), and the time the page was made."""
+    tz = viewer.timezone if viewer else "UTC"
     return {
         "viewer": viewer,
         "href": lambda path, **params: href(viewer, path, **params),
+        "local": lambda moment: moment_in(moment, tz),
         "now": request.app[WEB].clock.now(),
     }
 

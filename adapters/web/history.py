@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.calendar import local_date
+from bot.calendar import local_date, moment_in
 from bot.errors import NotFound
 from bot.links import ItemKind
 from bot.model import (
@@ -279,7 +279,7 @@ async def _page(
     )
 
 
-async def _ask_facts(uow: UnitOfWork, ask: Ask) -> tuple[str, list[tuple[str, str]]]:
+async def _ask_facts(uow: UnitOfWork, ask: Ask, tz: str) -> tuple[str, list[tuple[str, str]]]:
     """The ask's state and facts, in reading order."""
     people = (ask.requester_id, ask.assignee_id, ask.decided_by_id, ask.on_behalf_of_id)
     names = await names_of(uow, [*(i or 0 for i in people), *ask.consulted_ids])
@@ -290,7 +290,7 @@ async def _ask_facts(uow: UnitOfWork, ask: Ask) -> tuple[str, list[tuple[str, st
         ("Area", ask.area),
         ("Needed by", ask.needed_by.isoformat() if ask.needed_by else "no date"),
         ("Consulted", ", ".join(names.get(i, "?") for i in ask.consulted_ids)),
-        ("Raised", _aware(ask.created_at).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Raised", moment_in(ask.created_at, tz)),
     ]
     if ask.decided_by_id:
         facts.append(("Decided by", signed(names, ask.decided_by_id, ask.on_behalf_of_id)))
@@ -320,7 +320,9 @@ async def _conversation(uow: UnitOfWork, ask: Ask) -> list[Event]:
     ]
 
 
-async def _blocker_facts(uow: UnitOfWork, blocker: Blocker) -> tuple[str, list[tuple[str, str]]]:
+async def _blocker_facts(
+    uow: UnitOfWork, blocker: Blocker, tz: str
+) -> tuple[str, list[tuple[str, str]]]:
     """The blocker's state and facts, in reading order."""
     names = await names_of(uow, [blocker.reporter_id, *blocker.ladder])
     rungs = " → ".join(
@@ -335,11 +337,9 @@ async def _blocker_facts(uow: UnitOfWork, blocker: Blocker) -> tuple[str, list[t
         ("Rung", f"{blocker.level + 1} of {len(blocker.ladder)}" if blocker.ladder else ""),
         (
             "Escalates",
-            _aware(blocker.next_escalation_at).strftime("%Y-%m-%d %H:%M UTC")
-            if blocker.next_escalation_at
-            else "",
+            moment_in(blocker.next_escalation_at, tz) if blocker.next_escalation_at else "",
         ),
-        ("Raised", _aware(blocker.created_at).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Raised", moment_in(blocker.created_at, tz)),
         ("Resolution", blocker.resolution),
     ]
     return blocker.state.value, facts
@@ -364,9 +364,10 @@ async def load_item_page(
     organization_id: int,
     viewer_id: int | None,
     now: datetime,
+    tz: str = "UTC",
 ) -> ItemPage:
     """Ask or blocker ``item_id`` (as its URL spells it) as ``viewer_id`` may see it (None:
-    the admin token).
+    the admin token), its times told in zone ``tz``.
 
     Raises:
         NotFound: no such item in this organization, or an id that is not one.
@@ -382,10 +383,10 @@ async def load_item_page(
     )
     conversation: list[Event] = []
     if isinstance(item, Ask):
-        state, facts = await _ask_facts(uow, item)
+        state, facts = await _ask_facts(uow, item, tz)
         conversation = await _conversation(uow, item)
     else:
-        state, facts = await _blocker_facts(uow, item)
+        state, facts = await _blocker_facts(uow, item, tz)
     return await _page(
         uow, kind, item, project=project, state=state, facts=facts, conversation=conversation
     )

@@ -61,6 +61,7 @@ async def _item(request: web.Request, kind: ItemKind) -> web.StreamResponse:
                 organization_id=viewer.organization_id,
                 viewer_id=viewer.person_id,
                 now=request.app[WEB].clock.now(),
+                tz=viewer.timezone,
             )
     except NotFound:
         raise refuse(request, "html", "There is no such item here.", web.HTTPNotFound) from None

@@ -128,8 +128,9 @@ async def test_a_replys_card_link_opens_the_asks_page_for_the_people_on_it_only(
 
 
 async def test_the_asks_page_shows_each_question_and_answer_with_who_and_when() -> None:
+    """Times on a page are in its reader's own zone, named (Dana reads in New York)."""
     world = await _world()
-    dana = await world.person("dana")
+    dana = await world.person("dana", tz="America/New_York")
     ana = await world.person("ana")
     await world.project("SEPSIS", sponsor=dana, lead=ana)
     core = Core(
@@ -158,6 +159,7 @@ async def test_the_asks_page_shows_each_question_and_answer_with_who_and_when() 
         for turn in re.findall(r"<li>(.*?)</li>", section, flags=re.DOTALL)
     ]
     assert turns == [
-        "2026-11-24 10:30 Question · Dana Example\nwhich wards &amp; when?",
-        "2026-11-24 12:30 Answer · Ana Example\nthe AMU and ED",
+        "Tue 24 Nov 2026 05:30 EST Question · Dana Example\nwhich wards &amp; when?",
+        "Tue 24 Nov 2026 07:30 EST Answer · Ana Example\nthe AMU and ED",
     ]
+    assert "Raised</dt><dd>Tue 24 Nov 2026 05:00 EST" in html.replace("\n", "")
