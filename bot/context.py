@@ -24,6 +24,10 @@ class Caller:
     an adapter tells the core only when the zone it sees differs."""
     channel_id: str | None = None
     """Where the command was typed: lets ``#PROJECT`` be omitted in a project's home channel."""
+    shared: bool = False
+    """The reply is seen by everyone in the conversation (a Teams channel or group chat, where
+    a bot's answer is a post), so it carries no link signed for this caller: a personal link
+    opens the caller's own view for whoever follows it."""
 
 
 @dataclass(frozen=True, kw_only=True)

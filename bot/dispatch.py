@@ -589,7 +589,7 @@ class Core:
         """The caller as their identity now is, after another process moved it (``me link``,
         ``org join``); None when it was not a cached chat identity or it no longer resolves to
         someone else. Its cached entry is dropped either way."""
-        cached = replace(caller, channel_id=None)
+        cached = replace(caller, channel_id=None, shared=False)
         key = next((k for k, known in self._known.items() if known == cached), None)
         if key is None:
             return None
@@ -623,7 +623,10 @@ class Core:
 
 
 def _personal(reply: Reply, ctx: Ctx) -> Reply:
-    """The reply with its item links signed for the caller, its one reader."""
+    """The reply with its item links signed for the caller, its one reader; left plain when
+    others read it too (``Caller.shared``: the page then says how to get a personal link)."""
+    if ctx.caller.shared:
+        return reply
     replacement = reply.replacement
     return replace(
         reply,

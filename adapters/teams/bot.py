@@ -133,13 +133,15 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         raw = _json(activity)
         if inbound.is_personal(raw):
             await self._remember(turn_context)
-        elif (channel := inbound.channel_id(raw)) is not None:
-            await self.core.remember_channel(
-                platform=Platform.TEAMS,
-                workspace_external_id=self._tenant(turn_context),
-                channel_id=channel,
-                conversation_ref=reference_json(activity),
-            )
+        else:  # the bot's answer is a post everyone in the conversation reads
+            caller = replace(caller, shared=True)
+            if (channel := inbound.channel_id(raw)) is not None:
+                await self.core.remember_channel(
+                    platform=Platform.TEAMS,
+                    workspace_external_id=self._tenant(turn_context),
+                    channel_id=channel,
+                    conversation_ref=reference_json(activity),
+                )
         click = inbound.card_action_from_submit(activity.value)
         if click is not None:
             await self._answer_submit(turn_context, await self._run(turn_context, caller, click))

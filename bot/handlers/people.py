@@ -121,6 +121,16 @@ async def on_dashboard(ctx: Ctx, cmd: DashboardCmd) -> Reply:
                 ),
             )
         )
+    if ctx.caller.shared:
+        return Reply(
+            messages=(
+                text(
+                    "Your dashboard link is yours alone, and everyone here would see it: ask me "
+                    "for it in a chat with Leaderbot. Nothing was changed."
+                ),
+            ),
+            ok=False,
+        )
     link = ctx.links.for_person(ctx.person)
     return Reply(
         messages=(

@@ -9,6 +9,7 @@ only for people the permission table lets see it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -34,6 +35,11 @@ async def _world() -> World:
     world = await make_world(make_memory_uow_factory(), START)
     world.links = SignedLinks(key=KEY, clock=world.clock, link_base=LINK)
     return world
+
+
+def ask_id_of(link: str) -> str:
+    """The id in an ask page's link (``…/dashboard/asks/7?…`` → ``7``)."""
+    return urlsplit(link).path.rsplit("/", 1)[1]
 
 
 def _local(link: str) -> str:
@@ -99,6 +105,10 @@ async def test_a_replys_card_link_opens_the_asks_page_for_the_people_on_it_only(
     [card] = [m for m in reply.messages if m.link]
     assert card.link is not None and urlsplit(card.link).path.startswith("/dashboard/asks/")
     assert f"p={dana.id}" in card.link and card.link == delivered.link
+    # Where others read the reply too (a Teams channel), the card keeps its plain link.
+    shared = await core.command(replace(await _caller(core, dana), shared=True), "asks")
+    [plain] = [m for m in shared.messages if m.link]
+    assert plain.link == item_link(LINK, "ask", int(ask_id_of(card.link)))
 
     app = build_web_app(uow=world.uow, clock=world.clock, dashboard_key=KEY)
     async with TestClient(TestServer(app)) as client:
