@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import deque
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any, cast
 
@@ -102,11 +103,11 @@ class WriteBatcher:
         no two units' statements interleave on it."""
         return self._reading().execute(statement, params)
 
-    def read_driver(self, sql: str) -> list[Any]:
-        """Rows of plain parameterless SQL run on the reading connection's ``sqlite3``
+    def read_driver(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Rows of plain SQL (``?`` parameters) run on the reading connection's ``sqlite3``
         connection: for the one read every unit of work makes (the directory's counters),
         where SQLAlchemy's execution costs three times SQLite's."""
-        return list(_driver(self._reading()).execute(sql).fetchall())
+        return list(_driver(self._reading()).execute(sql, params).fetchall())
 
     def _reading(self) -> Connection:
         if self._reader is None:

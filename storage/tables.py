@@ -23,6 +23,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -505,10 +506,11 @@ DIRECTORY_VERSIONS = Table(
     "directory_versions",
     Base.metadata,
     Column("name", Text, primary_key=True),
+    Column("organization_id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
-"""One counter per directory table, bumped by a trigger on each write (migration 0002; read by
-storage/directory.py)."""
+"""One counter per directory table and organization, bumped by a trigger on each write
+(migration 0012; read by storage/directory.py)."""
 
 INBOUND_DELIVERIES = Table(
     "inbound_deliveries",

@@ -3,8 +3,8 @@
 On PostgreSQL a unit of work is one ``AsyncSession``: the server handles concurrent writers. On
 SQLite it is a :class:`storage.batching.BatchedTransaction`: the process's writing units take
 turns on one writer connection and commit in groups (see :mod:`storage.batching`). On both,
-the directory entities (people, projects, RACI…) are read from the process's copy of them
-until the unit writes one (see :mod:`storage.directory`).
+the directory entities (people, projects, RACI…) are read from the process's copy of their
+organization's rows until the unit writes one (see :mod:`storage.directory`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,12 @@ from storage.directory import (
     counters_read_by,
     directory_for,
 )
-from storage.repositories import SqlInboundRepository, SqlOutboxRepository, SqlRepository
+from storage.repositories import (
+    Params,
+    SqlInboundRepository,
+    SqlOutboxRepository,
+    SqlRepository,
+)
 
 
 class _Transaction(Protocol):
@@ -59,11 +64,11 @@ def _transaction(engine: AsyncEngine) -> tuple[_Transaction, Read, Counters]:
     if engine.dialect.name == "sqlite":
         batcher = batcher_for(engine)
 
-        async def committed(statement: Executable) -> Result[Any]:
-            return batcher.read(statement)
+        async def committed(statement: Executable, params: Params) -> Result[Any]:
+            return batcher.read(statement, params)
 
-        async def counters() -> Mapping[str, int]:
-            return dict(batcher.read_driver(VERSIONS_SQL))
+        async def counters(organization_id: int) -> Mapping[str, int]:
+            return dict(batcher.read_driver(VERSIONS_SQL, (organization_id,)))
 
         return BatchedTransaction(batcher), committed, counters
     # expire_on_commit=False: repositories return plain dataclasses, and nothing should
@@ -152,6 +157,11 @@ class SqlUnitOfWork:
             raise AttributeError(name)
         setattr(self, name, repository)
         return repository
+
+    def bind_organization(self, organization_id: int) -> None:
+        """Told by ``bot.tenancy.bound``: every read from now on is within this organization,
+        so the directory answers from its copy and reads its counters only."""
+        self._view.bind(organization_id)
 
     async def __aenter__(self) -> Self:
         return self
