@@ -505,8 +505,8 @@ class OutboxRow(Base):
 DIRECTORY_VERSIONS = Table(
     "directory_versions",
     Base.metadata,
-    Column("name", Text, primary_key=True),
     Column("organization_id", Integer, primary_key=True),
+    Column("name", Text, primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
 """One counter per directory table and organization, bumped by a trigger on each write

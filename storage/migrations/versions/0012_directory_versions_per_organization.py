@@ -47,7 +47,7 @@ _EVENTS = ("insert", "update", "delete")
 
 _UPSERT = (
     "INSERT INTO directory_versions (name, organization_id, version) {owners} "
-    "ON CONFLICT (name, organization_id) DO UPDATE SET version = directory_versions.version + 1"
+    "ON CONFLICT (organization_id, name) DO UPDATE SET version = directory_versions.version + 1"
 )
 
 _POSTGRES_BUMP = (
@@ -86,10 +86,11 @@ def _sqlite_owners(table: str, event: str) -> str:
 def _create_per_organization() -> None:
     op.create_table(
         "directory_versions",
-        sa.Column("name", sa.Text(), nullable=False),
         sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("name", "organization_id", name="pk_directory_versions"),
+        # Organization first: every unit of work reads one organization's counters.
+        sa.PrimaryKeyConstraint("organization_id", "name", name="pk_directory_versions"),
     )
     if op.get_context().dialect.name == "postgresql":
         op.execute(_POSTGRES_BUMP)
