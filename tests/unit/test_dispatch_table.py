@@ -9,12 +9,12 @@ from bot import commands
 from bot.attention import SNOOZE_ACTION
 from bot.buttons import ask_buttons
 from bot.digest import FEEDBACK_ACTION
-from bot.dispatch import COMMANDS
+from bot.declarations import DECLARATIONS
 from bot.handlers.actions import ACTIONS
 
 
 def test_every_command_has_a_handler() -> None:
-    assert set(typing.get_args(commands.Command)) == set(COMMANDS)
+    assert set(typing.get_args(commands.Command)) == {d.command for d in DECLARATIONS}
 
 
 def test_every_button_has_a_handler() -> None:
