@@ -276,7 +276,7 @@ def quoted(token: str) -> bool:
 class Words:
     """The tokens after the command name, consumed by the command's parser.
 
-    Each ``take_*`` removes what it reads, so what remains at the end is the free text.
+    Each method removes what it reads, so what remains at the end is the free text.
     """
 
     name: str

@@ -139,10 +139,10 @@ async def test_every_example_succeeds_on_every_day_of_the_week(example: str, mom
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-async def test_help_tells_who_may_run_an_example(
-    uow_factory: UnitOfWorkFactory, example: str
-) -> None:
-    core = await _demo(uow_factory, TUESDAY)
+async def test_help_tells_who_may_run_an_example(example: str) -> None:
+    """On the memory fake: who may is the permission table's, whose rows every backend keeps
+    alike (tests/integration/test_permissions.py)."""
+    core = await _demo(make_memory_uow_factory(), TUESDAY)
     syntax = EXAMPLES[example]
     reply = await _run(core, syntax, by=NOBODY)
     if not syntax.permission:
