@@ -541,7 +541,7 @@ DECLARATIONS: tuple[Declaration[Any], ...] = (
         Syntax(
             names=("help",),
             usage="help [command]",
-            summary="This list, or one command's usage and an example",
+            summary="This list, or one command's usage, who may run it and an example",
             example="help ask",
             parse=_parse_help,
         ),
