@@ -2,10 +2,11 @@
 migrations build exactly it, on SQLite and PostgreSQL.
 
 Two checks on an empty database migrated to head: Alembic's own comparison with the tables
-(columns, types, nullability, server defaults, indexes, uniques, foreign keys), and the whole
-reflected schema against a second empty database made from the tables by ``create_all`` — which
-also sees what Alembic does not compare: partial-index predicates, ``ON DELETE`` rules and every
-constraint's name.
+(columns, types, nullability, server defaults, indexes, uniques, foreign keys and their
+``ON DELETE``), and the whole reflected schema against a second empty database made from the
+tables by ``create_all``, which also sees what Alembic does not compare: partial-index
+predicates (``uq_raci_entries_one_accountable`` holds the one-Accountable rule by its
+``WHERE``) and CHECK constraints.
 """
 
 from __future__ import annotations
