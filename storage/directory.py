@@ -43,16 +43,16 @@ import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BindParameter, Executable, Table, bindparam, select
+from sqlalchemy import BindParameter, Executable, bindparam, select
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import model
 from bot.criteria import check_aware, ordered, predicate
 from storage.repositories import Params, SqlRepository, Statements
-from storage.tables import DIRECTORY_VERSIONS, ROWS
+from storage.tables import DIRECTORY_VERSIONS, TABLES
 
 __all__ = [
     "DIRECTORY",
@@ -122,10 +122,6 @@ def counters_read_by(read: Read) -> Counters:
     return counters
 
 
-def _table(entity: type[Any]) -> Table:
-    return cast(Table, ROWS[entity].__table__)
-
-
 @dataclass(frozen=True)
 class _Source:
     """How one entity's copy for an organization is loaded and when it is stale."""
@@ -139,13 +135,13 @@ class _Source:
 
 
 def _source(entity: type[Any]) -> _Source:
-    table, scope = _table(entity), SCOPES[entity]
+    table, scope = TABLES[entity], SCOPES[entity]
     organization: BindParameter[int] = bindparam("organization")
     if scope.parent is None:
         load = select(table).where(table.c[scope.column] == organization)
         counters: tuple[str, ...] = (table.name,)
     else:
-        parent = _table(scope.parent)
+        parent = TABLES[scope.parent]
         load = (
             select(table)
             .join(parent, parent.c.id == table.c[scope.column])
