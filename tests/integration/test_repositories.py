@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import Conflict
 from bot.model import (
@@ -32,6 +31,7 @@ from bot.model import (
     Severity,
 )
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+from storage.database import Database
 from storage.engine import create_engine, normalize_url
 from storage.migrate import include_name
 from storage.tables import Base
@@ -454,7 +454,7 @@ async def test_concurrent_claims_never_share_a_message(uow_factory: UnitOfWorkFa
 
 
 async def test_migrations_create_exactly_the_tables_of_storage_tables(
-    sql_engine: AsyncEngine,
+    sql_database: Database,
 ) -> None:
     def differences(connection: Any) -> list[Any]:
         context = MigrationContext.configure(
@@ -462,7 +462,7 @@ async def test_migrations_create_exactly_the_tables_of_storage_tables(
         )
         return list(compare_metadata(context, Base.metadata))
 
-    async with sql_engine.connect() as connection:
+    async with sql_database.engine.connect() as connection:
         assert await connection.run_sync(differences) == []
 
 
