@@ -3,7 +3,7 @@ each in its own thread (see :mod:`storage.sqlite.worker` and :mod:`storage.sqlit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -46,11 +46,11 @@ class SqliteConnections:
         committed, never the open batch."""
         return await self._reader().run(partial(buffered, statement, params))
 
-    async def read_plain(self, sql: str) -> Mapping[Any, Any]:
-        """Plain parameterless SQL of two columns, as a mapping, through ``sqlite3`` alone: for
-        the one read every unit of work makes (the directory's counters), where SQLAlchemy's
-        execution costs three times SQLite's."""
-        return await self._reader().run(partial(_pairs, sql))
+    async def read_plain(self, sql: str, params: Sequence[object] = ()) -> Mapping[Any, Any]:
+        """Plain SQL of two columns (``?`` parameters), as a mapping, through ``sqlite3`` alone:
+        for the one read every unit of work makes (the directory's counters), where
+        SQLAlchemy's execution costs three times SQLite's."""
+        return await self._reader().run(partial(_pairs, sql, params))
 
     def _reader(self) -> Worker:
         return min(self._readers, key=lambda reader: reader.waiting)
@@ -62,5 +62,5 @@ class SqliteConnections:
         self._engine.dispose()
 
 
-def _pairs(sql: str, connection: Connection) -> dict[Any, Any]:
-    return dict(driver(connection).execute(sql).fetchall())
+def _pairs(sql: str, params: Sequence[object], connection: Connection) -> dict[Any, Any]:
+    return dict(driver(connection).execute(sql, params).fetchall())
