@@ -32,8 +32,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from aiohttp import ClientSession, TCPConnector
+from aiohttp import ClientSession, web
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -42,13 +43,13 @@ from sqlalchemy.pool import NullPool
 from adapters.app import build_application, migrate
 from adapters.settings import Settings
 from adapters.slack.app import EVENTS_PATH, WORKING
+from bench.slack_ack import SECRET, bare_bolt
 from bot.context import Profile
 from bot.model import Platform
 from bot.services.demo import seed_demo
 from storage.engine import normalize_url
 from tests.fakes_slack import BOT_TOKEN, TEAM_ID, FakeSlack, form_body, sign
 
-SECRET = "burst-signing-secret"
 USERS = {"U0ANA": "ana", "U0DANA": "dana"}
 LIMIT_S = 3.0
 """Slack retries a command whose ack takes longer (and the user sees an error)."""
@@ -125,29 +126,51 @@ def command(i: int, response_url: str) -> str:
 
 
 async def burst(url: str, *, requests: int, first: int, response_url: str) -> dict[str, Any]:
-    """``requests`` signed commands, all sent at once, each on a connection of its own."""
-    prepared = [
-        (body.encode(), {"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)})
-        for body in (command(first + i, response_url) for i in range(requests))
-    ]
+    """``requests`` signed commands, each on a connection of its own, opened beforehand (as
+    Slack's are kept open): all the connections first, then every request at once. A latency
+    runs from a request's first byte sent to its answer's last byte read."""
+    target = urlsplit(url)
+    host, port = target.hostname or "127.0.0.1", target.port or 80
+    prepared = []
+    for i in range(requests):
+        body = command(first + i, response_url)
+        headers = {
+            "Host": f"{host}:{port}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": str(len(body.encode())),
+            "Connection": "close",
+            **sign(SECRET, body),
+        }
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        prepared.append(f"POST {target.path} HTTP/1.1\r\n{head}\r\n{body}".encode())
+    connections = await asyncio.gather(
+        *(asyncio.open_connection(host, port) for _ in range(requests))
+    )
     latencies: list[float] = []
     failures = late = 0
 
-    async def one(session: ClientSession, body: bytes, headers: dict[str, str]) -> None:
+    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sent: bytes) -> None:
         nonlocal failures, late
         began = time.perf_counter()
+        writer.write(sent)
         try:
-            async with session.post(url, data=body, headers=headers) as response:
-                said = await response.text()
+            answer = await reader.read(-1)
         except OSError:
             failures += 1
             return
+        finally:
+            writer.close()
         latencies.append(time.perf_counter() - began)
-        failures += response.status != 200 or "Sorry" in said
+        said = answer.decode(errors="replace")
+        failures += not said.startswith("HTTP/1.1 200") or "Sorry" in said
         late += WORKING.rstrip("…") in said
 
-    async with ClientSession(connector=TCPConnector(limit=0, force_close=True)) as session:
-        await asyncio.gather(*(one(session, body, headers) for body, headers in prepared))
+    await asyncio.gather(
+        *(
+            one(reader, writer, sent)
+            for (reader, writer), sent in zip(connections, prepared, strict=True)
+        )
+    )
     latencies.sort()
     return {
         "requests": requests,
@@ -224,6 +247,31 @@ async def on_backend(name: str, database_url: str, requests: int) -> dict[str, A
     return {"backend": name, "cold": cold, "warm": warm}
 
 
+async def bare(requests: int) -> dict[str, Any]:
+    """For reference: the same burst at a bolt app that only acks (answered at the ack), in a
+    process of its own — what this machine and this load process allow at best."""
+    fake = await FakeSlack().start()
+    port = free_port()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.burst", "--bare", str(port), "--api-url", fake.url
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await until_up(f"{base}/healthz", child)
+        url = f"{base}{EVENTS_PATH}"
+        return await measured(child.pid, url, requests=requests, first=0, response_url="")
+    finally:
+        child.send_signal(signal.SIGTERM)
+        await child.wait()
+        await fake.close()
+
+
+def serve_bare(port: int, api_url: str) -> None:
+    app = bare_bolt(api_url, at_ack=True)
+    app.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
+    web.run_app(app, host="127.0.0.1", port=port, print=None)
+
+
 async def _admin(url: str, statement: str) -> None:
     engine = create_async_engine(
         normalize_url(url), isolation_level="AUTOCOMMIT", poolclass=NullPool
@@ -236,6 +284,7 @@ async def _admin(url: str, statement: str) -> None:
 
 
 async def main(requests: int, postgres: str | None) -> dict[str, Any]:
+    reference = await bare(requests)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite+aiosqlite:///{Path(tmp) / 'burst.db'}"
@@ -253,7 +302,7 @@ async def main(requests: int, postgres: str | None) -> dict[str, Any]:
         for r in results
         for phase in ("cold", "warm")
     )
-    return {"requests": requests, "results": results, "target_met": met}
+    return {"requests": requests, "bare_at_ack": reference, "results": results, "target_met": met}
 
 
 def report(figures: dict[str, Any]) -> None:
@@ -266,6 +315,11 @@ def report(figures: dict[str, Any]) -> None:
                 f"over 3 s {f['over_3s']}   'Working on it' {f['working_on_it']}   "
                 f"failures {f['failures']}   server CPU {f['server_cpu_s']} s"
             )
+    f = figures["bare_at_ack"]
+    print(
+        f"  for reference, a bolt app that only acks: max {f['max_ms']} ms   p99 {f['p99_ms']} ms"
+        f"   p50 {f['p50_ms']} ms   over 3 s {f['over_3s']}   server CPU {f['server_cpu_s']} s"
+    )
     backends = " and ".join(r["backend"] for r in figures["results"])
     state = "met" if figures["target_met"] else "not met"
     print(f"target (0 acks later than 3 s, cold and warm, on {backends}): {state}")
@@ -276,5 +330,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server to run on too")
+    parser.add_argument("--bare", type=int, metavar="PORT", help="be the reference bolt app")
+    parser.add_argument("--api-url", default="")
     args = parser.parse_args()
-    report(asyncio.run(main(args.requests, args.postgres)))
+    if args.bare:
+        serve_bare(args.bare, args.api_url)
+    else:
+        report(asyncio.run(main(args.requests, args.postgres)))
