@@ -22,6 +22,11 @@ READERS = 4
 """Reading connections: a long read (an export, a report) holds one, and the requests behind it
 read on the others."""
 
+SPILL = 4
+"""Reads queued on a reader before the next one is used: one thread serves a busy server's
+reads (each thread more in play costs GIL hand-offs), the others only what a stalled one
+cannot."""
+
 
 class SqliteConnections:
     """Opened lazily (a thread and its connection start on first use); :meth:`close` ends them."""
@@ -42,8 +47,8 @@ class SqliteConnections:
     async def read(
         self, statement: Executable, params: dict[str, Any] | None = None
     ) -> Result[Any]:
-        """A statement outside any transaction, on the least busy reader: it sees what is
-        committed, never the open batch."""
+        """A statement outside any transaction, on a reader (see :data:`SPILL`): it sees what
+        is committed, never the open batch."""
         return await self._reader().run(partial(buffered, statement, params))
 
     async def read_plain(self, sql: str, params: Sequence[object] = ()) -> Mapping[Any, Any]:
@@ -53,6 +58,9 @@ class SqliteConnections:
         return await self._reader().run(partial(_pairs, sql, params))
 
     def _reader(self) -> Worker:
+        for reader in self._readers:
+            if reader.waiting < SPILL:
+                return reader
         return min(self._readers, key=lambda reader: reader.waiting)
 
     async def close(self) -> None:
