@@ -59,10 +59,10 @@ from bot.model import (  # noqa: E402
     Workspace,
 )
 from bot.services.digests import load_digest_inputs  # noqa: E402
+from storage.database import Database  # noqa: E402
 from storage.engine import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.tables import TABLES  # noqa: E402
-from storage.uow import make_uow_factory  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 AREAS = ("*", "budget", "staffing", "it")
@@ -259,15 +259,15 @@ async def seed(path: Path, leaders: int, projects: int) -> None:
 
 
 async def measure(path: Path, leaders: int) -> dict[str, Any]:
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    database = Database(f"sqlite+aiosqlite:///{path}")
     statements = 0
 
     def count(*_: object) -> None:
         nonlocal statements
         statements += 1
 
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    uow_factory = make_uow_factory(engine)
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    uow_factory = database.uow
     figures: dict[str, Any] = {}
     try:
         for n in (leaders // 10, leaders):
@@ -290,7 +290,7 @@ async def measure(path: Path, leaders: int) -> dict[str, Any]:
                 "total_s": round(done - started, 3),
             }
     finally:
-        await engine.dispose()
+        await database.close()
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return figures
 

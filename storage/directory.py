@@ -39,7 +39,6 @@ never holds a write that might yet be rolled back.
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -47,7 +46,6 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BindParameter, Executable, bindparam, select
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import model
 from bot.criteria import check_aware, ordered, predicate
@@ -64,7 +62,6 @@ __all__ = [
     "DirectoryView",
     "Scope",
     "counters_read_by",
-    "directory_for",
 ]
 
 T = TypeVar("T")
@@ -240,8 +237,8 @@ def _hashable(value: object) -> bool:
 
 
 class Directory:
-    """One database's directory copies, per organization (see the module docstring); shared by
-    every unit of work on the database."""
+    """One database's directory copies, per organization (see the module docstring); owned by
+    its :class:`storage.database.Database`, shared by every unit of work on it."""
 
     def __init__(self) -> None:
         self._copies: dict[tuple[int, type[Any]], TableCopy[Any]] = {}
@@ -265,17 +262,6 @@ class Directory:
         if held is None or held.version < version:
             self._copies[key] = loaded
         return loaded
-
-
-_directories: weakref.WeakKeyDictionary[AsyncEngine, Directory] = weakref.WeakKeyDictionary()
-
-
-def directory_for(engine: AsyncEngine) -> Directory:
-    """The engine's one directory copy (every unit-of-work factory on the engine shares it)."""
-    directory = _directories.get(engine)
-    if directory is None:
-        directory = _directories[engine] = Directory()
-    return directory
 
 
 class DirectoryView:

@@ -10,13 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Connection, Engine, event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import Identity, Organization, Person, Platform, Project, Workspace
 from bot.ports import UnitOfWorkFactory
 from bot.tenancy import bound_factory
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 
 
 @pytest.fixture
@@ -41,8 +39,8 @@ def statements() -> Iterator[list[str]]:
     event.remove(Engine, "before_cursor_execute", record)
 
 
-async def _org_with(engine: AsyncEngine, *handles: str, name: str = "Northfield") -> int:
-    async with make_uow_factory(engine)() as uow:
+async def _org_with(database: Database, *handles: str, name: str = "Northfield") -> int:
+    async with database.uow() as uow:
         org = await uow.organizations.add(Organization(name=name))
         for handle in handles:
             await uow.people.add(Person(organization_id=org.id, handle=handle, name=handle))
@@ -50,9 +48,9 @@ async def _org_with(engine: AsyncEngine, *handles: str, name: str = "Northfield"
     return org.id
 
 
-def _in(engine: AsyncEngine, org: int) -> UnitOfWorkFactory:
+def _in(database: Database, org: int) -> UnitOfWorkFactory:
     """Units of work bound to ``org``, as every request's is (bot.tenancy)."""
-    return bound_factory(make_uow_factory(engine), org)
+    return bound_factory(database.uow, org)
 
 
 def _loads(statements: list[str]) -> list[str]:
@@ -61,10 +59,10 @@ def _loads(statements: list[str]) -> list[str]:
 
 
 async def test_directory_reads_cost_one_statement_per_unit_of_work(
-    sql_engine: AsyncEngine, statements: list[str]
+    sql_database: Database, statements: list[str]
 ) -> None:
-    org = await _org_with(sql_engine, "ana", "dana")
-    factory = _in(sql_engine, org)
+    org = await _org_with(sql_database, "ana", "dana")
+    factory = _in(sql_database, org)
     async with factory() as uow:
         await uow.people.first(handle="ana")  # the first look loads the copy
     statements.clear()
@@ -81,10 +79,10 @@ async def test_directory_reads_cost_one_statement_per_unit_of_work(
 
 
 async def test_a_commit_is_seen_by_the_next_unit_of_work_not_by_an_open_one(
-    sql_engine: AsyncEngine,
+    sql_database: Database,
 ) -> None:
-    org = await _org_with(sql_engine, "ana")
-    factory = _in(sql_engine, org)
+    org = await _org_with(sql_database, "ana")
+    factory = _in(sql_database, org)
     async with factory() as reader:
         assert await reader.people.count() == 1
         async with factory() as writer:
@@ -97,12 +95,12 @@ async def test_a_commit_is_seen_by_the_next_unit_of_work_not_by_an_open_one(
         assert [p.handle for p in await after.people.find()] == ["ana", "raj"]
 
 
-async def test_another_process_and_plain_sql_are_seen(sql_engine: AsyncEngine) -> None:
-    org = await _org_with(sql_engine, "ana")
-    factory = _in(sql_engine, org)
+async def test_another_process_and_plain_sql_are_seen(sql_database: Database) -> None:
+    org = await _org_with(sql_database, "ana")
+    factory = _in(sql_database, org)
     async with factory() as uow:
         assert await uow.people.count() == 1
-    other = create_engine(sql_engine.url)  # a second server process, or the CLI
+    other = Database(sql_database.url)  # a second server process, or the CLI
     try:
         async with _in(other, org)() as uow:
             ana = await uow.people.first(handle="ana")
@@ -111,10 +109,10 @@ async def test_another_process_and_plain_sql_are_seen(sql_engine: AsyncEngine) -
             await uow.people.save(ana)
             await uow.commit()
     finally:
-        await other.dispose()
+        await other.close()
     async with factory() as uow:
         assert (await uow.people.get(ana.id)) == ana
-    async with sql_engine.begin() as connection:  # an administrator's SQL
+    async with sql_database.engine.begin() as connection:  # an administrator's SQL
         await connection.execute(text("DELETE FROM people WHERE handle = 'ana'"))
         await connection.execute(
             text(
@@ -127,9 +125,9 @@ async def test_another_process_and_plain_sql_are_seen(sql_engine: AsyncEngine) -
         assert [p.handle for p in await uow.people.find()] == ["eve"]
 
 
-async def test_rows_handed_out_are_copies(sql_engine: AsyncEngine) -> None:
-    org = await _org_with(sql_engine, "ana")
-    factory = _in(sql_engine, org)
+async def test_rows_handed_out_are_copies(sql_database: Database) -> None:
+    org = await _org_with(sql_database, "ana")
+    factory = _in(sql_database, org)
     async with factory() as uow:
         ana = await uow.people.first(handle="ana")
         assert ana is not None
@@ -139,9 +137,9 @@ async def test_rows_handed_out_are_copies(sql_engine: AsyncEngine) -> None:
         assert again is not None and again.name == "ana"
 
 
-async def test_a_rolled_back_write_never_reaches_the_copy(sql_engine: AsyncEngine) -> None:
-    org = await _org_with(sql_engine, "ana")
-    factory = _in(sql_engine, org)
+async def test_a_rolled_back_write_never_reaches_the_copy(sql_database: Database) -> None:
+    org = await _org_with(sql_database, "ana")
+    factory = _in(sql_database, org)
     async with factory() as uow:
         await uow.people.add(Person(organization_id=org, handle="ghost", name="Ghost"))
     async with factory() as uow:
@@ -149,10 +147,10 @@ async def test_a_rolled_back_write_never_reaches_the_copy(sql_engine: AsyncEngin
 
 
 async def test_finding_by_a_list_of_ids_keeps_id_order_and_the_other_criteria(
-    sql_engine: AsyncEngine,
+    sql_database: Database,
 ) -> None:
-    org = await _org_with(sql_engine, "ana", "ben", "dana")
-    factory = _in(sql_engine, org)
+    org = await _org_with(sql_database, "ana", "ben", "dana")
+    factory = _in(sql_database, org)
     async with factory() as uow:
         people = {p.handle: p.id for p in await uow.people.find(organization_id=org)}
         ana, dana = people["ana"], people["dana"]
@@ -165,61 +163,61 @@ async def test_finding_by_a_list_of_ids_keeps_id_order_and_the_other_criteria(
 
 
 async def test_a_write_in_one_organization_reloads_nothing_of_another(
-    sql_engine: AsyncEngine, statements: list[str]
+    sql_database: Database, statements: list[str]
 ) -> None:
-    north = await _org_with(sql_engine, "ana", "dana")
-    south = await _org_with(sql_engine, "sam", name="Southfield")
+    north = await _org_with(sql_database, "ana", "dana")
+    south = await _org_with(sql_database, "sam", name="Southfield")
     for org in (north, south):  # both copies loaded
-        async with _in(sql_engine, org)() as uow:
+        async with _in(sql_database, org)() as uow:
             assert await uow.people.find()
             assert await uow.organizations.get(org) is not None
-    async with make_uow_factory(sql_engine)() as uow:  # a new user's first contact in South
+    async with sql_database.uow() as uow:  # a new user's first contact in South
         await uow.people.add(Person(organization_id=south, handle="new", name="New"))
         await uow.commit()
     statements.clear()
-    async with _in(sql_engine, north)() as uow:
+    async with _in(sql_database, north)() as uow:
         assert [p.handle for p in await uow.people.find(order_by="handle")] == ["ana", "dana"]
         assert (await uow.organizations.get(north)) is not None
     assert _loads(statements) == []  # North: its counters read, nothing reloaded
     assert len(statements) == 1
-    async with _in(sql_engine, south)() as uow:
+    async with _in(sql_database, south)() as uow:
         assert [p.handle for p in await uow.people.find(order_by="handle")] == ["new", "sam"]
     assert len(_loads(statements)) == 1  # South: its people, and only its people
 
 
 async def test_a_child_row_written_by_plain_sql_is_seen_in_its_organization_only(
-    sql_engine: AsyncEngine,
+    sql_database: Database,
 ) -> None:
-    north = await _org_with(sql_engine, "ana")
-    south = await _org_with(sql_engine, "sam", name="Southfield")
-    async with make_uow_factory(sql_engine)() as uow:
+    north = await _org_with(sql_database, "ana")
+    south = await _org_with(sql_database, "sam", name="Southfield")
+    async with sql_database.uow() as uow:
         project = await uow.projects.add(Project(organization_id=north, key="APP", name="App"))
         space = await uow.workspaces.add(
             Workspace(organization_id=north, platform=Platform.SLACK, external_id="T1")
         )
         await uow.commit()
     for org in (north, south):
-        async with _in(sql_engine, org)() as uow:
+        async with _in(sql_database, org)() as uow:
             assert await uow.channels.find(project_id=project.id) == []
-    async with sql_engine.begin() as connection:
+    async with sql_database.engine.begin() as connection:
         await connection.execute(
             text(
                 "INSERT INTO project_channels (project_id, workspace_id, channel_id) "
                 f"VALUES ({project.id}, {space.id}, 'C1')"
             )
         )
-    async with _in(sql_engine, north)() as uow:
+    async with _in(sql_database, north)() as uow:
         found = await uow.channels.find(project_id=project.id)
         assert [c.channel_id for c in found] == ["C1"]
-    async with _in(sql_engine, south)() as uow:  # another organization's project: nothing
+    async with _in(sql_database, south)() as uow:  # another organization's project: nothing
         assert await uow.channels.find(project_id=project.id) == []
 
 
 async def test_lookups_before_any_organization_is_known_read_the_database(
-    sql_engine: AsyncEngine, statements: list[str]
+    sql_database: Database, statements: list[str]
 ) -> None:
-    org = await _org_with(sql_engine, "ana")
-    async with make_uow_factory(sql_engine)() as uow:
+    org = await _org_with(sql_database, "ana")
+    async with sql_database.uow() as uow:
         space = await uow.workspaces.add(
             Workspace(organization_id=org, platform=Platform.SLACK, external_id="T1")
         )
@@ -230,7 +228,7 @@ async def test_lookups_before_any_organization_is_known_read_the_database(
         )
         await uow.commit()
     statements.clear()
-    async with make_uow_factory(sql_engine)() as uow:  # identify: workspace, then identity
+    async with sql_database.uow() as uow:  # identify: workspace, then identity
         found = await uow.workspaces.first(platform=Platform.SLACK, external_id="T1")
         assert found is not None
         identity = await uow.identities.first(workspace_id=found.id, user_id="U1")
@@ -242,13 +240,13 @@ async def test_lookups_before_any_organization_is_known_read_the_database(
 
 
 async def test_an_unbound_unit_answers_from_the_organization_it_met(
-    sql_engine: AsyncEngine, statements: list[str]
+    sql_database: Database, statements: list[str]
 ) -> None:
-    org = await _org_with(sql_engine, "ana", "dana")
-    async with _in(sql_engine, org)() as uow:  # the organization's copy is loaded
+    org = await _org_with(sql_database, "ana", "dana")
+    async with _in(sql_database, org)() as uow:  # the organization's copy is loaded
         ana, dana = await uow.people.find(order_by="handle")
     statements.clear()
-    async with make_uow_factory(sql_engine)() as uow:  # a cadence job, working through an ask
+    async with sql_database.uow() as uow:  # a cadence job, working through an ask
         assert await uow.people.get(ana.id) == ana  # from the database: it meets the org
         assert await uow.people.get(dana.id) == dana
         assert await uow.identities.find(person_id=dana.id) == []
