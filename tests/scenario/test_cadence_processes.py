@@ -29,7 +29,7 @@ from bot.ports import UnitOfWorkFactory
 from bot.services.tick import DIGEST
 from cadence.drain import DrainPolicy
 from storage.database import Database
-from storage.tables import Base
+from storage.tables import METADATA
 from tests.fakes_slack import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.scenario.cadence_world import make_world
 
@@ -170,7 +170,7 @@ async def test_two_servers_on_one_postgresql_send_each_digest_once(
     leaders = 120
     db = Database(postgres_database)
     async with db.engine.begin() as connection:
-        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        names = ", ".join(t.name for t in METADATA.sorted_tables)
         await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     uow_factory = db.uow
     await _seed(uow_factory, leaders)
