@@ -35,6 +35,7 @@ from bot.inbound import (
     CheckClick,
     Click,
     Handled,
+    Hello,
     HomeScreen,
     Inbound,
     NeedProfiles,
@@ -361,28 +362,6 @@ class Core:
             )
             if workspace is not None and await people_service.remember_conversation(
                 uow, workspace_id=workspace.id, user_id=user_id, conversation_ref=conversation_ref
-            ):
-                await uow.commit()
-
-    async def remember_channel(
-        self,
-        *,
-        platform: Platform,
-        workspace_external_id: str,
-        channel_id: str,
-        conversation_ref: str,
-    ) -> None:
-        """Store how to post into a project's home channel. Until the Teams adapter passes
-        ``Inbound.channel_reference``."""
-        async with self.uow() as uow:
-            workspace = await uow.workspaces.first(
-                platform=platform, external_id=workspace_external_id
-            )
-            if workspace is not None and await people_service.remember_channel(
-                uow,
-                workspace_id=workspace.id,
-                channel_id=channel_id,
-                conversation_ref=conversation_ref,
             ):
                 await uow.commit()
 
@@ -733,6 +712,8 @@ class Core:
                 return self._reading("form.open", opened)
             case RefreshCard(item=item):
                 return self._reading("card", _card_of(item))
+            case Hello():
+                return self._reading("hello", _nothing)
             case ShowHome():
 
                 async def shown(ctx: Ctx) -> Reply:
@@ -939,6 +920,11 @@ def _checked(
         return Reply()
 
     return run
+
+
+async def _nothing(ctx: Ctx) -> Reply:
+    """What a :class:`Hello` runs: identifying the caller and remembering were the request."""
+    return Reply()
 
 
 def _card_of(item: str) -> Callable[[Ctx], Awaitable[Reply]]:

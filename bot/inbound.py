@@ -28,6 +28,7 @@ __all__ = [
     "CheckClick",
     "Click",
     "Handled",
+    "Hello",
     "HomeScreen",
     "Inbound",
     "NeedProfiles",
@@ -118,7 +119,14 @@ class RefreshCard:
     item: str
 
 
-Request = Text | Click | CheckClick | Submit | OpenForm | ShowHome | RefreshCard
+@dataclass(frozen=True, kw_only=True)
+class Hello:
+    """Nothing to run: the caller has arrived (Teams: the app was installed in their personal
+    scope), so they are identified and what the inbound value says to remember (where to DM
+    them) is stored. Answered with an empty reply."""
+
+
+Request = Text | Click | CheckClick | Submit | OpenForm | ShowHome | RefreshCard | Hello
 """What the caller asks for: exactly one of these per :class:`Inbound`."""
 
 
