@@ -234,21 +234,29 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         personal = inbound.is_personal(raw)
         message = activity.type == ActivityTypes.message
         channel = inbound.channel_id(raw)
+        changing = isinstance(request, Text | Click | Submit)
         asked = Inbound(
             platform=Platform.TEAMS,
             workspace=tenant,
             user_id=user_id,
             request=request,
             channel_id=channel,
-            # A personal chat's reference: the only way a Teams bot can DM later.
-            conversation=reference_json(activity) if personal and not _invoke(activity) else None,
+            # A personal chat's reference (from a message or an install; a card's invoke
+            # adds nothing): the only way a Teams bot can DM later.
+            conversation=(
+                reference_json(activity)
+                if personal and activity.type != ActivityTypes.invoke
+                else None
+            ),
             # A channel's: how its project's posts go there proactively.
             channel_reference=(
-                reference_json(activity) if message and not personal and channel else None
+                reference_json(activity, channel_id=channel)
+                if message and not personal and channel
+                else None
             ),
             timezone=inbound.local_timezone(raw, _entities(activity)),
             shared=message and not personal,  # the answer is a post everyone there reads
-            delivery=_delivery(activity) if isinstance(request, Text | Click | Submit) else None,
+            delivery=_delivery(activity) if changing else None,
         )
         handled = await self.core.handle(asked)
         if isinstance(handled, NeedProfiles):
@@ -256,7 +264,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             handled = await self.core.handle(asked)
         if not isinstance(handled, Reply):
             return None
-        return _ran(turn_context, handled)
+        return _ran(turn_context, handled) if changing else handled
 
     async def _with_profiles(
         self, turn_context: TurnContext, asked: Inbound, needed: Sequence[str]
@@ -350,10 +358,6 @@ def _clicked(click: inbound.CardAction) -> Click | Submit:
     if click.form_id is not None:
         return Submit(form_id=click.form_id, values=click.fields)
     return Click(action=click.verb, value=click.value, text=click.text)
-
-
-def _invoke(activity: Any) -> bool:
-    return bool(activity.type == ActivityTypes.invoke)
 
 
 def _delivery(activity: Any) -> str | None:

@@ -6,6 +6,7 @@ core said it needs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,9 @@ from bot.dispatch import Core
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.demo import seed_demo
 from tests.fake_connector import FakeConnector
-from tests.scenario.teams.conftest import TENANT
+from tests.scenario.teams.conftest import TENANT, serve
 from tests.scenario.teams.test_teams_scenario import (
+    CHANNEL,
     MONDAY,
     PEOPLE,
     click,
@@ -177,3 +179,53 @@ async def test_a_known_users_click_is_one_unit_of_work(
     )
     assert "Approved" in cost.said or "approved" in cost.said, cost.said
     assert (cost.units_of_work, cost.member_lookups) == (1, [])
+
+
+async def test_a_channel_reference_is_written_once_not_per_message(
+    core: Core, connector: FakeConnector, post_activity: Any
+) -> None:
+    await installed(core, connector, post_activity)  # Ana made it #SEPSIS's home there
+
+    async def stored() -> str | None:
+        async with core.uow() as uow:
+            (home,) = await uow.channels.find(channel_id=CHANNEL)
+            return home.conversation_ref
+
+    await post_activity(in_channel(connector.url, "ana", "status #SEPSIS"))
+    first = await stored()
+    assert first is not None and json.loads(first)["conversation"]["id"] == CHANNEL
+    later = in_channel(connector.url, "ana", "status #SEPSIS")
+    later["conversation"]["id"] = f"{CHANNEL};messageid=1772443299999"
+    await post_activity(later)
+    assert await stored() == first  # each message is its own reply chain; the channel is not
+
+
+async def test_after_a_restart_a_known_persons_mention_is_looked_up_once_and_adds_nobody(
+    core: Core, connector: FakeConnector, post_activity: Any, counted: Counted
+) -> None:
+    """A mention carries only the Bot Framework id; which person it is, a new process learns
+    from one look-up (then the AAD id names the person already known)."""
+    await installed(core, connector, post_activity)
+    async with core.uow() as uow:
+        before = (await uow.people.count(), await uow.identities.count())
+    restarted = await serve(core)
+    try:
+        for lookups in ([PEOPLE["dana"]["id"]], []):
+            opened, calls = counted.opened, len(connector.calls)
+            response = await restarted.post(
+                "/api/messages",
+                json=in_channel(
+                    connector.url, "ana", "ask <at>Dana Lee</at> fund it #SEPSIS", "dana"
+                ),
+            )
+            assert response.status < 300
+            said = connector.activities()[-1].body.get("text", "")
+            assert "sent to Dana Lee" in said, said
+            looked_up = [c.body["id"]["id"] for c in connector.calls[calls:] if c.kind == "member"]
+            assert looked_up == lookups
+            # the first also links the tenant, once per process
+            assert counted.opened - opened <= (3 if lookups else 1)
+    finally:
+        await restarted.close()
+    async with core.uow() as uow:
+        assert (await uow.people.count(), await uow.identities.count()) == before
