@@ -486,7 +486,9 @@ class Core:
                 who = self._forget(who, turn)
             else:
                 if isinstance(found, NeedProfiles) and who.given:
-                    break  # the identity of a caller given is gone
+                    assert who.inbound is not None
+                    if who.inbound.user_id in found.user_ids:
+                        break  # the stale caller's identity is gone: nobody to answer as
                 return found
         raise NotFound(UNKNOWN)
 
@@ -637,7 +639,7 @@ class Core:
         if who.inbound is not None:
             inbound = who.inbound
             self._known.pop((inbound.platform, inbound.workspace, inbound.user_id), None)
-            return who
+            return replace(who, given=True)
         assert who.caller is not None
         caller = who.caller
         cached = replace(caller, channel_id=None, shared=False)
@@ -818,8 +820,9 @@ class _Lost(Exception):
 @dataclass(frozen=True, kw_only=True)
 class _Who:
     """Whom a request is for: a platform user to identify, or a caller already identified
-    (the console, the CLI, the core's own tests). ``given``: a caller given once, identified
-    afresh after :class:`_Stale` — a new user then is someone who no longer resolves."""
+    (the console, the CLI, the core's own tests). ``given``: a caller known before, identified
+    afresh after :class:`_Stale`: when their identity has gone meanwhile, they no longer
+    resolve to anyone (they are not a newcomer to create)."""
 
     inbound: Inbound | None = None
     caller: Caller | None = None

@@ -58,8 +58,9 @@ def mentioned(text: str) -> list[str]:
 
 
 def with_handles(text: str, handles: Mapping[str, str]) -> str:
-    """``text`` with each mention as the mentioned person's ``@handle``."""
-    return MENTION.sub(lambda found: f"@{handles[found.group(1)]}", text)
+    """``text`` with each mention as the mentioned person's ``@handle`` (a user not in
+    ``handles`` as ``@USERID``, which names nobody)."""
+    return MENTION.sub(lambda found: f"@{handles.get(found.group(1), found.group(1))}", text)
 
 
 @dataclass(frozen=True, kw_only=True)
