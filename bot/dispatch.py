@@ -331,40 +331,6 @@ class Core:
             return None
         return None if isinstance(found, NeedProfiles) else found
 
-    async def report_timezone(
-        self, caller: Caller, *, workspace_external_id: str, user_id: str, timezone: str
-    ) -> Caller:
-        """The platform reports ``timezone`` for the caller (Teams' ``localTimezone``): taken
-        by the rule of :func:`bot.services.people.report_timezone`; the caller as it now is.
-        Until the Teams adapter passes ``Inbound.timezone`` to :meth:`handle`."""
-        if caller.workspace_id is None or not valid_timezone(timezone):
-            return caller
-        async with self.uow() as uow:
-            person = await people_service.report_timezone(
-                uow, workspace_id=caller.workspace_id, user_id=user_id, timezone=timezone
-            )
-            await uow.commit()
-        if person is None:
-            return caller
-        updated = replace(
-            caller, timezone=person.timezone, reported_timezone=timezone, channel_id=None
-        )
-        self._remember_caller((caller.platform, workspace_external_id, user_id), updated)
-        return replace(updated, channel_id=caller.channel_id)
-
-    async def remember_conversation(
-        self, *, platform: Platform, workspace_external_id: str, user_id: str, conversation_ref: str
-    ) -> None:
-        """Store where to DM a user. Until the Teams adapter passes ``Inbound.conversation``."""
-        async with self.uow() as uow:
-            workspace = await uow.workspaces.first(
-                platform=platform, external_id=workspace_external_id
-            )
-            if workspace is not None and await people_service.remember_conversation(
-                uow, workspace_id=workspace.id, user_id=user_id, conversation_ref=conversation_ref
-            ):
-                await uow.commit()
-
     async def command(self, caller: Caller, text: str, *, delivery: str | None = None) -> Reply:
         """:meth:`handle` of a command typed by ``caller``."""
         return _reply(await self._serve(Text(text=text), _Who(caller=caller), delivery))
