@@ -235,7 +235,8 @@ class Core:
         later ones find the first one's identity; across processes the unique (workspace, user)
         constraint makes one lose with ``Conflict``, and the loser runs again, reading the
         winner's identity instead."""
-        return await self._serve(inbound.request, _Who(inbound=inbound), inbound.delivery)
+        who = _Who(caller=inbound.caller) if inbound.caller else _Who(inbound=inbound)
+        return await self._serve(inbound.request, who, inbound.delivery)
 
     async def caller_for_handle(self, handle: str, *, platform: Platform) -> Caller | None:
         """The person with this handle: the console's and the CLI's way in, where there is no
