@@ -61,7 +61,7 @@ from bot.model import (  # noqa: E402
 from bot.services.digests import load_digest_inputs  # noqa: E402
 from storage.engine import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.tables import ROWS  # noqa: E402
+from storage.tables import TABLES  # noqa: E402
 from storage.uow import make_uow_factory  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
@@ -253,7 +253,7 @@ async def seed(path: Path, leaders: int, projects: int) -> None:
     try:
         async with engine.begin() as connection:
             for entity, items in _synthesize(leaders, projects).items():
-                await connection.execute(insert(ROWS[entity]), _rows(items))
+                await connection.execute(insert(TABLES[entity]), _rows(items))
     finally:
         await engine.dispose()
 
