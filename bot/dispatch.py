@@ -19,15 +19,16 @@ import re
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from bot import commands as c
 from bot.calendar import local_date, valid_timezone
 from bot.context import CALLERS_CHANGED, Caller, Profile, Reply
+from bot.declarations import run_command
 from bot.errors import Conflict, LeaderbotError, NotFound, UsageError
 from bot.forms import Form
 from bot.grammar import parse
-from bot.handlers import items, org, people, projects
+from bot.handlers import projects
 from bot.handlers.actions import ACTIONS, PRECHECKS
 from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
@@ -58,49 +59,6 @@ from bot.services import people as people_service
 from bot.tenancy import bound
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Ctx, Any], Awaitable[Reply]]
-
-COMMANDS: dict[type, Handler] = {
-    c.AskCmd: items.on_ask,
-    c.BlockerCmd: items.on_blocker,
-    c.DecideCmd: items.on_decide,
-    c.AnswerCmd: items.on_answer,
-    c.WithdrawCmd: items.on_withdraw,
-    c.BlockerActCmd: items.on_blocker_act,
-    c.AsksCmd: items.on_asks,
-    c.UpdateCmd: projects.on_update,
-    c.StatusCmd: projects.on_status,
-    c.RaciShowCmd: projects.on_raci_show,
-    c.RaciSetCmd: projects.on_raci_set,
-    c.RoleCmd: projects.on_role,
-    c.WhoCmd: projects.on_who,
-    c.ProjectNewCmd: projects.on_project_new,
-    c.ProjectShowCmd: projects.on_project_show,
-    c.ProjectCharterCmd: projects.on_project_charter,
-    c.ProjectChannelCmd: projects.on_project_channel,
-    c.ProjectStatusCmd: projects.on_project_status,
-    c.KpiListCmd: projects.on_kpi_list,
-    c.KpiAddCmd: projects.on_kpi_add,
-    c.KpiRecordCmd: projects.on_kpi_record,
-    c.DecisionsCmd: projects.on_decisions,
-    c.CadenceCmd: people.on_cadence,
-    c.DelegateCmd: people.on_delegate,
-    c.HandoverCmd: people.on_handover,
-    c.DigestCmd: people.on_digest,
-    c.DashboardCmd: people.on_dashboard,
-    c.HelpCmd: people.on_help,
-    c.OrgShowCmd: org.on_org_show,
-    c.OrgInviteCmd: org.on_org_invite,
-    c.OrgJoinCmd: org.on_org_join,
-    c.OrgAdminCmd: org.on_org_admin,
-    c.OrgExecutiveCmd: org.on_org_executive,
-    c.OrgNameCmd: org.on_org_name,
-    c.MeTimezoneCmd: org.on_me_timezone,
-    c.MeHoursCmd: org.on_me_hours,
-    c.MeLinkCmd: org.on_me_link,
-}
-"""Command type → handler: the whole command surface in one table."""
 
 IDENTIFY_ATTEMPTS = 5
 """Tries of a request whose identification loses a race (another process created the identity,
@@ -236,7 +194,8 @@ class Core:
         later ones find the first one's identity; across processes the unique (workspace, user)
         constraint makes one lose with ``Conflict``, and the loser runs again, reading the
         winner's identity instead."""
-        return await self._serve(inbound.request, _Who(inbound=inbound), inbound.delivery)
+        who = _Who(caller=inbound.caller) if inbound.caller else _Who(inbound=inbound)
+        return await self._serve(inbound.request, who, inbound.delivery)
 
     async def caller_for_handle(self, handle: str, *, platform: Platform) -> Caller | None:
         """The person with this handle: the console's and the CLI's way in, where there is no
@@ -645,10 +604,9 @@ class Core:
                     )
                 except LeaderbotError as error:
                     return _refused("unknown", error)
-                handler = COMMANDS[type(command)]
                 return self._changing(
                     command_kind(command),
-                    lambda ctx: handler(ctx, command),
+                    lambda ctx: run_command(ctx, command),
                     delivery,
                     crossing=type(command) in CROSSING,
                 )
@@ -664,7 +622,7 @@ class Core:
                     command = command_from_form(
                         form_id, filled, today=ctx.today, max_text=self.settings.max_text
                     )
-                    return await COMMANDS[type(command)](ctx, command)
+                    return await run_command(ctx, command)
 
                 return self._changing("form", submitted, delivery)
             case CheckClick(action=action, value=value):
@@ -685,7 +643,7 @@ class Core:
             case ShowHome():
 
                 async def shown(ctx: Ctx) -> Reply:
-                    asked = await COMMANDS[c.AsksCmd](ctx, c.AsksCmd())
+                    asked = await run_command(ctx, c.AsksCmd())
                     turn.waiting = len(asked.messages)
                     cards = [
                         await projects.status_message(ctx, project)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.context import Profile, Reply
+from bot.context import Caller, Profile, Reply
 from bot.messages import Message
 from bot.model import Platform
 
@@ -161,6 +161,10 @@ class Inbound:
     delivery: str | None = None
     """The platform's key for this delivery (event, trigger or activity id): a retry or replay
     of a request that committed is answered without running it again."""
+    caller: Caller | None = None
+    """A person an operator path chose by handle (:meth:`bot.dispatch.Core.caller_for_handle`:
+    the console, the CLI), where there is no chat identity to verify: nobody is identified
+    then, and ``user_id`` is only a name for the logs. A chat adapter never sets it."""
 
 
 @dataclass(frozen=True, kw_only=True)
