@@ -15,7 +15,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.dispatch import Core
-from bot.ports import UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWorkFactory
 from bot.services.demo import seed_demo
 from tests.fake_connector import FakeConnector
 from tests.scenario.teams.conftest import TENANT, serve
@@ -29,18 +29,7 @@ from tests.scenario.teams.test_teams_scenario import (
     installed,
     personal,
 )
-
-
-@dataclass
-class Counted:
-    """A unit-of-work factory that counts the units of work it hands out."""
-
-    inner: UnitOfWorkFactory
-    opened: int = 0
-
-    def __call__(self) -> UnitOfWork:
-        self.opened += 1
-        return self.inner()
+from tests.scenario.test_request_costs import Counted
 
 
 @pytest.fixture
@@ -71,7 +60,7 @@ def cost_of(
     """POST one activity to the server the test set up; what it cost and what the bot said."""
 
     async def post(activity: dict[str, Any]) -> Cost:
-        opened, calls = counted.opened, len(connector.calls)
+        opened, calls = counted.entered, len(connector.calls)
         status, body = await post_activity(activity)
         assert status < 300, body
         new = connector.calls[calls:]
@@ -80,7 +69,7 @@ def cost_of(
         if not isinstance(said, str):
             sent = [c for c in new if c.kind != "member"]
             said = str(sent[-1].body.get("text") or sent[-1].cards) if sent else ""
-        return Cost(counted.opened - opened, lookups, said)
+        return Cost(counted.entered - opened, lookups, said)
 
     return post
 
@@ -211,7 +200,7 @@ async def test_after_a_restart_a_known_persons_mention_is_looked_up_once_and_add
     restarted = await serve(core)
     try:
         for lookups in ([PEOPLE["dana"]["id"]], []):
-            opened, calls = counted.opened, len(connector.calls)
+            opened, calls = counted.entered, len(connector.calls)
             response = await restarted.post(
                 "/api/messages",
                 json=in_channel(
@@ -224,7 +213,7 @@ async def test_after_a_restart_a_known_persons_mention_is_looked_up_once_and_add
             looked_up = [c.body["id"]["id"] for c in connector.calls[calls:] if c.kind == "member"]
             assert looked_up == lookups
             # the first also links the tenant, once per process
-            assert counted.opened - opened <= (3 if lookups else 1)
+            assert counted.entered - opened <= (3 if lookups else 1)
     finally:
         await restarted.close()
     async with core.uow() as uow:
