@@ -32,7 +32,7 @@ from aiohttp import ClientError, ClientSession, TCPConnector
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.slack.app import WORKING  # noqa: E402
+from adapters.slack.app import ONE_MOMENT, WORKING  # noqa: E402
 from tests.fakes_slack import FakeSlack, form_body, sign  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -88,27 +88,38 @@ def _prepared(commands: Sequence[Mapping[str, str]], response_url: str) -> list[
 
 @dataclass
 class _Tally:
-    expect: str = ""
-    """What every answer must say (the ack's reply, or the "Working on it…" of a late one)."""
+    expect: Sequence[str] = ()
+    """What every answer must say one of (besides the "Working on it…" of a late one)."""
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
     late: int = 0
+    unexpected: str = ""
+    """The first failure's status and answer, to tell why."""
 
-    async def send(self, session: ClientSession, url: str, body: bytes, headers: Any) -> None:
+    async def send(self, session: ClientSession, url: str, body: bytes, headers: Any) -> str:
+        """Post one command; the ack's text."""
         began = time.perf_counter()
         try:
             async with session.post(url, data=body, headers=headers) as response:
                 text = await response.text()
         except (ClientError, TimeoutError):
             self.failures += 1
-            return
+            return ""
+        with contextlib.suppress(ValueError, AttributeError):
+            text = str(json.loads(text).get("text", text))  # bolt's ack is JSON ("…" escaped)
         self.latencies.append(time.perf_counter() - began)
         # "Working on it…": the ack budget ran out, the answer went to response_url instead.
-        late = WORKING.rstrip("…") in text
+        late = WORKING in text
         self.late += late
         # A non-200, or a reply that is not the expected one: not carried out (as far as the
         # ack tells: a late one is not held against it here).
-        self.failures += response.status != 200 or not (late or self.expect in text)
+        failed = response.status != 200 or not (
+            late or any(e in text for e in self.expect) or not self.expect
+        )
+        self.failures += failed
+        if failed and not self.unexpected:
+            self.unexpected = f"{response.status} {text[:300]}"
+        return text
 
     def figures(self, elapsed: float) -> Figures:
         ordered = sorted(self.latencies)
@@ -120,6 +131,7 @@ class _Tally:
             "p50_ms": round(statistics.median(ordered) * 1000, 2) if ordered else None,
             "p99_ms": percentile(ordered, 0.99) if ordered else None,
             "max_ms": round(ordered[-1] * 1000, 2) if ordered else None,
+            **({"unexpected": self.unexpected} if self.unexpected else {}),
         }
 
 
@@ -151,8 +163,8 @@ async def run_round(
     cards: int = 0,
     trickle: Sequence[Mapping[str, str]] = (),
     every: float = 1.0,
-    expect: str = "",
-    expect_beside: str = "",
+    expect: Sequence[str] = (),
+    expect_beside: Sequence[str] = (),
     timeout: float = 120.0,
 ) -> Figures:
     """Send ``commands`` over ``concurrency`` connections; the acks' figures. With ``cards``,
@@ -160,10 +172,15 @@ async def run_round(
     commands per second from the first request to the last card. ``trickle``: other commands
     sent one every ``every`` seconds on a connection of their own while the load runs (a new
     user's first contact), their figures apart. ``expect``, ``expect_beside``: what every
-    answer to one of ``commands``, ``trickle`` must say, or it counts as a failure."""
+    answer to one of ``commands``, ``trickle`` must say one of, or it counts as a failure."""
     response_url = fake.response_url("bench")
     prepared = _prepared(commands, response_url)
-    extra = _prepared(trickle, response_url)
+    # Each its own response_url, to time its answer when the ack only said "One moment…".
+    extra = _prepared(
+        [{**c, "response_url": fake.response_url(f"first{i}")} for i, c in enumerate(trickle)],
+        response_url,
+    )
+    answered: list[float] = []
     queue = iter(prepared)
     tally, side = _Tally(expect), _Tally(expect_beside)
     start = len(fake.calls)
@@ -172,13 +189,27 @@ async def run_round(
         for body, headers in queue:
             await tally.send(session, url, body, headers)
 
-    async def trickling(session: ClientSession, done: asyncio.Event) -> None:
-        for body, headers in extra:
-            if done.is_set():
+    async def answer(name: str, began: float) -> None:
+        for _ in range(2000):
+            if any(said == name for said, _ in fake.responses):
+                answered.append(time.perf_counter() - began)
                 return
-            await side.send(session, url, body, headers)
+            await asyncio.sleep(0.005)
+
+    async def trickling(session: ClientSession, done: asyncio.Event) -> None:
+        waits = []
+        for i, (body, headers) in enumerate(extra):
+            if done.is_set():
+                break
+            began = time.perf_counter()
+            text = await side.send(session, url, body, headers)
+            if ONE_MOMENT in text:
+                waits.append(asyncio.ensure_future(answer(f"first{i}", began)))
+            else:
+                answered.append(time.perf_counter() - began)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), every)
+        await asyncio.gather(*waits)
 
     async with (
         ClientSession(connector=TCPConnector(limit=concurrency)) as session,
@@ -193,7 +224,13 @@ async def run_round(
         await beside
     figures = tally.figures(acked)
     if trickle:
-        figures["first_contacts"] = side.figures(0.0) | {"sent_every_s": every}
+        ordered = sorted(answered)
+        figures["first_contacts"] = side.figures(0.0) | {
+            "sent_every_s": every,
+            "answered": len(ordered),
+            "answer_p50_ms": round(statistics.median(ordered) * 1000, 2) if ordered else None,
+            "answer_max_ms": round(ordered[-1] * 1000, 2) if ordered else None,
+        }
     if cards:
         received = await _cards_since(fake, start, cards, timeout=timeout)
         whole = time.perf_counter() - began

@@ -197,12 +197,12 @@ def tenant_user(n: int, k: int) -> str:
 
 async def tenants(url: str, *, organizations: int, people: int) -> None:
     """Add ``organizations`` organizations of ``people`` people each, every one with its Slack
-    workspace (:func:`tenant_team`), its people's identities (:func:`tenant_user`), an admin
-    and one project ``OPS``."""
+    workspace (:func:`tenant_team`), its people's identities (:func:`tenant_user`), and its
+    first person its admin and the Accountable of its one project, ``OPS``."""
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            kinds = (Organization, Workspace, Person, Identity, Project)
+            kinds = (Organization, Workspace, Person, Identity, Project, RaciEntry)
             ids = await _next_ids(connection, kinds)
             rows: dict[type[Any], list[Any]] = {kind: [] for kind in kinds}
             for n in range(organizations):
@@ -221,6 +221,15 @@ async def tenants(url: str, *, organizations: int, people: int) -> None:
                 )
                 rows[Project].append(
                     Project(id=ids[Project] + n, organization_id=org_id, key="OPS", name="Ops")
+                )
+                rows[RaciEntry].append(
+                    RaciEntry(
+                        id=ids[RaciEntry] + n,
+                        project_id=ids[Project] + n,
+                        area="*",
+                        person_id=first,
+                        letter=Letter.A,
+                    )
                 )
                 for k in range(people):
                     rows[Person].append(

@@ -120,7 +120,7 @@ async def measure(
                         commands,
                         concurrency=concurrency,
                         cards=cards,
-                        expect=ASKED if server is leaderbot else "",
+                        expect=[ASKED] if server is leaderbot else [],
                     )
 
                 sides = {"bolt_at_ack": at_ack, "bolt_defaults": defaults, "leaderbot": leaderbot}
