@@ -75,7 +75,7 @@ from bot.model import (  # noqa: E402
 from bot.services.digests import load_digest_inputs  # noqa: E402
 from storage.engine import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.tables import ROWS  # noqa: E402
+from storage.tables import TABLES  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 TARGET_S = 3.0
@@ -274,8 +274,8 @@ async def seed(url: str, leaders: int, projects: int) -> None:
             for entity, items in data.items():
                 for at in range(0, len(items), 5000):
                     batch = _rows(items[at : at + 5000])
-                    await connection.execute(insert(ROWS[entity]), batch)
-            table = ROWS[Organization].__table__
+                    await connection.execute(insert(TABLES[entity]), batch)
+            table = TABLES[Organization]
             await connection.execute(
                 update(table).where(table.c.id == organization.id),
                 {"escalation_contact_id": executive},

@@ -35,7 +35,7 @@ from bot.model import (
 )
 from bot.services.demo import seed_demo
 from storage.engine import create_engine
-from storage.tables import ROWS
+from storage.tables import TABLES
 from tests.fakes_slack import BOT_USER, TEAM_ID
 
 ALL_DAY = time(0, 0)
@@ -89,7 +89,7 @@ async def prepare(settings: Settings) -> None:
 async def _next_ids(connection: Any, entities: Iterable[type[Any]]) -> dict[type[Any], int]:
     ids = {}
     for entity in entities:
-        table = ROWS[entity].__table__
+        table = TABLES[entity]
         ids[entity] = int((await connection.scalar(select(func.max(table.c.id)))) or 0) + 1
     return ids
 
@@ -98,7 +98,7 @@ async def _insert(connection: Any, rows: Mapping[type[Any], Sequence[Any]]) -> N
     for entity, items in rows.items():
         for at in range(0, len(items), 5000):
             batch = [asdict(item) for item in items[at : at + 5000]]
-            await connection.execute(insert(ROWS[entity].__table__), batch)
+            await connection.execute(insert(TABLES[entity]), batch)
 
 
 async def spread(url: str, *, size: int) -> Spread:
@@ -108,7 +108,7 @@ async def spread(url: str, *, size: int) -> Spread:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            people = ROWS[Person].__table__
+            people = TABLES[Person]
             ana = (await connection.execute(select(people).where(people.c.handle == "ana"))).one()
             kinds = (Workspace, Person, Identity, Project, ProjectChannel, RaciEntry)
             ids = await _next_ids(connection, kinds)

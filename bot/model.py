@@ -1,7 +1,8 @@
 """Entities and enums of the domain (DESIGN §2).
 
-Plain mutable dataclasses so services can load, change and save them; storage maps each one to a
-table with the same field names, which keeps the mapping mechanical. ``id`` is ``0`` until the
+Plain mutable dataclasses so services can load, change and save them. They are also the schema:
+storage derives each entity's table from its fields (``storage/tables.py``, docs/schema.md), so
+a field is declared here only, and a new one needs just its migration. ``id`` is ``0`` until the
 repository assigns one.
 """
 

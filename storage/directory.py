@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import model
 from bot.criteria import check_aware, ordered, predicate
 from storage.repositories import Params, SqlRepository, Statements
-from storage.tables import DIRECTORY_VERSIONS, ROWS
+from storage.tables import DIRECTORY_VERSIONS, TABLES
 
 __all__ = [
     "DIRECTORY",
@@ -76,7 +76,7 @@ VERSIONS_SQL = "SELECT name, version FROM directory_versions"
 _VERSIONS = select(DIRECTORY_VERSIONS.c.name, DIRECTORY_VERSIONS.c.version)
 
 _TABLES: tuple[tuple[type[Any], Table], ...] = tuple(
-    (entity, cast(Table, ROWS[entity].__table__)) for entity in DIRECTORY
+    (entity, TABLES[entity]) for entity in DIRECTORY
 )
 
 

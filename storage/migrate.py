@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.engine import create_engine
-from storage.tables import Base
+from storage.tables import METADATA
 
 ALEMBIC_INI = Path(__file__).resolve().with_name("alembic.ini")
 
@@ -37,7 +37,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Leave other tables in the same database alone (slack_sdk's installation and OAuth
     state stores keep theirs there), so autogenerate never proposes dropping them."""
-    return type_ != "table" or name in Base.metadata.tables
+    return type_ != "table" or name in METADATA.tables
 
 
 async def upgrade(url: str, revision: str = "head") -> None:

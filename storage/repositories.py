@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from bot.criteria import criterion
 from bot.errors import Conflict
 from bot.model import OutboxMessage, OutboxState, Platform
-from storage.tables import INBOUND_DELIVERIES, ROWS
+from storage.tables import INBOUND_DELIVERIES, TABLES
 
 T = TypeVar("T")
 
@@ -154,7 +154,7 @@ def _order(table: Table, order_by: str | None) -> list[UnaryExpression[Any]]:
 @cache
 def _shape(entity: type) -> tuple[Table, tuple[str, ...]]:
     """An entity's table and stored fields."""
-    table = cast(Table, ROWS[entity].__table__)
+    table = TABLES[entity]
     return table, tuple(f.name for f in fields(cast(Any, entity)) if f.name != "id")
 
 

@@ -1,28 +1,48 @@
-"""The schema: one table per entity of ``bot.model``, with the entity's field names (DESIGN §6).
+"""The schema, derived from ``bot.model``: each entity's table has one column per field (DESIGN §6).
 
-Keeping names identical lets :mod:`storage.repositories` map a dataclass to a row mechanically.
-Column types follow the field types: enums are stored as their string value, ``list[int]`` as
-JSON, datetimes as UTC and read back timezone-aware on every backend (:class:`UtcDateTime`).
-Alembic migrations (``storage/migrations``) create this schema; a test proves they match it.
+A field is declared once, in its dataclass; its column follows from its annotation:
+
+- ``int`` → INTEGER; the field ``id`` is the primary key, assigned by the database;
+- ``str`` → TEXT; ``bool`` → BOOLEAN; ``float`` → FLOAT; ``date`` → DATE; ``time`` → TIME;
+- ``datetime`` → :class:`UtcDateTime` (stored in UTC, read back timezone-aware everywhere);
+- a ``StrEnum`` → :class:`StrEnumType` (its value, in a VARCHAR(32));
+- ``list[…]`` → JSON;
+- ``X | None`` → the column of ``X``, nullable; every other column is NOT NULL.
+
+What a type cannot say is declared per table, and only that: foreign keys and server defaults by
+field name, indexes and unique constraints by column names. A new field therefore needs only its
+migration (``storage/migrations``), and a test proves the migrations build exactly this schema on
+SQLite and PostgreSQL (``tests/integration/test_schema.py``).
+
+Why tables derived from the fields, not mapped classes: the former declarative ``*Row`` classes
+repeated every field, and imperative mapping would instrument the domain's own dataclasses (the
+in-memory fake and every ``bot/`` test would run on SQLAlchemy attributes). Nothing needs the
+ORM: ``storage.repositories`` reads and writes with Core statements on these tables and builds
+fresh dataclasses from the rows.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Any, ClassVar
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
+    Constraint,
     Date,
     DateTime,
+    DefaultClause,
     Dialect,
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -32,27 +52,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 from bot import model
-from bot.model import (
-    AskState,
-    BlockerState,
-    CodeKind,
-    ConversationKind,
-    Detail,
-    Direction,
-    FeedbackKind,
-    Frequency,
-    Letter,
-    OutboxState,
-    Platform,
-    ProjectStatus,
-    Rag,
-    Role,
-    Severity,
-    ThresholdLevel,
-)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -63,6 +65,9 @@ NAMING_CONVENTION = {
 }
 """Deterministic constraint names, identical on SQLite and PostgreSQL, so migrations can name
 what they alter."""
+
+METADATA = MetaData(naming_convention=NAMING_CONVENTION)
+"""Every table of the schema (what Alembic compares the database with)."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -107,403 +112,296 @@ class StrEnumType(TypeDecorator[StrEnum]):
         return None if value is None else self.enum(value)
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UtcDateTime,
-        date: Date,
-        time: Time,
-        str: Text,
-        float: Float,
-        bool: Boolean,
-        list[int]: JSON,
-    }
-    entity: ClassVar[type[Any]]
-    """The ``bot.model`` dataclass this table stores."""
+_TYPES: dict[Any, type[TypeEngine[Any]]] = {
+    int: Integer,
+    str: Text,
+    bool: Boolean,
+    float: Float,
+    date: Date,
+    time: Time,
+    datetime: UtcDateTime,
+}
+
+ColumnItem = ForeignKey | DefaultClause
+"""What a table declares for one of its columns beyond the field's type."""
 
 
-def _enum(enum: type[StrEnum]) -> Mapped[Any]:
-    return mapped_column(StrEnumType(enum))
+def _column(entity: type[Any], name: str, annotation: Any, *items: ColumnItem) -> Column[Any]:
+    """The column of one field: its type and nullability from the annotation."""
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    nullable = NoneType in options
+    present = [option for option in options if option is not NoneType]
+    if nullable and len(present) == 1:
+        annotation = present[0]
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        type_: TypeEngine[Any] = StrEnumType(annotation)
+    elif get_origin(annotation) is list:
+        type_ = JSON()
+    elif annotation in _TYPES:
+        type_ = _TYPES[annotation]()
+    else:
+        raise TypeError(f"{entity.__name__}.{name}: no column type for {annotation!r}")
+    return Column(name, type_, *items, primary_key=name == "id", nullable=nullable)
 
 
-class OrganizationRow(Base):
-    __tablename__ = "organizations"
-    entity = model.Organization
+def entity_table(
+    entity: type[Any], name: str, *constraints: Index | Constraint, **columns: ColumnItem
+) -> Table:
+    """The table ``name`` storing ``entity``: a column per field, plus what the types cannot say.
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
-    escalation_contact_id: Mapped[int | None] = mapped_column(
-        ForeignKey("people.id", use_alter=True, ondelete="SET NULL")
-    )
-    admin_ids: Mapped[list[int]]
+    Args:
+        entity: a ``bot.model`` dataclass; its fields are the table's columns.
+        name: the table's name.
+        constraints: its indexes and unique constraints, on column (field) names.
+        columns: a foreign key or server default of a field, by the field's name.
 
-
-class LinkCodeRow(Base):
-    __tablename__ = "link_codes"
-    entity = model.LinkCode
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[CodeKind] = _enum(CodeKind)
-    code_hash: Mapped[str] = mapped_column(unique=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-
-
-class WorkspaceRow(Base):
-    __tablename__ = "workspaces"
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
-    entity = model.Workspace
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    platform: Mapped[Platform] = _enum(Platform)
-    external_id: Mapped[str]
-    name: Mapped[str]
+    Raises:
+        TypeError: for a field of a type with no column type, or a declaration naming no field.
+    """
+    hints = get_type_hints(entity)
+    names = [field.name for field in fields(entity)]
+    unknown = sorted(set(columns) - set(names))
+    if unknown:
+        raise TypeError(f"{entity.__name__} has no field {', '.join(unknown)}")
+    derived = [
+        _column(entity, field, hints[field], *([columns[field]] if field in columns else []))
+        for field in names
+    ]
+    return Table(name, METADATA, *derived, *constraints, info={"entity": entity})
 
 
-class PersonRow(Base):
-    __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("organization_id", "handle"),)
-    entity = model.Person
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    handle: Mapped[str]
-    name: Mapped[str]
-    email: Mapped[str]
-    timezone: Mapped[str]
-    work_start: Mapped[time]
-    work_end: Mapped[time]
+def _blank() -> DefaultClause:
+    """``DEFAULT ''``: what the migrations that added a text column gave its existing rows."""
+    return DefaultClause(text("''"))
 
 
-class IdentityRow(Base):
-    __tablename__ = "identities"
-    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
-    entity = model.Identity
+ORGANIZATIONS = entity_table(
+    model.Organization,
+    "organizations",
+    escalation_contact_id=ForeignKey("people.id", use_alter=True, ondelete="SET NULL"),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
-    platform: Mapped[Platform] = _enum(Platform)
-    user_id: Mapped[str]
-    conversation_ref: Mapped[str | None]
-    unreachable: Mapped[bool]
-    reported_timezone: Mapped[str]
+LINK_CODES = entity_table(
+    model.LinkCode,
+    "link_codes",
+    UniqueConstraint("code_hash"),
+    organization_id=ForeignKey("organizations.id"),
+    created_by_id=ForeignKey("people.id"),
+    used_by_id=ForeignKey("people.id"),
+)
 
+WORKSPACES = entity_table(
+    model.Workspace,
+    "workspaces",
+    Index(None, "organization_id"),
+    UniqueConstraint("platform", "external_id"),
+    organization_id=ForeignKey("organizations.id"),
+)
 
-class ProjectRow(Base):
-    __tablename__ = "projects"
-    __table_args__ = (UniqueConstraint("organization_id", "key"),)
-    entity = model.Project
+PEOPLE = entity_table(
+    model.Person,
+    "people",
+    UniqueConstraint("organization_id", "handle"),
+    organization_id=ForeignKey("organizations.id"),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    key: Mapped[str]
-    name: Mapped[str]
-    aim: Mapped[str]
-    scope: Mapped[str]
-    measures: Mapped[str]
-    priority: Mapped[str]
-    status: Mapped[ProjectStatus] = _enum(ProjectStatus)
+IDENTITIES = entity_table(
+    model.Identity,
+    "identities",
+    Index(None, "person_id"),
+    UniqueConstraint("workspace_id", "user_id"),
+    person_id=ForeignKey("people.id"),
+    workspace_id=ForeignKey("workspaces.id"),
+    reported_timezone=_blank(),
+)
 
+PROJECTS = entity_table(
+    model.Project,
+    "projects",
+    UniqueConstraint("organization_id", "key"),
+    organization_id=ForeignKey("organizations.id"),
+)
 
-class ProjectChannelRow(Base):
-    __tablename__ = "project_channels"
-    __table_args__ = (Index(None, "workspace_id", "channel_id"),)
-    entity = model.ProjectChannel
+PROJECT_CHANNELS = entity_table(
+    model.ProjectChannel,
+    "project_channels",
+    Index(None, "project_id"),
+    Index(None, "workspace_id", "channel_id"),
+    project_id=ForeignKey("projects.id"),
+    workspace_id=ForeignKey("workspaces.id"),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
-    channel_id: Mapped[str]
-    conversation_ref: Mapped[str | None]
-
-
-class StakeholderRow(Base):
-    __tablename__ = "stakeholders"
-    entity = model.Stakeholder
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    role: Mapped[Role] = _enum(Role)
-    note: Mapped[str]
-
+STAKEHOLDERS = entity_table(
+    model.Stakeholder,
+    "stakeholders",
+    Index(None, "project_id"),
+    Index(None, "person_id"),
+    project_id=ForeignKey("projects.id"),
+    person_id=ForeignKey("people.id"),
+)
 
 ONE_ACCOUNTABLE = "uq_raci_entries_one_accountable"
 
+RACI_ENTRIES = entity_table(
+    model.RaciEntry,
+    "raci_entries",
+    Index(None, "project_id"),
+    Index(None, "person_id"),
+    # The RACI invariant "exactly one A per (project, area)", as a partial unique index
+    # (supported by both SQLite and PostgreSQL).
+    Index(
+        ONE_ACCOUNTABLE,
+        "project_id",
+        "area",
+        unique=True,
+        sqlite_where=text("letter = 'A'"),
+        postgresql_where=text("letter = 'A'"),
+    ),
+    project_id=ForeignKey("projects.id"),
+    person_id=ForeignKey("people.id"),
+)
 
-class RaciEntryRow(Base):
-    __tablename__ = "raci_entries"
-    __table_args__ = (
-        # The RACI invariant "exactly one A per (project, area)", as a partial unique index
-        # (supported by both SQLite and PostgreSQL).
-        Index(
-            ONE_ACCOUNTABLE,
-            "project_id",
-            "area",
-            unique=True,
-            sqlite_where=text("letter = 'A'"),
-            postgresql_where=text("letter = 'A'"),
-        ),
-    )
-    entity = model.RaciEntry
+DELEGATIONS = entity_table(
+    model.Delegation,
+    "delegations",
+    Index(None, "delegator_id"),
+    Index(None, "delegate_id"),
+    organization_id=ForeignKey("organizations.id"),
+    delegator_id=ForeignKey("people.id"),
+    delegate_id=ForeignKey("people.id"),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    area: Mapped[str]
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    letter: Mapped[Letter] = _enum(Letter)
+ASKS = entity_table(
+    model.Ask,
+    "asks",
+    Index(None, "requester_id"),
+    Index(None, "assignee_id", "state"),
+    Index(None, "project_id", "state"),
+    # Only the few asks still to announce are in it: the drain's lookup stays tiny.
+    Index(
+        "ix_asks_unannounced",
+        "id",
+        sqlite_where=text("announced_at IS NULL"),
+        postgresql_where=text("announced_at IS NULL"),
+    ),
+    organization_id=ForeignKey("organizations.id"),
+    project_id=ForeignKey("projects.id"),
+    requester_id=ForeignKey("people.id"),
+    assignee_id=ForeignKey("people.id"),
+    decided_by_id=ForeignKey("people.id"),
+    on_behalf_of_id=ForeignKey("people.id"),
+    reason=_blank(),
+    platform=_blank(),
+)
 
+BLOCKERS = entity_table(
+    model.Blocker,
+    "blockers",
+    Index(None, "reporter_id"),
+    Index(None, "project_id", "state"),
+    Index(None, "state", "next_escalation_at"),
+    organization_id=ForeignKey("organizations.id"),
+    project_id=ForeignKey("projects.id"),
+    reporter_id=ForeignKey("people.id"),
+)
 
-class DelegationRow(Base):
-    __tablename__ = "delegations"
-    entity = model.Delegation
+UPDATES = entity_table(
+    model.Update,
+    "updates",
+    Index(None, "project_id", "created_at"),
+    project_id=ForeignKey("projects.id"),
+    author_id=ForeignKey("people.id"),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    delegator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    delegate_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    starts_on: Mapped[date]
-    ends_on: Mapped[date]
+MEASURES = entity_table(
+    model.Measure,
+    "measures",
+    Index(None, "project_id"),
+    project_id=ForeignKey("projects.id"),
+)
 
+OBSERVATIONS = entity_table(
+    model.Observation,
+    "observations",
+    Index(None, "measure_id", "observed_on"),
+    measure_id=ForeignKey("measures.id"),
+)
 
-class AskRow(Base):
-    __tablename__ = "asks"
-    __table_args__ = (
-        Index(None, "assignee_id", "state"),
-        Index(None, "project_id", "state"),
-        # Only the few asks still to announce are in it: the drain's lookup stays tiny.
-        Index(
-            "ix_asks_unannounced",
-            "id",
-            sqlite_where=text("announced_at IS NULL"),
-            postgresql_where=text("announced_at IS NULL"),
-        ),
-    )
-    entity = model.Ask
+REVIEWS = entity_table(
+    model.Review,
+    "reviews",
+    Index(None, "project_id"),
+    Index(None, "measure_id"),
+    Index(None, "sponsor_id"),
+    project_id=ForeignKey("projects.id"),
+    measure_id=ForeignKey("measures.id"),
+    observation_id=ForeignKey("observations.id"),
+    sponsor_id=ForeignKey("people.id"),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    assignee_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    area: Mapped[str]
-    text: Mapped[str]
-    needed_by: Mapped[date | None]
-    consulted_ids: Mapped[list[int]]
-    state: Mapped[AskState] = _enum(AskState)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime | None]
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    decided_at: Mapped[datetime | None]
-    rationale: Mapped[str]
-    reminded_at: Mapped[datetime | None]
-    reason: Mapped[str]
-    platform: Mapped[str]
-    announced_at: Mapped[datetime | None]
+DECISIONS = entity_table(
+    model.Decision,
+    "decisions",
+    Index(None, "project_id", "decided_at"),
+    organization_id=ForeignKey("organizations.id"),
+    project_id=ForeignKey("projects.id"),
+    decided_by_id=ForeignKey("people.id"),
+    on_behalf_of_id=ForeignKey("people.id"),
+)
 
+ASK_CONVERSATION = entity_table(
+    model.ConversationEntry,
+    "ask_conversation",
+    Index(None, "ask_id", "created_at"),
+    organization_id=ForeignKey("organizations.id"),
+    ask_id=ForeignKey("asks.id"),
+    author_id=ForeignKey("people.id"),
+)
 
-class BlockerRow(Base):
-    __tablename__ = "blockers"
-    __table_args__ = (
-        Index(None, "project_id", "state"),
-        Index(None, "state", "next_escalation_at"),
-    )
-    entity = model.Blocker
+CADENCE_PREFERENCES = entity_table(
+    model.CadencePreference,
+    "cadence_preferences",
+    UniqueConstraint("person_id"),
+    person_id=ForeignKey("people.id"),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    area: Mapped[str]
-    severity: Mapped[Severity] = _enum(Severity)
-    text: Mapped[str]
-    state: Mapped[BlockerState] = _enum(BlockerState)
-    ladder: Mapped[list[int]]
-    level: Mapped[int]
-    next_escalation_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime | None]
-    acknowledged_at: Mapped[datetime | None]
-    resolved_at: Mapped[datetime | None]
-    resolution: Mapped[str]
+FEEDBACK = entity_table(
+    model.Feedback,
+    "feedback",
+    Index(None, "person_id", "created_at"),
+    person_id=ForeignKey("people.id"),
+)
 
+THREADS = entity_table(
+    model.Thread,
+    "threads",
+    UniqueConstraint("key", "workspace_id", "channel_id"),
+    workspace_id=ForeignKey("workspaces.id"),
+)
 
-class UpdateRow(Base):
-    __tablename__ = "updates"
-    __table_args__ = (Index(None, "project_id", "created_at"),)
-    entity = model.Update
+AUDIT_EVENTS = entity_table(
+    model.AuditEvent,
+    "audit_events",
+    Index(None, "organization_id", "at"),
+    organization_id=ForeignKey("organizations.id"),
+    actor_id=ForeignKey("people.id"),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    period: Mapped[str]
-    rag: Mapped[Rag] = _enum(Rag)
-    progress: Mapped[str]
-    next_steps: Mapped[str]
-    created_at: Mapped[datetime]
-
-
-class MeasureRow(Base):
-    __tablename__ = "measures"
-    entity = model.Measure
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    name: Mapped[str]
-    unit: Mapped[str]
-    direction: Mapped[Direction] = _enum(Direction)
-    target: Mapped[float | None]
-    warn: Mapped[float | None]
-    alert: Mapped[float | None]
-
-
-class ObservationRow(Base):
-    __tablename__ = "observations"
-    __table_args__ = (Index(None, "measure_id", "observed_on"),)
-    entity = model.Observation
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"))
-    observed_on: Mapped[date]
-    value: Mapped[float]
-    level: Mapped[ThresholdLevel] = _enum(ThresholdLevel)
-    recorded_at: Mapped[datetime]
-
-
-class ReviewRow(Base):
-    __tablename__ = "reviews"
-    entity = model.Review
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
-    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
-    sponsor_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    level: Mapped[ThresholdLevel] = _enum(ThresholdLevel)
-    created_at: Mapped[datetime]
-    closed_at: Mapped[datetime | None]
-
-
-class DecisionRow(Base):
-    __tablename__ = "decisions"
-    __table_args__ = (Index(None, "project_id", "decided_at"),)
-    entity = model.Decision
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    subject_kind: Mapped[str]
-    subject_id: Mapped[int | None]
-    outcome: Mapped[str]
-    rationale: Mapped[str]
-    decided_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    decided_at: Mapped[datetime]
-
-
-class ConversationEntryRow(Base):
-    __tablename__ = "ask_conversation"
-    __table_args__ = (Index(None, "ask_id", "created_at"),)
-    entity = model.ConversationEntry
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id"))
-    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    kind: Mapped[ConversationKind] = _enum(ConversationKind)
-    text: Mapped[str]
-    created_at: Mapped[datetime]
-
-
-class CadencePreferenceRow(Base):
-    __tablename__ = "cadence_preferences"
-    entity = model.CadencePreference
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
-    frequency: Mapped[Frequency] = _enum(Frequency)
-    weekday: Mapped[int]
-    local_time: Mapped[time]
-    detail: Mapped[Detail] = _enum(Detail)
-    max_lines: Mapped[int]
-    channel: Mapped[str]
-
-
-class FeedbackRow(Base):
-    __tablename__ = "feedback"
-    __table_args__ = (Index(None, "person_id", "created_at"),)
-    entity = model.Feedback
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    period: Mapped[str]
-    kind: Mapped[FeedbackKind] = _enum(FeedbackKind)
-    created_at: Mapped[datetime]
-
-
-class ThreadRow(Base):
-    __tablename__ = "threads"
-    __table_args__ = (UniqueConstraint("key", "workspace_id", "channel_id"),)
-    entity = model.Thread
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str]
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
-    channel_id: Mapped[str]
-    root_id: Mapped[str]
-
-
-class AuditEventRow(Base):
-    __tablename__ = "audit_events"
-    __table_args__ = (Index(None, "organization_id", "at"),)
-    entity = model.AuditEvent
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    action: Mapped[str]
-    subject: Mapped[str]
-    detail: Mapped[str]
-    platform: Mapped[str]
-    at: Mapped[datetime]
-
-
-class OutboxRow(Base):
-    __tablename__ = "outbox"
-    __table_args__ = (Index(None, "state", "next_attempt_at"),)
-    entity = model.OutboxMessage
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    key: Mapped[str] = mapped_column(unique=True)
-    platform: Mapped[Platform] = _enum(Platform)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
-    address: Mapped[str]
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
-    payload: Mapped[str]
-    category: Mapped[str]
-    state: Mapped[OutboxState] = _enum(OutboxState)
-    attempts: Mapped[int]
-    next_attempt_at: Mapped[datetime]
-    created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
-    platform_ref: Mapped[str | None]
-    error: Mapped[str]
-    memo: Mapped[str]
-    deadline: Mapped[datetime | None]
-
+OUTBOX = entity_table(
+    model.OutboxMessage,
+    "outbox",
+    UniqueConstraint("key"),
+    Index(None, "person_id"),
+    Index(None, "state", "next_attempt_at"),
+    organization_id=ForeignKey("organizations.id"),
+    workspace_id=ForeignKey("workspaces.id"),
+    person_id=ForeignKey("people.id"),
+    project_id=ForeignKey("projects.id"),
+)
 
 DIRECTORY_VERSIONS = Table(
     "directory_versions",
-    Base.metadata,
+    METADATA,
     Column("name", Text, primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
@@ -512,12 +410,14 @@ storage/directory.py)."""
 
 INBOUND_DELIVERIES = Table(
     "inbound_deliveries",
-    Base.metadata,
+    METADATA,
     Column("key", Text, primary_key=True),
     Column("received_at", UtcDateTime(), nullable=False, index=True),
 )
 """The platform deliveries this server has processed (a Slack ``event_id`` or ``trigger_id``, a
 Teams activity id), written in the unit of work of the change they caused (migration 0008)."""
 
-ROWS: dict[type[Any], type[Base]] = {row.entity: row for row in Base.__subclasses__()}
-"""Each entity class → the table class that stores it."""
+TABLES: dict[type[Any], Table] = {
+    table.info["entity"]: table for table in METADATA.tables.values() if "entity" in table.info
+}
+"""Each entity class → the table that stores it."""

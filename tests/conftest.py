@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from bot.ports import UnitOfWorkFactory
 from storage.engine import create_engine, normalize_url
 from storage.migrate import upgrade
-from storage.tables import Base
+from storage.tables import METADATA
 from storage.uow import make_uow_factory
 from tests.fakes import make_memory_uow_factory
 
@@ -59,7 +59,7 @@ async def _empty_used_tables(connection: AsyncConnection) -> None:
     costs ~8 ms a table even when it is empty.
     """
     used = set(await connection.scalars(USED_SEQUENCES))
-    tables = [name for name in Base.metadata.tables if f"{name}_id_seq" in used]
+    tables = [name for name in METADATA.tables if f"{name}_id_seq" in used]
     if tables:
         deletes = ", ".join(f"{name} AS (DELETE FROM {name})" for name in tables)
         restarts = ", ".join(f"setval('{name}_id_seq', 1, false)" for name in tables)

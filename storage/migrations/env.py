@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from storage.engine import create_engine, normalize_url
 from storage.migrate import include_name
-from storage.tables import Base
+from storage.tables import METADATA
 
 config = context.config
 
@@ -33,7 +33,7 @@ def _migrate(connection: Connection) -> None:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=METADATA,
         include_name=include_name,
         # SQLite cannot ALTER most things: later revisions rebuild tables in batch mode.
         render_as_batch=sqlite,
@@ -73,7 +73,7 @@ else:
     if context.is_offline_mode():
         context.configure(
             url=normalize_url(_url()),
-            target_metadata=Base.metadata,
+            target_metadata=METADATA,
             literal_binds=True,
             dialect_opts={"paramstyle": "named"},
         )

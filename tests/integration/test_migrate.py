@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 
 from storage.engine import create_engine, normalize_url
 from storage.migrate import upgrade
-from storage.tables import Base
+from storage.tables import METADATA
 from tests.conftest import POSTGRES_URL, _admin
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="LEADERBOT_TEST_POSTGRES_URL is unset")
@@ -47,5 +47,5 @@ async def test_two_concurrent_upgrades_on_an_empty_database_both_succeed(
             heads = list(await connection.scalars(text("SELECT version_num FROM alembic_version")))
     finally:
         await engine.dispose()
-    assert set(Base.metadata.tables) <= tables
+    assert set(METADATA.tables) <= tables
     assert len(heads) == 1

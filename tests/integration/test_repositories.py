@@ -1,5 +1,6 @@
 """The repository contract of bot.ports, on every implementation: the in-memory fake, SQLite and
-PostgreSQL (when LEADERBOT_TEST_POSTGRES_URL is set). Plus: the migrations match the tables."""
+PostgreSQL (when LEADERBOT_TEST_POSTGRES_URL is set). That the migrations build exactly the
+declared tables is tests/integration/test_schema.py."""
 
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import Conflict
 from bot.model import (
@@ -33,8 +31,6 @@ from bot.model import (
 )
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from storage.engine import create_engine, normalize_url
-from storage.migrate import include_name
-from storage.tables import Base
 from tests.parents import add_parents
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -451,19 +447,6 @@ async def test_concurrent_claims_never_share_a_message(uow_factory: UnitOfWorkFa
     async with uow_factory() as three:
         left = await three.outbox.claim_due(now=NOW, limit=4, platforms=ALL, lease_until=LEASE)
         assert sorted(m.key for m in left) == sorted(second)
-
-
-async def test_migrations_create_exactly_the_tables_of_storage_tables(
-    sql_engine: AsyncEngine,
-) -> None:
-    def differences(connection: Any) -> list[Any]:
-        context = MigrationContext.configure(
-            connection, opts={"include_name": include_name, "compare_type": True}
-        )
-        return list(compare_metadata(context, Base.metadata))
-
-    async with sql_engine.connect() as connection:
-        assert await connection.run_sync(differences) == []
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from bot.ports import UnitOfWorkFactory
 from bot.services.tick import DIGEST
 from cadence.drain import DrainPolicy
 from storage.engine import create_engine
-from storage.tables import Base
+from storage.tables import METADATA
 from storage.uow import make_uow_factory
 from tests.fakes_slack import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.scenario.cadence_world import make_world
@@ -172,7 +172,7 @@ async def test_two_servers_on_one_postgresql_send_each_digest_once(
     leaders = 120
     engine = create_engine(postgres_database)
     async with engine.begin() as connection:
-        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        names = ", ".join(t.name for t in METADATA.sorted_tables)
         await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     uow_factory = make_uow_factory(engine)
     await _seed(uow_factory, leaders)
