@@ -21,6 +21,7 @@ import os
 import socket
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -349,9 +350,8 @@ class Server:
         self._child: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> Server:
-        self._scratch = Path(os.environ.get("TMPDIR", "/tmp"))
         self._child = await asyncio.create_subprocess_exec(
-            sys.executable, *self.argv, env=self.env, cwd=self._scratch
+            sys.executable, *self.argv, env=self.env, cwd=tempfile.gettempdir()
         )
         async with ClientSession() as session:
             for _ in range(600):
