@@ -15,15 +15,16 @@ import re
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot import commands as c
 from bot.calendar import local_date, valid_timezone
 from bot.context import CALLERS_CHANGED, Caller, Profile, Reply
+from bot.declarations import run_command
 from bot.errors import Conflict, LeaderbotError, NotFound, UsageError
 from bot.forms import Form
 from bot.grammar import parse
-from bot.handlers import items, org, people, projects
+from bot.handlers import projects
 from bot.handlers.actions import ACTIONS, PRECHECKS
 from bot.handlers.context import Ctx
 from bot.handlers.forms import command_from_form, form_for
@@ -37,49 +38,6 @@ from bot.services import people as people_service
 from bot.tenancy import bound
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Ctx, Any], Awaitable[Reply]]
-
-COMMANDS: dict[type, Handler] = {
-    c.AskCmd: items.on_ask,
-    c.BlockerCmd: items.on_blocker,
-    c.DecideCmd: items.on_decide,
-    c.AnswerCmd: items.on_answer,
-    c.WithdrawCmd: items.on_withdraw,
-    c.BlockerActCmd: items.on_blocker_act,
-    c.AsksCmd: items.on_asks,
-    c.UpdateCmd: projects.on_update,
-    c.StatusCmd: projects.on_status,
-    c.RaciShowCmd: projects.on_raci_show,
-    c.RaciSetCmd: projects.on_raci_set,
-    c.RoleCmd: projects.on_role,
-    c.WhoCmd: projects.on_who,
-    c.ProjectNewCmd: projects.on_project_new,
-    c.ProjectShowCmd: projects.on_project_show,
-    c.ProjectCharterCmd: projects.on_project_charter,
-    c.ProjectChannelCmd: projects.on_project_channel,
-    c.ProjectStatusCmd: projects.on_project_status,
-    c.KpiListCmd: projects.on_kpi_list,
-    c.KpiAddCmd: projects.on_kpi_add,
-    c.KpiRecordCmd: projects.on_kpi_record,
-    c.DecisionsCmd: projects.on_decisions,
-    c.CadenceCmd: people.on_cadence,
-    c.DelegateCmd: people.on_delegate,
-    c.HandoverCmd: people.on_handover,
-    c.DigestCmd: people.on_digest,
-    c.DashboardCmd: people.on_dashboard,
-    c.HelpCmd: people.on_help,
-    c.OrgShowCmd: org.on_org_show,
-    c.OrgInviteCmd: org.on_org_invite,
-    c.OrgJoinCmd: org.on_org_join,
-    c.OrgAdminCmd: org.on_org_admin,
-    c.OrgExecutiveCmd: org.on_org_executive,
-    c.OrgNameCmd: org.on_org_name,
-    c.MeTimezoneCmd: org.on_me_timezone,
-    c.MeHoursCmd: org.on_me_hours,
-    c.MeLinkCmd: org.on_me_link,
-}
-"""Command type → handler: the whole command surface in one table."""
 
 IDENTIFY_ATTEMPTS = 5
 """Tries of a first-seen user's get-or-create before its Conflict is a bug: each lost race
@@ -364,7 +322,7 @@ class Core:
             return self._done(caller, "unknown", Outcome.REFUSED, _refusal(error))
 
         async def run(ctx: Ctx) -> Reply:
-            return await COMMANDS[type(command)](ctx, command)
+            return await run_command(ctx, command)
 
         reply = await self._run(
             caller, run, delivery, crossing=type(command) in CROSSING, kind=command_kind(command)
@@ -465,7 +423,7 @@ class Core:
             command = command_from_form(
                 form_id, values, today=ctx.today, max_text=self.settings.max_text
             )
-            return await COMMANDS[type(command)](ctx, command)
+            return await run_command(ctx, command)
 
         return await self._run(caller, run, delivery, kind="form")
 
@@ -493,7 +451,7 @@ class Core:
 
         async def run(ctx: Ctx) -> Reply:
             nonlocal waiting
-            asked = await COMMANDS[c.AsksCmd](ctx, c.AsksCmd())
+            asked = await run_command(ctx, c.AsksCmd())
             waiting = len(asked.messages)
             cards = [
                 await projects.status_message(ctx, project)

@@ -8,13 +8,11 @@ from bot.commands import (
     DelegateCmd,
     DigestCmd,
     HandoverCmd,
-    HelpCmd,
 )
 from bot.context import Reply
-from bot.grammar import HELP, help_for
 from bot.handlers.context import Ctx
 from bot.links import LINK_DAYS
-from bot.messages import Message, text
+from bot.messages import text
 from bot.services import delegation, handover, preferences
 from bot.services.digests import compose_for
 from bot.services.handover import HandoverSummary
@@ -137,11 +135,3 @@ async def on_dashboard(ctx: Ctx, cmd: DashboardCmd) -> Reply:
             text(f"Your dashboard, valid for {LINK_DAYS} days (keep it to yourself): {link}"),
         )
     )
-
-
-async def on_help(ctx: Ctx, cmd: HelpCmd) -> Reply:
-    if cmd.topic:
-        return Reply(
-            messages=(Message(title=f"help {cmd.topic}", sections=(help_for(cmd.topic),)),)
-        )
-    return Reply(messages=(Message(title="Leaderbot commands", sections=(HELP,)),))

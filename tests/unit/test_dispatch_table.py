@@ -1,20 +1,12 @@
-"""Every command the grammar can produce has a handler, and every button the core puts on a
-message has one too: a missing entry would answer a user with an apology instead of a result."""
+"""Every button the core puts on a message has a handler: a missing entry would answer a user
+with an apology instead of a result (every command's handler: tests/unit/test_declarations.py)."""
 
 from __future__ import annotations
 
-import typing
-
-from bot import commands
 from bot.attention import SNOOZE_ACTION
 from bot.buttons import ask_buttons
 from bot.digest import FEEDBACK_ACTION
-from bot.dispatch import COMMANDS
 from bot.handlers.actions import ACTIONS
-
-
-def test_every_command_has_a_handler() -> None:
-    assert set(typing.get_args(commands.Command)) == set(COMMANDS)
 
 
 def test_every_button_has_a_handler() -> None:
