@@ -1,10 +1,10 @@
 """The one aiohttp application of the server (DESIGN §7): health, metrics, dashboard, JSON API.
 
 Slack and Teams bring their own routes: the composition root passes their mount functions in, so
-this module knows neither platform. Middlewares wrap every route: one counts and times requests
-for ``/metrics``, one reads a request's whole body within :data:`BODY_TIMEOUT` (a client that sends
-it slowly gets a 408, one that goes away mid-upload is noted in one line, a body over the size
-limit gets a 413), one turns an unexpected exception into a short 500 (logged with its
+this module knows neither platform. One middleware wraps every route: it counts and times
+requests for ``/metrics``, reads a request's whole body within :data:`BODY_TIMEOUT` (a client that
+sends it slowly gets a 408, one that goes away mid-upload is noted in one line, a body over the
+size limit gets a 413), and turns an unexpected exception into a short 500 (logged with its
 traceback server-side, never sent to the client). Headers that arrive too slowly are cut off
 by the server's keep-alive timer (:data:`HEADER_TIMEOUT`, see ``serve``). The dashboard's pages
 are :mod:`adapters.web`; they and the API open with an admin token or a signed, expiring
@@ -71,12 +71,28 @@ def _route(request: web.Request) -> str:
 Handler = Callable[[web.Request], Awaitable[StreamResponse]]
 
 
+def refused(request: web.Request, status: type[web.HTTPError], reason: str) -> web.HTTPError:
+    """A 4xx for bad input, and its one log line (no traceback: the fault is the client's)."""
+    log.info("Refused %s %s: %s", request.method, request.path, reason)
+    return status(text=reason)
+
+
 @web.middleware
-async def _count(request: web.Request, handler: Handler) -> StreamResponse:
+async def _serve(request: web.Request, handler: Handler) -> StreamResponse:
+    """Every route's one middleware (one layer rather than three: each layer is a call on the
+    ack path): reads the body before the handler does, turns an unexpected exception into a
+    short 500, and counts and times the request for ``/metrics``."""
     started = time.perf_counter()
     status = 500
     try:
-        response = await handler(request)
+        await _read_body(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("Unhandled error on %s %s", request.method, request.path)
+            response = web.json_response({"error": "internal error"}, status=500)
         status = response.status
         return response
     except web.HTTPException as exc:
@@ -93,35 +109,22 @@ async def _count(request: web.Request, handler: Handler) -> StreamResponse:
         )
 
 
-def refused(request: web.Request, status: type[web.HTTPError], reason: str) -> web.HTTPError:
-    """A 4xx for bad input, and its one log line (no traceback: the fault is the client's)."""
-    log.info("Refused %s %s: %s", request.method, request.path, reason)
-    return status(text=reason)
-
-
-@web.middleware
-async def _bodies(request: web.Request, handler: Handler) -> StreamResponse:
-    """Read the body before any handler does (they then get it from aiohttp's cache)."""
-    if request.can_read_body:
-        try:
-            async with asyncio.timeout(request.app[_DEPS].body_timeout):
-                await request.read()
-        except TimeoutError:
-            raise refused(request, web.HTTPRequestTimeout, "request body too slow") from None
-        except (ConnectionError, RequestPayloadError) as exc:
-            raise refused(request, web.HTTPBadRequest, f"upload aborted ({exc})") from None
-    return await handler(request)
-
-
-@web.middleware
-async def _errors(request: web.Request, handler: Handler) -> StreamResponse:
+async def _read_body(request: web.Request) -> None:
+    """Read the whole body within the body timeout (handlers then get it from aiohttp's
+    cache). A body that came in with its headers (every Slack and Bot Framework request on a
+    healthy connection) is read without arming the timer."""
+    if not request.can_read_body:
+        return
+    if request.content.is_eof():
+        await request.read()
+        return
     try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("Unhandled error on %s %s", request.method, request.path)
-        return web.json_response({"error": "internal error"}, status=500)
+        async with asyncio.timeout(request.app[_DEPS].body_timeout):
+            await request.read()
+    except TimeoutError:
+        raise refused(request, web.HTTPRequestTimeout, "request body too slow") from None
+    except (ConnectionError, RequestPayloadError) as exc:
+        raise refused(request, web.HTTPBadRequest, f"upload aborted ({exc})") from None
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -163,7 +166,7 @@ def build_web_app(
     """The server's application. ``admin_token`` "" disables token access (signed links only);
     ``mounts`` add the configured platforms' routes (platform name → its mount); ``metrics``
     is the application's instruments (a fresh set when None)."""
-    app = web.Application(middlewares=[_count, _bodies, _errors], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[_serve], client_max_size=MAX_BODY)
     app[_DEPS] = _Deps(
         uow=uow,
         clock=clock,

@@ -77,26 +77,35 @@ def _unique(ids: Iterable[int | None], *, without: Iterable[int] = ()) -> tuple[
     return tuple(kept)
 
 
-def _holders(raci: Sequence[RaciEntry], area: str, letter: Letter) -> list[int]:
-    """Holders of ``letter`` for ``area`` and then for the default area."""
-    return [
-        e.person_id
-        for wanted in (area, DEFAULT_AREA)
-        for e in raci
-        if e.letter is letter and _same_area(e, wanted)
-    ]
+def _holders(
+    raci: Sequence[RaciEntry], area: str
+) -> tuple[dict[Letter, list[int]], dict[Letter, list[int]]]:
+    """Each letter's holders for ``area`` and for the default area, in matrix order, found in
+    one pass over the matrix (every ask is routed before its ack)."""
+    wanted = area.casefold()
+    here: dict[Letter, list[int]] = {}
+    default: dict[Letter, list[int]] = {}
+    for entry in raci:
+        entry_area = entry.area.casefold()
+        if entry_area == wanted:
+            here.setdefault(entry.letter, []).append(entry.person_id)
+        if entry_area == DEFAULT_AREA:
+            default.setdefault(entry.letter, []).append(entry.person_id)
+    return here, default
 
 
 def _assignee(
-    project: Project, area: str, raci: Sequence[RaciEntry], stakeholders: Sequence[Stakeholder]
+    project: Project,
+    area: str,
+    accountables: tuple[list[int], list[int]],
+    stakeholders: Sequence[Stakeholder],
 ) -> tuple[int, str]:
     key = project.key
-    person_id = accountable(raci, area)
-    if person_id is not None and area != DEFAULT_AREA:
-        return person_id, f"Accountable for {area} on {key} per RACI"
-    person_id = accountable(raci, DEFAULT_AREA)
-    if person_id is not None:
-        return person_id, f"Accountable by default (area *) on {key} per RACI"
+    here, default = accountables
+    if here and area != DEFAULT_AREA:
+        return here[0], f"Accountable for {area} on {key} per RACI"
+    if default:
+        return default[0], f"Accountable by default (area *) on {key} per RACI"
     gap = "default (*) Accountable" if area == DEFAULT_AREA else f"Accountable for {area}"
     person_id = sponsor_of(stakeholders)
     if person_id is not None:
@@ -128,15 +137,22 @@ def route(
     Raises:
         RoutingError: nobody is Accountable and the project has no sponsor.
     """
-    assignee_id, reason = _assignee(project, area, raci, stakeholders)
-    consulted = _unique(_holders(raci, area, Letter.C), without=(assignee_id,))
+    here, default = _holders(raci, area)
+    assignee_id, reason = _assignee(
+        project, area, (here.get(Letter.A, []), default.get(Letter.A, [])), stakeholders
+    )
+
+    def holding(letter: Letter) -> list[int]:
+        return here.get(letter, []) + default.get(letter, [])
+
+    consulted = _unique(holding(Letter.C), without=(assignee_id,))
     return Routing(
         assignee_id=assignee_id,
         assignee_name=names.get(assignee_id, "?"),
         reason=reason,
         consulted_ids=consulted,
-        informed_ids=_unique(_holders(raci, area, Letter.I), without=(assignee_id, *consulted)),
-        responsible_ids=_unique(_holders(raci, area, Letter.R), without=(assignee_id,)),
+        informed_ids=_unique(holding(Letter.I), without=(assignee_id, *consulted)),
+        responsible_ids=_unique(holding(Letter.R), without=(assignee_id,)),
     )
 
 

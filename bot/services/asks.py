@@ -240,18 +240,21 @@ async def raise_ask(
         raise UsageError(f"{_day(needed_by)} is in the past.", hint="Give a date from today on.")
     matrix = await load_matrix(uow, project)
     area = (area or DEFAULT_AREA).lower()
-    names = await names_of(
-        uow, [e.person_id for e in matrix.raci] + [s.person_id for s in matrix.stakeholders]
-    )
-    routing = route_in(matrix, area=area, names=names)
+    # Routing is by id; only the people the reply names are read (below), not the matrix's.
+    routing = route_in(matrix, area=area, names={})
     assignee_id, reason = routing.assignee_id, routing.reason
     if assignee is None and assignee_id == requester.id:
         assignee_id, reason = _not_to_oneself(matrix.stakeholders, routing, project, requester)
     if assignee is not None:
         assignee_id, reason = assignee.id, "asked by name"
-        names[assignee.id] = assignee.name
     consulted = tuple(i for i in routing.consulted_ids if i not in (assignee_id, requester.id))
-    decider = assignee if assignee is not None else await uow.people.get(assignee_id)
+    # The decider and the Consulted, in one read (the ack waits for it).
+    wanted = [*consulted] if assignee is not None else [assignee_id, *consulted]
+    people = {p.id: p for p in await uow.people.find(id=sorted(set(wanted)))} if wanted else {}
+    decider = assignee if assignee is not None else people.get(assignee_id)
+    names = {person_id: person.name for person_id, person in people.items()}
+    if decider is not None:
+        names[decider.id] = decider.name
     unreachable = (
         await unreachable_note(
             uow, person=decider, organization_id=project.organization_id, now=now
