@@ -31,9 +31,10 @@ from adapters.web.rows import (
     default_organization,
     load_undelivered,
 )
-from bot.context import Caller
+from bot.context import Caller, Reply
 from bot.errors import LeaderbotError
 from bot.imports import Document, Problem, check, handle_of
+from bot.inbound import Inbound, Text
 from bot.model import CodeKind, Organization, Person, Platform
 from bot.ports import UnitOfWork
 from bot.services import imports as import_service
@@ -210,7 +211,16 @@ async def _digest(args: argparse.Namespace, settings: Settings) -> int:
             organization = await _organization(uow, args.org)
             person = await person_named(uow, organization_id=organization.id, handle=args.handle)
         caller: Caller = caller_of(person, platform=Platform.CONSOLE, workspace_id=None)
-        reply = await session.core.command(caller, "digest")
+        reply = await session.core.handle(
+            Inbound(
+                platform=Platform.CONSOLE,
+                workspace="",
+                user_id=caller.handle,
+                request=Text(text="digest"),
+                caller=caller,
+            )
+        )
+    assert isinstance(reply, Reply)  # a caller given is never a newcomer
     print("\n\n".join(render(m, first_choice=1)[0] for m in reply.messages))
     return 0 if reply.ok else 1
 

@@ -36,6 +36,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import ClientSession, web
 from pydantic import SecretStr
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -43,13 +46,13 @@ from sqlalchemy.pool import NullPool
 from adapters.app import build_application, migrate
 from adapters.settings import Settings
 from adapters.slack.app import EVENTS_PATH, WORKING
-from bench.slack_ack import SECRET, bare_bolt
 from bot.context import Profile
 from bot.model import Platform
 from bot.services.demo import seed_demo
 from storage.engine import normalize_url
 from tests.fakes_slack import BOT_TOKEN, TEAM_ID, FakeSlack, form_body, sign
 
+SECRET = "burst-signing-secret"
 USERS = {"U0ANA": "ana", "U0DANA": "dana"}
 LIMIT_S = 3.0
 """Slack retries a command whose ack takes longer (and the user sees an error)."""
@@ -267,7 +270,24 @@ async def bare(requests: int) -> dict[str, Any]:
 
 
 def serve_bare(port: int, api_url: str) -> None:
-    app = bare_bolt(api_url, at_ack=True)
+    """A bolt app whose command listener only acks, answered at the ack, behind bolt's own
+    aiohttp adapter."""
+    bolt = AsyncApp(
+        name="bare",
+        signing_secret=SECRET,
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url),
+        process_before_response=True,
+    )
+
+    @bolt.command("/leader")
+    async def only_ack(ack: Any) -> None:
+        await ack()
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    app = web.Application()
+    app.router.add_post(EVENTS_PATH, events)
     app.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
     web.run_app(app, host="127.0.0.1", port=port, print=None)
 

@@ -14,6 +14,7 @@ from typing import TextIO
 from adapters.console.render import render
 from bot.context import Caller, Reply
 from bot.dispatch import Core
+from bot.inbound import Click, Inbound, Text
 from bot.messages import Action, InputKind, Message
 from bot.model import Platform
 
@@ -97,7 +98,7 @@ class Console:
             reply = await self.click(int(head), rest)
         else:
             self.choices = []
-            reply = await self.core.command(self.caller, line)
+            reply = await self.ask(Text(text=line))
         if reply is not None:
             self.answered = reply.changed
             self.show(reply.messages)
@@ -105,6 +106,21 @@ class Console:
                 self.say(f"In the console, type it in one line: help {reply.form.id}")
         await self.show_inbox()
         return True
+
+    async def ask(self, request: Text | Click) -> Reply:
+        """``request`` of the person at the keyboard, through the core's one entry point."""
+        assert self.caller is not None
+        handled = await self.core.handle(
+            Inbound(
+                platform=Platform.CONSOLE,
+                workspace="",
+                user_id=self.caller.handle,
+                request=request,
+                caller=self.caller,
+            )
+        )
+        assert isinstance(handled, Reply)  # a caller given is never a newcomer
+        return handled
 
     async def click(self, number: int, typed: str) -> Reply | None:
         assert self.caller is not None
@@ -115,9 +131,7 @@ class Console:
         if action.input is not InputKind.NONE and not typed.strip():
             self.say(f"Add your text after the number: {number} <text>")
             return None
-        reply = await self.core.action(
-            self.caller, action=action.id, value=action.value, text=typed
-        )
+        reply = await self.ask(Click(action=action.id, value=action.value, text=typed))
         if reply.replacement is not None and not reply.messages:
             self.say(_outcome_line(reply.replacement))  # the clicked card, now: one line
         return reply

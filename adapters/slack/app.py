@@ -1,15 +1,17 @@
 """The Slack bolt app: slash command, buttons, modals, App Home, OAuth install (DESIGN §4).
 
-Every listener translates the payload, calls the core, and translates the Reply back. The rule
-that keeps Slack's 3-second ack: **no Web API call before ack**. The core is local (database
-only), so a command by a known user is run first and acked *with* its reply — unless the core
-takes longer than :data:`ACK_BUDGET`, when the ack says "Working on it…" and the reply follows
-through ``response_url``. Anything that needs Slack (``users.info`` for a first-seen user or
-mention, ``views.open``, ``respond``) happens after the ack: bolt runs with
-``process_before_response`` and each listener is wrapped so that Slack is answered the moment
-it acks and the rest of it runs afterwards (:mod:`adapters.slack.after_ack`; bolt's default
-runner would check for the ack every 10 ms instead). Outbound messages to other people go
-through the outbox and :mod:`adapters.slack.sender`.
+Every listener translates its payload into one :class:`bot.inbound.Inbound`, hands it to
+:meth:`Core.handle`, and translates the outcome back. The core identifies the caller and the
+people mentioned in the same unit of work as the command, so a known user's request is one
+transaction and no Web API call; a first-seen user (or mention) is answered "these profiles are
+needed", asked of ``users.info``, and handed in once more — two transactions. Slack gives up on
+an ack after 3 s: each listener is wrapped (:mod:`adapters.slack.after_ack`) so that Slack is
+answered the moment it acks, and acked anyway with "Working on it…" once :data:`ACK_BUDGET` is
+spent, the reply then following through ``response_url``. So a command whose answer is ready
+within the budget — a newcomer's ``users.info`` included — is answered in the ack itself. bolt
+runs with ``process_before_response`` (its default runner would check for the ack every 10 ms
+instead). ``views.open`` and ``respond`` come after the ack. Outbound messages to other people
+go through the outbox and :mod:`adapters.slack.sender`.
 
 Retries and replays: Slack re-sends an Events API delivery (header ``X-Slack-Retry-Num``, same
 ``event_id``) when the first was not acked in 3 s or never arrived (a restart, a 5xx); a double
@@ -28,6 +30,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from http.cookies import SimpleCookie
 from typing import Any
@@ -54,7 +57,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.after_ack import AfterAck
 from adapters.slack.home import home_view
-from adapters.slack.inbound import Team, profile_of
+from adapters.slack.inbound import profile_of, to_plain
 from adapters.slack.modals import (
     FORM_CALLBACK,
     INPUT_CALLBACK,
@@ -76,9 +79,20 @@ from adapters.slack.render import (
 from adapters.slack.settings import OFF, SlackSettings
 from adapters.slack.tokens import EncryptedInstallationStore, fernet
 from adapters.slack.wire import bolt_request
-from bot.context import Caller, Reply
+from bot.context import Profile, Reply
 from bot.dispatch import Core
-from bot.errors import LeaderbotError
+from bot.inbound import (
+    CheckClick,
+    Click,
+    HomeScreen,
+    Inbound,
+    NeedProfiles,
+    OpenForm,
+    Request,
+    ShowHome,
+    Submit,
+    Text,
+)
 from bot.messages import InputKind, Message, text
 from bot.model import Platform
 
@@ -86,7 +100,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 FORMS = ("ask", "blocker", "update")
-ONE_MOMENT = "One moment…"
 WORKING = "Working on it…"
 ACK_BUDGET = 2.0
 """Seconds the fast path may spend before acking anyway (Slack gives up at 3 s): a busy
@@ -466,7 +479,9 @@ def _webhook(response_url: str | None) -> Respond | None:
 
 
 class Listeners:
-    """The bolt listeners, closed over one core."""
+    """The bolt listeners, closed over one core: each translates its payload into one
+    :class:`bot.inbound.Inbound`, hands it to :meth:`Core.handle` (:meth:`_handle`), and
+    translates the outcome back."""
 
     def __init__(self, *, core: Core, command: str, after_ack: AfterAck) -> None:
         self.core = core
@@ -484,6 +499,30 @@ class Listeners:
         bolt.event("app_mention")(after(self.on_mention))
         bolt.event("message")(after(self.on_message))
 
+    async def _handle(self, inbound: Inbound, client: AsyncWebClient) -> Reply | HomeScreen:
+        """The core's outcome; when it needs profiles of newcomers, they are asked of
+        ``users.info`` and the same request handed in once more. A profile Slack will not
+        give is a refusal: nothing was done."""
+        handled = await self.core.handle(inbound)
+        if not isinstance(handled, NeedProfiles):
+            return handled
+        profiles = dict(inbound.profiles)
+        for user_id in handled.user_ids:
+            profile = await _profile(client, user_id)
+            if profile is None:
+                notice = UNKNOWN_USER if user_id == inbound.user_id else UNKNOWN_MENTION
+                return Reply(messages=(notice,), ok=False)
+            profiles[user_id] = profile
+        again = await self.core.handle(replace(inbound, profiles=profiles))
+        if isinstance(again, NeedProfiles):  # a profile given is always taken: never twice
+            return Reply(messages=(UNKNOWN_USER,), ok=False)
+        return again
+
+    async def _reply(self, inbound: Inbound, client: AsyncWebClient) -> Reply:
+        handled = await self._handle(inbound, client)
+        assert isinstance(handled, Reply)  # only ShowHome is answered with a HomeScreen
+        return handled
+
     # -- slash command ------------------------------------------------------------------
 
     async def on_command(
@@ -494,61 +533,32 @@ class Listeners:
         respond: Respond,
         context: AsyncBoltContext,
     ) -> None:
-        team = Team(
-            core=self.core,
-            team_id=context.team_id or body.get("team_id", ""),
-            channel_id=body.get("channel_id"),
+        """Answered in the ack when the core is done within :data:`ACK_BUDGET` (a newcomer's
+        ``users.info`` included), else through ``response_url`` after "Working on it…"
+        (:mod:`adapters.slack.after_ack`); a bare ``ask``/``blocker``/``update`` opens its
+        modal."""
+        typed = to_plain(body.get("text") or "")
+        request = OpenForm(form_id=typed.lower()) if typed.lower() in FORMS else Text(text=typed)
+        channel = body.get("channel_id")
+        in_dm = body.get("channel_name") == "directmessage"
+        reply = await self._reply(
+            _inbound(
+                body,
+                context,
+                body["user_id"],
+                request,
+                channel=channel,
+                conversation=_dm_channel(channel) if in_dm else None,
+            ),
+            client,
         )
-        user_id, raw = body["user_id"], body.get("text") or ""
-        caller = await team.known(user_id)
-        plain = await team.plain(raw, team.known) if caller is not None else None
-        if caller is not None and plain is not None:
-            await self._command(caller, plain, body=body, client=client, ack=ack, respond=respond)
+        if reply.form is None or reply.messages:
+            if not await ack(**_payload(reply.messages)):
+                await respond(**_payload(reply.messages))
         else:
-            await ack(text=ONE_MOMENT, response_type="ephemeral")
-            caller = await team.fetch(client, user_id)
-            if caller is None:
-                await respond(**_payload((UNKNOWN_USER,)))
-                return
-            plain = await team.plain(raw, partial(team.fetch, client))
-            if plain is None:
-                await respond(**_payload((UNKNOWN_MENTION,)))
-                return
-            await self._command(caller, plain, body=body, client=client, ack=None, respond=respond)
-        if body.get("channel_name") == "directmessage":
-            await self._remember(team.team_id, user_id, body.get("channel_id"))
-
-    async def _command(
-        self,
-        caller: Caller,
-        plain: str,
-        *,
-        body: dict[str, Any],
-        client: AsyncWebClient,
-        ack: Respond | None,
-        respond: Respond,
-    ) -> None:
-        """Run the command and answer with ``ack`` when it is not acked yet and the core is done
-        within :data:`ACK_BUDGET` (see :mod:`adapters.slack.after_ack`), else with
-        ``respond``; a bare ``ask``/``blocker``/``update`` opens its modal."""
-        metadata = {
-            "channel": body.get("channel_id") or "",
-            "response_url": body.get("response_url") or "",
-        }
-        if plain.lower() in FORMS:
-            if ack is not None:
-                await ack()
-            try:
-                form = await self.core.form(caller, plain.lower())
-            except LeaderbotError as error:  # the caller is no longer known (their identity went)
-                await respond(**_payload((text(str(error)),)))
-                return
-            await self._open(client, body, form_view(form, metadata=metadata))
-            return
-        reply = await self.core.command(caller, plain, delivery=delivery(body))
-        if ack is None or not await ack(**_payload(reply.messages)):
-            await respond(**_payload(reply.messages))
+            await ack()
         if reply.form is not None:
+            metadata = {"channel": channel or "", "response_url": body.get("response_url") or ""}
             await self._open(client, body, form_view(reply.form, metadata=metadata))
 
     async def _open(
@@ -573,49 +583,43 @@ class Listeners:
         respond: Respond,
         context: AsyncBoltContext,
     ) -> None:
+        """A click's ack carries nothing: it comes after the work, or at the budget. A button
+        that asks for text opens its modal — only for who may act: anyone else is refused
+        first, never asked "Why?"."""
         name, kind = parse_action_id(action.get("action_id", ""))
         value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
         channel = (body.get("channel") or {}).get("id")
-        team = Team(core=self.core, team_id=context.team_id or "", channel_id=channel)
         user_id = body["user"]["id"]
-        answer = partial(self._answer_click, body=body, client=client, respond=respond)
-        caller = await team.known(user_id)
-        acked = caller is None
-        if caller is None:
-            await ack()
-            caller = await team.fetch(client, user_id)
-            if caller is None:
-                await answer(None, Reply(messages=(UNKNOWN_USER,), ok=False))
-                return
-        if kind is not InputKind.NONE:
-            # Only who may act is asked for a rationale: anyone else is refused first.
-            refusal = await self.core.refusal(caller, action=name, value=value)
-            if not acked:
-                await ack()
-            if refusal is not None:
-                await answer(caller, refusal)
-                return
-            metadata = {
-                "action": name,
-                "value": value,
-                "channel": channel or "",
-                "response_url": body.get("response_url") or "",
-                "home": "1" if _on_home(body) else "",
-            }
-            title = ((action.get("text") or {}).get("text")) or "Leaderbot"
-            await self._open(client, body, input_view(title=title, kind=kind, metadata=metadata))
+        request: Request = (
+            Click(action=name, value=value)
+            if kind is InputKind.NONE
+            else CheckClick(action=name, value=value)
+        )
+        reply = await self._reply(
+            _inbound(body, context, user_id, request, channel=channel), client
+        )
+        await ack()
+        if isinstance(request, Click) or not reply.ok:
+            await self._answer_click(
+                reply, body=body, context=context, client=client, respond=respond
+            )
             return
-        reply = await self.core.action(caller, action=name, value=value, delivery=delivery(body))
-        if not acked:
-            await ack()  # a click's ack carries nothing: after the work, or at the budget
-        await answer(caller, reply)
+        metadata = {
+            "action": name,
+            "value": value,
+            "channel": channel or "",
+            "response_url": body.get("response_url") or "",
+            "home": "1" if _on_home(body) else "",
+        }
+        title = ((action.get("text") or {}).get("text")) or "Leaderbot"
+        await self._open(client, body, input_view(title=title, kind=kind, metadata=metadata))
 
     async def _answer_click(
         self,
-        caller: Caller | None,
         reply: Reply,
         *,
         body: Mapping[str, Any],
+        context: AsyncBoltContext,
         client: AsyncWebClient,
         respond: Respond,
     ) -> None:
@@ -623,18 +627,27 @@ class Listeners:
         ``response_url``) the tab is published again with the outcome on top; on a message,
         the clicked message updated in place (see :func:`_show_click`)."""
         if _on_home(body):
-            if caller is not None:
-                await self._publish_home(client, caller, body["user"]["id"], reply=reply)
+            await self._publish_home(client, body, context, body["user"]["id"], reply=reply)
             return
         await _show_click(reply, respond)
 
     async def _publish_home(
-        self, client: AsyncWebClient, caller: Caller, user_id: str, *, reply: Reply | None = None
+        self,
+        client: AsyncWebClient,
+        body: Mapping[str, Any],
+        context: AsyncBoltContext,
+        user_id: str,
+        *,
+        reply: Reply | None = None,
+        conversation: str | None = None,
     ) -> None:
         """The Home tab as it now is, with the outcome of what was just done on it on top."""
-        waiting, projects = await self.core.home(caller)
+        inbound = _inbound(body, context, user_id, ShowHome(), conversation=conversation)
+        shown = await self._handle(inbound, client)
+        if not isinstance(shown, HomeScreen):  # the user could not be looked up
+            return
         notice = _outcome(reply) if reply is not None else ()
-        view = home_view(waiting=waiting, projects=projects, notice=notice)
+        view = home_view(waiting=shown.waiting, projects=shown.projects, notice=notice)
         await client.views_publish(user_id=user_id, view=view)
 
     # -- modals ---------------------------------------------------------------------------
@@ -647,19 +660,15 @@ class Listeners:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        metadata = metadata_of(view)
         values = values_of(view)
-
-        async def run(caller: Caller, lookup: Callable[[str], Awaitable[Caller | None]]) -> Reply:
-            people = await _handles(values, lookup)
-            if people is None:
-                return Reply(messages=(UNKNOWN_MENTION,), ok=False)
-            return await self.core.submit_form(
-                caller, form_id=metadata.get("form", ""), values=people, delivery=delivery(body)
-            )
-
+        picked = {
+            k: v.removeprefix(USER_PREFIX) for k, v in values.items() if v.startswith(USER_PREFIX)
+        }
+        typed = {k: v for k, v in values.items() if k not in picked}
+        form_id = metadata_of(view).get("form", "")
+        submitted = Submit(form_id=form_id, values=typed, people=picked)
         await self._submission(
-            ack, body, client, context, metadata=metadata, run=run, field=_error_field(view)
+            ack, body, view, client, context, submitted, field=_error_field(view)
         )
 
     async def on_input(
@@ -672,53 +681,37 @@ class Listeners:
     ) -> None:
         metadata = metadata_of(view)
         typed = values_of(view).get(TEXT_FIELD, "")
-
-        async def run(caller: Caller, lookup: Callable[[str], Awaitable[Caller | None]]) -> Reply:
-            action, value = metadata.get("action", ""), metadata.get("value", "")
-            return await self.core.action(
-                caller, action=action, value=value, text=typed, delivery=delivery(body)
-            )
-
-        await self._submission(
-            ack, body, client, context, metadata=metadata, run=run, field=TEXT_FIELD
+        click = Click(
+            action=metadata.get("action", ""), value=metadata.get("value", ""), text=typed
         )
+        await self._submission(ack, body, view, client, context, click, field=TEXT_FIELD)
 
     async def _submission(
         self,
         ack: Callable[..., Awaitable[Any]],
         body: dict[str, Any],
+        view: dict[str, Any],
         client: AsyncWebClient,
         context: AsyncBoltContext,
+        request: Request,
         *,
-        metadata: Mapping[str, str],
-        run: Callable[[Caller, Callable[[str], Awaitable[Caller | None]]], Awaitable[Reply]],
         field: str,
     ) -> None:
-        """Submit a modal: on the fast path a refusal is shown in the modal under ``field`` (the
-        user can fix it) and success closes it; the reply goes to where the modal came from."""
-        team = Team(
-            core=self.core,
-            team_id=context.team_id or (body.get("team") or {}).get("id", ""),
-            channel_id=metadata.get("channel") or None,
-        )
+        """Submit a modal: a refusal within the ack budget is shown in the modal under
+        ``field`` (the user can fix it) and success closes it; the reply goes to where the
+        modal came from."""
+        metadata = metadata_of(view)
         user_id = body["user"]["id"]
-        caller = await team.known(user_id)
-        if caller is not None:
-            reply = await run(caller, team.known)
-            refusal = cut_plain(plain(*reply.messages), ERROR_TEXT)
-            if not reply.ok and await ack(response_action="errors", errors={field: refusal}):
-                return  # shown in the modal, under the field, to be fixed there
-            await ack()
-        else:
-            await ack()
-            caller = await team.fetch(client, user_id)
-            reply = (
-                await run(caller, partial(team.fetch, client))
-                if caller is not None
-                else Reply(messages=(UNKNOWN_USER,), ok=False)
-            )
-        if metadata.get("home") and caller is not None:
-            await self._publish_home(client, caller, user_id, reply=reply)
+        channel = metadata.get("channel") or None
+        reply = await self._reply(
+            _inbound(body, context, user_id, request, channel=channel), client
+        )
+        refusal = cut_plain(plain(*reply.messages), ERROR_TEXT)
+        if not reply.ok and await ack(response_action="errors", errors={field: refusal}):
+            return  # shown in the modal, under the field, to be fixed there
+        await ack()
+        if metadata.get("home"):
+            await self._publish_home(client, body, context, user_id, reply=reply)
             return
         tell = _webhook(metadata.get("response_url"))
         if reply.replacement is not None and tell is not None:
@@ -736,16 +729,18 @@ class Listeners:
     # -- events ---------------------------------------------------------------------------
 
     async def on_home(
-        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
+        """The App Home tab opened: published as it now is; its channel is the user's DM
+        channel with the bot, remembered for DMs."""
         if event.get("tab", "home") != "home":
             return
-        team = Team(core=self.core, team_id=context.team_id or "")
-        caller = await team.fetch(client, event["user"])
-        if caller is None:
-            return
-        await self._publish_home(client, caller, event["user"])
-        await self._remember(team.team_id, event["user"], event.get("channel"))
+        conversation = _dm_channel(event.get("channel"))
+        await self._publish_home(client, body, context, event["user"], conversation=conversation)
 
     async def on_message(
         self,
@@ -758,12 +753,15 @@ class Listeners:
         channel chatter) are not for us."""
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        if not event.get("user"):
-            return
         channel = event.get("channel")
-        reply = await self._event_command(body, client, context, event.get("text") or "")
-        if reply is not None and not reply.repeated and channel:
-            await self._remember(context.team_id or "", event["user"], channel)
+        if not event.get("user") or not channel:
+            return
+        typed = Text(text=to_plain(event.get("text") or "") or "help")
+        inbound = _inbound(
+            body, context, event["user"], typed, channel=channel, conversation=_dm_channel(channel)
+        )
+        reply = await self._reply(inbound, client)
+        if not reply.repeated:
             await client.chat_postMessage(channel=channel, **_message(reply.messages))
 
     async def on_mention(
@@ -777,36 +775,54 @@ class Listeners:
         raw = event.get("text") or ""
         if context.bot_user_id:
             raw = re.sub(rf"^\s*<@{re.escape(context.bot_user_id)}(\|[^>]*)?>", "", raw)
-        reply = await self._event_command(body, client, context, raw)
-        if reply is not None and not reply.repeated and event.get("channel"):
+        channel = event.get("channel")
+        if not event.get("user") or not channel:
+            return
+        typed = Text(text=to_plain(raw) or "help")
+        reply = await self._reply(
+            _inbound(body, context, event["user"], typed, channel=channel), client
+        )
+        if not reply.repeated:
             await client.chat_postEphemeral(
-                channel=event["channel"],
-                user=event["user"],
-                **_message(reply.messages),
+                channel=channel, user=event["user"], **_message(reply.messages)
             )
 
-    async def _event_command(
-        self, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, raw: str
-    ) -> Reply | None:
-        event = body["event"]
-        team = Team(core=self.core, team_id=context.team_id or "", channel_id=event.get("channel"))
-        caller = await team.fetch(client, event["user"])
-        if caller is None:
-            return None
-        plain = await team.plain(raw, partial(team.fetch, client))
-        if plain is None:
-            return Reply(messages=(UNKNOWN_MENTION,), ok=False)
-        return await self.core.command(caller, plain or "help", delivery=delivery(body))
 
-    async def _remember(self, team_id: str, user_id: str, channel: str | None) -> None:
-        """Keep a user's DM channel with the bot (where their DMs go without conversations.open)."""
-        if channel and channel.startswith("D"):
-            await self.core.remember_conversation(
-                platform=Platform.SLACK,
-                workspace_external_id=team_id,
-                user_id=user_id,
-                conversation_ref=channel,
-            )
+def _inbound(
+    body: Mapping[str, Any],
+    context: AsyncBoltContext,
+    user_id: str,
+    request: Request,
+    *,
+    channel: str | None = None,
+    conversation: str | None = None,
+) -> Inbound:
+    """One Slack request as the core's inbound value."""
+    team = context.team_id or body.get("team_id") or (body.get("team") or {}).get("id") or ""
+    return Inbound(
+        platform=Platform.SLACK,
+        workspace=str(team),
+        user_id=user_id,
+        request=request,
+        channel_id=channel,
+        conversation=conversation,
+        delivery=delivery(body),
+    )
+
+
+def _dm_channel(channel: str | None) -> str | None:
+    """A user's DM channel with the bot (where their DMs go without conversations.open)."""
+    return channel if channel and channel.startswith("D") else None
+
+
+async def _profile(client: AsyncWebClient, user_id: str) -> Profile | None:
+    """A newcomer's profile from ``users.info``; None (and a log line) when Slack says no."""
+    try:
+        response = await client.users_info(user=user_id)
+    except SlackApiError as error:
+        log.warning("users.info failed for a Slack user: %s", error.response.get("error"))
+        return None
+    return profile_of(response.get("user") or {})
 
 
 def _message(messages: tuple[Message, ...]) -> dict[str, Any]:
@@ -848,17 +864,3 @@ def _error_field(view: Mapping[str, Any]) -> str:
     """Where a modal shows a refusal: under its text field, else under its first field."""
     blocks = [b.get("block_id", "") for b in view.get("blocks") or [] if b.get("type") == "input"]
     return TEXT_FIELD if TEXT_FIELD in blocks else (blocks[0] if blocks else TEXT_FIELD)
-
-
-async def _handles(
-    values: Mapping[str, str], lookup: Callable[[str], Awaitable[Caller | None]]
-) -> dict[str, str] | None:
-    """Values picked with Slack's user picker, as handles (None when one is unknown)."""
-    out = dict(values)
-    for name, value in values.items():
-        if value.startswith(USER_PREFIX):
-            person = await lookup(value.removeprefix(USER_PREFIX))
-            if person is None:
-                return None
-            out[name] = person.handle
-    return out

@@ -37,13 +37,17 @@ def message_activity(
     return card_activity(render_card(message, refresh_for=refresh_for), activity_id=activity_id)
 
 
-def reference_json(activity: Activity) -> str:
+def reference_json(activity: Activity, *, channel_id: str | None = None) -> str:
     """The conversation reference of an incoming activity, as stored for proactive sends.
 
-    The incoming message's id is dropped: a later proactive message is not a reply to it.
+    The incoming message's id is dropped: a later proactive message is not a reply to it. With
+    ``channel_id``, the reference is the channel's own, not the reply chain the message is in
+    (``19:…;messageid=…``): the same for every message seen there, so it is written once.
     """
     reference = TurnContext.get_conversation_reference(activity)
     reference.activity_id = None
+    if channel_id is not None and reference.conversation is not None:
+        reference.conversation.id = channel_id
     return json.dumps(reference.serialize(), separators=(",", ":"))
 
 

@@ -1,9 +1,13 @@
 """The Teams ``ActivityHandler``: translate an activity in, call the core, translate the reply out.
 
 Nothing here decides anything: who may approve, what a command means and every sentence a user
-reads come from ``bot.dispatch.Core``. The handler only finds the caller (creating their identity
-from ``TeamsInfo`` the first time), turns mentions into ``@handles``, remembers conversation
-references for proactive sends, and shows replies as text, cards or invoke responses.
+reads come from ``bot.dispatch.Core``. The handler turns an activity into one
+:class:`bot.inbound.Inbound` — the sender, mentions as the core's neutral mentions, the
+conversation references to remember, the command, click or form — and calls
+:meth:`Core.handle` once: one unit of work. Only when the core answers that it does not know
+someone yet (the sender, a mentioned person) are their profiles fetched from Teams
+(``TeamsInfo.get_member``) and the same request handed in once more. Replies are shown as text,
+cards or invoke responses.
 
 Which tenants are served (DESIGN §2): a single-tenant bot (``MicrosoftAppTenantId``) serves that
 tenant only, which joins the organization when the database has just one with no Teams tenant
@@ -18,22 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
-from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import (
-    ActivityTypes,
-    AdaptiveCardInvokeResponse,
-    ChannelAccount,
-)
-from botbuilder.schema.teams import TeamsChannelAccount
+from botbuilder.schema import ActivityTypes, AdaptiveCardInvokeResponse
 
 from adapters.teams import inbound
 from adapters.teams.activities import card_activity, message_activity, reference_json
+from adapters.teams.members import KnownIds, member, profile
 from adapters.teams.render import (
     CARD_CONTENT_TYPE,
     REFRESH_VERB,
@@ -42,7 +41,18 @@ from adapters.teams.render import (
     render_notice,
 )
 from adapters.teams.settings import TeamsSettings
-from bot.context import Caller, Profile, Reply
+from bot.context import Reply
+from bot.inbound import (
+    Click,
+    Hello,
+    Inbound,
+    NeedProfiles,
+    RefreshCard,
+    Request,
+    Submit,
+    Text,
+    mention,
+)
 from bot.messages import text
 from bot.model import Platform
 
@@ -79,8 +89,9 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
     def __init__(self, core: Core, settings: TeamsSettings) -> None:
         self.core = core
         self.settings = settings
+        self._ids = KnownIds()
         self._linked: set[str] = set()
-        """Tenants whose workspace is known to exist (saves a transaction per activity)."""
+        """Tenants whose workspace this process has seen exist (saves a unit of work)."""
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Refuse what this bot does not serve before any handler runs (see module docstring)."""
@@ -108,48 +119,33 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             return self.settings.emulator
         return not self.settings.tenant_id or tenant == self.settings.tenant_id
 
-    async def _link(self, turn_context: TurnContext, *, name: str = "") -> str:
-        """The activity's tenant, its workspace created by the rule of the module docstring
-        the first time."""
-        tenant = self._tenant(turn_context)
-        if tenant not in self._linked:
-            await self.core.configured_workspace(
-                platform=Platform.TEAMS,
-                external_id=tenant,
-                name=name,
-                # Only a tenant the configuration names (or the local Emulator) may join the
-                # sole organization; a multi-tenant bot's newcomers each found their own.
-                join_sole=bool(self.settings.tenant_id) or tenant == EMULATOR,
-            )
-            self._linked.add(tenant)
-        return tenant
+    async def _link(self, tenant: str, *, name: str = "") -> None:
+        """The tenant's workspace, made by the rule of the module docstring the first time;
+        once per tenant in this process."""
+        if tenant in self._linked:
+            return
+        await self.core.configured_workspace(
+            platform=Platform.TEAMS,
+            external_id=tenant,
+            name=name,
+            # Only a tenant the configuration names (or the local Emulator) may join the
+            # sole organization; a multi-tenant bot's newcomers each found their own.
+            join_sole=bool(self.settings.tenant_id) or tenant == EMULATOR,
+        )
+        self._linked.add(tenant)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        caller = await self._caller(turn_context, activity.from_property)
-        if caller is None:
-            await turn_context.send_activity(message_activity(UNKNOWN_USER))
-            return
-        raw = _json(activity)
-        if inbound.is_personal(raw):
-            await self._remember(turn_context)
-        else:  # the bot's answer is a post everyone in the conversation reads
-            caller = replace(caller, shared=True)
-            if (channel := inbound.channel_id(raw)) is not None:
-                await self.core.remember_channel(
-                    platform=Platform.TEAMS,
-                    workspace_external_id=self._tenant(turn_context),
-                    channel_id=channel,
-                    conversation_ref=reference_json(activity),
-                )
         click = inbound.card_action_from_submit(activity.value)
-        if click is not None:
-            await self._answer_submit(turn_context, await self._run(turn_context, caller, click))
-            return
-        command = TurnContext.remove_recipient_mention(activity) or ""
-        command = await self._mentions_to_handles(turn_context, command)
-        reply = await self.core.command(caller, command, delivery=_delivery(activity))
-        await self._send_reply(turn_context, _ran(turn_context, reply))
+        reply = await self._handle(
+            turn_context, _clicked(click) if click is not None else self._text(turn_context)
+        )
+        if reply is None:
+            await turn_context.send_activity(message_activity(UNKNOWN_USER))
+        elif click is not None:
+            await self._answer_submit(turn_context, reply)
+        else:
+            await self._send_reply(turn_context, reply)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """The bot was added to a team, a group chat or a person's personal scope: link the
@@ -174,134 +170,139 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         self, turn_context: TurnContext, invoke_value: Any
     ) -> AdaptiveCardInvokeResponse:
         """An ``Action.Execute`` click. The response card is what the clicker sees; after a
-        decision the card is also updated in place so everyone in the conversation sees it."""
-        activity = turn_context.activity
-        caller = await self._caller(turn_context, activity.from_property)
+        decision the card is also updated in place so everyone in the conversation sees it.
+        A ``refresh`` is the reader's own view of a card (Universal Actions): it changes
+        nothing."""
         click = inbound.card_action_from_invoke(invoke_value or {})
-        if caller is None or click is None:
-            notice = UNKNOWN_USER if caller is None else UNKNOWN_CLICK
-            return _message_response(Reply(messages=(notice,), ok=False))
-        if click.verb == REFRESH_VERB:
-            # The reader's own view of a card (Universal Actions refresh): changes nothing.
-            seen = await self.core.card(caller, item=click.value)
-            if seen.replacement is None:
-                return _message_response(seen)
-            return _card_response(render_card(seen.replacement))
-        reply = await self._run(turn_context, caller, click)
+        if click is None:
+            return _message_response(Reply(messages=(UNKNOWN_CLICK,), ok=False))
+        refresh = click.verb == REFRESH_VERB
+        reply = await self._handle(
+            turn_context, RefreshCard(item=click.value) if refresh else _clicked(click)
+        )
+        if reply is None:
+            return _message_response(Reply(messages=(UNKNOWN_USER,), ok=False))
+        if refresh:
+            if reply.replacement is None:
+                return _message_response(reply)
+            return _card_response(render_card(reply.replacement))
         await self._update_clicked(turn_context, reply)
         return _invoke_response(reply, submitted=click.form_id is not None)
 
     async def _installed(self, turn_context: TurnContext) -> None:
+        """Link the tenant; in a personal scope, also identify the person and remember their
+        chat (one request that runs nothing)."""
         activity = turn_context.activity
-        raw = _json(activity)
         if not activity.members_added and activity.type != ActivityTypes.installation_update:
             return  # members leaving, a renamed channel: nothing to link
-        team = (raw.get("channelData") or {}).get("team") or {}
-        await self._link(turn_context, name=str(team.get("name") or ""))
-        if inbound.is_personal(raw) and activity.from_property is not None:
-            caller = await self._caller(turn_context, activity.from_property)
-            if caller is not None:
-                await self._remember(turn_context)
+        raw = _json(activity)
+        name = str(((raw.get("channelData") or {}).get("team") or {}).get("name") or "")
+        await self._link(self._tenant(turn_context), name=name)
+        if inbound.is_personal(raw):
+            await self._handle(turn_context, Hello())
 
-    async def _remember(self, turn_context: TurnContext) -> None:
-        """Store this personal conversation's reference: the only way a Teams bot can DM later."""
-        activity = turn_context.activity
-        await self.core.remember_conversation(
-            platform=Platform.TEAMS,
-            workspace_external_id=self._tenant(turn_context),
-            user_id=inbound.user_id(_json(activity.from_property)),
-            conversation_ref=reference_json(activity),
-        )
-
-    async def _caller(
-        self, turn_context: TurnContext, account: ChannelAccount | None
-    ) -> Caller | None:
-        """The Caller behind ``account``, the activity's sender; a first-seen user gets an
-        identity from their profile."""
-        if account is None:
-            return None
-        raw = _json(turn_context.activity)
-        return await self._identify(
-            turn_context,
-            bot_framework_id=str(account.id or ""),
-            user_id=inbound.user_id(_json(account)),
-            name=str(account.name or ""),
-            channel_id=inbound.channel_id(raw),
-            zone=inbound.local_timezone(raw, _entities(turn_context.activity)),
-        )
-
-    async def _identify(
-        self,
-        turn_context: TurnContext,
-        *,
-        bot_framework_id: str,
-        user_id: str,
-        name: str,
-        channel_id: str | None = None,
-        zone: str = "",
-    ) -> Caller | None:
-        """The person behind a Teams user of this activity's tenant; ``zone`` is the timezone
-        the activity reports for them (the sender's ``localTimezone``), taken on first contact
-        and whenever Teams reports another one (a zone chosen with ``me timezone`` stays while
-        Teams keeps reporting the same one)."""
-        if not user_id or not bot_framework_id:
-            return None
-        tenant = self._tenant(turn_context)
-        caller = await self.core.identify(
-            platform=Platform.TEAMS, workspace_external_id=tenant, user_id=user_id
-        )
-        if caller is None:
-            await self._link(turn_context)
-            member = await _member(turn_context, bot_framework_id)
-            caller = await self.core.identify(
-                platform=Platform.TEAMS,
-                workspace_external_id=tenant,
-                user_id=user_id,
-                profile=_profile(member, name, timezone=zone),
-            )
-        if caller is not None and zone and zone != caller.reported_timezone:
-            caller = await self.core.report_timezone(
-                caller, workspace_external_id=tenant, user_id=user_id, timezone=zone
-            )
-        if caller is not None and channel_id:
-            # Seen from a channel, ``#PROJECT`` may be omitted in the project's home channel.
-            caller = replace(caller, channel_id=channel_id)
-        return caller
-
-    async def _mentions_to_handles(self, turn_context: TurnContext, command: str) -> str:
-        """``<at>Ana Lopez</at>`` → ``@ana``: each mentioned person becomes (or already is) a
-        known person, identified by the same id rule as senders (AAD object id first); a
-        mentioned channel or team becomes a channel mention, never a person."""
+    def _text(self, turn_context: TurnContext) -> Text:
+        """The command, addressed to the bot: its mention removed, people as the core's
+        neutral mentions (by the id the core knows them by, when this process has seen it),
+        channels and teams as channel mentions (see :func:`inbound.replace_mentions`)."""
         activity = turn_context.activity
         entities = _entities(activity)
         bot_id = str(activity.recipient.id) if activity.recipient else ""
-        handles: dict[str, str] = {}
-        for mention in inbound.people_mentions(entities, bot_id=bot_id):
-            member = await _member(turn_context, mention.user_id)
-            person = await self._identify(
-                turn_context,
-                bot_framework_id=mention.user_id,
-                user_id=(member.aad_object_id if member else None) or mention.user_id,
-                name=mention.name,
-            )
-            if person is not None:
-                handles[mention.text] = person.handle
+        tenant = self._tenant(turn_context)
+        ids = {
+            m.text: self._ids.user_id(tenant, m.user_id)
+            for m in inbound.people_mentions(entities, bot_id=bot_id)
+        }
         others = inbound.other_mentions(entities, bot_id=bot_id)
-        return inbound.replace_mentions(command, handles, others)
+        command = TurnContext.remove_recipient_mention(activity) or ""
+        return Text(text=inbound.replace_mentions(command, ids, others))
 
-    async def _run(
-        self, turn_context: TurnContext, caller: Caller, click: inbound.CardAction
-    ) -> Reply:
-        delivery = _delivery(turn_context.activity)
-        if click.form_id is not None:
-            reply = await self.core.submit_form(
-                caller, form_id=click.form_id, values=click.fields, delivery=delivery
+    async def _handle(self, turn_context: TurnContext, request: Request) -> Reply | None:
+        """The core's answer to ``request`` from the activity's sender; None when the sender
+        cannot be identified. The core says whom it does not know yet (the sender, people
+        mentioned): only they are looked up, and the request goes in once more with their
+        profiles."""
+        activity = turn_context.activity
+        raw = _json(activity)
+        sender = _json(activity.from_property)
+        user_id, bot_framework_id = inbound.user_id(sender), str(sender.get("id") or "")
+        if not user_id or not bot_framework_id:
+            return None
+        tenant = self._tenant(turn_context)
+        await self._link(tenant)
+        self._ids.learn(tenant, bot_framework_id=bot_framework_id, user_id=user_id)
+        personal = inbound.is_personal(raw)
+        message = activity.type == ActivityTypes.message
+        channel = inbound.channel_id(raw)
+        changing = isinstance(request, Text | Click | Submit)
+        asked = Inbound(
+            platform=Platform.TEAMS,
+            workspace=tenant,
+            user_id=user_id,
+            request=request,
+            channel_id=channel,
+            # A personal chat's reference (from a message or an install; a card's invoke
+            # adds nothing): the only way a Teams bot can DM later.
+            conversation=(
+                reference_json(activity)
+                if personal and activity.type != ActivityTypes.invoke
+                else None
+            ),
+            # A channel's: how its project's posts go there proactively.
+            channel_reference=(
+                reference_json(activity, channel_id=channel)
+                if message and not personal and channel
+                else None
+            ),
+            timezone=inbound.local_timezone(raw, _entities(activity)),
+            shared=message and not personal,  # the answer is a post everyone there reads
+            delivery=_delivery(activity) if changing else None,
+        )
+        handled = await self.core.handle(asked)
+        if isinstance(handled, NeedProfiles):
+            asked = await self._with_profiles(turn_context, asked, handled.user_ids)
+            handled = await self.core.handle(asked)
+        if not isinstance(handled, Reply):
+            return None
+        return _ran(turn_context, handled) if changing else handled
+
+    async def _with_profiles(
+        self, turn_context: TurnContext, asked: Inbound, needed: Sequence[str]
+    ) -> Inbound:
+        """``asked`` with the profiles of the ``needed`` users, fetched from Teams. A person
+        mentioned by their Bot Framework id is written with their AAD object id from then on
+        (the same id rule as senders: :func:`inbound.user_id`)."""
+        activity = turn_context.activity
+        accounts = {
+            asked.user_id: _Account(
+                bot_framework_id=str(activity.from_property.id),
+                name=str(activity.from_property.name or ""),
+                timezone=asked.timezone,
             )
-        else:
-            reply = await self.core.action(
-                caller, action=click.verb, value=click.value, text=click.text, delivery=delivery
+        }
+        if isinstance(asked.request, Text):
+            bot_id = str(activity.recipient.id) if activity.recipient else ""
+            for m in inbound.people_mentions(_entities(activity), bot_id=bot_id):
+                accounts.setdefault(
+                    self._ids.user_id(asked.workspace, m.user_id),
+                    _Account(bot_framework_id=m.user_id, name=m.name),
+                )
+        wanted = [(u, accounts[u]) for u in needed if u in accounts]
+        found = await asyncio.gather(
+            *(member(turn_context, account.bot_framework_id) for _, account in wanted)
+        )
+        profiles, request = dict(asked.profiles), asked.request
+        for (user, account), teams_member in zip(wanted, found, strict=True):
+            known_as = user
+            if user != asked.user_id and teams_member is not None:
+                known_as = teams_member.aad_object_id or user
+            self._ids.learn(
+                asked.workspace, bot_framework_id=account.bot_framework_id, user_id=known_as
             )
-        return _ran(turn_context, reply)
+            profiles[known_as] = profile(teams_member, account.name, timezone=account.timezone)
+            if known_as != user and isinstance(request, Text):
+                request = Text(text=request.text.replace(mention(user), mention(known_as)))
+        return replace(asked, request=request, profiles=profiles)
 
     async def _send_reply(self, turn_context: TurnContext, reply: Reply) -> None:
         """Show the reply; a throttled (429) or failing (5xx) connector is tried again, briefly,
@@ -341,6 +342,22 @@ REPLY_ATTEMPTS = 4
 
 REPLY_WAIT_CAP = 5.0
 """Longest wait between two tries, whatever ``Retry-After`` says: someone is waiting."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Account:
+    """A Teams user of the activity, as far as the activity says who they are."""
+
+    bot_framework_id: str
+    name: str
+    timezone: str = ""
+
+
+def _clicked(click: inbound.CardAction) -> Click | Submit:
+    """A card click as the core's request: a form card's submission, or a button."""
+    if click.form_id is not None:
+        return Submit(form_id=click.form_id, values=click.fields)
+    return Click(action=click.verb, value=click.value, text=click.text)
 
 
 def _delivery(activity: Any) -> str | None:
@@ -424,29 +441,6 @@ def _message_response(reply: Reply) -> AdaptiveCardInvokeResponse:
     said = " ".join(line for m in reply.messages for line in (m.title, *m.sections) if line)
     return _MessageInvokeResponse(
         status_code=int(HTTPStatus.OK), type=MESSAGE_CONTENT_TYPE, value=said or "Done."
-    )
-
-
-async def _member(turn_context: TurnContext, bot_framework_id: str) -> TeamsChannelAccount | None:
-    """The user's Teams profile (name, email, AAD id), or None when Teams won't say (guest
-    users, the Emulator, a transient error): the activity's own name is used instead."""
-    if not bot_framework_id:
-        return None
-    try:
-        member: TeamsChannelAccount = await TeamsInfo.get_member(turn_context, bot_framework_id)
-    except Exception:  # the profile is a nicety: any failure falls back to the activity's name
-        log.info("TeamsInfo.get_member failed; using the activity's name", exc_info=True)
-        return None
-    return member
-
-
-def _profile(member: TeamsChannelAccount | None, fallback_name: str, *, timezone: str) -> Profile:
-    if member is None:
-        return Profile(name=fallback_name or "Teams user", timezone=timezone)
-    return Profile(
-        name=member.name or fallback_name or "Teams user",
-        email=member.email or member.user_principal_name or "",
-        timezone=timezone,
     )
 
 

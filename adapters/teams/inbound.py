@@ -23,6 +23,7 @@ from adapters.teams.render import (
     field_input_id,
     text_input_id,
 )
+from bot.inbound import MENTION, mention
 
 PERSONAL = "personal"
 CHANNEL = "channel"
@@ -176,17 +177,30 @@ def other_mentions(entities: Iterable[Mapping[str, Any]], *, bot_id: str) -> dic
     return found
 
 
-def replace_mentions(text: str, handles: Mapping[str, str], others: Mapping[str, str]) -> str:
-    """Swap each person's ``<at>…</at>`` text for ``@handle`` (the grammar's person reference)
-    and each other mention's and channel link's for what :func:`other_mentions` reads it as,
-    decode the HTML entities Teams sends text with (``&amp;`` → ``&``: after the mentions, so
-    a typed ``&lt;at&gt;`` stays text) and tidy what botbuilder's bot-mention removal leaves."""
-    for mention_text, handle in handles.items():
-        text = text.replace(mention_text, f"@{handle}")
+def replace_mentions(text: str, ids: Mapping[str, str], others: Mapping[str, str]) -> str:
+    """Swap each person's ``<at>…</at>`` text for the core's neutral mention of their user id
+    (``<@6a1e…>``), and each other mention's and channel link's for what
+    :func:`other_mentions` reads it as; decode the HTML entities Teams sends text with
+    (``&amp;`` → ``&``) in what the user typed only, so a typed ``&lt;at&gt;`` or
+    ``&lt;@x&gt;`` is text, never a mention; and tidy what botbuilder's bot-mention removal
+    leaves."""
     for mention_text, reads_as in others.items():
         text = text.replace(mention_text, reads_as)
     text = _CHANNEL_LINK.sub(lambda m: channel_mention(html.unescape(m[1])), text)
-    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+    pieces = [text]
+    if ids:
+        people = "|".join(re.escape(t) for t in sorted(ids, key=len, reverse=True))
+        pieces = re.split(f"({people})", text)
+    said = "".join(
+        mention(ids[piece]) if n % 2 else _typed(html.unescape(piece))
+        for n, piece in enumerate(pieces)
+    )
+    return re.sub(r"\s+", " ", said).strip()
+
+
+def _typed(text: str) -> str:
+    """Text the user typed, where a mention's neutral form reads as a plain ``@``."""
+    return MENTION.sub(lambda m: f"@{m[1]}", text)
 
 
 def card_action_from_invoke(value: Mapping[str, Any]) -> CardAction | None:

@@ -315,14 +315,31 @@ async def unique_handle(uow: UnitOfWork, *, organization_id: int, wanted: str) -
 
 
 async def remember_conversation(
-    uow: UnitOfWork, *, workspace: Workspace, user_id: str, conversation_ref: str
+    uow: UnitOfWork, *, workspace_id: int, user_id: str, conversation_ref: str
 ) -> bool:
-    """Store where to DM this user; False when the user has no identity yet."""
-    identity = await uow.identities.first(workspace_id=workspace.id, user_id=user_id)
-    if identity is None:
+    """Store where to DM this user (reachable again, if delivery had given up on them); whether
+    anything changed (nothing does for a user with no identity yet)."""
+    identity = await uow.identities.first(workspace_id=workspace_id, user_id=user_id)
+    if identity is None or (
+        identity.conversation_ref == conversation_ref and not identity.unreachable
+    ):
         return False
-    if identity.conversation_ref != conversation_ref or identity.unreachable:
-        identity.conversation_ref = conversation_ref
-        identity.unreachable = False
-        await uow.identities.save(identity)
+    identity.conversation_ref = conversation_ref
+    identity.unreachable = False
+    await uow.identities.save(identity)
     return True
+
+
+async def remember_channel(
+    uow: UnitOfWork, *, workspace_id: int, channel_id: str, conversation_ref: str
+) -> bool:
+    """Store how to post proactively into a project's home channel (Teams needs the channel's
+    conversation reference, which the adapter passes on every message seen there); whether
+    anything changed."""
+    changed = False
+    for channel in await uow.channels.find(workspace_id=workspace_id, channel_id=channel_id):
+        if channel.conversation_ref != conversation_ref:
+            channel.conversation_ref = conversation_ref
+            await uow.channels.save(channel)
+            changed = True
+    return changed

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.clock import ManualClock
-from bot.context import Caller, Profile
+from bot.context import Caller, Profile, Reply
 from bot.dispatch import Core
+from bot.inbound import Inbound, Text
 from bot.model import AskState, Platform
 from bot.ports import UnitOfWorkFactory
 from bot.services.demo import seed_demo
@@ -179,10 +180,16 @@ async def test_a_reported_timezone_is_taken_when_valid_and_new(core: Core) -> No
         ("", "Asia/Tokyo"),
         ("Europe/Berlin", "Europe/Berlin"),
     ):
-        caller = await core.report_timezone(
-            caller, workspace_external_id="tenant-1", user_id="aad-1", timezone=reported
+        reply = await core.handle(
+            Inbound(
+                platform=Platform.TEAMS,
+                workspace="tenant-1",
+                user_id="aad-1",
+                request=Text(text="help"),
+                timezone=reported,
+            )
         )
-        assert caller.timezone == expected
+        assert isinstance(reply, Reply) and reply.ok
         again = await core.identify(
             platform=Platform.TEAMS, workspace_external_id="tenant-1", user_id="aad-1"
         )

@@ -196,7 +196,7 @@ async def test_raci_set_says_what_it_replaced(core: Core) -> None:
 
 
 async def test_a_channel_mention_in_an_ask_is_text_not_a_second_project(core: Core) -> None:
-    typed = to_plain("ask fund the pilot #SEPSIS as agreed in <#C9|ed-team> area:staffing", {})
+    typed = to_plain("ask fund the pilot #SEPSIS as agreed in <#C9|ed-team> area:staffing")
     said = await say(core, "ana", typed)
     assert said.startswith("Ask #3 sent to Dana Lee")
     async with core.uow() as uow:
@@ -205,7 +205,7 @@ async def test_a_channel_mention_in_an_ask_is_text_not_a_second_project(core: Co
 
 
 async def test_a_linked_channel_alone_names_the_project(core: Core) -> None:
-    said = await say(core, "ana", to_plain("status <#C1|sepsis>", {}))
+    said = await say(core, "ana", to_plain("status <#C1|sepsis>"))
     assert said.startswith("#SEPSIS — Sepsis six within the hour")
 
 

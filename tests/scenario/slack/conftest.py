@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack import SlackBolt, SlackSettings, build_slack_app, mount_slack
+from adapters.slack.app import WORKING
 from bot.dispatch import Core
 from tests.fakes_slack import BOT_TOKEN, TEAM_ID, FakeSlack, form_body, payload_body, sign
 
@@ -81,6 +82,17 @@ def command(
 def replies(slack: FakeSlack, name: str) -> list[dict[str, Any]]:
     """What was posted to response_url ``name``."""
     return [body for got, body in slack.responses if got == name]
+
+
+async def answered(slack: FakeSlack, body: str, name: str) -> dict[str, Any]:
+    """A slash command's answer: in the ack itself (``body``) when the core was done within the
+    ack budget — a first-seen user's ``users.info`` included — else through response_url
+    ``name`` after "Working on it…"."""
+    acked = json.loads(body) if body else {}
+    if acked.get("text") and WORKING not in acked["text"]:
+        return dict(acked)
+    (reply,) = await until(lambda: replies(slack, name), f"the answer through {name}")
+    return dict(reply)
 
 
 async def until(check: Callable[[], Any], what: str) -> Any:

@@ -14,7 +14,7 @@ import pytest
 
 from adapters import redact
 from tests.fakes_slack import FakeSlack
-from tests.scenario.slack.conftest import SlackRoute, command, replies, until
+from tests.scenario.slack.conftest import SlackRoute, answered, command
 from tests.scenario.slack.test_slack_oauth import (  # noqa: F401  (``server`` is a fixture)
     CLIENT_SECRET,
     TEAM,
@@ -40,11 +40,11 @@ async def test_debug_logs_of_an_install_and_a_dashboard_link_hold_no_secret(
         redact.install()
         await install(client, slack, code="the-one-time-code")
         route = SlackRoute(client)
-        status, _ = await route.command(
+        status, body = await route.command(
             command(slack, "ana", "dashboard", reply_to="link", team_id=TEAM)
         )
         assert status == 200
-        (answer,) = await until(lambda: replies(slack, "link"), "the dashboard link")
+        answer = await answered(slack, body, "link")
     found = re.search(r"sig=([0-9a-f]+)", str(answer))
     assert found, answer  # the user does get a working link…
     logged = caplog.text

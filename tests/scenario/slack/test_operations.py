@@ -35,9 +35,8 @@ from tests.scenario.slack.conftest import (
     SECRET,
     SlackRoute,
     add_users,
+    answered,
     command,
-    replies,
-    until,
 )
 
 MONDAY = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -92,9 +91,9 @@ async def test_metrics_move_when_commands_run_and_messages_are_delivered(
     assert sample(before, "leaderbot_commands_total") is None  # nothing ran yet
 
     text = "ask <@U0DANA|dana> two more nurses on nights area:staffing #SEPSIS"
-    status, _ = await route.command(command(slack, "ana", text, reply_to="ask"))
+    status, body = await route.command(command(slack, "ana", text, reply_to="ask"))
     assert status == 200
-    (sent,) = await until(lambda: replies(slack, "ask"), "the ask reply")
+    sent = await answered(slack, body, "ask")
     assert "sent to Dana Lee" in sent["text"]
     status, body = await route.command(command(slack, "ana", "frobnicate", reply_to="bad"))
     assert status == 200 and "frobnicate" in json.loads(body)["text"]  # refused in the ack
@@ -190,9 +189,9 @@ async def test_a_request_and_a_delivery_each_log_one_json_line_without_secrets(
     app, client, route = server
     assert (await client.get("/api/v1/projects", params={"token": ADMIN})).status == 200
     text = "ask <@U0DANA|dana> two more nurses area:staffing #SEPSIS"
-    status, _ = await route.command(command(slack, "ana", text, reply_to="ask"))
+    status, body = await route.command(command(slack, "ana", text, reply_to="ask"))
     assert status == 200
-    await until(lambda: replies(slack, "ask"), "the ask reply")
+    await answered(slack, body, "ask")
     report = await drain_until_idle(app.uow, senders=app.senders, clock=app.clock)
 
     parsed = [json.loads(line) for line in json_lines.lines]  # every line is one JSON object

@@ -38,9 +38,9 @@ from tests.scenario.slack.conftest import (
     SEPSIS_CHANNEL,
     SlackRoute,
     add_users,
+    answered,
     command,
     replies,
-    until,
 )
 
 MONDAY = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -197,9 +197,9 @@ async def test_an_install_founds_its_own_organization_run_by_its_installer(
         assert "Nothing was changed" not in body and "text" in json.loads(body), body
     calls = len(slack.calls)
     text = "ask <@U0DANA|dana> a porter for the ED #SEPSIS"
-    status, _ = await route.command(command(slack, "ana", text, reply_to="ask", team_id=TEAM))
+    status, body = await route.command(command(slack, "ana", text, reply_to="ask", team_id=TEAM))
     assert status == 200
-    (asked,) = await until(lambda: replies(slack, "ask"), "the ask reply")
+    asked = await answered(slack, body, "ask")
     assert "sent to Dana Lee" in asked["text"]
     assert {c.token for c in slack.calls[calls:]} == {TOKEN}
 
@@ -277,9 +277,9 @@ async def test_tokens_are_encrypted_at_rest_with_a_key(
 
     route = SlackRoute(client)
     fields = command(slack, "ana", "help", reply_to="help", team_id=TEAM)
-    status, _ = await route.command(fields)
+    status, body = await route.command(fields)
     assert status == 200
-    await until(lambda: replies(slack, "help"), "the help reply")
+    await answered(slack, body, "help")
     assert {c.token for c in slack.calls if c.method == "users.info"} == {TOKEN}
 
     # The same database under another key: one clear log line (not one per request); the

@@ -26,6 +26,7 @@ from tests.fakes_slack import TEAM_ID, FakeSlack
 from tests.scenario.slack.conftest import (
     SlackRoute,
     add_users,
+    answered,
     command,
     fixture,
     replies,
@@ -178,8 +179,8 @@ async def test_a_new_users_first_commands_at_once_are_all_answered(
         *(route.command(command(slack, "ben", "asks", reply_to=f"r{i}")) for i in range(n))
     )
     assert all(status == 200 for status, _ in sent)
-    for i in range(n):
-        (answer,) = await until(lambda i=i: replies(slack, f"r{i}"), f"answer {i}")
+    for i, (_, body) in enumerate(sent):
+        answer = await answered(slack, body, f"r{i}")
         assert "Sorry" not in answer["text"] and "couldn't" not in answer["text"], answer
     async with core.uow() as uow:
         assert await uow.identities.count(platform=Platform.SLACK, user_id="U0BEN") == 1

@@ -107,3 +107,19 @@ async def test_a_channel_mentioned_alone_names_the_project(
     await say(post_activity, connector, "status <at>FALLS</at>", falls)
     (card,) = connector.activities()[-1].cards
     assert card["body"][0]["text"] == "#FALLS \u2014 Fewer inpatient falls"
+
+
+async def test_a_typed_mention_of_an_id_is_text_not_a_person(
+    core: Core, connector: FakeConnector, post_activity: Any
+) -> None:
+    # Teams sends what was typed HTML-encoded: "<@aad-dana>" typed is "&lt;@aad-dana&gt;".
+    # Only a mention entity names a person; typed, the id is just words.
+    await installed(core, connector, post_activity)
+    before = await people(core)
+    calls = len(connector.calls)
+    said = await say(post_activity, connector, "ask &lt;@aad-dana&gt; fund the pilot #SEPSIS")
+    assert "Dana Lee" not in said and "aad-dana" in said, said
+    assert not [c for c in connector.calls[calls:] if c.kind == "member"]
+    assert await people(core) == before
+    async with core.uow() as uow:
+        assert await uow.asks.count() == 2  # the demo's two; none raised

@@ -14,6 +14,17 @@ from typing import Any
 import pytest
 
 from bot.context import Caller, Profile, Reply
+from bot.inbound import (
+    Click,
+    Hello,
+    Inbound,
+    NeedProfiles,
+    Request,
+    Submit,
+    Text,
+    mentioned,
+    with_handles,
+)
 from bot.messages import Message, text
 from bot.model import Platform, Workspace
 from tests.fake_connector import FakeConnector
@@ -35,73 +46,68 @@ DECIDED = Message(title="Approved by Ben Okafor", sections=("Approve 0.5 FTE for
 
 @dataclass
 class FakeCore:
-    """Core's adapter-facing methods, recording every call."""
+    """Core's adapter-facing methods, recording every call: ``handle`` knows a user once a
+    profile of theirs came in, and asks for the profiles of the users it does not know."""
 
     known: dict[str, Caller] = field(default_factory=dict)
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    handled: list[Inbound] = field(default_factory=list)
+    """Every inbound handed in, in order (a new user's request comes twice)."""
+    runs: list[tuple[Caller, Request]] = field(default_factory=list)
+    """The requests run, with their caller (one that needed profiles did not run)."""
+    linked: list[dict[str, Any]] = field(default_factory=list)
     fail_with: Exception | None = None
 
-    def called(self, name: str) -> list[dict[str, Any]]:
-        return [kwargs for called, kwargs in self.calls if called == name]
+    def ran(self, kind: type) -> list[tuple[Caller, Any]]:
+        return [(caller, request) for caller, request in self.runs if isinstance(request, kind)]
+
+    def identified(self) -> list[tuple[str, Profile]]:
+        """Users who became known, with the profile they were made from."""
+        return [(user, profile) for i in self.handled for user, profile in i.profiles.items()]
+
+    def remembered(self) -> list[str]:
+        """Personal conversation references handed in to be stored."""
+        return [i.conversation for i in self.handled if i.conversation is not None]
 
     async def configured_workspace(self, **kwargs: Any) -> Workspace:
-        self.calls.append(("configured_workspace", kwargs))
+        self.linked.append(kwargs)
         return Workspace(id=1, organization_id=1, platform=kwargs["platform"], external_id="t")
 
-    async def report_timezone(self, caller: Caller, **kwargs: Any) -> Caller:
-        self.calls.append(("report_timezone", kwargs))
-        return replace(caller, timezone=kwargs["timezone"])
-
-    async def identify(self, **kwargs: Any) -> Caller | None:
-        self.calls.append(("identify", kwargs))
-        user_id, profile = kwargs["user_id"], kwargs.get("profile")
-        if user_id not in self.known and isinstance(profile, Profile):
-            handle = profile.name.split()[0].lower()
-            self.known[user_id] = Caller(
-                person_id=len(self.known) + 1,
-                organization_id=1,
-                handle=handle,
-                timezone="UTC",
-                platform=Platform.TEAMS,
-                workspace_id=1,
+    async def handle(self, inbound: Inbound) -> Reply | NeedProfiles:
+        self.handled.append(inbound)
+        request = inbound.request
+        users = [inbound.user_id, *(mentioned(request.text) if isinstance(request, Text) else ())]
+        needed = tuple(u for u in users if u not in self.known and u not in inbound.profiles)
+        if needed:
+            return NeedProfiles(user_ids=needed)
+        for user, profile in inbound.profiles.items():
+            self.known.setdefault(
+                user,
+                Caller(
+                    person_id=len(self.known) + 1,
+                    organization_id=1,
+                    handle=profile.name.split()[0].lower(),
+                    timezone=profile.timezone or "UTC",
+                    platform=Platform.TEAMS,
+                    workspace_id=1,
+                ),
             )
-        return self.known.get(user_id)
-
-    async def remember_conversation(self, **kwargs: Any) -> None:
-        self.calls.append(("remember_conversation", kwargs))
-
-    async def remember_channel(self, **kwargs: Any) -> None:
-        self.calls.append(("remember_channel", kwargs))
-
-    async def command(self, caller: Caller, command: str, delivery: str | None = None) -> Reply:
-        self.calls.append(("command", {"caller": caller, "text": command}))
-        if self.fail_with is not None:
-            raise self.fail_with
-        return Reply(messages=(text(f"ran: {command}"),))
-
-    async def action(
-        self,
-        caller: Caller,
-        *,
-        action: str,
-        value: str,
-        text: str = "",
-        delivery: str | None = None,
-    ) -> Reply:
-        self.calls.append(
-            ("action", {"caller": caller, "action": action, "value": value, "text": text})
-        )
-        if caller.handle != "ben":
-            return Reply(
-                ok=False, messages=(Message(sections=("Only Ben Okafor can decide this ask.",)),)
-            )
-        return Reply(replacement=DECIDED)
-
-    async def submit_form(
-        self, caller: Caller, *, form_id: str, values: Any, delivery: str | None = None
-    ) -> Reply:
-        self.calls.append(("submit_form", {"caller": caller, "form_id": form_id, "values": values}))
-        return Reply(messages=(text("Ask sent."),))
+        caller = replace(self.known[inbound.user_id], channel_id=inbound.channel_id)
+        self.runs.append((caller, request))
+        if isinstance(request, Text):
+            if self.fail_with is not None:
+                raise self.fail_with
+            handles = {u: self.known[u].handle for u in mentioned(request.text)}
+            return Reply(messages=(text(f"ran: {with_handles(request.text, handles)}"),))
+        if isinstance(request, Click):
+            if caller.handle != "ben":
+                return Reply(
+                    ok=False,
+                    messages=(Message(sections=("Only Ben Okafor can decide this ask.",)),),
+                )
+            return Reply(replacement=DECIDED)
+        if isinstance(request, Submit):
+            return Reply(messages=(text("Ask sent."),))
+        return Reply()
 
 
 @pytest.fixture
@@ -130,15 +136,14 @@ async def test_personal_message_runs_the_command_and_remembers_the_chat(
 ) -> None:
     status, _ = await post_activity(load_activity("personal_message", connector.url))
     assert status in (200, 201)
-    profiles = [c["profile"] for c in core.called("identify") if c.get("profile")]
-    assert profiles == [
-        Profile(name="Ana Lopez", email="ana@example.org", timezone="Europe/London")
+    assert core.identified() == [
+        (ANA_AAD, Profile(name="Ana Lopez", email="ana@example.org", timezone="Europe/London"))
     ]
-    assert core.called("identify")[0]["user_id"] == ANA_AAD
-    assert core.called("identify")[0]["workspace_external_id"] == TENANT
-    assert core.called("command")[0]["text"] == "help"
-    (remembered,) = core.called("remember_conversation")
-    reference = json.loads(remembered["conversation_ref"])
+    assert core.handled[0].user_id == ANA_AAD
+    assert core.handled[0].workspace == TENANT
+    assert [request.text for _, request in core.ran(Text)] == ["help"]
+    remembered = core.remembered()[-1]
+    reference = json.loads(remembered)
     assert reference["conversation"]["id"].startswith("a:1Xk3")
     assert reference["serviceUrl"] == connector.url and "activityId" not in reference
     (reply,) = connector.activities()
@@ -149,14 +154,18 @@ async def test_channel_mention_strips_the_bot_and_turns_people_into_handles(
     core: FakeCore, connector: FakeConnector, post_activity: Any
 ) -> None:
     await post_activity(load_activity("channel_mention", connector.url))
-    (command,) = core.called("command")
-    assert command["text"] == "ask @ben approve 0.5 FTE for the pilot by fri #SEPSIS area:staffing"
-    assert command["caller"].channel_id == CHANNEL
+    ((caller, command),) = core.ran(Text)
+    handles = {user: core.known[user].handle for user in mentioned(command.text)}
+    assert (
+        with_handles(command.text, handles)
+        == "ask @ben approve 0.5 FTE for the pilot by fri #SEPSIS area:staffing"
+    )
+    assert caller.channel_id == CHANNEL
     assert BEN_AAD in core.known  # Ben became a person through his AAD id
-    assert not core.called("remember_conversation")  # a channel is not a DM
-    (channel,) = core.called("remember_channel")  # but how to post there proactively is kept
-    assert channel["channel_id"] == CHANNEL
-    assert json.loads(channel["conversation_ref"])["conversation"]["id"].startswith(CHANNEL)
+    assert not core.remembered()  # a channel is not a DM
+    ran = core.handled[-1]  # but how to post there proactively is kept
+    assert ran.channel_id == CHANNEL and ran.channel_reference is not None
+    assert json.loads(ran.channel_reference)["conversation"]["id"].startswith(CHANNEL)
     (reply,) = connector.activities()
     assert reply.conversation_id == f"{CHANNEL};messageid=1772443244112"
 
@@ -165,9 +174,10 @@ async def test_install_remembers_the_personal_conversation(
     core: FakeCore, connector: FakeConnector, post_activity: Any
 ) -> None:
     await post_activity(load_activity("conversation_update_members_added", connector.url))
-    assert core.called("configured_workspace")[0]["external_id"] == TENANT
-    (remembered,) = core.called("remember_conversation")
-    assert remembered["user_id"] == BEN_AAD
+    assert core.linked[0]["external_id"] == TENANT
+    installed = core.handled[-1]
+    assert isinstance(installed.request, Hello)  # nothing to run, but Ben's chat is remembered
+    assert installed.user_id == BEN_AAD and installed.conversation
     assert not connector.activities()
 
 
@@ -180,8 +190,8 @@ async def test_execute_by_the_assignee_updates_the_card(
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
     assert_valid_card(body["value"])
     assert "actions" not in body["value"]
-    (click,) = core.called("action")
-    assert (click["action"], click["value"], click["caller"].handle) == ("ask.approve", "12", "ben")
+    ((caller, click),) = core.ran(Click)
+    assert (click.action, click.value, caller.handle) == ("ask.approve", "12", "ben")
     (update,) = connector.activities()
     assert (update.kind, update.activity_id) == ("update", CARD_ID)
     assert update.cards == [body["value"]]
@@ -205,13 +215,13 @@ async def test_submit_fallback_carries_the_rationale(
     core: FakeCore, connector: FakeConnector, post_activity: Any
 ) -> None:
     await post_activity(load_activity("submit_fallback_message", connector.url))
-    (click,) = core.called("action")
-    assert (click["action"], click["value"], click["text"]) == (
+    ((_, click),) = core.ran(Click)
+    assert (click.action, click.value, click.text) == (
         "ask.decline",
         "12",
         "No budget this quarter",
     )
-    assert not core.called("command")
+    assert not core.ran(Text)
     (update,) = connector.activities()
     assert (update.kind, update.activity_id) == ("update", CARD_ID)
 
@@ -236,9 +246,9 @@ async def test_form_card_submission_runs_the_form(
     )
     status, body = await post_activity(activity)
     assert status == 200
-    (submitted,) = core.called("submit_form")
-    assert submitted["form_id"] == "ask"
-    assert submitted["values"] == {"text": "Two more nurses", "project": "SEPSIS"}
+    ((_, submitted),) = core.ran(Submit)
+    assert submitted.form_id == "ask"
+    assert submitted.values == {"text": "Two more nurses", "project": "SEPSIS"}
     assert_valid_card(body["value"])
     assert body["value"]["body"][0]["items"][0]["text"] == "Ask sent."
 
@@ -251,8 +261,8 @@ async def test_menu_choice_replaces_the_value(
         verb="ask.snooze", data={"value": "12", "choice.ask.snooze": "1w"}
     )
     await post_activity(activity)
-    (click,) = core.called("action")
-    assert (click["action"], click["value"]) == ("ask.snooze", "1w")
+    ((_, click),) = core.ran(Click)
+    assert (click.action, click.value) == ("ask.snooze", "1w")
 
 
 async def test_the_emulator_works_without_a_tenant(
@@ -261,5 +271,5 @@ async def test_the_emulator_works_without_a_tenant(
     activity = load_activity("personal_message", connector.url, channelId="emulator")
     del activity["conversation"]["tenantId"], activity["channelData"]
     await post_activity(activity)
-    assert core.called("identify")[0]["workspace_external_id"] == "emulator"
-    assert core.called("command")[0]["text"] == "help"
+    assert core.handled[0].workspace == "emulator"
+    assert [request.text for _, request in core.ran(Text)] == ["help"]

@@ -1,0 +1,198 @@
+"""``Core.handle``: one request in, one unit of work, on memory, SQLite and PostgreSQL — a known
+user's request is one transaction, a new user's two (a read that finds the profile missing and
+writes nothing, then the request with it); mentions are identified with the caller; what the
+adapter asks to remember is kept, even when the command is refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from bot.context import Profile, Reply
+from bot.dispatch import ALREADY_HANDLED, UNLINKED, Core
+from bot.inbound import (
+    CheckClick,
+    Click,
+    HomeScreen,
+    Inbound,
+    NeedProfiles,
+    OpenForm,
+    Request,
+    ShowHome,
+    Submit,
+    Text,
+)
+from bot.model import Platform
+from bot.ports import UnitOfWork, UnitOfWorkFactory
+
+TEAM = "T0HANDLE"
+ANA = Profile(name="Ana Silva", email="ana@northfield.example", handle="ana")
+DANA = Profile(name="Dana Lee", email="dana@northfield.example", handle="dana")
+NEWCOMER = Profile(name="Nia Newcomer", email="nia@elsewhere.example", handle="nia")
+
+
+class Counted:
+    """A unit-of-work factory that counts the units of work entered: the transactions."""
+
+    def __init__(self, inner: UnitOfWorkFactory) -> None:
+        self.inner = inner
+        self.entered = 0
+
+    def __call__(self) -> UnitOfWork:
+        self.entered += 1
+        return self.inner()
+
+    def taken(self) -> int:
+        """Transactions since the last call."""
+        taken, self.entered = self.entered, 0
+        return taken
+
+
+@pytest.fixture
+async def counted(core: Core) -> Iterator[Counted]:
+    await core.configured_workspace(platform=Platform.SLACK, external_id=TEAM, name="Northfield")
+    counted = Counted(core.uow)
+    core.uow = counted
+    return counted
+
+
+def inbound(user: str, request: Request, **more: object) -> Inbound:
+    return Inbound(platform=Platform.SLACK, workspace=TEAM, user_id=user, request=request, **more)  # type: ignore[arg-type]
+
+
+def said(reply: object) -> str:
+    assert isinstance(reply, Reply), reply
+    return "\n".join(line for m in reply.messages for line in (m.title, *m.sections) if line)
+
+
+async def identities(core: Core) -> int:
+    async with core.uow.inner() as uow:  # type: ignore[attr-defined]
+        return await uow.identities.count(platform=Platform.SLACK)
+
+
+async def test_a_new_users_command_asks_for_the_profile_then_runs_in_one_more_transaction(
+    core: Core, counted: Counted
+) -> None:
+    first = await core.handle(inbound("U0ANA", Text(text="asks")))
+
+    assert first == NeedProfiles(user_ids=("U0ANA",))
+    assert counted.taken() == 1
+    assert await identities(core) == 0  # nothing written
+
+    again = await core.handle(inbound("U0ANA", Text(text="asks"), profiles={"U0ANA": ANA}))
+
+    assert counted.taken() == 1
+    assert isinstance(again, Reply) and again.ok
+    assert await identities(core) == 1
+
+
+async def test_a_known_users_command_is_one_transaction_even_in_a_fresh_process(
+    core: Core, counted: Counted
+) -> None:
+    await core.handle(inbound("U0ANA", Text(text="help"), profiles={"U0ANA": ANA}))
+    counted.taken()
+    fresh = Core(uow=counted, clock=core.clock)
+
+    reply = await fresh.handle(inbound("U0ANA", Text(text="status #SEPSIS")))
+
+    assert counted.taken() == 1
+    assert "SEPSIS" in said(reply)
+    await fresh.handle(inbound("U0ANA", Text(text="status #SEPSIS")))
+    assert counted.taken() == 1  # and cached: still one
+
+
+async def test_mentioned_newcomers_are_asked_for_with_the_caller_and_become_handles(
+    core: Core, counted: Counted
+) -> None:
+    ask = Text(text="ask <@U0DANA> two more nurses area:staffing #SEPSIS")
+
+    first = await core.handle(inbound("U0ANA", ask))
+    reply = await core.handle(
+        inbound("U0ANA", ask, profiles={"U0ANA": ANA, "U0DANA": DANA}, delivery="d1")
+    )
+
+    assert first == NeedProfiles(user_ids=("U0ANA", "U0DANA"))
+    assert "sent to Dana Lee" in said(reply)
+    assert counted.taken() == 2
+    again = await core.handle(inbound("U0ANA", ask, delivery="d1"))
+    assert said(again) == ALREADY_HANDLED and isinstance(again, Reply) and again.repeated
+    assert counted.taken() == 1
+
+
+async def test_a_refused_first_command_still_keeps_the_newcomers_identity(
+    core: Core, counted: Counted
+) -> None:
+    refused = await core.handle(
+        inbound("U0NIA", Text(text="frobnicate"), profiles={"U0NIA": NEWCOMER})
+    )
+
+    assert isinstance(refused, Reply) and not refused.ok
+    assert isinstance(await core.handle(inbound("U0NIA", Text(text="help"))), Reply)
+    assert await identities(core) == 1
+
+
+async def test_the_dm_channel_is_remembered_when_it_changes(core: Core, counted: Counted) -> None:
+    await core.handle(
+        inbound("U0ANA", Text(text="help"), profiles={"U0ANA": ANA}, conversation="D0ANA")
+    )
+    await core.handle(inbound("U0ANA", Text(text="help"), conversation="D0ANA2"))
+
+    async with counted.inner() as uow:
+        (identity,) = await uow.identities.find(platform=Platform.SLACK)
+    assert identity.conversation_ref == "D0ANA2"
+
+
+async def test_a_workspace_linked_to_no_organization_is_refused(core: Core) -> None:
+    reply = await core.handle(
+        Inbound(
+            platform=Platform.SLACK,
+            workspace="T0STRANGER",
+            user_id="U0X",
+            request=Text(text="help"),
+            profiles={"U0X": NEWCOMER},
+        )
+    )
+
+    assert said(reply) == UNLINKED
+
+
+async def test_simultaneous_first_requests_of_one_newcomer_make_one_identity(
+    core: Core, counted: Counted
+) -> None:
+    replies = await asyncio.gather(
+        *(
+            core.handle(inbound("U0NIA", Text(text="help"), profiles={"U0NIA": NEWCOMER}))
+            for _ in range(5)
+        )
+    )
+
+    assert all(isinstance(r, Reply) and r.ok for r in replies)
+    assert await identities(core) == 1
+
+
+async def test_forms_clicks_and_home_go_through_the_same_call(core: Core, counted: Counted) -> None:
+    await core.handle(inbound("U0ANA", Text(text="help"), profiles={"U0ANA": ANA}))
+
+    form = await core.handle(inbound("U0ANA", OpenForm(form_id="ask")))
+    submitted = await core.handle(
+        inbound(
+            "U0ANA",
+            Submit(
+                form_id="ask",
+                values={"project": "SEPSIS", "area": "staffing", "text": "more nurses"},
+                people={"person": "U0DANA"},
+            ),
+            profiles={"U0DANA": DANA},
+        )
+    )
+    home = await core.handle(inbound("U0DANA", ShowHome(), profiles={"U0DANA": DANA}))
+    gone = await core.handle(inbound("U0ANA", Click(action="no.such", value="1")))
+    check = await core.handle(inbound("U0ANA", CheckClick(action="ask.decline", value="999")))
+
+    assert isinstance(form, Reply) and form.form is not None and form.form.id == "ask"
+    assert "sent to Dana Lee" in said(submitted)
+    assert isinstance(home, HomeScreen) and any("more nurses" in str(m) for m in home.waiting)
+    assert said(gone) == "That button is no longer supported."
+    assert isinstance(check, Reply) and not check.ok
