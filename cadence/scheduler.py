@@ -57,7 +57,14 @@ class CadenceScheduler(AsyncIOScheduler):  # type: ignore[misc]
         task = asyncio.ensure_future(work)
         self._passes.add(task)
         task.add_done_callback(self._passes.discard)
-        await asyncio.shield(task)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            # The scheduler is stopping and cancelled the job, not the pass: the pass goes on
+            # and :meth:`stop` waits for it, so the job ends quietly (APScheduler would log
+            # the cancellation as the job's failure, with a traceback).
 
     async def stop(self) -> None:
         """Stop scheduling, then wait for the passes under way (graceful server shutdown)."""
