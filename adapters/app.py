@@ -1,4 +1,4 @@
-"""The composition root (DESIGN §9): settings → engine → core → adapters → scheduler.
+"""The composition root (DESIGN §9): settings → database → core → adapters → scheduler.
 
 The only module that knows every part. Everything is built here from a ``Settings`` and handed
 down explicitly; nothing is a module-level singleton, so a test can build two applications side by
@@ -38,9 +38,8 @@ from bot.model import Platform
 from bot.ports import Clock, Sender, UnitOfWorkFactory
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
     from cadence.scheduler import CadenceScheduler
+    from storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class Application:
 
     settings: Settings
     clock: Clock
-    engine: AsyncEngine
+    database: Database
     uow: UnitOfWorkFactory
     core: Core
     web: web.Application
@@ -67,8 +66,8 @@ class Application:
     """Platform name → "on" or why it is off, for the startup line."""
 
     async def close(self) -> None:
-        """Release the database pool (the scheduler is stopped by :func:`serve`)."""
-        await self.engine.dispose()
+        """Close the database (the scheduler is stopped by :func:`serve`)."""
+        await self.database.close()
 
 
 async def migrate(settings: Settings) -> None:
@@ -78,12 +77,10 @@ async def migrate(settings: Settings) -> None:
     await upgrade(settings.database_url)
 
 
-def _storage(settings: Settings) -> tuple[AsyncEngine, UnitOfWorkFactory]:
-    from storage.engine import create_engine
-    from storage.uow import make_uow_factory
+def _database(settings: Settings) -> Database:
+    from storage.database import Database
 
-    engine = create_engine(settings.database_url)
-    return engine, make_uow_factory(engine)
+    return Database(settings.database_url)
 
 
 def _links(settings: Settings, clock: Clock, *, serving: bool) -> Links | None:
@@ -121,9 +118,7 @@ class _Platform:
     state: str = "on"
 
 
-def _slack(
-    settings: Settings, core: Core, engine: AsyncEngine, metrics: Metrics
-) -> _Platform | str:
+def _slack(settings: Settings, core: Core, database: Database, metrics: Metrics) -> _Platform | str:
     """The bolt app at ``/slack/…`` and its Web API sender, or why Slack stays off."""
     reason = settings.slack_off_reason()
     if reason:
@@ -135,7 +130,7 @@ def _slack(
     bolt = build_slack_app(
         core=core,
         settings=SlackSettings.from_env(settings.slack_env()),
-        engine=engine,
+        engine=database.engine,
         on_ack=metrics.slack_acked,
     )
     if bolt is None:
@@ -195,13 +190,14 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
     :func:`serve`'s job, so tests can build an application around a prepared database."""
     clock = clock or SystemClock()
     metrics = Metrics()
-    engine, uow = _storage(settings)
+    database = _database(settings)
+    uow = database.uow
     core = _core(settings, uow, clock, serving=True, metrics=metrics)
     mounts: dict[str, Mount] = {}
     senders: dict[Platform, Sender] = {}
     platforms: dict[str, str] = {}
     for platform, built in (
-        (Platform.SLACK, _slack(settings, core, engine, metrics)),
+        (Platform.SLACK, _slack(settings, core, database, metrics)),
         (Platform.TEAMS, _teams(settings, core, uow, clock)),
     ):
         if isinstance(built, str):
@@ -228,7 +224,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
     return Application(
         settings=settings,
         clock=clock,
-        engine=engine,
+        database=database,
         uow=uow,
         core=core,
         web=web_app,
@@ -263,13 +259,13 @@ async def core_session(
     """Migrate, open the database and build the core for one CLI command; close on exit."""
     await migrate(settings)
     clock = clock or SystemClock()
-    engine, uow = _storage(settings)
-    try:
+    async with _database(settings) as database:
         yield CoreSession(
-            settings=settings, clock=clock, uow=uow, core=_core(settings, uow, clock, serving=False)
+            settings=settings,
+            clock=clock,
+            uow=database.uow,
+            core=_core(settings, database.uow, clock, serving=False),
         )
-    finally:
-        await engine.dispose()
 
 
 async def seed_demo_if_empty(uow: UnitOfWorkFactory, clock: Clock) -> bool:

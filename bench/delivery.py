@@ -44,9 +44,8 @@ from bot.ports import Delivery, SendOutcome, SendResult, UnitOfWorkFactory  # no
 from bot.services.delivery import deliver  # noqa: E402
 from cadence.drain import DrainPolicy, drain_once  # noqa: E402
 from cadence.limiter import Limit, Limiter, Rule  # noqa: E402
-from storage.engine import create_engine  # noqa: E402
+from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.uow import make_uow_factory  # noqa: E402
 
 START = datetime(2026, 11, 23, 9, tzinfo=UTC)
 ONE_SECOND = timedelta(seconds=1)
@@ -122,8 +121,8 @@ async def run(
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'delivery.db'}"
         await upgrade(url)
-        engine = create_engine(url)
-        uow_factory = make_uow_factory(engine)
+        database = Database(url)
+        uow_factory = database.uow
         await _seed(uow_factory, messages=messages, channels=channels)
         clock = ManualClock(START)
         api = FakeApi(clock, global_limit=global_limit)
@@ -148,7 +147,7 @@ async def run(
         wall = time.perf_counter() - wall
         async with uow_factory() as uow:
             unsent = await uow.outbox.count(state__ne=OutboxState.SENT)
-        await engine.dispose()
+        await database.close()
     span = (api.times[-1] - api.times[0]).total_seconds() + 1 if api.times else 0.0
     allowed = float(min(channels, global_limit))
     achieved = len(api.accepted) / span if span else 0.0

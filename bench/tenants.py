@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.slack.app import ONE_MOMENT
+from adapters.slack.app import WORKING
 from bench.load import Figures, Slack, leaderbot_serve, median_round, ratio, verdict
 from bench.seed import (
     Spread,
@@ -154,7 +154,7 @@ async def measure(
                         options = {
                             "trickle": trickle,
                             "every": EVERY,
-                            "expect_beside": [ASKED, ONE_MOMENT],
+                            "expect_beside": [ASKED, WORKING],
                         }
                     return await slack.round(
                         (one if name == "one" else many).url,

@@ -23,7 +23,6 @@ holds a write that might yet be rolled back.
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -31,7 +30,6 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Executable, Table, select
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import model
 from bot.criteria import check_aware, ordered, predicate
@@ -46,7 +44,6 @@ __all__ = [
     "DirectoryRepository",
     "DirectoryView",
     "counters_read_by",
-    "directory_for",
 ]
 
 T = TypeVar("T")
@@ -169,8 +166,8 @@ def _hashable(value: object) -> bool:
 
 
 class Directory:
-    """One database's directory tables in memory (see the module docstring); shared by every
-    unit of work on the engine."""
+    """One database's directory tables in memory (see the module docstring); owned by its
+    :class:`storage.database.Database`, shared by every unit of work on it."""
 
     def __init__(self) -> None:
         self._tables: dict[type[Any], TableCopy[Any]] = {}
@@ -210,17 +207,6 @@ class Directory:
         rows = {row["id"]: entity(**row) for row in result.mappings()}
         names = frozenset(f.name for f in fields(cast(Any, entity)))
         return TableCopy(entity=entity, version=version, rows=cast(dict[int, T], rows), names=names)
-
-
-_directories: weakref.WeakKeyDictionary[AsyncEngine, Directory] = weakref.WeakKeyDictionary()
-
-
-def directory_for(engine: AsyncEngine) -> Directory:
-    """The engine's one directory copy (every unit-of-work factory on the engine shares it)."""
-    directory = _directories.get(engine)
-    if directory is None:
-        directory = _directories[engine] = Directory()
-    return directory
 
 
 class DirectoryView:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Engine, event
-from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from storage.sqlite.pragmas import set_pragmas
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -16,8 +15,6 @@ _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgresql+psycopg2": "postgresql+asyncpg",
 }
-
-SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -36,35 +33,15 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
-    """WAL lets readers run while the single writer writes; ``busy_timeout`` makes a second
-    writer wait instead of failing at once; SQLite only enforces foreign keys when asked."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def create_engine(url: str | URL) -> AsyncEngine:
     """An async engine for ``url`` (any spelling :func:`normalize_url` accepts)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(parsed)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", set_pragmas)
         return engine
     # pre_ping survives database restarts and idle-connection reapers; recycle stays under
     # the usual 30-60 min server/proxy idle limits.
     return create_async_engine(
         parsed, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
     )
-
-
-def sqlite_writer_engine(url: URL) -> Engine:
-    """A synchronous engine on the same SQLite file as the async ``url``: the writer of
-    :mod:`storage.batching`, whose statements run on the event loop's thread (a statement on a
-    held write lock takes microseconds; a hop to aiosqlite's thread and back takes a turn of a
-    busy loop, and the writer is one at a time)."""
-    engine = create_sync_engine(url.set(drivername="sqlite+pysqlite"))
-    event.listen(engine, "connect", _sqlite_pragmas)
-    return engine

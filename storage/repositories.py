@@ -52,7 +52,7 @@ Params = dict[str, Any]
 
 class Statements(Protocol):
     """Where repositories run their statements: an ``AsyncSession``, or on SQLite the unit of
-    work's :class:`storage.batching.BatchedTransaction`."""
+    work's :class:`storage.sqlite.batching.BatchedTransaction`."""
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result[Any]: ...
 
@@ -195,7 +195,7 @@ def _delete(table: Table) -> Executable:
 def _enqueue(table: Table, dialect: str, returned: str = "id") -> Executable:
     """Insert unless the ``key`` is taken, returning ``returned`` of the row inserted (none when
     it was taken). Built once per table: on SQLite a fresh statement would be compiled anew on
-    every call (``storage/inserts.py`` caches compiled statements by statement)."""
+    every call (``storage/sqlite/inserts.py`` caches compiled statements by statement)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c[returned])
 

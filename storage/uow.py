@@ -1,20 +1,18 @@
 """``bot.ports.UnitOfWork`` over SQLAlchemy: one transaction (DESIGN §6).
 
-On PostgreSQL a unit of work is one ``AsyncSession``: the server handles concurrent writers. On
-SQLite it is a :class:`storage.batching.BatchedTransaction`: the process's writing units take
-turns on one writer connection and commit in groups (see :mod:`storage.batching`). On both,
-the directory entities (people, projects, RACI…) are read from the process's copy of them
-until the unit writes one (see :mod:`storage.directory`).
+What the transaction is depends on the backend (see :class:`storage.database.Database`, which
+builds every unit of work): an ``AsyncSession`` on PostgreSQL, a
+:class:`storage.sqlite.batching.BatchedTransaction` on SQLite. On both, the directory entities
+(people, projects, RACI…) are read from the database's copy of them until the unit writes one
+(see :mod:`storage.directory`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
 from bot import model
@@ -22,24 +20,12 @@ from bot.ports import (
     InboundRepository,
     OutboxRepository,
     Repository,
-    UnitOfWork,
-    UnitOfWorkFactory,
 )
-from storage.batching import BatchedTransaction, batcher_for
-from storage.directory import (
-    DIRECTORY,
-    VERSIONS_SQL,
-    Counters,
-    DirectoryRepository,
-    DirectoryView,
-    Read,
-    counters_read_by,
-    directory_for,
-)
+from storage.directory import DIRECTORY, DirectoryRepository, DirectoryView
 from storage.repositories import SqlInboundRepository, SqlOutboxRepository, SqlRepository
 
 
-class _Transaction(Protocol):
+class Transaction(Protocol):
     """What a unit of work runs on (``AsyncSession`` and ``BatchedTransaction`` both are)."""
 
     async def execute(
@@ -51,26 +37,6 @@ class _Transaction(Protocol):
     async def rollback(self) -> None: ...
 
     async def close(self) -> None: ...
-
-
-def _transaction(engine: AsyncEngine) -> tuple[_Transaction, Read, Counters]:
-    """The unit of work's transaction, and how it reads committed data only (the directory's
-    tables and counters)."""
-    if engine.dialect.name == "sqlite":
-        batcher = batcher_for(engine)
-
-        async def committed(statement: Executable) -> Result[Any]:
-            return batcher.read(statement)
-
-        async def counters() -> Mapping[str, int]:
-            return dict(batcher.read_driver(VERSIONS_SQL))
-
-        return BatchedTransaction(batcher), committed, counters
-    # expire_on_commit=False: repositories return plain dataclasses, and nothing should
-    # reload lazily after a commit. READ COMMITTED: the session itself sees committed data
-    # only, as long as it has not written the directory (and then it no longer reads it).
-    session = AsyncSession(engine, expire_on_commit=False)
-    return session, session.execute, counters_read_by(session.execute)
 
 
 _ENTITIES: dict[str, type[Any]] = {
@@ -129,11 +95,10 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     inbound: InboundRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        session, committed, counters = _transaction(engine)
-        self._session: _Transaction = session
-        self._dialect = engine.dialect.name
-        self._view = DirectoryView(directory_for(engine), committed, counters)
+    def __init__(self, session: Transaction, *, dialect: str, view: DirectoryView) -> None:
+        self._session = session
+        self._dialect = dialect
+        self._view = view
 
     def __getattr__(self, name: str) -> Any:
         """Build a repository on its first use: a request touches a few of the twenty-two, and
@@ -172,12 +137,3 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         await self._session.rollback()
-
-
-def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
-    """The factory the core is given: each call is a new, independent unit of work."""
-
-    def factory() -> UnitOfWork:
-        return SqlUnitOfWork(engine)
-
-    return factory

@@ -1,8 +1,8 @@
 """Shared fixtures: the storage backends every service and repository test runs on.
 
 ``uow_factory`` runs a test on the in-memory fake, on SQLite and, when
-``LEADERBOT_TEST_POSTGRES_URL`` is set, on PostgreSQL; ``sql_uow_factory`` / ``sql_engine`` only
-on the SQL backends. Each schema is migrated once per test session (the same Alembic path
+``LEADERBOT_TEST_POSTGRES_URL`` is set, on PostgreSQL; ``sql_uow_factory`` / ``sql_database``
+only on the SQL backends. Each schema is migrated once per test session (the same Alembic path
 production takes); every test then starts from empty tables: SQLite copies a migrated template
 file, PostgreSQL empties the tables a test used in a throwaway database made for the session.
 """
@@ -21,14 +21,14 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.ports import UnitOfWorkFactory
-from storage.engine import create_engine, normalize_url
+from storage.database import Database
+from storage.engine import normalize_url
 from storage.migrate import upgrade
 from storage.tables import METADATA
-from storage.uow import make_uow_factory
 from tests.fakes import make_memory_uow_factory
 
 # In CI, property tests draw the same examples every run (a red build is reproducible, never a
@@ -108,31 +108,29 @@ def postgres_database() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def _empty_engine(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+async def _empty_database(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
     if backend == "sqlite":
         path = request.getfixturevalue("tmp_path") / "leaderbot.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        database = Database(f"sqlite+aiosqlite:///{path}")
     else:
-        engine = create_engine(request.getfixturevalue("postgres_database"))
-        async with engine.begin() as connection:
+        database = Database(request.getfixturevalue("postgres_database"))
+        async with database.engine.begin() as connection:
             await _empty_used_tables(connection)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+    async with database:
+        yield database
 
 
 @pytest.fixture(params=SQL_BACKENDS)
-async def sql_engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    """An engine on a migrated, empty database (SQLite, and PostgreSQL when configured)."""
-    async with _empty_engine(request.param, request) as engine:
-        yield engine
+async def sql_database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A migrated, empty database (SQLite, and PostgreSQL when configured)."""
+    async with _empty_database(request.param, request) as database:
+        yield database
 
 
 @pytest.fixture
-def sql_uow_factory(sql_engine: AsyncEngine) -> UnitOfWorkFactory:
-    return make_uow_factory(sql_engine)
+def sql_uow_factory(sql_database: Database) -> UnitOfWorkFactory:
+    return sql_database.uow
 
 
 @pytest.fixture(params=["memory", *SQL_BACKENDS])
@@ -141,5 +139,5 @@ async def uow_factory(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWor
     if request.param == "memory":
         yield make_memory_uow_factory()
         return
-    async with _empty_engine(request.param, request) as engine:
-        yield make_uow_factory(engine)
+    async with _empty_database(request.param, request) as database:
+        yield database.uow

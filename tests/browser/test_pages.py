@@ -20,8 +20,7 @@ from playwright.sync_api import Page
 from adapters.web import sign_link
 from adapters.web.link_key import key_file
 from bot.model import Ask, Organization, Person, Project
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 from tests.browser.kit import LAPTOP, PHONE, Site, assert_fits, screenshot
 
 OTHER_ASK = "Other Trust's confidential ask"
@@ -45,9 +44,9 @@ def _query(link: str) -> dict[str, str]:
 
 async def _other_organization(site: Site) -> tuple[int, int, int]:
     """A second organization in the same database, with a person and an ask of its own."""
-    engine = create_engine(f"sqlite+aiosqlite:///{site.db}")
+    db = Database(f"sqlite+aiosqlite:///{site.db}")
     try:
-        async with make_uow_factory(engine)() as uow:
+        async with db.uow() as uow:
             org = await uow.organizations.add(Organization(name="Other Trust"))
             zoe = await uow.people.add(
                 Person(organization_id=org.id, handle="zoe", name="Zoe Other")
@@ -69,7 +68,7 @@ async def _other_organization(site: Site) -> tuple[int, int, int]:
             await uow.commit()
             return org.id, zoe.id, ask.id
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Group commit on SQLite (storage.batching): concurrent units of work share commits, yet each
-keeps its own fate, and ``commit`` still means durable."""
+"""Group commit on SQLite (storage.sqlite.batching): concurrent units of work share commits, yet
+each keeps its own fate, and ``commit`` still means durable."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import Conflict
 from bot.model import OutboxMessage, Platform
 from bot.ports import UnitOfWorkFactory
+from storage.database import Database
 from storage.engine import create_engine
-from storage.uow import make_uow_factory
 from tests.parents import add_parents
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -42,15 +41,14 @@ def database(tmp_path: Path, sqlite_template: Path) -> Path:
 
 
 @pytest.fixture
-async def engine(database: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{database}")
-    yield engine
-    await engine.dispose()
+async def db(database: Path) -> AsyncIterator[Database]:
+    async with Database(f"sqlite+aiosqlite:///{database}") as db:
+        yield db
 
 
 @pytest.fixture
-async def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
-    factory = make_uow_factory(engine)
+async def uow(db: Database) -> UnitOfWorkFactory:
+    factory = db.uow
     await add_parents(factory)  # organization 1 and workspace 1, which ``row`` points at
     return factory
 
@@ -198,10 +196,11 @@ async def test_units_that_read_while_others_write_then_write_late_do_not_fail(
     assert len(await keys_in(database)) == 25
 
 
-@pytest.mark.usefixtures("uow")  # its parent rows
-async def test_two_factories_on_one_engine_share_the_writer(
-    engine: AsyncEngine, database: Path
+async def test_two_processes_writing_one_file_both_commit_everything(
+    uow: UnitOfWorkFactory, database: Path
 ) -> None:
-    first, second = make_uow_factory(engine), make_uow_factory(engine)
-    await asyncio.gather(*(write(first if i % 2 else second, f"k{i}") for i in range(20)))
-    assert len(await keys_in(database)) == 20
+    """Each process has its own writer; their batches take the file's lock in turns (BEGIN
+    IMMEDIATE waits as ``busy_timeout`` allows, in the writer's thread)."""
+    async with Database(f"sqlite+aiosqlite:///{database}") as other:
+        await asyncio.gather(*(write(uow if i % 2 else other.uow, f"k{i}") for i in range(40)))
+    assert len(await keys_in(database)) == 40

@@ -8,11 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Connection, Engine, event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import Organization, Person
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 
 
 @pytest.fixture
@@ -37,8 +35,8 @@ def statements() -> Iterator[list[str]]:
     event.remove(Engine, "before_cursor_execute", record)
 
 
-async def _org_with(engine: AsyncEngine, *handles: str) -> int:
-    async with make_uow_factory(engine)() as uow:
+async def _org_with(database: Database, *handles: str) -> int:
+    async with database.uow() as uow:
         org = await uow.organizations.add(Organization(name="Northfield"))
         for handle in handles:
             await uow.people.add(Person(organization_id=org.id, handle=handle, name=handle))
@@ -47,10 +45,10 @@ async def _org_with(engine: AsyncEngine, *handles: str) -> int:
 
 
 async def test_directory_reads_cost_one_statement_per_unit_of_work(
-    sql_engine: AsyncEngine, statements: list[str]
+    sql_database: Database, statements: list[str]
 ) -> None:
-    org = await _org_with(sql_engine, "ana", "dana")
-    factory = make_uow_factory(sql_engine)
+    org = await _org_with(sql_database, "ana", "dana")
+    factory = sql_database.uow
     async with factory() as uow:
         await uow.people.first(handle="ana")  # the first look loads the copy
     statements.clear()
@@ -67,10 +65,10 @@ async def test_directory_reads_cost_one_statement_per_unit_of_work(
 
 
 async def test_a_commit_is_seen_by_the_next_unit_of_work_not_by_an_open_one(
-    sql_engine: AsyncEngine,
+    sql_database: Database,
 ) -> None:
-    org = await _org_with(sql_engine, "ana")
-    factory = make_uow_factory(sql_engine)
+    org = await _org_with(sql_database, "ana")
+    factory = sql_database.uow
     async with factory() as reader:
         assert await reader.people.count() == 1
         async with factory() as writer:
@@ -83,24 +81,24 @@ async def test_a_commit_is_seen_by_the_next_unit_of_work_not_by_an_open_one(
         assert [p.handle for p in await after.people.find()] == ["ana", "raj"]
 
 
-async def test_another_process_and_plain_sql_are_seen(sql_engine: AsyncEngine) -> None:
-    org = await _org_with(sql_engine, "ana")
-    factory = make_uow_factory(sql_engine)
+async def test_another_process_and_plain_sql_are_seen(sql_database: Database) -> None:
+    org = await _org_with(sql_database, "ana")
+    factory = sql_database.uow
     async with factory() as uow:
         assert await uow.people.count() == 1
-    other = create_engine(sql_engine.url)  # a second server process, or the CLI
+    other = Database(sql_database.url)  # a second server process, or the CLI
     try:
-        async with make_uow_factory(other)() as uow:
+        async with other.uow() as uow:
             ana = await uow.people.first(handle="ana")
             assert ana is not None
             ana.name = "Ana Gomez"
             await uow.people.save(ana)
             await uow.commit()
     finally:
-        await other.dispose()
+        await other.close()
     async with factory() as uow:
         assert (await uow.people.get(ana.id)) == ana
-    async with sql_engine.begin() as connection:  # an administrator's SQL
+    async with sql_database.engine.begin() as connection:  # an administrator's SQL
         await connection.execute(text("DELETE FROM people WHERE handle = 'ana'"))
         await connection.execute(
             text(
@@ -113,9 +111,9 @@ async def test_another_process_and_plain_sql_are_seen(sql_engine: AsyncEngine) -
         assert [p.handle for p in await uow.people.find()] == ["eve"]
 
 
-async def test_rows_handed_out_are_copies(sql_engine: AsyncEngine) -> None:
-    await _org_with(sql_engine, "ana")
-    factory = make_uow_factory(sql_engine)
+async def test_rows_handed_out_are_copies(sql_database: Database) -> None:
+    await _org_with(sql_database, "ana")
+    factory = sql_database.uow
     async with factory() as uow:
         ana = await uow.people.first(handle="ana")
         assert ana is not None
@@ -125,9 +123,9 @@ async def test_rows_handed_out_are_copies(sql_engine: AsyncEngine) -> None:
         assert again is not None and again.name == "ana"
 
 
-async def test_a_rolled_back_write_never_reaches_the_copy(sql_engine: AsyncEngine) -> None:
-    org = await _org_with(sql_engine, "ana")
-    factory = make_uow_factory(sql_engine)
+async def test_a_rolled_back_write_never_reaches_the_copy(sql_database: Database) -> None:
+    org = await _org_with(sql_database, "ana")
+    factory = sql_database.uow
     async with factory() as uow:
         await uow.people.add(Person(organization_id=org, handle="ghost", name="Ghost"))
     async with factory() as uow:
@@ -135,10 +133,10 @@ async def test_a_rolled_back_write_never_reaches_the_copy(sql_engine: AsyncEngin
 
 
 async def test_finding_by_a_list_of_ids_keeps_id_order_and_the_other_criteria(
-    sql_engine: AsyncEngine,
+    sql_database: Database,
 ) -> None:
-    org = await _org_with(sql_engine, "ana", "ben", "dana")
-    factory = make_uow_factory(sql_engine)
+    org = await _org_with(sql_database, "ana", "ben", "dana")
+    factory = sql_database.uow
     async with factory() as uow:
         people = {p.handle: p.id for p in await uow.people.find(organization_id=org)}
         ana, dana = people["ana"], people["dana"]

@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import Organization, Person, Project
+from storage.database import Database
 from storage.engine import create_engine, normalize_url
 from storage.migrate import alembic_config, upgrade
-from storage.uow import make_uow_factory
 from tests.conftest import POSTGRES_URL, _admin
 
 
@@ -65,8 +65,8 @@ async def _version(url: str) -> str:
 
 async def test_the_migrated_schema_refuses_a_row_that_points_at_nothing(fresh_url: str) -> None:
     await upgrade(fresh_url)
-    engine = create_engine(fresh_url)
-    uow = make_uow_factory(engine)
+    db = Database(fresh_url)
+    uow = db.uow
     try:
         async with uow() as work:
             organization = await work.organizations.add(Organization(name="Trust"))
@@ -80,7 +80,7 @@ async def test_the_migrated_schema_refuses_a_row_that_points_at_nothing(fresh_ur
         async with uow() as work:
             assert await work.projects.count() == 0
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 DIRECTORY_WRITE = (

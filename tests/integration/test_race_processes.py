@@ -1,7 +1,7 @@
 """The races of ``test_races.py`` across two OS processes sharing one PostgreSQL database.
 
 README's claim: several server processes may share PostgreSQL (SQLite is for one server
-process). Each child process has its own engine and ``Core``, waits at a barrier with the
+process). Each child process has its own database object and ``Core``, waits at a barrier with the
 other, then fires its clicks at the same asks — one approves them all, the other declines them
 all — and then drains the outbox into its own file. Exactly one decision per ask, and every
 outbox row delivered by exactly one of them.
@@ -25,8 +25,7 @@ from bot.model import OutboxState, Platform
 from bot.services.demo import seed_demo
 from cadence.drain import DrainPolicy, drain_until_idle
 from cadence.file_sender import FileSender
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 from tests.conftest import POSTGRES_URL, _empty_used_tables
 from tests.integration.test_races import LATE
 from tests.integration.test_services import new_ask, who
@@ -38,9 +37,9 @@ ASKS = 20
 
 
 async def _clicks(url: str, action: str, numbers: list[int], barrier: Barrier, out: Path) -> None:
-    engine = create_engine(url)
+    db = Database(url)
     try:
-        core = Core(uow=make_uow_factory(engine), clock=ManualClock(MONDAY))
+        core = Core(uow=db.uow, clock=ManualClock(MONDAY))
         dana = await who(core, "dana")
         await asyncio.to_thread(barrier.wait)
         replies = await asyncio.gather(
@@ -57,7 +56,7 @@ async def _clicks(url: str, action: str, numbers: list[int], barrier: Barrier, o
             policy=DrainPolicy(batch=5),
         )
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def _child(url: str, action: str, numbers: list[int], barrier: Barrier, out: Path) -> None:
@@ -67,11 +66,11 @@ def _child(url: str, action: str, numbers: list[int], barrier: Barrier, out: Pat
 async def test_two_processes_decide_and_drain_each_ask_once(
     postgres_database: str, tmp_path: Path
 ) -> None:
-    engine = create_engine(postgres_database)
+    db = Database(postgres_database)
     try:
-        async with engine.begin() as connection:
+        async with db.engine.begin() as connection:
             await _empty_used_tables(connection)
-        uow = make_uow_factory(engine)
+        uow = db.uow
         clock = ManualClock(MONDAY)
         await seed_demo(uow, clock)
         core = Core(uow=uow, clock=clock)
@@ -116,4 +115,4 @@ async def test_two_processes_decide_and_drain_each_ask_once(
         assert set(sent.values()) == {1}
         assert len(sent) >= ASKS
     finally:
-        await engine.dispose()
+        await db.close()

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.context import Caller, Profile
@@ -17,8 +16,7 @@ from bot.model import Ask, AskState, BlockerState, Platform, Role, ThresholdLeve
 from bot.services import asks, blockers
 from bot.services.demo import seed_demo
 from cadence.announce import announce_raised
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -96,11 +94,11 @@ async def test_an_ask_that_cannot_be_announced_holds_up_no_other(
 
 
 async def test_racing_announcers_announce_each_ask_once(
-    sql_engine: AsyncEngine, clock: ManualClock
+    sql_database: Database, clock: ManualClock
 ) -> None:
-    first = make_uow_factory(sql_engine)
-    elsewhere = create_engine(sql_engine.url)  # another server process's engine
-    second = make_uow_factory(elsewhere)
+    first = sql_database.uow
+    elsewhere = Database(sql_database.url)  # another server process's
+    second = elsewhere.uow
     try:
         await seed_demo(first, clock)
         core = Core(uow=first, clock=clock)
@@ -116,7 +114,7 @@ async def test_racing_announcers_announce_each_ask_once(
         posts = [k for k in keys if k.endswith(":card@1:#sepsis")]  # the channel posts
         assert len(posts) == 31  # the demo's SEPSIS ask and these
     finally:
-        await elsewhere.dispose()
+        await elsewhere.close()
 
 
 async def test_a_decision_before_the_announcement_announces_first(core: Core) -> None:

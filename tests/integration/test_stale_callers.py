@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.context import Caller
@@ -16,22 +15,19 @@ from bot.forms import Form
 from bot.model import Identity, Person, Platform, Workspace
 from bot.services.demo import seed_demo
 from bot.services.people import caller_of
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 from tests.integration.test_org_setup import MONDAY, code_in, partner, say, who
 
 
 @pytest.fixture
-async def cores(sql_engine: AsyncEngine) -> AsyncIterator[tuple[Core, Core]]:
-    """Process 1 and process 2: each its own engine (pool, SQLite writer, directory copy)."""
+async def cores(sql_database: Database) -> AsyncIterator[tuple[Core, Core]]:
+    """Process 1 and process 2: each its own database object (pool, SQLite writer, directory
+    copy)."""
     clock = ManualClock(MONDAY)
-    first = Core(uow=make_uow_factory(sql_engine), clock=clock)
+    first = Core(uow=sql_database.uow, clock=clock)
     await seed_demo(first.uow, clock)
-    other = create_engine(sql_engine.url)
-    try:
-        yield first, Core(uow=make_uow_factory(other), clock=clock)
-    finally:
-        await other.dispose()
+    async with Database(sql_database.url) as other:
+        yield first, Core(uow=other.uow, clock=clock)
 
 
 async def linked_elsewhere(one: Core, two: Core) -> tuple[Caller, Caller]:

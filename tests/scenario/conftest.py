@@ -6,17 +6,18 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.database import Database
 
 
 @pytest.fixture
-def cli_db(sql_engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def cli_db(sql_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The CLI in this process on an empty migrated database (SQLite, PostgreSQL when
     configured); its URL, for a test to open its own engine on (the CLI runs on its own loop)."""
     for name in list(os.environ):
         if name.upper().startswith(("SLACK_", "MICROSOFT")):
             monkeypatch.delenv(name)
-    url = sql_engine.url.render_as_string(hide_password=False)
+    url = sql_database.url.render_as_string(hide_password=False)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.chdir(tmp_path)

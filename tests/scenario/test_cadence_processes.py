@@ -23,15 +23,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import CadencePreference, OutboxState, Platform
 from bot.ports import UnitOfWorkFactory
 from bot.services.tick import DIGEST
 from cadence.drain import DrainPolicy
-from storage.engine import create_engine
+from storage.database import Database
 from storage.tables import METADATA
-from storage.uow import make_uow_factory
 from tests.fakes_slack import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.scenario.cadence_world import make_world
 
@@ -136,8 +134,8 @@ async def test_sigkill_mid_fan_out_then_restart_leaves_one_digest_per_leader(
     database = tmp_path / "leaderbot.db"
     shutil.copyfile(sqlite_template, database)
     url = f"sqlite+aiosqlite:///{database}"
-    engine = create_engine(url)
-    uow_factory = make_uow_factory(engine)
+    db = Database(url)
+    uow_factory = db.uow
     await _seed(uow_factory, leaders)
     outbox, log = tmp_path / "outbox.jsonl", tmp_path / "serve.log"
 
@@ -157,7 +155,7 @@ async def test_sigkill_mid_fan_out_then_restart_leaves_one_digest_per_leader(
     finally:
         _stop(second)
     await _check_outbox(uow_factory, leaders)
-    await engine.dispose()
+    await db.close()
     sends = Counter(_digests(outbox))
     assert len(sends) == leaders
     # The file sender cannot look for what it wrote (like Teams): a kill repeats at most the
@@ -170,11 +168,11 @@ async def test_two_servers_on_one_postgresql_send_each_digest_once(
     tmp_path: Path, postgres_database: str
 ) -> None:
     leaders = 120
-    engine = create_engine(postgres_database)
-    async with engine.begin() as connection:
+    db = Database(postgres_database)
+    async with db.engine.begin() as connection:
         names = ", ".join(t.name for t in METADATA.sorted_tables)
         await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    uow_factory = make_uow_factory(engine)
+    uow_factory = db.uow
     await _seed(uow_factory, leaders)
     files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     log = tmp_path / "serve.log"
@@ -186,7 +184,7 @@ async def test_two_servers_on_one_postgresql_send_each_digest_once(
         for server in servers:
             _stop(server)
     await _check_outbox(uow_factory, leaders)
-    await engine.dispose()
+    await db.close()
     a, b = Counter(_digests(files[0])), Counter(_digests(files[1]))
     assert set((a + b).values()) == {1}, "a digest was sent twice"
     assert len(a + b) == leaders
@@ -229,11 +227,11 @@ channel (by its metadata key) after the lease, not posted again."""
 
 @pytest.mark.skipif(not LEADERBOT.exists(), reason="the leaderbot script is not installed")
 async def test_three_sigkills_mid_drain_through_slack_lose_nothing_and_repeat_nothing(
-    tmp_path: Path, sql_engine: AsyncEngine
+    tmp_path: Path, sql_database: Database
 ) -> None:
     leaders, kills = 200, 3
-    url = sql_engine.url.render_as_string(hide_password=False)
-    await _seed(make_uow_factory(sql_engine), leaders, Platform.SLACK)
+    url = sql_database.url.render_as_string(hide_password=False)
+    await _seed(sql_database.uow, leaders, Platform.SLACK)
     slack = await FakeSlack(clock=wallclock.time).start()
     # Every post is carried out at once but answered 50 ms later, so the kill that follows the
     # target count lands while that post's answer is still on its way (a timing-free way to be
@@ -268,13 +266,13 @@ async def test_three_sigkills_mid_drain_through_slack_lose_nothing_and_repeat_no
         try:
             # Every row recorded: a row a kill left in flight is settled after its lease, when
             # it is found in its channel (already posted, so posted() alone would not tell).
-            await _until_all_sent(make_uow_factory(sql_engine), leaders, 60)
+            await _until_all_sent(sql_database.uow, leaders, 60)
             await asyncio.sleep(0.5)  # let any straggler show itself
         finally:
             _stop(last)
     finally:
         await slack.close()
-    await _check_outbox(make_uow_factory(sql_engine), leaders)
+    await _check_outbox(sql_database.uow, leaders)
     sends = Counter(posted())
     assert len(sends) == leaders, "a digest was lost"
     # The kills landed mid-send: rows left in flight were looked for in their channels.

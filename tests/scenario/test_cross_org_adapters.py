@@ -25,9 +25,8 @@ from bot import tenancy
 from bot.handlers.actions import ACTIONS
 from bot.model import Platform
 from bot.ports import UnitOfWork, UnitOfWorkFactory
-from storage.engine import create_engine
+from storage.database import Database
 from storage.migrate import upgrade
-from storage.uow import make_uow_factory
 from tests.fake_connector import FakeConnector
 from tests.fakes_slack import TEAM_ID, FakeSlack
 from tests.scenario.slack.conftest import fixture, serve_slack, settings_for
@@ -56,9 +55,9 @@ def database(tmp_path: Path) -> str:
 async def uow_factory(database: str) -> AsyncIterator[UnitOfWorkFactory]:
     """One SQLite file, which the CLI opens too."""
     await upgrade(database)
-    engine = create_engine(database)
-    yield make_uow_factory(engine)
-    await engine.dispose()
+    db = Database(database)
+    yield db.uow
+    await db.close()
 
 
 class Watched:

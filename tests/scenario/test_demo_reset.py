@@ -15,8 +15,7 @@ from bot.model import Letter, Organization, Person
 from bot.services import asks, projects, raci
 from bot.services.demo import demo_organizations
 from bot.tenancy import RULES, bound
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -25,16 +24,16 @@ Rows = dict[str, list[Any]]
 
 async def _rows(url: str, organization_id: int) -> Rows:
     """Every row the organization has, repository by repository (its own row included)."""
-    engine = create_engine(url)
+    db = Database(url)
     try:
-        async with make_uow_factory(engine)() as uow:
+        async with db.uow() as uow:
             scoped = bound(uow, organization_id)
             found: Rows = {"organizations": await scoped.organizations.find()}
             for name in RULES:
                 found[name] = await getattr(scoped, name).find(order_by="id")
             return found
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def rows(url: str, organization_id: int) -> Rows:
@@ -48,9 +47,9 @@ def counts(found: Rows) -> dict[str, int]:
 async def _use_the_demo_and_add_another_organization(url: str) -> int:
     """A decision and a new person in the demo; a second organization with its own project,
     RACI and audit trail. Returns the second organization's id."""
-    engine = create_engine(url)
+    db = Database(url)
     try:
-        async with make_uow_factory(engine)() as uow:
+        async with db.uow() as uow:
             raj = await uow.people.first(handle="raj")
             ask = await uow.asks.first(area="budget")
             assert raj and ask
@@ -80,17 +79,17 @@ async def _use_the_demo_and_add_another_organization(url: str) -> int:
             await uow.commit()
             return other.id
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 async def _demo_id(url: str) -> int:
-    engine = create_engine(url)
+    db = Database(url)
     try:
-        async with make_uow_factory(engine)() as uow:
+        async with db.uow() as uow:
             [demo] = await demo_organizations(uow)
             return demo.id
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def test_reset_restores_the_demo_and_leaves_other_organizations_as_they_were(

@@ -24,8 +24,7 @@ from bot.model import Organization, Person, Project
 from bot.services import asks, blockers
 from bot.services.delegation import delegate
 from bot.services.exports import Table
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 
 ADMIN = "admin-token-for-tests"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -165,9 +164,9 @@ def test_blockers_decisions_kpis_and_audit(demo: str, capsys: pytest.CaptureFixt
 
 
 async def _download(url: str, paths: list[str]) -> list[tuple[int, str, str]]:
-    engine = create_engine(url)
+    db = Database(url)
     app = build_web_app(
-        uow=make_uow_factory(engine),
+        uow=db.uow,
         clock=ManualClock(NOW),
         admin_token=ADMIN,
         dashboard_key=b"dashboard-key-for-tests",
@@ -186,7 +185,7 @@ async def _download(url: str, paths: list[str]) -> list[tuple[int, str, str]]:
                 )
             return answers
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def test_the_dashboard_downloads_are_the_same_files(
@@ -220,13 +219,13 @@ def test_cells_a_spreadsheet_would_run_are_text() -> None:
 
 
 async def _person_ids(url: str, *handles: str) -> list[int]:
-    engine = create_engine(url)
+    db = Database(url)
     try:
-        async with make_uow_factory(engine)() as uow:
+        async with db.uow() as uow:
             people = {p.handle: p.id for p in await uow.people.find()}
         return [people[h] for h in handles]
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def test_a_personal_link_downloads_only_for_an_admin(demo: str) -> None:

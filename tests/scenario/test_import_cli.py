@@ -23,8 +23,7 @@ from bot.model import (
     Role,
     Stakeholder,
 )
-from storage.engine import create_engine
-from storage.uow import make_uow_factory
+from storage.database import Database
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -55,9 +54,9 @@ class Stored:
 
 
 async def _state(url: str) -> Stored:
-    engine = create_engine(url)
+    db = Database(url)
     try:
-        async with make_uow_factory(engine)() as uow:
+        async with db.uow() as uow:
             return Stored(
                 organizations=await uow.organizations.find(order_by="id"),
                 people=await uow.people.find(order_by="id"),
@@ -68,7 +67,7 @@ async def _state(url: str) -> Stored:
                 audit=await uow.audit.count(),
             )
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def state(url: str) -> Stored:
@@ -221,14 +220,14 @@ def test_each_csv_kind_reports_every_bad_line(
 
 
 async def _second_organization(url: str) -> None:
-    engine = create_engine(url)
+    db = Database(url)
     try:
-        async with make_uow_factory(engine)() as uow:
+        async with db.uow() as uow:
             other = await uow.organizations.add(Organization(name="Other Trust"))
             await uow.people.add(Person(organization_id=other.id, handle="zoe", name="Zoe Kim"))
             await uow.commit()
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def test_the_organization_is_named_when_there_are_several_and_the_others_are_untouched(

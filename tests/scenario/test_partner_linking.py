@@ -54,15 +54,14 @@ CODE = re.compile(r"[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}")
 @pytest.fixture
 async def uow_factory(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
     """A migrated SQLite database, as the server runs on."""
-    from storage.engine import create_engine
+    from storage.database import Database
     from storage.migrate import upgrade
-    from storage.uow import make_uow_factory
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'partners.db'}"
     await upgrade(url)
-    engine = create_engine(url)
-    yield make_uow_factory(engine)
-    await engine.dispose()
+    db = Database(url)
+    yield db.uow
+    await db.close()
 
 
 @pytest.fixture

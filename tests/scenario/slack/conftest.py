@@ -162,12 +162,11 @@ async def serve_slack(core: Core, settings: SlackSettings) -> tuple[SlackRoute, 
 @pytest.fixture
 async def uow_factory(tmp_path: Path) -> AsyncIterator[Any]:
     """A migrated SQLite database in a temporary directory."""
-    from storage.engine import create_engine
+    from storage.database import Database
     from storage.migrate import upgrade
-    from storage.uow import make_uow_factory
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}"
     await upgrade(url)
-    engine = create_engine(url)
-    yield make_uow_factory(engine)
-    await engine.dispose()
+    db = Database(url)
+    yield db.uow
+    await db.close()

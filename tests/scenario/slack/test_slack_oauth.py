@@ -130,7 +130,7 @@ async def redirect(client: TestClient, *, code: str, state: str) -> ClientRespon
 
 
 async def rows(app: Application, table: str) -> list[dict[str, object]]:
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         result = await conn.execute(sqlalchemy.text(f"SELECT * FROM {table}"))
         return [dict(row) for row in result.mappings()]
 

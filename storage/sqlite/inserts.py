@@ -54,7 +54,7 @@ def _prepared(statement: Insert, keys: tuple[str, ...], dialect: Dialect) -> _Pr
 
 
 def insert_returning(
-    connection: Connection, statement: Insert, params: Mapping[str, Any]
+    statement: Insert, params: Mapping[str, Any], connection: Connection
 ) -> Result[Any]:
     """Run ``statement`` with ``params`` on ``connection``'s ``sqlite3`` connection; its
     RETURNING rows (none when ``ON CONFLICT DO NOTHING`` skipped the row)."""

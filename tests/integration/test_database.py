@@ -1,0 +1,137 @@
+"""``storage.database.Database`` on SQLite: no statement runs on the event loop, so a long query
+leaves every other request served; and ``close`` ends every thread it started."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.model import OutboxMessage, Platform
+from storage.database import Database
+from storage.engine import create_engine
+from storage.sqlite import SqliteConnections
+from tests.parents import add_parents
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+SLOW = "SELECT count(*) FROM filler a, filler b, filler c"
+"""Pure SQLite work, about half a second with 250 rows of filler (no Python runs in it)."""
+
+
+@pytest.fixture
+async def url(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[str]:
+    """A migrated database with a table to make slow queries of, and an outbox whose inserts
+    are slow."""
+    path = tmp_path / "slow.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE filler (x INTEGER)")
+            await connection.exec_driver_sql(
+                "INSERT INTO filler WITH RECURSIVE n(x) AS "
+                "(SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 250) SELECT x FROM n"
+            )
+            await connection.exec_driver_sql(
+                f"CREATE TRIGGER slow_outbox AFTER INSERT ON outbox BEGIN {SLOW}; END"
+            )
+    finally:
+        await engine.dispose()
+    yield url
+
+
+class Ticker:
+    """A timer that should fire every 5 ms: the longest gap between two firings tells how long
+    the loop was held."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+
+    async def run(self, until: asyncio.Task[object]) -> None:
+        last = time.perf_counter()
+        while not until.done():
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            self.longest = max(self.longest, now - last)
+            last = now
+
+
+async def timed(work: asyncio.Task[object], ticker: Ticker) -> float:
+    began = time.perf_counter()
+    await asyncio.gather(work, ticker.run(work))
+    return time.perf_counter() - began
+
+
+async def test_a_long_read_leaves_the_loop_free(url: str) -> None:
+    connections = SqliteConnections(Database(url).url)
+    try:
+        ticker = Ticker()
+        query = asyncio.create_task(connections.read(text(SLOW)))
+        took = await timed(query, ticker)
+        assert (await query).scalar_one() == 250**3
+    finally:
+        await connections.close()
+    assert took > 0.1  # long enough that running it on the loop would have shown
+    assert ticker.longest < took / 4
+
+
+async def test_a_long_write_leaves_the_loop_and_the_readers_free(url: str) -> None:
+    async with Database(url) as database:
+        await add_parents(database.uow)
+
+        async def slow_write() -> None:
+            async with database.uow() as uow:
+                await uow.outbox.add(
+                    OutboxMessage(
+                        organization_id=1,
+                        key="slow",
+                        platform=Platform.SLACK,
+                        workspace_id=1,
+                        address="D1",
+                        payload="{}",
+                        next_attempt_at=NOW,
+                        created_at=NOW,
+                    )
+                )
+                await uow.commit()
+
+        async def read_meanwhile() -> float:
+            await asyncio.sleep(0.05)  # the write has begun
+            began = time.perf_counter()
+            async with database.uow() as uow:
+                assert await uow.outbox.count() == 0  # committed data only
+            return time.perf_counter() - began
+
+        ticker = Ticker()
+        write = asyncio.create_task(slow_write())
+        read = asyncio.create_task(read_meanwhile())
+        took = await timed(write, ticker)
+        async with database.uow() as uow:
+            assert [m.key for m in await uow.outbox.find()] == ["slow"]
+    assert took > 0.1
+    assert ticker.longest < took / 4
+    assert await read < took / 4
+
+
+async def test_connections_get_the_pragmas_and_close_ends_their_threads(url: str) -> None:
+    before = {thread.name for thread in threading.enumerate()}
+    database = Database(url)
+    async with database.uow() as uow:
+        await uow.people.count()
+    connections = SqliteConnections(database.url)
+    pragmas = [
+        (await connections.read(text(f"PRAGMA {name}"))).scalar_one()
+        for name in ("journal_mode", "busy_timeout", "foreign_keys")
+    ]
+    assert pragmas == ["wal", 5000, 1]
+    assert {t.name for t in threading.enumerate()} - before >= {"sqlite-reader-0"}
+    await connections.close()
+    await database.close()
+    assert {t.name for t in threading.enumerate()} - before == set()
