@@ -144,6 +144,11 @@ class BoundUnitOfWork:
         self.inner = inner
         self.organization_id = organization_id
         self._owned: dict[str, _Owned] = {}
+        # The storage's unit of work answers this organization's reads from its copy of the
+        # organization's directory when told (storage.uow); the fakes need no telling.
+        tell = getattr(inner, "bind_organization", None)
+        if tell is not None:
+            tell(organization_id)
 
     def __getattr__(self, name: str) -> Any:
         """Wrap a repository on its first use (a request touches a few of them)."""

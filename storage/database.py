@@ -22,6 +22,7 @@ from sqlalchemy.sql import Executable
 from bot.ports import UnitOfWork
 from storage.directory import VERSIONS_SQL, Directory, DirectoryView, counters_read_by
 from storage.engine import create_engine, normalize_url
+from storage.repositories import Params
 from storage.sqlite import SqliteConnections
 from storage.uow import SqlUnitOfWork
 
@@ -53,11 +54,11 @@ class Database:
         sqlite = self._sqlite
         if sqlite is not None:
 
-            async def committed(statement: Executable) -> Result[Any]:
-                return await sqlite.read(statement)
+            async def committed(statement: Executable, params: Params) -> Result[Any]:
+                return await sqlite.read(statement, params)
 
-            async def counters() -> Mapping[str, int]:
-                return await sqlite.read_plain(VERSIONS_SQL)
+            async def counters(organization_id: int) -> Mapping[str, int]:
+                return await sqlite.read_plain(VERSIONS_SQL, (organization_id,))
 
             view = DirectoryView(self.directory, committed, counters)
             return SqlUnitOfWork(sqlite.transaction(), dialect="sqlite", view=view)

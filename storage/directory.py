@@ -1,24 +1,40 @@
-"""The directory tables, kept in memory by each process and served to its units of work.
+"""The directory tables, kept in memory by each process one organization at a time.
 
 Why: every command resolves who is calling, the project, its RACI matrix and stakeholders, the
 people it names and where each of them is reached (identities, project channels, workspaces).
 On the ack path of a slash command that was a dozen reads per request, more than the rest of
-the work together (``bench/slack_ack.py``). These tables change rarely — a person joins, a
-project gets a channel, a RACI letter moves — and are small (one organization's people and
-projects), so a process keeps a copy of them.
+the work together (``bench/slack_ack.py``). These rows change rarely — a person joins, a
+project gets a channel, a RACI letter moves — and one organization's share is small, so a
+process keeps a copy of each organization's share, loaded when first needed. Never a whole
+table: with a thousand organizations, a whole-table copy made every process reload every
+organization's identities each time a new user anywhere made first contact (issue #14).
 
-Freshness: a trigger bumps a counter per table in ``directory_versions`` on every write
-(migration 0002), whoever writes: another server process on the same PostgreSQL, the CLI, an
-administrator's SQL. A unit of work reads the counters once, at its first directory read (one
-statement), reloads the tables whose counter moved, and then answers every directory read of
-its life from that copy: it sees the directory as it was when it first looked, as a repeatable
-read would. A unit of work that writes a directory table reads the directory from the database
-from then on, so it sees its own writes; its commit moves the counters, and the next unit of
-work reloads.
+Freshness: a trigger bumps a counter per (table, organization) in ``directory_versions`` on
+every write (migration 0012), whoever writes: another server process on the same PostgreSQL,
+the CLI, an administrator's SQL. A unit of work reads an organization's counters once, at its
+first read from that organization's copy (one statement), reloads that organization's tables
+whose counter moved as it needs them, and answers every later read within that organization
+from that copy: it sees the organization's directory as it was when it first looked, as a
+repeatable read would. A write in one organization moves that organization's counters only, so
+nothing of another organization is ever reloaded for it. A child table (identities through
+their person, project channels, stakeholders and RACI through their project) is also reloaded
+when its parent's counter moves: a parent that changed organization takes its children along.
 
-Counters are read, and tables reloaded, on a connection that sees committed data only (on
-SQLite the batcher's reading connection, never the writer with a batch open), so the copy never
-holds a write that might yet be rolled back.
+Which copy answers: a unit of work bound to an organization (``bot.tenancy.bound`` tells it)
+reads that organization's copy and counters only. An unbound one (identify, the cadence jobs)
+answers from the copy of the organization its last directory read met, so a job working
+through one ask, then another, pays for a copy only when it moves to another organization. A
+read goes to a copy only when the copy holds every row it could select: ``organization_id``
+(an organization's ``id``) equal to that organization, every parent id (person, project) in
+that organization's copy of the parent, or a ``get`` whose row is in it. Anything else — a
+workspace by platform id, an identity by (workspace, user), a row of an organization not met
+yet — is an indexed read of the database.
+
+A unit of work that writes a directory table reads the directory from the database from then
+on, so it sees its own writes; its commit moves the counters, and the next unit of work
+reloads. Counters are read, and tables reloaded, on a connection that sees committed data only
+(on SQLite the batcher's reading connection, never the writer with a batch open), so a copy
+never holds a write that might yet be rolled back.
 """
 
 from __future__ import annotations
@@ -26,9 +42,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Executable, Table, select
+from sqlalchemy import BindParameter, Executable, bindparam, select
 from sqlalchemy.engine import Result
 
 from bot import model
@@ -38,60 +54,115 @@ from storage.tables import DIRECTORY_VERSIONS, TABLES
 
 __all__ = [
     "DIRECTORY",
+    "SCOPES",
     "VERSIONS_SQL",
     "Counters",
     "Directory",
     "DirectoryRepository",
     "DirectoryView",
+    "Scope",
     "counters_read_by",
 ]
 
 T = TypeVar("T")
 
-DIRECTORY: tuple[type[Any], ...] = (
-    model.Organization,
-    model.Workspace,
-    model.Person,
-    model.Identity,
-    model.Project,
-    model.ProjectChannel,
-    model.Stakeholder,
-    model.RaciEntry,
-    model.Delegation,
-)
-"""The entities kept in memory: read on every command, written rarely."""
 
-Read = Callable[[Executable], Awaitable[Result[Any]]]
+@dataclass(frozen=True)
+class Scope:
+    """How a directory table's rows belong to an organization."""
+
+    column: str
+    """The column naming the owner."""
+    parent: type[Any] | None = None
+    """The entity ``column`` points at, whose ``organization_id`` is the owner; None when
+    ``column`` is the organization itself."""
+
+
+SCOPES: dict[type[Any], Scope] = {
+    model.Organization: Scope("id"),
+    model.Workspace: Scope("organization_id"),
+    model.Person: Scope("organization_id"),
+    model.Identity: Scope("person_id", model.Person),
+    model.Project: Scope("organization_id"),
+    model.ProjectChannel: Scope("project_id", model.Project),
+    model.Stakeholder: Scope("project_id", model.Project),
+    model.RaciEntry: Scope("project_id", model.Project),
+    model.Delegation: Scope("organization_id"),
+}
+"""The entities kept in memory (read on every command, written rarely) and their owners: the
+same parents ``bot.tenancy.RULES`` filters through, and the triggers of migration 0012 count."""
+
+DIRECTORY: tuple[type[Any], ...] = tuple(SCOPES)
+
+Read = Callable[[Executable, Params], Awaitable[Result[Any]]]
 """Runs a statement on a connection that sees committed data only."""
 
-Counters = Callable[[], Awaitable[Mapping[str, int]]]
-"""Reads the committed ``directory_versions`` counters: table name → version."""
+Counters = Callable[[int], Awaitable[Mapping[str, int]]]
+"""Reads one organization's committed ``directory_versions`` counters: table name → version
+(a table written by nobody since migration 0012 has none: version 0)."""
 
-VERSIONS_SQL = "SELECT name, version FROM directory_versions"
+VERSIONS_SQL = "SELECT name, version FROM directory_versions WHERE organization_id = ?"
 """The counters' query as plain SQL, for a driver connection (see ``storage.uow``)."""
 
-_VERSIONS = select(DIRECTORY_VERSIONS.c.name, DIRECTORY_VERSIONS.c.version)
-
-_TABLES: tuple[tuple[type[Any], Table], ...] = tuple(
-    (entity, TABLES[entity]) for entity in DIRECTORY
+_VERSIONS = select(DIRECTORY_VERSIONS.c.name, DIRECTORY_VERSIONS.c.version).where(
+    DIRECTORY_VERSIONS.c.organization_id == bindparam("organization")
 )
 
 
 def counters_read_by(read: Read) -> Counters:
     """The counters through SQLAlchemy (PostgreSQL: the unit of work's own session)."""
 
-    async def counters() -> Mapping[str, int]:
-        return {row.name: row.version for row in await read(_VERSIONS)}
+    async def counters(organization_id: int) -> Mapping[str, int]:
+        rows = await read(_VERSIONS, {"organization": organization_id})
+        return {row.name: row.version for row in rows}
 
     return counters
 
 
+@dataclass(frozen=True)
+class _Source:
+    """How one entity's copy for an organization is loaded and when it is stale."""
+
+    entity: type[Any]
+    names: frozenset[str]
+    counters: tuple[str, ...]
+    """The counters its version is made of: its table's, then its parent's."""
+    load: Executable
+    """Its rows of the organization bound as ``organization``, in id order."""
+
+
+def _source(entity: type[Any]) -> _Source:
+    table, scope = TABLES[entity], SCOPES[entity]
+    organization: BindParameter[int] = bindparam("organization")
+    if scope.parent is None:
+        load = select(table).where(table.c[scope.column] == organization)
+        counters: tuple[str, ...] = (table.name,)
+    else:
+        parent = TABLES[scope.parent]
+        load = (
+            select(table)
+            .join(parent, parent.c.id == table.c[scope.column])
+            .where(parent.c.organization_id == organization)
+        )
+        counters = (table.name, parent.name)
+    return _Source(
+        entity=entity,
+        names=frozenset(f.name for f in fields(entity)),
+        counters=counters,
+        load=load.order_by(table.c.id),
+    )
+
+
+_SOURCES: dict[type[Any], _Source] = {entity: _source(entity) for entity in DIRECTORY}
+
+
 @dataclass(eq=False)
 class TableCopy(Generic[T]):
-    """One table's rows at one version, with the indexes ``find`` has needed so far."""
+    """One organization's rows of one table at one version, with the indexes ``find`` has
+    needed so far."""
 
     entity: type[T]
-    version: int
+    version: tuple[int, ...]
     rows: dict[int, T]
     names: frozenset[str]
     _indexes: dict[tuple[str, ...], dict[tuple[object, ...], list[T]]] = field(default_factory=dict)
@@ -166,75 +237,118 @@ def _hashable(value: object) -> bool:
 
 
 class Directory:
-    """One database's directory tables in memory (see the module docstring); owned by its
-    :class:`storage.database.Database`, shared by every unit of work on it."""
+    """One database's directory copies, per organization (see the module docstring); owned by
+    its :class:`storage.database.Database`, shared by every unit of work on it."""
 
     def __init__(self) -> None:
-        self._tables: dict[type[Any], TableCopy[Any]] = {}
-        self._last: tuple[Mapping[str, int], dict[type[Any], TableCopy[Any]]] | None = None
-        """The last counters read and the tables answered for them: nearly every unit of
-        work finds the counters unchanged."""
+        self._copies: dict[tuple[int, type[Any]], TableCopy[Any]] = {}
 
-    async def current(self, read: Read, counters: Counters) -> dict[type[Any], TableCopy[Any]]:
-        """The tables as committed now: the counters are read, the tables that moved are
-        reloaded (with ``read``). A table with no counter is left out, and its reads go to the
-        database."""
-        versions = await counters()
-        if self._last is not None and self._last[0] == versions:
-            return self._last[1]
-        tables = {}
-        for entity, table in _TABLES:
-            version = versions.get(table.name)
-            if version is None:
-                continue
-            held = self._tables.get(entity)
-            if held is None or held.version != version:
-                loaded = await self._load(read, entity, table, version)
-                # Another unit of work may have loaded a newer version meanwhile: keep that.
-                held = self._tables.get(entity)
-                if held is None or held.version < version:
-                    self._tables[entity] = held = loaded
-                elif held.version != version:
-                    held = loaded
-            tables[entity] = held
-        if all(tables[entity] is self._tables.get(entity) for entity in tables):
-            self._last = (versions, tables)
-        return tables
-
-    @staticmethod
-    async def _load(read: Read, entity: type[T], table: Table, version: int) -> TableCopy[T]:
-        result = await read(select(table).order_by(table.c.id))
+    async def table(
+        self, organization_id: int, entity: type[T], versions: Mapping[str, int], read: Read
+    ) -> TableCopy[T]:
+        """The organization's copy of ``entity`` at ``versions`` (its committed counters):
+        the one held, or loaded now with ``read`` when its counters moved."""
+        source = _SOURCES[entity]
+        version = tuple(versions.get(name, 0) for name in source.counters)
+        key = (organization_id, entity)
+        held = self._copies.get(key)
+        if held is not None and held.version == version:
+            return held
+        result = await read(source.load, {"organization": organization_id})
         rows = {row["id"]: entity(**row) for row in result.mappings()}
-        names = frozenset(f.name for f in fields(cast(Any, entity)))
-        return TableCopy(entity=entity, version=version, rows=cast(dict[int, T], rows), names=names)
+        loaded = TableCopy(entity=entity, version=version, rows=rows, names=source.names)
+        # Another unit of work may have loaded a newer version meanwhile: keep that.
+        held = self._copies.get(key)
+        if held is None or held.version < version:
+            self._copies[key] = loaded
+        return loaded
 
 
 class DirectoryView:
-    """One unit of work's look at the directory: taken at its first directory read, dropped
-    for good once it writes a directory table."""
+    """One unit of work's look at the directory: each organization's copy as the unit first
+    saw it, dropped for good once the unit writes a directory table."""
 
     def __init__(self, directory: Directory, read: Read, counters: Counters) -> None:
         self._directory = directory
         self._read = read
         self._counters = counters
-        self._tables: dict[type[Any], TableCopy[Any]] | None = None
-        self._wrote = False
+        self._bound: int | None = None
+        self._met: int | None = None
+        """The organization whose copy answers: the bound one, or the last one met."""
+        self._versions: dict[int, Mapping[str, int]] = {}
+        self._tables: dict[tuple[int, type[Any]], TableCopy[Any]] = {}
+        self._database = False
+        """Every read goes to the database from now on."""
 
-    async def table(self, entity: type[T]) -> TableCopy[T] | None:
-        """The copy to answer from, or None: read the database."""
-        if self._wrote:
-            return None
-        if self._tables is None:
-            self._tables = await self._directory.current(self._read, self._counters)
-        return self._tables.get(entity)
+    def bind(self, organization_id: int) -> None:
+        """From now on the unit works in this organization only (``bot.tenancy.bound``); a
+        unit bound to two reads the database."""
+        if self._bound not in (None, organization_id):
+            self._database = True
+        self._bound = self._met = organization_id
 
     def wrote(self) -> None:
-        self._wrote = True
+        self._database = True
+
+    def met(self, row: object) -> None:
+        """A directory row read from the database: an unbound unit answers what follows from
+        the copy of that row's organization."""
+        if self._bound is None:
+            scope = SCOPES[type(row)]
+            if scope.parent is None:
+                self._met = getattr(row, scope.column)
+
+    async def get(self, entity: type[T], id: int) -> T | None:
+        """Row ``id`` from the copy, or None: it is not there, read the database."""
+        if self._database or self._met is None:
+            return None
+        return (await self._held(self._met, entity)).get(id)
+
+    async def holding(self, entity: type[T], where: Mapping[str, object]) -> TableCopy[T] | None:
+        """The copy that holds every row ``where`` can select, or None: read the database."""
+        if self._database:
+            return None
+        scope = SCOPES[entity]
+        value = where.get(scope.column)
+        if scope.parent is None:
+            if type(value) is not int or self._bound not in (None, value):
+                return None
+            self._met = value
+            return await self._held(value, entity)
+        ids = _ids(value)
+        if not ids or self._met is None:
+            return None
+        parents = await self._held(self._met, scope.parent)
+        if not ids <= parents.rows.keys():
+            return None
+        return await self._held(self._met, entity)
+
+    async def _held(self, organization_id: int, entity: type[T]) -> TableCopy[T]:
+        key = (organization_id, entity)
+        table = self._tables.get(key)
+        if table is None:
+            versions = self._versions.get(organization_id)
+            if versions is None:
+                versions = await self._counters(organization_id)
+                self._versions[organization_id] = versions
+            table = await self._directory.table(organization_id, entity, versions, self._read)
+            self._tables[key] = table
+        return table
+
+
+def _ids(value: object) -> set[int] | None:
+    """The parent ids a criterion names (one, or IN), or None when it is anything else."""
+    if type(value) is int:
+        return {value}
+    if isinstance(value, list | tuple | set | frozenset) and all(type(v) is int for v in value):
+        return set(value)
+    return None
 
 
 class DirectoryRepository(SqlRepository[T]):
-    """A directory entity's repository: reads from the unit of work's view when it has one,
-    writes to the database (and from then on the unit reads the database)."""
+    """A directory entity's repository: reads from the unit of work's view where a copy holds
+    the answer, else from the database; writes to the database (and from then on the unit
+    reads the database)."""
 
     def __init__(self, session: Statements, entity: type[T], view: DirectoryView) -> None:
         super().__init__(session, entity)
@@ -257,17 +371,24 @@ class DirectoryRepository(SqlRepository[T]):
         return await super()._update_if(id, values, expected)
 
     async def get(self, id: int) -> T | None:
-        table = await self._view.table(self._entity)
-        return await super().get(id) if table is None else table.get(id)
+        row = await self._view.get(self._entity, id)
+        if row is None:
+            row = await super().get(id)
+            if row is not None:
+                self._view.met(row)
+        return row
 
     async def find(
         self, *, order_by: str | None = None, limit: int | None = None, **where: object
     ) -> list[T]:
-        table = await self._view.table(self._entity)
-        if table is None:
-            return await super().find(order_by=order_by, limit=limit, **where)
-        return table.find(order_by, limit, where)
+        table = await self._view.holding(self._entity, where)
+        if table is not None:
+            return table.find(order_by, limit, where)
+        found = await super().find(order_by=order_by, limit=limit, **where)
+        if found:
+            self._view.met(found[0])
+        return found
 
     async def count(self, **where: object) -> int:
-        table = await self._view.table(self._entity)
+        table = await self._view.holding(self._entity, where)
         return await super().count(**where) if table is None else table.count(where)

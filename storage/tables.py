@@ -403,11 +403,12 @@ OUTBOX = entity_table(
 DIRECTORY_VERSIONS = Table(
     "directory_versions",
     METADATA,
+    Column("organization_id", Integer, primary_key=True),
     Column("name", Text, primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
-"""One counter per directory table, bumped by a trigger on each write (migration 0002; read by
-storage/directory.py)."""
+"""One counter per directory table and organization, bumped by a trigger on each write
+(migration 0012; read by storage/directory.py)."""
 
 INBOUND_DELIVERIES = Table(
     "inbound_deliveries",

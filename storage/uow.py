@@ -3,8 +3,8 @@
 What the transaction is depends on the backend (see :class:`storage.database.Database`, which
 builds every unit of work): an ``AsyncSession`` on PostgreSQL, a
 :class:`storage.sqlite.batching.BatchedTransaction` on SQLite. On both, the directory entities
-(people, projects, RACI…) are read from the database's copy of them until the unit writes one
-(see :mod:`storage.directory`).
+(people, projects, RACI…) are read from the database's copy of their organization's rows until
+the unit writes one (see :mod:`storage.directory`).
 """
 
 from __future__ import annotations
@@ -117,6 +117,11 @@ class SqlUnitOfWork:
             raise AttributeError(name)
         setattr(self, name, repository)
         return repository
+
+    def bind_organization(self, organization_id: int) -> None:
+        """Told by ``bot.tenancy.bound``: every read from now on is within this organization,
+        so the directory answers from its copy and reads its counters only."""
+        self._view.bind(organization_id)
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,5 +1,7 @@
-"""The in-memory directory (storage.directory): reads come from memory, yet every committed
-write — by this process, another process, or plain SQL — is seen by the next unit of work."""
+"""The in-memory directory (storage.directory): a unit of work bound to an organization reads its
+directory from that organization's copy, yet every committed write — by this process, another
+process, or plain SQL — is seen by the next unit of work; a write in one organization reloads
+nothing of another's; lookups made before any organization is known read the database."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Connection, Engine, event, text
 
-from bot.model import Organization, Person
+from bot.model import Identity, Organization, Person, Platform, Project, Workspace
+from bot.ports import UnitOfWorkFactory
+from bot.tenancy import bound_factory
 from storage.database import Database
 
 
@@ -35,20 +39,30 @@ def statements() -> Iterator[list[str]]:
     event.remove(Engine, "before_cursor_execute", record)
 
 
-async def _org_with(database: Database, *handles: str) -> int:
+async def _org_with(database: Database, *handles: str, name: str = "Northfield") -> int:
     async with database.uow() as uow:
-        org = await uow.organizations.add(Organization(name="Northfield"))
+        org = await uow.organizations.add(Organization(name=name))
         for handle in handles:
             await uow.people.add(Person(organization_id=org.id, handle=handle, name=handle))
         await uow.commit()
     return org.id
 
 
+def _in(database: Database, org: int) -> UnitOfWorkFactory:
+    """Units of work bound to ``org``, as every request's is (bot.tenancy)."""
+    return bound_factory(database.uow, org)
+
+
+def _loads(statements: list[str]) -> list[str]:
+    """The statements that were not the counters' read."""
+    return [s for s in statements if "directory_versions" not in s]
+
+
 async def test_directory_reads_cost_one_statement_per_unit_of_work(
     sql_database: Database, statements: list[str]
 ) -> None:
     org = await _org_with(sql_database, "ana", "dana")
-    factory = sql_database.uow
+    factory = _in(sql_database, org)
     async with factory() as uow:
         await uow.people.first(handle="ana")  # the first look loads the copy
     statements.clear()
@@ -60,7 +74,7 @@ async def test_directory_reads_cost_one_statement_per_unit_of_work(
         assert await uow.people.get(ana.id) == ana
         assert [p.handle for p in everyone] == ["dana", "ana"]
         assert await uow.people.count(handle__ne="ana") == 1
-    assert [s for s in statements if "directory_versions" not in s] == []
+    assert _loads(statements) == []
     assert len(statements) == 1
 
 
@@ -68,7 +82,7 @@ async def test_a_commit_is_seen_by_the_next_unit_of_work_not_by_an_open_one(
     sql_database: Database,
 ) -> None:
     org = await _org_with(sql_database, "ana")
-    factory = sql_database.uow
+    factory = _in(sql_database, org)
     async with factory() as reader:
         assert await reader.people.count() == 1
         async with factory() as writer:
@@ -83,12 +97,12 @@ async def test_a_commit_is_seen_by_the_next_unit_of_work_not_by_an_open_one(
 
 async def test_another_process_and_plain_sql_are_seen(sql_database: Database) -> None:
     org = await _org_with(sql_database, "ana")
-    factory = sql_database.uow
+    factory = _in(sql_database, org)
     async with factory() as uow:
         assert await uow.people.count() == 1
     other = Database(sql_database.url)  # a second server process, or the CLI
     try:
-        async with other.uow() as uow:
+        async with _in(other, org)() as uow:
             ana = await uow.people.first(handle="ana")
             assert ana is not None
             ana.name = "Ana Gomez"
@@ -112,8 +126,8 @@ async def test_another_process_and_plain_sql_are_seen(sql_database: Database) ->
 
 
 async def test_rows_handed_out_are_copies(sql_database: Database) -> None:
-    await _org_with(sql_database, "ana")
-    factory = sql_database.uow
+    org = await _org_with(sql_database, "ana")
+    factory = _in(sql_database, org)
     async with factory() as uow:
         ana = await uow.people.first(handle="ana")
         assert ana is not None
@@ -125,7 +139,7 @@ async def test_rows_handed_out_are_copies(sql_database: Database) -> None:
 
 async def test_a_rolled_back_write_never_reaches_the_copy(sql_database: Database) -> None:
     org = await _org_with(sql_database, "ana")
-    factory = sql_database.uow
+    factory = _in(sql_database, org)
     async with factory() as uow:
         await uow.people.add(Person(organization_id=org, handle="ghost", name="Ghost"))
     async with factory() as uow:
@@ -136,7 +150,7 @@ async def test_finding_by_a_list_of_ids_keeps_id_order_and_the_other_criteria(
     sql_database: Database,
 ) -> None:
     org = await _org_with(sql_database, "ana", "ben", "dana")
-    factory = sql_database.uow
+    factory = _in(sql_database, org)
     async with factory() as uow:
         people = {p.handle: p.id for p in await uow.people.find(organization_id=org)}
         ana, dana = people["ana"], people["dana"]
@@ -146,3 +160,94 @@ async def test_finding_by_a_list_of_ids_keeps_id_order_and_the_other_criteria(
         ]
         assert await uow.people.count(id=(ana,)) == 1
         assert await uow.people.find(id=[]) == []
+
+
+async def test_a_write_in_one_organization_reloads_nothing_of_another(
+    sql_database: Database, statements: list[str]
+) -> None:
+    north = await _org_with(sql_database, "ana", "dana")
+    south = await _org_with(sql_database, "sam", name="Southfield")
+    for org in (north, south):  # both copies loaded
+        async with _in(sql_database, org)() as uow:
+            assert await uow.people.find()
+            assert await uow.organizations.get(org) is not None
+    async with sql_database.uow() as uow:  # a new user's first contact in South
+        await uow.people.add(Person(organization_id=south, handle="new", name="New"))
+        await uow.commit()
+    statements.clear()
+    async with _in(sql_database, north)() as uow:
+        assert [p.handle for p in await uow.people.find(order_by="handle")] == ["ana", "dana"]
+        assert (await uow.organizations.get(north)) is not None
+    assert _loads(statements) == []  # North: its counters read, nothing reloaded
+    assert len(statements) == 1
+    async with _in(sql_database, south)() as uow:
+        assert [p.handle for p in await uow.people.find(order_by="handle")] == ["new", "sam"]
+    assert len(_loads(statements)) == 1  # South: its people, and only its people
+
+
+async def test_a_child_row_written_by_plain_sql_is_seen_in_its_organization_only(
+    sql_database: Database,
+) -> None:
+    north = await _org_with(sql_database, "ana")
+    south = await _org_with(sql_database, "sam", name="Southfield")
+    async with sql_database.uow() as uow:
+        project = await uow.projects.add(Project(organization_id=north, key="APP", name="App"))
+        space = await uow.workspaces.add(
+            Workspace(organization_id=north, platform=Platform.SLACK, external_id="T1")
+        )
+        await uow.commit()
+    for org in (north, south):
+        async with _in(sql_database, org)() as uow:
+            assert await uow.channels.find(project_id=project.id) == []
+    async with sql_database.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO project_channels (project_id, workspace_id, channel_id) "
+                f"VALUES ({project.id}, {space.id}, 'C1')"
+            )
+        )
+    async with _in(sql_database, north)() as uow:
+        found = await uow.channels.find(project_id=project.id)
+        assert [c.channel_id for c in found] == ["C1"]
+    async with _in(sql_database, south)() as uow:  # another organization's project: nothing
+        assert await uow.channels.find(project_id=project.id) == []
+
+
+async def test_lookups_before_any_organization_is_known_read_the_database(
+    sql_database: Database, statements: list[str]
+) -> None:
+    org = await _org_with(sql_database, "ana")
+    async with sql_database.uow() as uow:
+        space = await uow.workspaces.add(
+            Workspace(organization_id=org, platform=Platform.SLACK, external_id="T1")
+        )
+        ana = await uow.people.first(organization_id=org, handle="ana")
+        assert ana is not None
+        await uow.identities.add(
+            Identity(person_id=ana.id, platform=Platform.SLACK, workspace_id=space.id, user_id="U1")
+        )
+        await uow.commit()
+    statements.clear()
+    async with sql_database.uow() as uow:  # identify: workspace, then identity
+        found = await uow.workspaces.first(platform=Platform.SLACK, external_id="T1")
+        assert found is not None
+        identity = await uow.identities.first(workspace_id=found.id, user_id="U1")
+        assert identity is not None and identity.person_id == ana.id
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 2  # two indexed reads: no counters, no organization's copy loaded
+    assert all("WHERE" in s.upper() for s in reads)
+    assert not any("directory_versions" in s for s in reads)
+
+
+async def test_an_unbound_unit_answers_from_the_organization_it_met(
+    sql_database: Database, statements: list[str]
+) -> None:
+    org = await _org_with(sql_database, "ana", "dana")
+    async with _in(sql_database, org)() as uow:  # the organization's copy is loaded
+        ana, dana = await uow.people.find(order_by="handle")
+    statements.clear()
+    async with sql_database.uow() as uow:  # a cadence job, working through an ask
+        assert await uow.people.get(ana.id) == ana  # from the database: it meets the org
+        assert await uow.people.get(dana.id) == dana
+        assert await uow.identities.find(person_id=dana.id) == []
+    assert len(_loads(statements)) == 2  # the first read; then dana's org's identities
