@@ -540,6 +540,7 @@ class Core:
             workspace_id=workspace_id,
             user_id=inbound.user_id,
             conversation_ref=inbound.conversation,
+            address=inbound.conversation_address,
         ):
             turn.wrote = True
         if (

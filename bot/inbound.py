@@ -10,8 +10,8 @@ known user's request costs one unit of work and no platform call, and a new user
 
 Mentions are written in the neutral form ``<@USERID>`` (the platform's own user id): the core
 identifies each mentioned user with the caller and writes them as the grammar's ``@handle``.
-Conversation references are opaque to the core: the adapter says what to store, the core stores
-it where the adapter says.
+Conversation references are opaque to the core: the adapter says what to store and the address
+a DM there goes to, the core stores both where the adapter says.
 """
 
 from __future__ import annotations
@@ -147,8 +147,12 @@ class Inbound:
     channel_id: str | None = None
     """Where the request was made: ``#PROJECT`` may be omitted in a project's home channel."""
     conversation: str | None = None
-    """Where to DM the caller from now on, to store on their identity (a Slack IM channel id,
-    a Teams personal conversation reference): stored only when it differs."""
+    """How to DM the caller from now on, to store on their identity (a Slack IM channel id,
+    a Teams personal conversation reference): stored, with ``conversation_address``, only when
+    either differs."""
+    conversation_address: str = ""
+    """Where that DM goes, as outbox rows name it (Slack: the IM channel id again; Teams: the
+    personal conversation's id), said by the adapter that knows the reference's format."""
     channel_reference: str | None = None
     """How to post proactively into ``channel_id`` (a Teams channel's conversation reference),
     to store on the project channels linked to it: stored only when it differs."""

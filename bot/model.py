@@ -177,7 +177,12 @@ class Identity:
     platform: Platform
     user_id: str
     conversation_ref: str | None = None
-    """Where a DM goes: a Slack DM channel id or a serialized Teams conversation reference."""
+    """How to DM this identity, as the platform's adapter needs it: a Slack DM channel id or a
+    serialized Teams conversation reference (opaque to the core)."""
+    address: str = ""
+    """Where a DM to this identity goes, as outbox rows name it: the Slack IM channel id (the
+    reference itself), the Teams personal conversation's id. Stored beside the reference by the
+    adapter's say, so the core never parses a reference. "" until a conversation is known."""
     unreachable: bool = False
     reported_timezone: str = ""
     """The zone the platform last reported for this identity (Teams' ``localTimezone``): the

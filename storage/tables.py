@@ -212,6 +212,7 @@ IDENTITIES = entity_table(
     UniqueConstraint("workspace_id", "user_id"),
     person_id=ForeignKey("people.id"),
     workspace_id=ForeignKey("workspaces.id"),
+    address=_blank(),
     reported_timezone=_blank(),
 )
 

@@ -805,7 +805,9 @@ def _inbound(
         user_id=user_id,
         request=request,
         channel_id=channel,
+        # A Slack DM channel is both how and where a DM goes.
         conversation=conversation,
+        conversation_address=conversation or "",
         delivery=delivery(body),
     )
 

@@ -235,19 +235,17 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         message = activity.type == ActivityTypes.message
         channel = inbound.channel_id(raw)
         changing = isinstance(request, Text | Click | Submit)
+        # A personal chat's reference (from a message or an install; a card's invoke adds
+        # nothing): the only way a Teams bot can DM later, at the chat's id.
+        remembered = personal and activity.type != ActivityTypes.invoke
         asked = Inbound(
             platform=Platform.TEAMS,
             workspace=tenant,
             user_id=user_id,
             request=request,
             channel_id=channel,
-            # A personal chat's reference (from a message or an install; a card's invoke
-            # adds nothing): the only way a Teams bot can DM later.
-            conversation=(
-                reference_json(activity)
-                if personal and activity.type != ActivityTypes.invoke
-                else None
-            ),
+            conversation=reference_json(activity) if remembered else None,
+            conversation_address=inbound.conversation_id(raw) if remembered else "",
             # A channel's: how its project's posts go there proactively.
             channel_reference=(
                 reference_json(activity, channel_id=channel)

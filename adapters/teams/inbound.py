@@ -95,6 +95,12 @@ def is_personal(activity: Mapping[str, Any]) -> bool:
     return conversation_type(activity) == PERSONAL
 
 
+def conversation_id(activity: Mapping[str, Any]) -> str:
+    """The id of the conversation the activity came in (a personal chat's is where its DMs
+    go); "" when it has none."""
+    return str((activity.get("conversation") or {}).get("id") or "")
+
+
 def channel_id(activity: Mapping[str, Any]) -> str | None:
     """The Teams channel a message was posted in (``19:…@thread.tacv2``): what a project's home
     channel is keyed by and where its posts go. None outside channels."""

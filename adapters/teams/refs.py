@@ -75,9 +75,8 @@ async def _personal(work: UnitOfWork, outbox: OutboxMessage) -> dict[str, Any] |
         person_id=outbox.person_id, workspace_id=outbox.workspace_id, platform=Platform.TEAMS
     )
     for identity in identities:
-        stored = _parsed(identity)
-        if stored and (stored.get("conversation") or {}).get("id") == outbox.address:
-            return stored
+        if identity.address == outbox.address:
+            return _parsed(identity)
     return None
 
 

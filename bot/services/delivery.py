@@ -15,7 +15,6 @@ identity other than the broken one where there is one.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
@@ -46,19 +45,13 @@ def outbox_key(message_key: str, workspace_id: int, address: str) -> str:
 
 def dm_address(identity: Identity) -> str | None:
     """Where a DM to this identity goes: the Slack IM channel (or the user id, which the sender
-    opens an IM with), the Teams personal conversation id (needs a stored reference: Teams bots
-    cannot start a chat before the app is installed for the user), the console handle."""
+    opens an IM with), the Teams personal conversation id (none until the adapter stored one:
+    Teams bots cannot start a chat before the app is installed for the user), the console
+    handle."""
     if identity.platform is Platform.TEAMS:
-        if not identity.conversation_ref:
-            return None
-        try:
-            conversation = json.loads(identity.conversation_ref).get("conversation") or {}
-        except (ValueError, AttributeError):
-            return None
-        conversation_id = conversation.get("id")
-        return str(conversation_id) if conversation_id else None
-    if identity.platform is Platform.SLACK and identity.conversation_ref:
-        return identity.conversation_ref
+        return identity.address or None
+    if identity.platform is Platform.SLACK:
+        return identity.address or identity.conversation_ref or identity.user_id
     return identity.user_id
 
 

@@ -315,16 +315,19 @@ async def unique_handle(uow: UnitOfWork, *, organization_id: int, wanted: str) -
 
 
 async def remember_conversation(
-    uow: UnitOfWork, *, workspace_id: int, user_id: str, conversation_ref: str
+    uow: UnitOfWork, *, workspace_id: int, user_id: str, conversation_ref: str, address: str
 ) -> bool:
-    """Store where to DM this user (reachable again, if delivery had given up on them); whether
-    anything changed (nothing does for a user with no identity yet)."""
+    """Store how and where to DM this user (reachable again, if delivery had given up on them);
+    whether anything changed (nothing does for a user with no identity yet)."""
     identity = await uow.identities.first(workspace_id=workspace_id, user_id=user_id)
     if identity is None or (
-        identity.conversation_ref == conversation_ref and not identity.unreachable
+        identity.conversation_ref == conversation_ref
+        and identity.address == address
+        and not identity.unreachable
     ):
         return False
     identity.conversation_ref = conversation_ref
+    identity.address = address
     identity.unreachable = False
     await uow.identities.save(identity)
     return True

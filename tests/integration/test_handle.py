@@ -26,6 +26,7 @@ from bot.inbound import (
 )
 from bot.model import Platform
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+from bot.services.delivery import dm_address
 
 TEAM = "T0HANDLE"
 ANA = Profile(name="Ana Silva", email="ana@northfield.example", handle="ana")
@@ -142,6 +143,30 @@ async def test_the_dm_channel_is_remembered_when_it_changes(core: Core, counted:
     async with counted.inner() as uow:
         (identity,) = await uow.identities.find(platform=Platform.SLACK)
     assert identity.conversation_ref == "D0ANA2"
+
+
+async def test_the_address_is_stored_with_the_reference_when_either_changes(
+    core: Core, counted: Counted
+) -> None:
+    async def stored(conversation: str, address: str) -> tuple[str | None, str]:
+        await core.handle(
+            inbound(
+                "U0ANA",
+                Text(text="help"),
+                profiles={"U0ANA": ANA},
+                conversation=conversation,
+                conversation_address=address,
+            )
+        )
+        async with counted.inner() as uow:
+            (identity,) = await uow.identities.find(platform=Platform.SLACK)
+        assert dm_address(identity) == address  # where the outbox will send a DM
+        return identity.conversation_ref, identity.address
+
+    # The reference is opaque: the core keeps the address the adapter says, not one of its own.
+    assert await stored("reference-1", "a:ana") == ("reference-1", "a:ana")
+    assert await stored("reference-2", "a:ana") == ("reference-2", "a:ana")
+    assert await stored("reference-2", "a:ana2") == ("reference-2", "a:ana2")
 
 
 async def test_a_workspace_linked_to_no_organization_is_refused(core: Core) -> None:

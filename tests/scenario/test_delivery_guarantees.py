@@ -272,6 +272,7 @@ async def test_a_decider_with_no_reachable_identity_is_reported_to_requester_and
         identity = await uow.identities.first(person_id=nora.id)
         assert identity is not None
         identity.conversation_ref = json.dumps({"conversation": {"id": "a:nora"}})
+        identity.address = "a:nora"
         await uow.identities.save(identity)
         done = await requeue(uow, organization_id=world.org.id, ids=None, now=world.clock.now())
         await uow.commit()

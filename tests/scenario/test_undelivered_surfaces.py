@@ -127,5 +127,6 @@ async def _open_chat(db: Path, *, user_id: str, conversation: str) -> None:
         identity = await uow.identities.first(user_id=user_id)
         assert identity is not None
         identity.conversation_ref = json.dumps({"conversation": {"id": conversation}})
+        identity.address = conversation
         await uow.identities.save(identity)
         await uow.commit()

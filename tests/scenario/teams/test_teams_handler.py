@@ -146,6 +146,9 @@ async def test_personal_message_runs_the_command_and_remembers_the_chat(
     reference = json.loads(remembered)
     assert reference["conversation"]["id"].startswith("a:1Xk3")
     assert reference["serviceUrl"] == connector.url and "activityId" not in reference
+    # and where a DM goes, so the core never reads the reference
+    addresses = {i.conversation_address for i in core.handled if i.conversation == remembered}
+    assert addresses == {reference["conversation"]["id"]}
     (reply,) = connector.activities()
     assert reply.kind == "reply" and reply.body["text"] == "ran: help"
 
@@ -163,6 +166,7 @@ async def test_channel_mention_strips_the_bot_and_turns_people_into_handles(
     assert caller.channel_id == CHANNEL
     assert BEN_AAD in core.known  # Ben became a person through his AAD id
     assert not core.remembered()  # a channel is not a DM
+    assert not any(i.conversation_address for i in core.handled)
     ran = core.handled[-1]  # but how to post there proactively is kept
     assert ran.channel_id == CHANNEL and ran.channel_reference is not None
     assert json.loads(ran.channel_reference)["conversation"]["id"].startswith(CHANNEL)
@@ -178,6 +182,8 @@ async def test_install_remembers_the_personal_conversation(
     installed = core.handled[-1]
     assert isinstance(installed.request, Hello)  # nothing to run, but Ben's chat is remembered
     assert installed.user_id == BEN_AAD and installed.conversation
+    address = json.loads(installed.conversation)["conversation"]["id"]
+    assert address and installed.conversation_address == address
     assert not connector.activities()
 
 
