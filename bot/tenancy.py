@@ -21,13 +21,15 @@ and writes that organization's rows only:
   as sent); ``claim_due`` is refused, because claiming due messages is the drain's job, across
   organizations.
 
-Where it is used: ``Core`` opens every request's unit of work bound to the caller's
-organization (``Core._run``, ``form``, ``inbox``), and the dashboard, ``/api/v1/…`` and the CLI
-exports open theirs bound to the link's or the named organization. Handlers and services do not
-repeat the check. What keeps the plain factory, on purpose, because it works across
-organizations by nature: ``Core.identify`` / ``link_workspace`` / ``remember_*`` (they look a
-workspace up by its platform id, before any organization is known), ``anchor_thread`` (called
-by the senders), ``caller_for_handle`` (the console's and the CLI's way in), the cadence jobs
+Where it is used: ``Core.handle`` binds every request's unit of work to the caller's
+organization once it has identified them (and the console's ``inbox``), and the dashboard,
+``/api/v1/…`` and the CLI exports open theirs bound to the link's or the named organization.
+Handlers and services do not repeat the check. What stays unbound, on purpose, because it works
+across organizations by nature: the first part of ``Core.handle`` (identifying the caller and
+the people mentioned, storing what the adapter asked to remember: a workspace is looked up by
+its platform id before any organization is known), ``configured_workspace`` /
+``install_workspace`` (``bot.services.people.link_workspace``), ``anchor_thread`` (called by
+the senders), ``caller_for_handle`` (the console's and the CLI's way in), the cadence jobs
 (``tick``, ``announce``, ``drain``: what is due, in every organization), the demo seed and
 health checks.
 """
