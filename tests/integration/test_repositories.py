@@ -421,32 +421,43 @@ async def test_claim_due_leaves_platforms_this_process_cannot_send_to(
 @pytest.mark.usefixtures("parents")
 async def test_concurrent_claims_never_share_a_message(uow_factory: UnitOfWorkFactory) -> None:
     """Two units claim at once (separate tasks, as two drains do): each row goes to one of them;
-    what the one that rolls back had claimed is due again, what the other sent is not."""
+    what the one that rolls back had claimed is due again, what the other sent is not.
+
+    The second claims as soon as the first's claim returned, while the first is still saving
+    and committing (on PostgreSQL its rows are locked then, so the second skips them; SQLite's
+    one writer makes it wait for the first's commit): which one claims first is fixed, so the
+    test does not depend on how the two tasks happen to be scheduled."""
     async with uow_factory() as uow:
         for n in range(6):
             await uow.outbox.enqueue(message(f"m{n}", due=NOW - timedelta(minutes=n)))
         await uow.commit()
-    claims: list[list[str]] = []
+    claims: dict[str, list[str]] = {}
+    first_claimed = asyncio.Event()
 
-    async def claim(keep: bool) -> None:
+    async def keep() -> None:
         async with uow_factory() as uow:
             rows = await uow.outbox.claim_due(now=NOW, limit=4, platforms=ALL, lease_until=LEASE)
-            claims.append([m.key for m in rows])
-            if keep:
-                for item in rows:
-                    item.state = OutboxState.SENT
-                    await uow.outbox.save(item)
-                await uow.commit()
-            else:
-                await uow.rollback()
+            claims["kept"] = [m.key for m in rows]
+            first_claimed.set()
+            for item in rows:
+                item.state = OutboxState.SENT
+                await uow.outbox.save(item)
+            await uow.commit()
 
-    await asyncio.gather(claim(True), claim(False))
-    first, second = claims
-    assert sorted(first + second) == [f"m{n}" for n in range(6)]
-    assert len(first) == 4
+    async def roll_back() -> None:
+        await first_claimed.wait()
+        async with uow_factory() as uow:
+            rows = await uow.outbox.claim_due(now=NOW, limit=4, platforms=ALL, lease_until=LEASE)
+            claims["rolled back"] = [m.key for m in rows]
+            await uow.rollback()
+
+    await asyncio.gather(keep(), roll_back())
+    kept, rolled_back = claims["kept"], claims["rolled back"]
+    assert sorted(kept + rolled_back) == [f"m{n}" for n in range(6)]
+    assert len(kept) == 4
     async with uow_factory() as three:
         left = await three.outbox.claim_due(now=NOW, limit=4, platforms=ALL, lease_until=LEASE)
-        assert sorted(m.key for m in left) == sorted(second)
+        assert sorted(m.key for m in left) == sorted(rolled_back)
 
 
 @pytest.mark.parametrize(
