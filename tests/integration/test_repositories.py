@@ -424,9 +424,10 @@ async def test_concurrent_claims_never_share_a_message(uow_factory: UnitOfWorkFa
     what the one that rolls back had claimed is due again, what the other sent is not.
 
     The second claims as soon as the first's claim returned, while the first is still saving
-    and committing (on PostgreSQL its rows are locked then, so the second skips them; SQLite's
-    one writer makes it wait for the first's commit): which one claims first is fixed, so the
-    test does not depend on how the two tasks happen to be scheduled."""
+    and committing (on PostgreSQL its rows are locked then and passed over by the second; on
+    SQLite the one writer makes the second wait for the first's commit): which one claims first
+    is fixed, so the test does not depend on how the two tasks happen to be scheduled. It runs
+    on every backend."""
     async with uow_factory() as uow:
         for n in range(6):
             await uow.outbox.enqueue(message(f"m{n}", due=NOW - timedelta(minutes=n)))
