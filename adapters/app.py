@@ -14,7 +14,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -64,9 +64,15 @@ class Application:
     """Built, not started: :func:`serve` starts it (tests and one-shot commands do not)."""
     platforms: dict[str, str] = field(default_factory=dict)
     """Platform name → "on" or why it is off, for the startup line."""
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """What the platforms hold open (the Slack sender's HTTP session), closed before the
+    database."""
 
     async def close(self) -> None:
-        """Close the database (the scheduler is stopped by :func:`serve`)."""
+        """Close the platforms' connections, then the database (the scheduler is stopped by
+        :func:`serve`)."""
+        for close in self.closers:
+            await close()
         await self.database.close()
 
 
@@ -116,6 +122,7 @@ class _Platform:
     mount: Mount
     sender: Sender
     state: str = "on"
+    close: Callable[[], Awaitable[None]] | None = None
 
 
 def _slack(settings: Settings, core: Core, database: Database, metrics: Metrics) -> _Platform | str:
@@ -135,13 +142,14 @@ def _slack(settings: Settings, core: Core, database: Database, metrics: Metrics)
     )
     if bolt is None:
         return "the Slack adapter refused the configuration (see above)"
+    sender = SlackSender(bolt)
     app_token = settings.slack_env().get("SLACK_APP_TOKEN")
     if app_token:
         from adapters.slack.socket_mode import mount_socket_mode
 
         mount = partial(mount_socket_mode, bolt=bolt, app_token=app_token)
-        return _Platform(mount=mount, sender=SlackSender(bolt), state="on (Socket Mode)")
-    return _Platform(mount=partial(mount_slack, bolt=bolt), sender=SlackSender(bolt))
+        return _Platform(mount=mount, sender=sender, state="on (Socket Mode)", close=sender.close)
+    return _Platform(mount=partial(mount_slack, bolt=bolt), sender=sender, close=sender.close)
 
 
 def _teams(settings: Settings, core: Core, uow: UnitOfWorkFactory, clock: Clock) -> _Platform | str:
@@ -196,6 +204,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
     mounts: dict[str, Mount] = {}
     senders: dict[Platform, Sender] = {}
     platforms: dict[str, str] = {}
+    closers: list[Callable[[], Awaitable[None]]] = []
     for platform, built in (
         (Platform.SLACK, _slack(settings, core, database, metrics)),
         (Platform.TEAMS, _teams(settings, core, uow, clock)),
@@ -207,6 +216,8 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
         platforms[platform.value] = built.state
         mounts[platform.value] = built.mount
         senders[platform] = built.sender
+        if built.close is not None:
+            closers.append(built.close)
     mounts[WEB] = partial(mount_legal, contact=settings.legal_contact, site=settings.link_base)
     web_app = build_web_app(
         uow=uow,
@@ -239,6 +250,7 @@ async def build_application(settings: Settings, *, clock: Clock | None = None) -
             links=core.settings.links,
         ),
         platforms=platforms,
+        closers=closers,
     )
 
 

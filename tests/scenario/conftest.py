@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from adapters.slack import SlackSender
+from adapters.slack.app import SlackBolt
 from storage.database import Database
 
 
@@ -22,3 +26,18 @@ def cli_db(sql_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.chdir(tmp_path)
     return url
+
+
+@pytest.fixture
+async def slack_sender() -> AsyncIterator[Callable[..., SlackSender]]:
+    """Makes Slack senders and closes their HTTP sessions when the test ends, as the server's
+    shutdown does."""
+    made: list[SlackSender] = []
+
+    def make(bolt: SlackBolt, **kw: Any) -> SlackSender:
+        made.append(SlackSender(bolt, **kw))
+        return made[-1]
+
+    yield make
+    for sender in made:
+        await sender.close()

@@ -9,12 +9,13 @@ again; a 429 in one channel holds the whole workspace's posts for its Retry-Afte
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from adapters.slack import SlackSender, build_slack_app
+from adapters.slack.app import SlackBolt
 from adapters.slack.sender import split_ref
 from bot.dispatch import Core
 from bot.messages import Message, from_json, to_json
@@ -31,7 +32,9 @@ from tests.scenario.slack.conftest import settings_for
 MONDAY = datetime(2026, 11, 23, 8, 31, tzinfo=UTC)
 
 
-async def test_fan_out_and_thread_through_slack_survive_429_and_5xx() -> None:
+async def test_fan_out_and_thread_through_slack_survive_429_and_5xx(
+    slack_sender: Callable[..., SlackSender],
+) -> None:
     slack = await FakeSlack().start()
     try:
         world = await make_world(
@@ -68,7 +71,7 @@ async def test_fan_out_and_thread_through_slack_survive_429_and_5xx() -> None:
             slack.fail_next("chat.postMessage", status=429, retry_after=2)
             slack.fail_next("chat.postMessage", status=503)
 
-        senders = {Platform.SLACK: SlackSender(bolt)}
+        senders = {Platform.SLACK: slack_sender(bolt)}
         await world.tick()
         for _ in range(3):
             for _ in range(60):
@@ -117,12 +120,12 @@ async def _slack_world(uow_factory: UnitOfWorkFactory, slack: FakeSlack) -> Worl
     return world
 
 
-def _sender(world: World, slack: FakeSlack, **kw: int) -> SlackSender:
+def _bolt(world: World, slack: FakeSlack) -> SlackBolt:
     bolt = build_slack_app(
         core=Core(uow=world.uow, clock=world.clock), settings=settings_for(slack)
     )
     assert bolt is not None
-    return SlackSender(bolt, **kw)
+    return bolt
 
 
 async def _queue(world: World, *addresses: tuple[int, str], error: str = "") -> None:
@@ -146,10 +149,10 @@ async def _queue(world: World, *addresses: tuple[int, str], error: str = "") -> 
 
 
 async def test_an_answer_slower_than_the_timeout_is_recorded_not_posted_twice(
-    uow_factory: UnitOfWorkFactory, slack: FakeSlack
+    uow_factory: UnitOfWorkFactory, slack: FakeSlack, slack_sender: Callable[..., SlackSender]
 ) -> None:
     world = await _slack_world(uow_factory, slack)
-    senders = {Platform.SLACK: _sender(world, slack, timeout=1)}
+    senders = {Platform.SLACK: slack_sender(_bolt(world, slack), timeout=1)}
     await _queue(world, (world.workspace.id, "C0SLOW"))
     answered = slack.answer_late("chat.postMessage")
     first = await drain_once(world.uow, senders=senders, clock=world.clock)
@@ -165,10 +168,10 @@ async def test_an_answer_slower_than_the_timeout_is_recorded_not_posted_twice(
 
 
 async def test_a_send_whose_process_died_is_found_in_the_channel_after_the_lease(
-    uow_factory: UnitOfWorkFactory, slack: FakeSlack
+    uow_factory: UnitOfWorkFactory, slack: FakeSlack, slack_sender: Callable[..., SlackSender]
 ) -> None:
     world = await _slack_world(uow_factory, slack)
-    sender = _sender(world, slack)
+    sender = slack_sender(_bolt(world, slack))
     # What a killed drain leaves: one row posted, one not, both leased and never recorded.
     await _queue(world, (world.workspace.id, "C0A"), (world.workspace.id, "C0B"), error=IN_FLIGHT)
     async with world.uow() as uow:
@@ -186,7 +189,7 @@ def _delivery(row: OutboxMessage) -> Delivery:
 
 
 async def test_a_429_in_one_channel_holds_the_workspace_not_another(
-    uow_factory: UnitOfWorkFactory, slack: FakeSlack
+    uow_factory: UnitOfWorkFactory, slack: FakeSlack, slack_sender: Callable[..., SlackSender]
 ) -> None:
     world = await _slack_world(uow_factory, slack)
     async with world.uow() as uow:
@@ -198,7 +201,7 @@ async def test_a_429_in_one_channel_holds_the_workspace_not_another(
     free = [f"C0FREE{n}" for n in range(3)]
     await _queue(world, *((world.workspace.id, c) for c in held), *((other.id, c) for c in free))
     slack.fail_next("chat.postMessage", status=429, retry_after=30)
-    senders = {Platform.SLACK: _sender(world, slack)}
+    senders = {Platform.SLACK: slack_sender(_bolt(world, slack))}
     limiter = Limiter(world.clock)
     policy = DrainPolicy(concurrency=1)  # each send starts after the one before it answered
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from adapters.slack import SlackSender, build_slack_app
@@ -64,7 +65,7 @@ async def _drain(world: World, senders: dict[Platform, Sender]) -> None:
 
 
 async def test_a_30_minute_slack_outage_delays_every_message_and_loses_none(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: UnitOfWorkFactory, slack_sender: Callable[..., SlackSender]
 ) -> None:
     slack = await FakeSlack().start()
     try:
@@ -73,7 +74,7 @@ async def test_a_30_minute_slack_outage_delays_every_message_and_loses_none(
             core=Core(uow=world.uow, clock=world.clock), settings=settings_for(slack)
         )
         assert bolt is not None
-        senders: dict[Platform, Sender] = {Platform.SLACK: SlackSender(bolt)}
+        senders: dict[Platform, Sender] = {Platform.SLACK: slack_sender(bolt)}
         lead = await world.person("lee", preference=no_digest())
         for n in range(12):
             leader = await world.person(

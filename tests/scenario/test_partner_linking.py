@@ -145,8 +145,9 @@ class Both:
         adapter, _ = build_teams(self.core, TeamsSettings())
         clock = self.core.clock
         assert isinstance(clock, ManualClock)
+        self._slack_sender = SlackSender(self.route.bolt)
         self.senders = {
-            Platform.SLACK: SlackSender(self.route.bolt),
+            Platform.SLACK: self._slack_sender,
             Platform.TEAMS: TeamsSender(
                 adapter,
                 ref_for=uow_ref_lookup(self.core.uow),
@@ -157,6 +158,7 @@ class Both:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self._slack_sender.close()
         await self._teams_client.close()
         await self._slack_client.close()
 

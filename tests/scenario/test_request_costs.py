@@ -12,7 +12,7 @@ of work entered) and Slack Web API calls made before the answer.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -129,13 +129,16 @@ async def test_a_known_users_command_is_one_transaction_and_no_call(
 
 
 async def test_a_known_users_click_is_one_transaction(
-    route: tuple[SlackRoute, Core], counted: Counted, slack: FakeSlack
+    route: tuple[SlackRoute, Core],
+    counted: Counted,
+    slack: FakeSlack,
+    slack_sender: Callable[..., SlackSender],
 ) -> None:
     served, core = route
     await slash(served, slack, "dana", "help", "dana")
     await slash(served, slack, "ana", ASK, "ask")
     assert served.bolt is not None
-    senders = {Platform.SLACK: SlackSender(served.bolt)}
+    senders = {Platform.SLACK: slack_sender(served.bolt)}
     await drain_until_idle(core.uow, senders=senders, clock=core.clock)
     (card,) = slack.posts("D0DANA")
     costs = Costs(counted, slack)

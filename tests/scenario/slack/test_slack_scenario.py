@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -89,7 +89,10 @@ def click(
 async def drain(core: Core, route: SlackRoute) -> DrainReport:
     assert route.bolt is not None
     sender = SlackSender(route.bolt)
-    return await drain_until_idle(core.uow, senders={Platform.SLACK: sender}, clock=core.clock)
+    try:
+        return await drain_until_idle(core.uow, senders={Platform.SLACK: sender}, clock=core.clock)
+    finally:
+        await sender.close()
 
 
 async def raise_ask(core: Core, route: SlackRoute, slack: FakeSlack) -> int:
@@ -501,12 +504,12 @@ async def test_a_replayed_slash_command_creates_nothing_new(
 
 
 async def test_a_blocker_dm_links_its_thread_after_a_busy_channel(
-    core: Core, route: SlackRoute, slack: FakeSlack
+    core: Core, route: SlackRoute, slack: FakeSlack, slack_sender: Callable[..., SlackSender]
 ) -> None:
     """Three posts in the channel in the last seconds hold the blocker's root post back
     (Slack's one-per-second pacing); its rung DM waits for it, and so still has its link."""
     assert route.bolt is not None
-    senders = {Platform.SLACK: SlackSender(route.bolt)}
+    senders = {Platform.SLACK: slack_sender(route.bolt)}
     limiter = Limiter(core.clock)  # the server's drain keeps one: pacing spans passes
 
     async def paced() -> None:

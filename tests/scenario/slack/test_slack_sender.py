@@ -3,6 +3,7 @@ user id, and what each Slack answer means for the drain (sent / retry / failed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,12 +48,12 @@ def delivery(address: str, message: Message = CARD, **refs: Any) -> Delivery:
 
 
 @pytest.fixture
-def sender(slack: FakeSlack) -> SlackSender:
+def sender(slack: FakeSlack, slack_sender: Callable[..., SlackSender]) -> SlackSender:
     bolt = build_slack_app(
         core=Core(uow=_no_database, clock=SystemClock()), settings=settings_for(slack)
     )
     assert bolt is not None
-    return SlackSender(bolt)
+    return slack_sender(bolt)
 
 
 async def test_posts_rendered_blocks_with_the_bot_token(
@@ -170,14 +171,14 @@ async def test_each_post_carries_its_outbox_key_in_message_metadata(
 
 
 async def test_an_answer_slower_than_the_timeout_is_found_in_history_not_posted_twice(
-    slack: FakeSlack,
+    slack: FakeSlack, slack_sender: Callable[..., SlackSender]
 ) -> None:
     slack.clock = lambda: NOW.timestamp() + 5
     bolt = build_slack_app(
         core=Core(uow=_no_database, clock=SystemClock()), settings=settings_for(slack)
     )
     assert bolt is not None
-    impatient = SlackSender(bolt, timeout=1)
+    impatient = slack_sender(bolt, timeout=1)
     answered = slack.answer_late("chat.postMessage")
     first = await impatient.send(delivery("C0SEPSIS"))
     assert first.outcome is SendOutcome.RETRY and "Timeout" in first.error
