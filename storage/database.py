@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
 from bot.ports import UnitOfWork
-from storage.directory import VERSIONS_SQL, Directory, DirectoryView, counters_read_by
+from storage.directory import (
+    ORGANIZATIONS_HELD,
+    VERSIONS_SQL,
+    Directory,
+    DirectoryView,
+    counters_read_by,
+)
 from storage.engine import create_engine, normalize_url
 from storage.repositories import Params
 from storage.sqlite import SqliteConnections
@@ -35,12 +41,12 @@ class Database:
     Nothing connects until a unit of work needs it; :meth:`close` (or leaving ``async with``)
     closes every connection."""
 
-    def __init__(self, url: str | URL) -> None:
+    def __init__(self, url: str | URL, *, organizations_held: int = ORGANIZATIONS_HELD) -> None:
         self.url = normalize_url(url)
         self.engine: AsyncEngine = create_engine(self.url)
         """For what is not a unit of work: PostgreSQL's sessions, migrations, slack_sdk's OAuth
         stores (on SQLite through aiosqlite, off the loop too)."""
-        self.directory = Directory()
+        self.directory = Directory(organizations=organizations_held)
         self._sqlite = (
             SqliteConnections(self.url) if self.url.get_backend_name() == "sqlite" else None
         )

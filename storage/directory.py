@@ -39,7 +39,7 @@ never holds a write that might yet be rolled back.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, TypeVar
@@ -54,6 +54,7 @@ from storage.tables import DIRECTORY_VERSIONS, TABLES
 
 __all__ = [
     "DIRECTORY",
+    "ORGANIZATIONS_HELD",
     "SCOPES",
     "VERSIONS_SQL",
     "Counters",
@@ -236,12 +237,25 @@ def _hashable(value: object) -> bool:
     return not isinstance(value, list | tuple | set | frozenset | dict)
 
 
+ORGANIZATIONS_HELD = 256
+"""Organizations whose copies a process keeps at most. An organization's copy is a few hundred
+KB per hundred people; a server holding every one of a thousand organizations held ~700 MB
+(issue #14). Past this many, the one used least recently is dropped and reloaded (one indexed
+read per table) when next needed."""
+
+
 class Directory:
     """One database's directory copies, per organization (see the module docstring); owned by
-    its :class:`storage.database.Database`, shared by every unit of work on it."""
+    its :class:`storage.database.Database`, shared by every unit of work on it. Holds at most
+    ``organizations`` organizations' copies, dropping the least recently used."""
 
-    def __init__(self) -> None:
-        self._copies: dict[tuple[int, type[Any]], TableCopy[Any]] = {}
+    def __init__(self, *, organizations: int = ORGANIZATIONS_HELD) -> None:
+        self._copies: OrderedDict[int, dict[type[Any], TableCopy[Any]]] = OrderedDict()
+        self._organizations = organizations
+
+    def held(self) -> list[int]:
+        """The organizations with copies in memory, least recently used first."""
+        return list(self._copies)
 
     async def table(
         self, organization_id: int, entity: type[T], versions: Mapping[str, int], read: Read
@@ -250,18 +264,30 @@ class Directory:
         the one held, or loaded now with ``read`` when its counters moved."""
         source = _SOURCES[entity]
         version = tuple(versions.get(name, 0) for name in source.counters)
-        key = (organization_id, entity)
-        held = self._copies.get(key)
+        held = self._tables(organization_id).get(entity)
         if held is not None and held.version == version:
             return held
         result = await read(source.load, {"organization": organization_id})
         rows = {row["id"]: entity(**row) for row in result.mappings()}
         loaded = TableCopy(entity=entity, version=version, rows=rows, names=source.names)
         # Another unit of work may have loaded a newer version meanwhile: keep that.
-        held = self._copies.get(key)
+        tables = self._tables(organization_id)
+        held = tables.get(entity)
         if held is None or held.version < version:
-            self._copies[key] = loaded
+            tables[entity] = loaded
         return loaded
+
+    def _tables(self, organization_id: int) -> dict[type[Any], TableCopy[Any]]:
+        """The organization's copies, now the most recently used (made, and the least
+        recently used organization dropped, when it has none)."""
+        tables = self._copies.get(organization_id)
+        if tables is not None:
+            self._copies.move_to_end(organization_id)
+            return tables
+        tables = self._copies[organization_id] = {}
+        while len(self._copies) > self._organizations:
+            self._copies.popitem(last=False)
+        return tables
 
 
 class DirectoryView:

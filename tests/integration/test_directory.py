@@ -185,6 +185,31 @@ async def test_a_write_in_one_organization_reloads_nothing_of_another(
     assert len(_loads(statements)) == 1  # South: its people, and only its people
 
 
+async def test_a_process_keeps_the_organizations_it_used_last_and_reloads_another(
+    sql_database: Database, statements: list[str]
+) -> None:
+    """A server holds a bounded number of organizations' copies (a thousand organizations held
+    ~700 MB): the least recently used is dropped, and read again, correctly, when next needed."""
+    orgs = [await _org_with(sql_database, f"p{n}", name=f"Org {n}") for n in range(3)]
+    server = Database(sql_database.url, organizations_held=2)
+    try:
+
+        async def handles(org: int) -> list[str]:
+            async with _in(server, org)() as uow:
+                return [p.handle for p in await uow.people.find()]
+
+        assert [await handles(org) for org in orgs] == [["p0"], ["p1"], ["p2"]]
+        assert server.directory.held() == orgs[1:]  # the first was dropped for the third
+        statements.clear()
+        assert await handles(orgs[2]) == ["p2"]
+        assert _loads(statements) == []  # held: its counters read, nothing loaded
+        assert await handles(orgs[0]) == ["p0"]
+        assert len(_loads(statements)) == 1  # dropped earlier: its people loaded again
+        assert server.directory.held() == [orgs[2], orgs[0]]
+    finally:
+        await server.close()
+
+
 async def test_a_child_row_written_by_plain_sql_is_seen_in_its_organization_only(
     sql_database: Database,
 ) -> None:
