@@ -3,15 +3,17 @@
 
 Both jobs derive everything from the database, so the scheduler keeps no state worth saving (an
 in-memory job store), and several server processes may run it side by side: ticks write under
-unique keys, drains claim rows with ``SKIP LOCKED``. ``max_instances=1`` keeps a slow pass from
-overlapping the next in one process; ``coalesce`` folds missed runs into one.
+unique keys, drains claim rows with ``SKIP LOCKED``. In one process a pass never overlaps the
+next of its kind: a run that finds one still going returns at once (a drain under a backlog
+keeps going by itself), where APScheduler's own ``max_instances=1`` would log a warning every
+interval; ``coalesce`` folds missed runs into one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -51,26 +53,29 @@ class CadenceScheduler(AsyncIOScheduler):  # type: ignore[misc]
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._passes: set[asyncio.Task[None]] = set()
+        self._passes: dict[str, asyncio.Task[None]] = {}
 
-    async def run_pass(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._passes.add(task)
-        task.add_done_callback(self._passes.discard)
+    async def run_pass(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``work()`` as the pass ``name``, unless that pass is still going."""
+        if name in self._passes:
+            return
+        task = asyncio.ensure_future(work())
+        self._passes[name] = task
+        task.add_done_callback(lambda _: self._passes.pop(name, None))
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
-            if task.done():
+            if task.cancelled():
                 raise
             # The scheduler is stopping and cancelled the job, not the pass: the pass goes on
-            # and :meth:`stop` waits for it, so the job ends quietly (APScheduler would log
-            # the cancellation as the job's failure, with a traceback).
+            # (or has just finished) and :meth:`stop` waits for it, so the job ends quietly
+            # (APScheduler would log the cancellation as the job's failure, with a traceback).
 
     async def stop(self) -> None:
         """Stop scheduling, then wait for the passes under way (graceful server shutdown)."""
         if self.running:
             self.shutdown(wait=False)
-        await asyncio.gather(*self._passes, return_exceptions=True)
+        await asyncio.gather(*self._passes.values(), return_exceptions=True)
 
 
 def build_scheduler(
@@ -85,7 +90,8 @@ def build_scheduler(
     """The scheduler with its two jobs, not started (``start()`` needs the running loop)."""
     limiter = Limiter(clock)
     scheduler = CadenceScheduler(
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        # Two instances: the second finds the pass still going and returns (see run_pass).
+        job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None}
     )
 
     async def tick() -> None:
@@ -118,10 +124,10 @@ def build_scheduler(
                 return
 
     async def tick_job() -> None:
-        await scheduler.run_pass(tick())
+        await scheduler.run_pass("tick", tick)
 
     async def drain_job() -> None:
-        await scheduler.run_pass(drain())
+        await scheduler.run_pass("drain", drain)
 
     scheduler.add_job(tick_job, "interval", seconds=settings.tick_seconds, id="cadence.tick")
     scheduler.add_job(drain_job, "interval", seconds=settings.drain_seconds, id="cadence.drain")
