@@ -349,10 +349,13 @@ class Core:
     async def _serve(self, request: Request, who: _Who, delivery: str | None) -> Handled:
         """``request`` for ``who``, its outcome told to the observer (see :meth:`handle`)."""
         turn = _Turn()
+        home = who.inbound is not None and who.inbound.home and isinstance(request, Click | Submit)
         try:
             found = await self._attempt(
                 who,
-                lambda caller, handles: self._plan(request, caller, handles, delivery, turn),
+                lambda caller, handles: self._plan(
+                    request, caller, handles, delivery, turn, home=home
+                ),
                 turn,
             )
         except LeaderbotError as error:
@@ -372,11 +375,9 @@ class Core:
             )
             self._done(who, turn.kind, outcome, found)
         if isinstance(request, ShowHome):
-            if not found.ok:
-                return HomeScreen(waiting=found.messages)
-            return HomeScreen(
-                waiting=found.messages[: turn.waiting], projects=found.messages[turn.waiting :]
-            )
+            return _screen(found, turn)
+        if turn.home is not None:
+            return replace(_screen(turn.home, turn), reply=found)
         return found
 
     async def _keep(self, who: _Who) -> None:
@@ -593,8 +594,31 @@ class Core:
         handles: Mapping[str, str],
         delivery: str | None,
         turn: _Turn,
+        *,
+        home: bool = False,
     ) -> _Plan[Reply]:
-        """What ``request`` runs once its caller and the people it names are known."""
+        """What ``request`` runs once its caller and the people it names are known; with
+        ``home``, the home screen is read after it in the same unit (``Inbound.home``)."""
+        plan = self._request_plan(request, caller, handles, delivery, turn)
+        if not home:
+            return plan
+        screen = self._home(turn)
+
+        async def then_home(ctx: Ctx) -> Reply:
+            reply = await plan.run(ctx)
+            turn.home = await screen.run(ctx)
+            return reply
+
+        return _Plan(plan.kind, then_home, crossing=plan.crossing)
+
+    def _request_plan(
+        self,
+        request: Request,
+        caller: Caller,
+        handles: Mapping[str, str],
+        delivery: str | None,
+        turn: _Turn,
+    ) -> _Plan[Reply]:
         match request:
             case Text(text=typed):
                 try:
@@ -642,17 +666,22 @@ class Core:
             case Hello():
                 return self._reading("hello", _nothing)
             case ShowHome():
+                return self._home(turn)
 
-                async def shown(ctx: Ctx) -> Reply:
-                    asked = await run_command(ctx, c.AsksCmd())
-                    turn.waiting = len(asked.messages)
-                    cards = [
-                        await projects.status_message(ctx, project)
-                        for project in await projects.projects_of(ctx)
-                    ]
-                    return replace(asked, messages=(*asked.messages, *cards))
+    def _home(self, turn: _Turn) -> _Plan[Reply]:
+        """The caller's home screen: what waits on them (``turn.waiting`` messages), then a
+        status card per project of theirs; :func:`_screen` splits the two."""
 
-                return self._reading("home", shown)
+        async def shown(ctx: Ctx) -> Reply:
+            asked = await run_command(ctx, c.AsksCmd())
+            turn.waiting = len(asked.messages)
+            cards = [
+                await projects.status_message(ctx, project)
+                for project in await projects.projects_of(ctx)
+            ]
+            return replace(asked, messages=(*asked.messages, *cards))
+
+        return self._reading("home", shown)
 
     def _changing(
         self,
@@ -795,9 +824,11 @@ class _Turn:
     """Callers read or created in the unit of work: cached once it commits."""
     waiting: int = 0
     """A home screen's messages that are what waits on the caller (the rest: project cards)."""
+    home: Reply | None = None
+    """The home screen read after a request made on it (``Inbound.home``)."""
 
     def reset(self) -> None:
-        self.wrote, self.cached, self.seen = False, False, {}
+        self.wrote, self.cached, self.seen, self.home = False, False, {}, None
 
 
 @dataclass(frozen=True)
@@ -874,6 +905,15 @@ def _card_of(item: str) -> Callable[[Ctx], Awaitable[Reply]]:
         return Reply(replacement=card)
 
     return run
+
+
+def _screen(shown: Reply, turn: _Turn) -> HomeScreen:
+    """A home screen's reply as its two parts (or the refusal, as what waits)."""
+    if not shown.ok:
+        return HomeScreen(waiting=shown.messages)
+    return HomeScreen(
+        waiting=shown.messages[: turn.waiting], projects=shown.messages[turn.waiting :]
+    )
 
 
 def _reply(handled: Handled) -> Reply:

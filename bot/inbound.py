@@ -165,6 +165,11 @@ class Inbound:
     delivery: str | None = None
     """The platform's key for this delivery (event, trigger or activity id): a retry or replay
     of a request that committed is answered without running it again."""
+    home: bool = False
+    """The request was made on the caller's home screen (Slack's App Home, which has no thread
+    to answer in): answered with the :class:`HomeScreen` as it is after the request, read in the
+    same unit of work, with the request's reply in ``HomeScreen.reply``. A refused request is
+    answered with its refusal alone (its unit of work was rolled back)."""
     caller: Caller | None = None
     """A person an operator path chose by handle (:meth:`bot.dispatch.Core.caller_for_handle`:
     the console, the CLI), where there is no chat identity to verify: nobody is identified
@@ -186,6 +191,8 @@ class HomeScreen:
 
     waiting: tuple[Message, ...]
     projects: tuple[Message, ...] = ()
+    reply: Reply | None = None
+    """The reply to the request made on the home screen (``Inbound.home``), to show on top."""
 
 
 Handled = Reply | HomeScreen | NeedProfiles

@@ -520,8 +520,19 @@ class Listeners:
 
     async def _reply(self, inbound: Inbound, client: AsyncWebClient) -> Reply:
         handled = await self._handle(inbound, client)
-        assert isinstance(handled, Reply)  # only ShowHome is answered with a HomeScreen
+        assert isinstance(handled, Reply)  # a HomeScreen answers ShowHome and Inbound.home only
         return handled
+
+    async def _on_tab(
+        self, inbound: Inbound, client: AsyncWebClient
+    ) -> tuple[Reply, HomeScreen | None]:
+        """A request made on the App Home tab: its reply, and the tab as it is after it, read
+        in the same unit of work (None when refused: the tab is then read afresh)."""
+        handled = await self._handle(replace(inbound, home=True), client)
+        if isinstance(handled, HomeScreen):
+            assert handled.reply is not None
+            return handled.reply, handled
+        return handled, None
 
     # -- slash command ------------------------------------------------------------------
 
@@ -595,13 +606,15 @@ class Listeners:
             if kind is InputKind.NONE
             else CheckClick(action=name, value=value)
         )
-        reply = await self._reply(
-            _inbound(body, context, user_id, request, channel=channel), client
-        )
+        inbound = _inbound(body, context, user_id, request, channel=channel)
+        if _on_home(body):
+            reply, shown = await self._on_tab(inbound, client)
+        else:
+            reply, shown = await self._reply(inbound, client), None
         await ack()
         if isinstance(request, Click) or not reply.ok:
             await self._answer_click(
-                reply, body=body, context=context, client=client, respond=respond
+                reply, body=body, context=context, client=client, respond=respond, shown=shown
             )
             return
         metadata = {
@@ -622,12 +635,14 @@ class Listeners:
         context: AsyncBoltContext,
         client: AsyncWebClient,
         respond: Respond,
+        shown: HomeScreen | None = None,
     ) -> None:
         """A click's answer where it was clicked: on the App Home tab (which sends no
         ``response_url``) the tab is published again with the outcome on top; on a message,
         the clicked message updated in place (see :func:`_show_click`)."""
         if _on_home(body):
-            await self._publish_home(client, body, context, body["user"]["id"], reply=reply)
+            user_id = body["user"]["id"]
+            await self._publish_home(client, body, context, user_id, reply=reply, shown=shown)
             return
         await _show_click(reply, respond)
 
@@ -640,12 +655,16 @@ class Listeners:
         *,
         reply: Reply | None = None,
         conversation: str | None = None,
+        shown: HomeScreen | None = None,
     ) -> None:
-        """The Home tab as it now is, with the outcome of what was just done on it on top."""
-        inbound = _inbound(body, context, user_id, ShowHome(), conversation=conversation)
-        shown = await self._handle(inbound, client)
-        if not isinstance(shown, HomeScreen):  # the user could not be looked up
-            return
+        """The Home tab as it now is (``shown``, when read with what was just done on it),
+        with the outcome of what was just done on it on top."""
+        if shown is None:
+            inbound = _inbound(body, context, user_id, ShowHome(), conversation=conversation)
+            read = await self._handle(inbound, client)
+            if not isinstance(read, HomeScreen):  # the user could not be looked up
+                return
+            shown = read
         notice = _outcome(reply) if reply is not None else ()
         view = home_view(waiting=shown.waiting, projects=shown.projects, notice=notice)
         await client.views_publish(user_id=user_id, view=view)
@@ -703,15 +722,17 @@ class Listeners:
         metadata = metadata_of(view)
         user_id = body["user"]["id"]
         channel = metadata.get("channel") or None
-        reply = await self._reply(
-            _inbound(body, context, user_id, request, channel=channel), client
-        )
+        inbound = _inbound(body, context, user_id, request, channel=channel)
+        if metadata.get("home"):
+            reply, shown = await self._on_tab(inbound, client)
+        else:
+            reply, shown = await self._reply(inbound, client), None
         refusal = cut_plain(plain(*reply.messages), ERROR_TEXT)
         if not reply.ok and await ack(response_action="errors", errors={field: refusal}):
             return  # shown in the modal, under the field, to be fixed there
         await ack()
         if metadata.get("home"):
-            await self._publish_home(client, body, context, user_id, reply=reply)
+            await self._publish_home(client, body, context, user_id, reply=reply, shown=shown)
             return
         tell = _webhook(metadata.get("response_url"))
         if reply.replacement is not None and tell is not None:

@@ -221,3 +221,30 @@ async def test_forms_clicks_and_home_go_through_the_same_call(core: Core, counte
     assert isinstance(home, HomeScreen) and any("more nurses" in str(m) for m in home.waiting)
     assert said(gone) == "That button is no longer supported."
     assert isinstance(check, Reply) and not check.ok
+
+
+async def test_a_click_on_the_home_screen_is_answered_with_the_screen_after_it_in_one_unit(
+    core: Core, counted: Counted
+) -> None:
+    raised = await core.handle(
+        inbound(
+            "U0ANA",
+            Text(text="ask <@U0DANA> two more nurses area:staffing #SEPSIS"),
+            profiles={"U0ANA": ANA, "U0DANA": DANA},
+        )
+    )
+    ask_id = said(raised).split("Ask #", 1)[1].split(" ", 1)[0]
+    counted.taken()
+
+    refused = await core.handle(
+        inbound("U0ANA", Click(action="ask.approve", value=ask_id), home=True)
+    )
+    approved = await core.handle(
+        inbound("U0DANA", Click(action="ask.approve", value=ask_id), home=True)
+    )
+
+    assert "nobody decides their own ask" in said(refused)  # a refusal alone: rolled back
+    assert isinstance(approved, HomeScreen) and approved.reply is not None
+    assert approved.reply.ok and "Approved by Dana Lee" in str(approved.reply)
+    assert not any(f"Ask #{ask_id} " in str(m) for m in approved.waiting)
+    assert counted.taken() == 2  # one each

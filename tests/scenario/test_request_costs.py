@@ -5,7 +5,8 @@ of work entered) and Slack Web API calls made before the answer.
 - a known user's slash command: 1 transaction, no Web API call, answered in the ack;
 - a new user's: at most 2 transactions (a read that finds the profile missing, then the write)
   and 1 ``users.info``, answered in the ack;
-- a known user's button click: 1 transaction;
+- a known user's button click: 1 transaction; on the App Home tab, 1 transaction too (the
+  click and the tab as it then is, read in the same unit) and its one ``views.publish``;
 - a known user's DM whose DM channel is remembered: 1 transaction (the answer is its one call).
 """
 
@@ -35,7 +36,7 @@ from tests.scenario.slack.conftest import (
     settings_for,
     until,
 )
-from tests.scenario.slack.test_slack_scenario import click
+from tests.scenario.slack.test_slack_scenario import click, home_click
 
 MONDAY = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 ASK = "ask <@U0DANA|dana> two more nurses area:staffing #SEPSIS"
@@ -151,6 +152,29 @@ async def test_a_known_users_click_is_one_transaction(
     answers = await until(lambda: replies(slack, "approve"), "the click's answer")
     assert "Approved by Dana Lee" in json.dumps(answers)
     assert costs.taken() == (1, [])  # the answer goes through response_url, not the Web API
+
+
+async def test_a_known_users_click_on_the_app_home_tab_is_one_transaction(
+    route: tuple[SlackRoute, Core], counted: Counted, slack: FakeSlack
+) -> None:
+    served, _ = route
+    answer = await slash(served, slack, "ana", ASK, "ask")
+    ask_id = int(str(answer["text"]).split("Ask #", 1)[1].split(" ", 1)[0])
+    await served.event(fixture("event_app_home_opened.json"))  # Dana opens her tab
+    (home,) = await until(lambda: slack.of("views.publish"), "the Home tab")
+    costs = Costs(counted, slack)
+
+    status, _ = await served.interaction(
+        home_click("dana", view=home["view"], label="Approve", item=ask_id)
+    )
+
+    assert status == 200
+    (_, shown) = await until(
+        lambda: len(slack.of("views.publish")) == 2 and slack.of("views.publish"),
+        "the tab after the click",
+    )
+    assert f"Ask #{ask_id} · #SEPSIS — Approved" in str(shown["view"]["blocks"])
+    assert costs.taken() == (1, ["views.publish"])
 
 
 async def test_a_known_users_dm_with_its_channel_remembered_is_one_transaction(
