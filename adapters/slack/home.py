@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import DividerBlock, HeaderBlock, PlainTextObject
 from slack_sdk.models.views import View
 
-from adapters.slack.render import blocks_of
+from adapters.slack.render import divider, header, render
 from bot.messages import Message
 
 HOME_BLOCKS = 100
@@ -22,10 +21,10 @@ def home_view(
     ``notice``: the outcome of a click on the tab, on top (the tab has no thread to answer in)."""
     blocks: list[Any] = []
     for message in notice:
-        blocks += [*blocks_of(message), DividerBlock()]
+        blocks += [*render(message), divider()]
     for heading, messages in (("Waiting on you", waiting), ("Your projects", projects)):
-        section: list[Any] = [HeaderBlock(text=PlainTextObject(text=heading))]
+        section: list[Any] = [header(heading)]
         for index, message in enumerate(messages):
-            section += ([DividerBlock()] if index else []) + blocks_of(message)
+            section += ([divider()] if index else []) + render(message)
         blocks += section
     return View(type="home", blocks=blocks[:HOME_BLOCKS]).to_dict()

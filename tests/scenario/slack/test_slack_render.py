@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from adapters.slack.home import home_view
 from adapters.slack.render import (
     action_id,
-    blocks_of,
     escape,
     fallback,
     fit,
@@ -16,6 +17,7 @@ from adapters.slack.render import (
     render,
     render_many,
     reply_body,
+    with_thread_link,
 )
 from bot.messages import Action, Fact, InputKind, Message, Style
 
@@ -24,6 +26,15 @@ LINK = "https://leaderbot.example/dashboard#ask-7"
 
 def texts(blocks: list[dict]) -> str:
     return json.dumps(blocks)
+
+
+def assert_slack_sdk_builds(blocks: list[dict[str, Any]]) -> None:
+    """Each block is one slack_sdk's models parse, validate and turn back into the same JSON:
+    the renderer writes Block Kit as dicts (for speed), slack_sdk still says it is right."""
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None, block
+        assert parsed.to_dict() == block  # to_dict() runs the validators: raises when broken
 
 
 def test_markup_in_user_text_is_shown_not_interpreted() -> None:
@@ -86,9 +97,9 @@ def test_every_limit_holds_for_an_oversized_message() -> None:
         footer="f" * 5000,
         link=LINK,
     )
-    blocks: list[Block] = blocks_of(message)
-    assert len(blocks) <= 50
-    rendered = render(message)  # to_dict() runs slack_sdk's validators: raises on any violation
+    rendered = render(message)
+    assert len(rendered) <= 50
+    assert_slack_sdk_builds(rendered)  # its validators raise on any broken limit
     assert len(rendered[0]["text"]["text"]) == 150 and rendered[0]["text"]["text"].endswith("…")
     sections = [b for b in rendered if b["type"] == "section" and "text" in b]
     assert all(len(b["text"]["text"]) <= 3000 for b in sections)
@@ -136,3 +147,38 @@ def test_menu_actions_become_a_static_select() -> None:
     assert element["type"] == "static_select"
     assert [o["value"] for o in element["options"]] == ["1d", "1w"]
     assert parse_action_id(element["action_id"]) == ("ask.snooze", InputKind.NONE)
+
+
+def test_every_kind_of_block_is_what_slack_sdk_would_build() -> None:
+    card = Message(
+        title="Ask #7 · #SEPSIS",
+        sections=("Ana asks: two more nurses & <co>", "Why you: Accountable for staffing"),
+        facts=(Fact(label="Needed by", value="Fri 4 Dec"), Fact(label="Area", value="staffing")),
+        actions=(
+            Action(id="ask.approve", label="Approve", value="7", style=Style.PRIMARY),
+            Action(id="ask.decline", label="Decline", value="7", style=Style.DANGER),
+            Action(id="ask.info", label="Need info", value="7", input=InputKind.QUESTION),
+            Action(id="ask.snooze", label="Snooze", value="7", choices=(("1d", "A day"),)),
+        ),
+        footer="Raised by Ana Gomez",
+        link=LINK,
+    )
+    huge = Message(
+        title="T" * 400,
+        sections=tuple("x" * 4000 for _ in range(80)),
+        facts=tuple(Fact(label="L" * 300, value="v" * 3000) for _ in range(23)),
+        actions=tuple(Action(id="a", label="A" * 100, value=str(i)) for i in range(30)),
+        footer="f" * 5000,
+        link=LINK,
+    )
+    for blocks in (
+        render(card),
+        render(huge),
+        render_many([card, huge, card]),
+        with_thread_link(render(card), "https://slack.example/archives/C1/p1"),
+        reply_body((card, Message(sections=("Done.",))))["blocks"],
+    ):
+        assert_slack_sdk_builds(blocks)
+    tab = home_view(waiting=(card,), projects=(card, huge), notice=(card,))
+    assert tab["type"] == "home" and len(tab["blocks"]) <= 100
+    assert_slack_sdk_builds(tab["blocks"])
