@@ -22,6 +22,8 @@ class Caller:
     reported_timezone: str = ""
     """What the platform last reported as this identity's zone (``Identity.reported_timezone``):
     an adapter tells the core only when the zone it sees differs."""
+    alias: str = ""
+    """The identity's stored ``Identity.alias``: stored again only when the platform's differs."""
     channel_id: str | None = None
     """Where the command was typed: lets ``#PROJECT`` be omitted in a project's home channel."""
     shared: bool = False
@@ -39,6 +41,8 @@ class Profile:
     email: str = ""
     timezone: str = ""
     handle: str = ""
+    alias: str = ""
+    """The user's other platform id (``Identity.alias``: a Teams user's Bot Framework id)."""
 
 
 CALLERS_CHANGED = "callers"

@@ -471,7 +471,10 @@ class Core:
             key = (inbound.platform, inbound.workspace, user_id)
             cached = self._known.get(key)
             if cached is not None:
-                callers[user_id] = cached
+                aliased = await self._aliased(uow, cached, user_id, inbound, turn)
+                if aliased is not cached:
+                    turn.seen[key] = aliased
+                callers[user_id] = aliased
                 continue
             if workspace is None:
                 workspace = await uow.workspaces.first(
@@ -479,10 +482,14 @@ class Core:
                 )
                 if workspace is None:
                     raise NotFound(UNLINKED)
-            found = await _read_caller(uow, workspace, user_id)
+            found = await _read_caller(uow, workspace, user_id=user_id)
+            if found is None and user_id != inbound.user_id:
+                # A mention may name someone by their other platform id (Identity.alias).
+                found = await _read_caller(uow, workspace, alias=user_id)
             if found is None:
                 new.append(user_id)
             else:
+                found = await self._aliased(uow, found, user_id, inbound, turn)
                 callers[user_id] = turn.seen[key] = found
         turn.cached = inbound.user_id not in new and (
             (inbound.platform, inbound.workspace, inbound.user_id) not in turn.seen
@@ -502,23 +509,41 @@ class Core:
         self, uow: UnitOfWork, workspace: Workspace, user_id: str, inbound: Inbound, turn: _Turn
     ) -> Caller:
         """A new user's identity (and person, unless matched by email), from their profile."""
+        profile = inbound.profiles[user_id]
+        if user_id == inbound.user_id and inbound.alias:
+            profile = replace(profile, alias=inbound.alias)
         try:
             person = await people_service.identify(
-                uow,
-                workspace=workspace,
-                user_id=user_id,
-                profile=inbound.profiles[user_id],
-                now=self.clock.now(),
+                uow, workspace=workspace, user_id=user_id, profile=profile, now=self.clock.now()
             )
         except Conflict:  # another process created it first (or took the handle)
             raise _Lost from None
         assert person is not None  # a profile was given
         turn.wrote = True
         caller = people_service.caller_of(
-            person, platform=inbound.platform, workspace_id=workspace.id
+            person,
+            platform=inbound.platform,
+            workspace_id=workspace.id,
+            alias=profile.alias,
         )
         turn.seen[(inbound.platform, inbound.workspace, user_id)] = caller
         return caller
+
+    async def _aliased(
+        self, uow: UnitOfWork, caller: Caller, user_id: str, inbound: Inbound, turn: _Turn
+    ) -> Caller:
+        """``caller`` (of ``user_id``) after storing the alias the platform gave for them —
+        the caller's own (``Inbound.alias``), or one in a profile fetched for someone known
+        who has none stored yet — where it differs."""
+        profile = inbound.profiles.get(user_id)
+        alias = inbound.alias if user_id == inbound.user_id else profile.alias if profile else ""
+        if not alias or alias == caller.alias or caller.workspace_id is None:
+            return caller  # the same object: nothing to store (the common case)
+        if await people_service.remember_alias(
+            uow, workspace_id=caller.workspace_id, user_id=user_id, alias=alias
+        ):
+            turn.wrote = True
+        return replace(caller, alias=alias)
 
     async def _remembered(
         self, uow: UnitOfWork, caller: Caller, inbound: Inbound, turn: _Turn
@@ -840,9 +865,10 @@ class _Plan(Generic[T]):
     crossing: bool = False
 
 
-async def _read_caller(uow: UnitOfWork, workspace: Workspace, user_id: str) -> Caller | None:
-    """The caller of a user of ``workspace`` who has an identity; None for a new user."""
-    identity = await uow.identities.first(workspace_id=workspace.id, user_id=user_id)
+async def _read_caller(uow: UnitOfWork, workspace: Workspace, **by: str) -> Caller | None:
+    """The caller of a user of ``workspace`` who has an identity (found ``by`` its
+    ``user_id`` or its ``alias``: never outside the workspace); None for a new user."""
+    identity = await uow.identities.first(workspace_id=workspace.id, order_by="id", **by)
     person = await uow.people.get(identity.person_id) if identity is not None else None
     if identity is None or person is None:
         return None
@@ -851,6 +877,7 @@ async def _read_caller(uow: UnitOfWork, workspace: Workspace, user_id: str) -> C
         platform=workspace.platform,
         workspace_id=workspace.id,
         reported_timezone=identity.reported_timezone,
+        alias=identity.alias,
     )
 
 

@@ -156,6 +156,10 @@ class Inbound:
     channel_reference: str | None = None
     """How to post proactively into ``channel_id`` (a Teams channel's conversation reference),
     to store on the project channels linked to it: stored only when it differs."""
+    alias: str = ""
+    """The caller's other platform id (a Teams user's Bot Framework id, the only one a mention
+    carries): stored on their identity when it differs, so that mentions of them resolve
+    without asking the platform (``Identity.alias``)."""
     timezone: str = ""
     """The zone the platform reports for the caller (Teams' ``localTimezone``): taken by the
     rule of :func:`bot.services.people.report_timezone` when it differs from the last one."""

@@ -188,6 +188,11 @@ class Identity:
     """The zone the platform last reported for this identity (Teams' ``localTimezone``): the
     person's timezone follows it only when it changes, so a ``me timezone`` sticks until the
     platform reports a different zone. "" until it reports one."""
+    alias: str = ""
+    """Another id the platform knows this user by in the workspace, as the adapter says: a Teams
+    user's Bot Framework id (``29:…``), the only id a mention carries, where ``user_id`` is
+    their AAD object id. A mention by it finds the identity without asking the platform. ""
+    when there is none (Slack)."""
 
 
 @dataclass(kw_only=True)

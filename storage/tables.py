@@ -209,11 +209,13 @@ IDENTITIES = entity_table(
     model.Identity,
     "identities",
     Index(None, "person_id"),
+    Index(None, "workspace_id", "alias"),
     UniqueConstraint("workspace_id", "user_id"),
     person_id=ForeignKey("people.id"),
     workspace_id=ForeignKey("workspaces.id"),
     address=_blank(),
     reported_timezone=_blank(),
+    alias=_blank(),
 )
 
 PROJECTS = entity_table(

@@ -32,7 +32,7 @@ from botbuilder.schema import ActivityTypes, AdaptiveCardInvokeResponse
 
 from adapters.teams import inbound
 from adapters.teams.activities import card_activity, message_activity, reference_json
-from adapters.teams.members import KnownIds, member, profile
+from adapters.teams.members import member, profile
 from adapters.teams.render import (
     CARD_CONTENT_TYPE,
     REFRESH_VERB,
@@ -89,7 +89,6 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
     def __init__(self, core: Core, settings: TeamsSettings) -> None:
         self.core = core
         self.settings = settings
-        self._ids = KnownIds()
         self._linked: set[str] = set()
         """Tenants whose workspace this process has seen exist (saves a unit of work)."""
 
@@ -203,16 +202,12 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
 
     def _text(self, turn_context: TurnContext) -> Text:
         """The command, addressed to the bot: its mention removed, people as the core's
-        neutral mentions (by the id the core knows them by, when this process has seen it),
-        channels and teams as channel mentions (see :func:`inbound.replace_mentions`)."""
+        neutral mentions (by their Bot Framework id, which the core finds as an identity's
+        alias), channels and teams as channel mentions (see :func:`inbound.replace_mentions`)."""
         activity = turn_context.activity
         entities = _entities(activity)
         bot_id = str(activity.recipient.id) if activity.recipient else ""
-        tenant = self._tenant(turn_context)
-        ids = {
-            m.text: self._ids.user_id(tenant, m.user_id)
-            for m in inbound.people_mentions(entities, bot_id=bot_id)
-        }
+        ids = {m.text: m.user_id for m in inbound.people_mentions(entities, bot_id=bot_id)}
         others = inbound.other_mentions(entities, bot_id=bot_id)
         command = TurnContext.remove_recipient_mention(activity) or ""
         return Text(text=inbound.replace_mentions(command, ids, others))
@@ -230,7 +225,6 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             return None
         tenant = self._tenant(turn_context)
         await self._link(tenant)
-        self._ids.learn(tenant, bot_framework_id=bot_framework_id, user_id=user_id)
         personal = inbound.is_personal(raw)
         message = activity.type == ActivityTypes.message
         channel = inbound.channel_id(raw)
@@ -242,6 +236,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             platform=Platform.TEAMS,
             workspace=tenant,
             user_id=user_id,
+            alias=bot_framework_id if bot_framework_id != user_id else "",
             request=request,
             channel_id=channel,
             conversation=reference_json(activity) if remembered else None,
@@ -269,7 +264,8 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
     ) -> Inbound:
         """``asked`` with the profiles of the ``needed`` users, fetched from Teams. A person
         mentioned by their Bot Framework id is written with their AAD object id from then on
-        (the same id rule as senders: :func:`inbound.user_id`)."""
+        (the same id rule as senders: :func:`inbound.user_id`), and their profile carries the
+        Bot Framework id as their alias, so the next mention of them needs no look-up."""
         activity = turn_context.activity
         accounts = {
             asked.user_id: _Account(
@@ -281,10 +277,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         if isinstance(asked.request, Text):
             bot_id = str(activity.recipient.id) if activity.recipient else ""
             for m in inbound.people_mentions(_entities(activity), bot_id=bot_id):
-                accounts.setdefault(
-                    self._ids.user_id(asked.workspace, m.user_id),
-                    _Account(bot_framework_id=m.user_id, name=m.name),
-                )
+                accounts.setdefault(m.user_id, _Account(bot_framework_id=m.user_id, name=m.name))
         wanted = [(u, accounts[u]) for u in needed if u in accounts]
         found = await asyncio.gather(
             *(member(turn_context, account.bot_framework_id) for _, account in wanted)
@@ -294,10 +287,12 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             known_as = user
             if user != asked.user_id and teams_member is not None:
                 known_as = teams_member.aad_object_id or user
-            self._ids.learn(
-                asked.workspace, bot_framework_id=account.bot_framework_id, user_id=known_as
+            # The sender's alias travels as Inbound.alias; a mentioned person's with their profile.
+            mentioned_by = account.bot_framework_id if user != asked.user_id else known_as
+            alias = mentioned_by if mentioned_by != known_as else ""
+            profiles[known_as] = profile(
+                teams_member, account.name, timezone=account.timezone, alias=alias
             )
-            profiles[known_as] = profile(teams_member, account.name, timezone=account.timezone)
             if known_as != user and isinstance(request, Text):
                 request = Text(text=request.text.replace(mention(user), mention(known_as)))
         return replace(asked, request=request, profiles=profiles)

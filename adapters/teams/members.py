@@ -3,9 +3,10 @@
 A Teams user has an AAD object id, stable across apps, by which Leaderbot knows them
 (:func:`adapters.teams.inbound.user_id`), and a Bot Framework id (``29:…``), the only one a
 mention carries and the one ``TeamsInfo.get_member`` takes. A sender's account and a member's
-profile carry both; :class:`KnownIds` keeps the pairs seen, so that a mention of someone already
-seen is written with the id the core knows them by and costs no look-up. One it has not seen
-(after a restart, say) costs one look-up, once.
+profile carry both; the adapter hands the Bot Framework id to the core as the identity's alias
+(``Inbound.alias``, ``Profile.alias``), which stores it, so a mention of someone known finds
+them in the database — after a restart, on any server process — and costs no look-up. Someone
+never seen, or known from before their alias was stored, costs one look-up, once.
 """
 
 from __future__ import annotations
@@ -19,28 +20,6 @@ from botbuilder.schema.teams import TeamsChannelAccount
 from bot.context import Profile
 
 log = logging.getLogger(__name__)
-
-KNOWN_IDS = 50_000
-"""Pairs of ids kept in memory at most (a few MB), then the map starts again."""
-
-
-class KnownIds:
-    """Bot Framework id → user id (AAD object id), per tenant, as seen on this process."""
-
-    def __init__(self) -> None:
-        self._ids: dict[tuple[str, str], str] = {}
-
-    def learn(self, tenant: str, *, bot_framework_id: str, user_id: str) -> None:
-        if not bot_framework_id or not user_id or bot_framework_id == user_id:
-            return
-        if len(self._ids) >= KNOWN_IDS:
-            self._ids.clear()
-        self._ids[(tenant, bot_framework_id)] = user_id
-
-    def user_id(self, tenant: str, bot_framework_id: str) -> str:
-        """The id the core knows this user by, as far as this process has seen; else the Bot
-        Framework id itself (which the core then asks a profile for)."""
-        return self._ids.get((tenant, bot_framework_id), bot_framework_id)
 
 
 async def member(turn_context: TurnContext, bot_framework_id: str) -> TeamsChannelAccount | None:
@@ -56,12 +35,16 @@ async def member(turn_context: TurnContext, bot_framework_id: str) -> TeamsChann
     return found
 
 
-def profile(found: TeamsChannelAccount | None, fallback_name: str, *, timezone: str) -> Profile:
-    """What the core makes a new person from."""
+def profile(
+    found: TeamsChannelAccount | None, fallback_name: str, *, timezone: str, alias: str = ""
+) -> Profile:
+    """What the core makes a new person from (and, with ``alias``, stores as the identity's
+    Bot Framework id)."""
     if found is None:
-        return Profile(name=fallback_name or "Teams user", timezone=timezone)
+        return Profile(name=fallback_name or "Teams user", timezone=timezone, alias=alias)
     return Profile(
         name=found.name or fallback_name or "Teams user",
         email=found.email or found.user_principal_name or "",
         timezone=timezone,
+        alias=alias,
     )

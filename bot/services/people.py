@@ -213,6 +213,7 @@ def caller_of(
     platform: Platform,
     workspace_id: int | None,
     reported_timezone: str = "",
+    alias: str = "",
 ) -> Caller:
     return Caller(
         person_id=person.id,
@@ -222,6 +223,7 @@ def caller_of(
         platform=platform,
         workspace_id=workspace_id,
         reported_timezone=reported_timezone,
+        alias=alias,
     )
 
 
@@ -266,6 +268,7 @@ async def identify(
             workspace_id=workspace.id,
             platform=workspace.platform,
             user_id=user_id,
+            alias=profile.alias,
         )
     )
     await record(
@@ -329,6 +332,17 @@ async def remember_conversation(
     identity.conversation_ref = conversation_ref
     identity.address = address
     identity.unreachable = False
+    await uow.identities.save(identity)
+    return True
+
+
+async def remember_alias(uow: UnitOfWork, *, workspace_id: int, user_id: str, alias: str) -> bool:
+    """Store the user's other platform id (``Identity.alias``), so a mention by it finds them;
+    whether anything changed."""
+    identity = await uow.identities.first(workspace_id=workspace_id, user_id=user_id)
+    if identity is None or identity.alias == alias:
+        return False
+    identity.alias = alias
     await uow.identities.save(identity)
     return True
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -248,3 +249,49 @@ async def test_a_click_on_the_home_screen_is_answered_with_the_screen_after_it_i
     assert approved.reply.ok and "Approved by Dana Lee" in str(approved.reply)
     assert not any(f"Ask #{ask_id} " in str(m) for m in approved.waiting)
     assert counted.taken() == 2  # one each
+
+
+async def test_a_mention_by_a_stored_alias_finds_the_person_in_its_workspace_only(
+    core: Core, counted: Counted
+) -> None:
+    """Teams mentions carry a user's Bot Framework id, stored as their identity's alias: a
+    fresh process finds the person by it at no extra cost, and never from another tenant."""
+    dana = replace(DANA, alias="29:dana")
+    await core.handle(inbound("U0ANA", Text(text="help"), profiles={"U0ANA": ANA}))
+    await core.handle(inbound("U0DANA", Text(text="help"), profiles={"U0DANA": dana}))
+    await core.configured_workspace(platform=Platform.SLACK, external_id="T0OTHER", join_sole=False)
+    counted.taken()
+    fresh = Core(uow=counted, clock=core.clock)  # another process: nothing cached
+
+    asked = await fresh.handle(
+        inbound("U0ANA", Text(text="ask <@29:dana> two more nurses area:staffing #SEPSIS"))
+    )
+    elsewhere = await fresh.handle(
+        Inbound(
+            platform=Platform.SLACK,
+            workspace="T0OTHER",
+            user_id="U0EVE",
+            request=Text(text="ask <@29:dana> anything"),
+        )
+    )
+
+    assert "sent to Dana Lee" in said(asked)
+    assert counted.taken() == 2  # one each: the alias read in the request's own unit
+    assert elsewhere == NeedProfiles(user_ids=("U0EVE", "29:dana"))  # nobody known there
+
+
+async def test_the_callers_alias_is_stored_and_follows_the_platform(
+    core: Core, counted: Counted
+) -> None:
+    await core.handle(inbound("U0ANA", Text(text="help"), profiles={"U0ANA": ANA}))
+
+    async def alias() -> str:
+        async with counted.inner() as uow:
+            (identity,) = await uow.identities.find(user_id="U0ANA")
+            return identity.alias
+
+    assert await alias() == ""
+    await core.handle(inbound("U0ANA", Text(text="help"), alias="29:ana"))
+    assert await alias() == "29:ana"
+    await core.handle(inbound("U0ANA", Text(text="help"), alias="29:ana-new"))
+    assert await alias() == "29:ana-new"

@@ -48,7 +48,7 @@ async def _identity_counter(url: str) -> int:
 async def test_existing_identities_get_the_address_their_dms_went_to(fresh_url: str) -> None:
     await upgrade(fresh_url, "0012")
     await _sql(fresh_url, *SEED)
-    await upgrade(fresh_url)
+    await upgrade(fresh_url, "0013")
     assert await _version(fresh_url) == "0013"
     (rows,) = await _sql(fresh_url, ADDRESSES)
     assert dict(rows) == {

@@ -189,32 +189,58 @@ async def test_a_channel_reference_is_written_once_not_per_message(
     assert await stored() == first  # each message is its own reply chain; the channel is not
 
 
-async def test_after_a_restart_a_known_persons_mention_is_looked_up_once_and_adds_nobody(
+async def _mention_dana(app: Any, connector: FakeConnector, counted: Counted) -> tuple[int, list]:
+    """Ana's channel ask mentioning Dana, through ``app``: (units of work, member look-ups)."""
+    opened, calls = counted.entered, len(connector.calls)
+    response = await app.post(
+        "/api/messages",
+        json=in_channel(connector.url, "ana", "ask <at>Dana Lee</at> fund it #SEPSIS", "dana"),
+    )
+    assert response.status < 300
+    said = connector.activities()[-1].body.get("text", "")
+    assert "sent to Dana Lee" in said, said
+    looked_up = [c.body["id"]["id"] for c in connector.calls[calls:] if c.kind == "member"]
+    return counted.entered - opened, looked_up
+
+
+async def test_after_a_restart_a_known_persons_mention_costs_no_look_up_and_adds_nobody(
     core: Core, connector: FakeConnector, post_activity: Any, counted: Counted
 ) -> None:
-    """A mention carries only the Bot Framework id; which person it is, a new process learns
-    from one look-up (then the AAD id names the person already known)."""
+    """A mention carries only the Bot Framework id; the identity stores it as its alias, so a
+    new process (or another one on the same database) finds the person without asking Teams."""
     await installed(core, connector, post_activity)
     async with core.uow() as uow:
         before = (await uow.people.count(), await uow.identities.count())
-    restarted = await serve(core)
-    try:
-        for lookups in ([PEOPLE["dana"]["id"]], []):
-            opened, calls = counted.entered, len(connector.calls)
-            response = await restarted.post(
-                "/api/messages",
-                json=in_channel(
-                    connector.url, "ana", "ask <at>Dana Lee</at> fund it #SEPSIS", "dana"
-                ),
-            )
-            assert response.status < 300
-            said = connector.activities()[-1].body.get("text", "")
-            assert "sent to Dana Lee" in said, said
-            looked_up = [c.body["id"]["id"] for c in connector.calls[calls:] if c.kind == "member"]
-            assert looked_up == lookups
-            # the first also links the tenant, once per process
-            assert counted.entered - opened <= (3 if lookups else 1)
-    finally:
-        await restarted.close()
+    for _ in range(2):
+        restarted = await serve(Core(uow=counted, clock=core.clock))  # a fresh process
+        try:
+            units, looked_up = await _mention_dana(restarted, connector, counted)
+        finally:
+            await restarted.close()
+        assert looked_up == []
+        assert units <= 2  # the request, and linking the tenant once per process
+    async with core.uow() as uow:
+        assert (await uow.people.count(), await uow.identities.count()) == before
+
+
+async def test_a_person_known_before_aliases_were_stored_is_looked_up_once(
+    core: Core, connector: FakeConnector, post_activity: Any, counted: Counted
+) -> None:
+    """An identity from before migration 0014 has no alias: the first mention of it asks Teams
+    once, stores the alias, and no process asks again."""
+    await installed(core, connector, post_activity)
+    async with core.uow() as uow:
+        (dana,) = await uow.identities.find(alias=PEOPLE["dana"]["id"])
+        dana.alias = ""
+        await uow.identities.save(dana)
+        await uow.commit()
+        before = (await uow.people.count(), await uow.identities.count())
+    for lookups in ([PEOPLE["dana"]["id"]], []):
+        restarted = await serve(Core(uow=counted, clock=core.clock))
+        try:
+            _, looked_up = await _mention_dana(restarted, connector, counted)
+        finally:
+            await restarted.close()
+        assert looked_up == lookups
     async with core.uow() as uow:
         assert (await uow.people.count(), await uow.identities.count()) == before
