@@ -350,14 +350,13 @@ class Core:
         """``request`` for ``who``, its outcome told to the observer (see :meth:`handle`)."""
         turn = _Turn()
         home = who.inbound is not None and who.inbound.home and isinstance(request, Click | Submit)
+
+        def plan(caller: Caller, handles: Mapping[str, str]) -> _Plan[Reply]:
+            planned = self._plan(request, caller, handles, delivery, turn)
+            return self._then_home(planned, turn) if home else planned
+
         try:
-            found = await self._attempt(
-                who,
-                lambda caller, handles: self._plan(
-                    request, caller, handles, delivery, turn, home=home
-                ),
-                turn,
-            )
+            found = await self._attempt(who, plan, turn)
         except LeaderbotError as error:
             if turn.wrote and who.inbound is not None:
                 await self._keep(who)
@@ -612,21 +611,9 @@ class Core:
             given=True,
         )
 
-    def _plan(
-        self,
-        request: Request,
-        caller: Caller,
-        handles: Mapping[str, str],
-        delivery: str | None,
-        turn: _Turn,
-        *,
-        home: bool = False,
-    ) -> _Plan[Reply]:
-        """What ``request`` runs once its caller and the people it names are known; with
-        ``home``, the home screen is read after it in the same unit (``Inbound.home``)."""
-        plan = self._request_plan(request, caller, handles, delivery, turn)
-        if not home:
-            return plan
+    def _then_home(self, plan: _Plan[Reply], turn: _Turn) -> _Plan[Reply]:
+        """``plan``, then the home screen read in the same unit, into ``turn.home`` (a request
+        made on the home screen: ``Inbound.home``)."""
         screen = self._home(turn)
 
         async def then_home(ctx: Ctx) -> Reply:
@@ -636,7 +623,7 @@ class Core:
 
         return _Plan(plan.kind, then_home, crossing=plan.crossing)
 
-    def _request_plan(
+    def _plan(
         self,
         request: Request,
         caller: Caller,
@@ -644,6 +631,7 @@ class Core:
         delivery: str | None,
         turn: _Turn,
     ) -> _Plan[Reply]:
+        """What ``request`` runs once its caller and the people it names are known."""
         match request:
             case Text(text=typed):
                 try:

@@ -267,12 +267,7 @@ async def test_a_mention_by_a_stored_alias_finds_the_person_in_its_workspace_onl
         inbound("U0ANA", Text(text="ask <@29:dana> two more nurses area:staffing #SEPSIS"))
     )
     elsewhere = await fresh.handle(
-        Inbound(
-            platform=Platform.SLACK,
-            workspace="T0OTHER",
-            user_id="U0EVE",
-            request=Text(text="ask <@29:dana> anything"),
-        )
+        replace(inbound("U0EVE", Text(text="ask <@29:dana> anything")), workspace="T0OTHER")
     )
 
     assert "sent to Dana Lee" in said(asked)
