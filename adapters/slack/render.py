@@ -7,7 +7,7 @@ it either; headers and buttons use ``plain_text``, where Slack parses no markup 
 long for a block is cut with "…" and, in mrkdwn, a link to the full item.
 
 The blocks are built as plain dicts, the JSON Slack takes, not through ``slack_sdk.models``:
-building and validating those objects cost ~0.6 ms per card (``to_dict`` walks ``dir()`` of
+building and validating those objects cost ~0.5 ms per card (``to_dict`` walks ``dir()`` of
 every object for its validators), a fifth of the server's time under load, while every limit
 is already applied here as the text is cut. The tests hold the two together: every block
 rendered for their messages, oversized ones included, is parsed by ``slack_sdk.models.blocks``
