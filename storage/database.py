@@ -6,7 +6,8 @@ and closes it at shutdown; nothing about a database lives in a module (a test ca
 side by side, as two server processes would be). On PostgreSQL a unit of work is one
 ``AsyncSession`` (the server handles concurrent writers, asyncpg keeps the loop free). On SQLite
 it is a :class:`storage.sqlite.batching.BatchedTransaction` on connections that each run in a
-thread of their own (:mod:`storage.sqlite`), so no query ever runs on the event loop.
+thread of their own (:mod:`storage.sqlite`), except reads, which run on the event loop only
+within a budget of a couple of milliseconds: no query holds the loop for longer.
 """
 
 from __future__ import annotations

@@ -309,8 +309,10 @@ def _not_to_oneself(
     )
 
 
-ANNOUNCE_BATCH = 100
-"""Asks announced per unit of work at most (bounds one transaction under a burst)."""
+ANNOUNCE_BATCH = 10
+"""Asks announced per unit of work at most. On SQLite a unit holds the one writer until it
+ends, and the acks' inserts wait for their turn behind it: 100 asks a unit (about 400
+statements) put ~140 ms on the acks' p99 under load, 10 put a few (``bench/slack_ack.py``)."""
 
 
 async def unannounced(uow: UnitOfWork) -> list[Ask]:

@@ -1,22 +1,35 @@
-"""The connections of one SQLite database in this process: a few readers and the one writer,
-each in its own thread (see :mod:`storage.sqlite.worker` and :mod:`storage.sqlite.batching`)."""
+"""The connections of one SQLite database in this process: the one writer and a few readers,
+each in its own thread (see :mod:`storage.sqlite.worker` and :mod:`storage.sqlite.batching`),
+and one reading connection of the event loop's own.
+
+Why the loop's own: a read on these small indexed tables takes tens of microseconds, less than
+the hop to a reader thread and back (a queue put, two wake-ups, GIL hand-offs) costs, and every
+unit of work makes one (the directory's counters). So a read first runs on the loop, under a
+deadline SQLite enforces itself (a progress handler, :data:`INLINE_BUDGET_S`); a read that
+runs out of it is stopped, runs again in full on a reader, and its statement goes to a reader
+at once from then on. A write never runs on the loop: stopping one would roll the whole batch
+back."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, NullPool, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, Result
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
 from storage.sqlite.batching import BatchedTransaction, WriteBatcher, buffered, driver
 from storage.sqlite.pragmas import set_pragmas
 from storage.sqlite.worker import Worker
 
-__all__ = ["READERS", "SqliteConnections"]
+__all__ = ["INLINE_BUDGET_S", "READERS", "SqliteConnections"]
+
+R = TypeVar("R")
 
 READERS = 4
 """Reading connections: a long read (an export, a report) holds one, and the requests behind it
@@ -26,6 +39,15 @@ SPILL = 4
 """Reads queued on a reader before the next one is used: one thread serves a busy server's
 reads (each thread more in play costs GIL hand-offs), the others only what a stalled one
 cannot."""
+
+
+INLINE_BUDGET_S = 0.002
+"""How long a read may hold the event loop: SQLite stops it there (a progress handler) and it
+runs again on a reader. Most reads here take tens of microseconds, less than the hop to a
+reader thread and back costs; the budget keeps a long one from stalling every request."""
+
+_PROGRESS_OPS = 2000
+"""SQLite VM instructions between two looks at the clock (a few microseconds' work)."""
 
 
 class SqliteConnections:
@@ -39,6 +61,10 @@ class SqliteConnections:
         self._readers = [Worker(self._engine, name=f"sqlite-reader-{i}") for i in range(readers)]
         self._writer = Worker(self._engine, name="sqlite-writer")
         self._batcher = WriteBatcher(self._writer)
+        self._inline: Connection | None = None
+        self._deadline = float("inf")
+        self._slow: dict[object, None] = {}
+        """What ran out of the budget once: it goes to a reader at once from then on."""
 
     def transaction(self) -> BatchedTransaction:
         """A new unit of work's statements (see :class:`BatchedTransaction`)."""
@@ -47,15 +73,40 @@ class SqliteConnections:
     async def read(
         self, statement: Executable, params: dict[str, Any] | None = None
     ) -> Result[Any]:
-        """A statement outside any transaction, on a reader (see :data:`SPILL`): it sees what
-        is committed, never the open batch."""
-        return await self._reader().run(partial(buffered, statement, params))
+        """A statement outside any transaction, on the loop or a reader (see the module
+        docstring and :data:`SPILL`): it sees what is committed, never the open batch."""
+        return await self._run(statement, partial(buffered, statement, params))
 
     async def read_plain(self, sql: str, params: Sequence[object] = ()) -> Mapping[Any, Any]:
         """Plain SQL of two columns (``?`` parameters), as a mapping, through ``sqlite3`` alone:
         for the one read every unit of work makes (the directory's counters), where
         SQLAlchemy's execution costs three times SQLite's."""
-        return await self._reader().run(partial(_pairs, sql, params))
+        return await self._run(sql, partial(_pairs, sql, params))
+
+    async def _run(self, shape: object, work: Callable[[Connection], R]) -> R:
+        """``work`` on the loop's own connection within :data:`INLINE_BUDGET_S`, else (or when
+        ``shape`` ran out of it before) on a reader. Reads only: an interrupted read changes
+        nothing and runs again in full."""
+        if shape not in self._slow:
+            connection = self._inline or self._open_inline()
+            self._deadline = time.perf_counter() + INLINE_BUDGET_S
+            try:
+                return work(connection)
+            except OperationalError as error:
+                if "interrupted" not in str(error.orig):
+                    raise
+                self._slow[shape] = None
+            finally:
+                self._deadline = float("inf")
+        return await self._reader().run(work)
+
+    def _open_inline(self) -> Connection:
+        self._inline = self._engine.connect()
+        driver(self._inline).set_progress_handler(self._out_of_time, _PROGRESS_OPS)
+        return self._inline
+
+    def _out_of_time(self) -> int:
+        return int(time.perf_counter() > self._deadline)
 
     def _reader(self) -> Worker:
         for reader in self._readers:
@@ -67,6 +118,9 @@ class SqliteConnections:
         """Close every connection (the work handed over before runs first)."""
         for worker in (self._writer, *self._readers):
             await worker.close()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         self._engine.dispose()
 
 

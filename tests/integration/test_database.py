@@ -1,5 +1,6 @@
-"""``storage.database.Database`` on SQLite: no statement runs on the event loop, so a long query
-leaves every other request served; and ``close`` ends every thread it started."""
+"""``storage.database.Database`` on SQLite: no statement holds the event loop for long (a read
+runs on it only within its budget, a write never), so a long query leaves every other request
+served; and ``close`` ends every thread it started."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.model import OutboxMessage, Platform
 from storage.database import Database
 from storage.engine import create_engine
 from storage.sqlite import SqliteConnections
+from storage.sqlite.connections import INLINE_BUDGET_S
 from tests.parents import add_parents
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -120,18 +122,45 @@ async def test_a_long_write_leaves_the_loop_and_the_readers_free(url: str) -> No
     assert await read < took / 4
 
 
+async def test_a_read_that_outruns_its_budget_on_the_loop_goes_to_a_reader_from_then_on(
+    url: str,
+) -> None:
+    connections = SqliteConnections(Database(url).url)
+    loop_time = []
+    slow = text(SLOW)  # one statement, as a repository builds each shape once
+    try:
+        for _ in range(2):
+            began = time.thread_time()  # the loop's thread: CPU it spent, not the reader's
+            assert (await connections.read(slow)).scalar_one() == 250**3
+            loop_time.append(time.thread_time() - began)
+    finally:
+        await connections.close()
+    # The first run spent its budget on the loop before it went to a reader (where the other
+    # test shows the loop stays free); the second went straight there.
+    assert loop_time[0] >= INLINE_BUDGET_S
+    assert loop_time[1] < INLINE_BUDGET_S / 2
+
+
+async def test_a_short_read_runs_on_the_loop_without_a_thread(url: str) -> None:
+    async with Database(url) as database:
+        async with database.uow() as uow:
+            assert await uow.people.count() == 0
+            assert await uow.outbox.find() == []
+        assert not [t for t in threading.enumerate() if t.name.startswith("sqlite-")]
+
+
 async def test_connections_get_the_pragmas_and_close_ends_their_threads(url: str) -> None:
     before = {thread.name for thread in threading.enumerate()}
     database = Database(url)
-    async with database.uow() as uow:
-        await uow.people.count()
+    await add_parents(database.uow)  # a write: the writer's thread
     connections = SqliteConnections(database.url)
     pragmas = [
         (await connections.read(text(f"PRAGMA {name}"))).scalar_one()
         for name in ("journal_mode", "busy_timeout", "foreign_keys")
     ]
     assert pragmas == ["wal", 5000, 1]
-    assert {t.name for t in threading.enumerate()} - before >= {"sqlite-reader-0"}
+    await connections.read(text(SLOW))  # out of its budget: on a reader
+    assert {t.name for t in threading.enumerate()} - before == {"sqlite-writer", "sqlite-reader-0"}
     await connections.close()
     await database.close()
     assert {t.name for t in threading.enumerate()} - before == set()
