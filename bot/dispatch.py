@@ -63,6 +63,10 @@ log = logging.getLogger(__name__)
 IDENTIFY_ATTEMPTS = 5
 """Tries of a request whose identification loses a race (another process created the identity,
 which the next try reads) or whose caller turns out stale, before either is a bug."""
+LOST_PAUSE_S = 0.01
+"""The pause before the next try after a lost race, times the tries so far: the winner's write
+may not be committed yet (SQLite's group commit keeps its batch open while units wait for the
+writer, the loser's next try among them), and a try at once would read the same absence."""
 CROSSING: frozenset[type] = frozenset({c.OrgJoinCmd})
 """Commands that act across organizations and so run outside the tenancy boundary: ``org join``
 reads the inviting organization's code and moves the caller's workspace into it (its handler
@@ -127,7 +131,16 @@ class Core:
     ) -> Workspace:
         """The workspace the server's configuration names (the single Slack token's team, a
         Teams tenant), joining an organization by the fresh-install rule of
-        :func:`bot.services.people.configured_workspace` when it is new."""
+        :func:`bot.services.people.configured_workspace` when it is new (once more when
+        another process linked it at the same moment: then it is found)."""
+        try:
+            return await self._configure(platform, external_id, name, join_sole)
+        except Conflict:  # another process linked it at that moment: this look finds it
+            return await self._configure(platform, external_id, name, join_sole)
+
+    async def _configure(
+        self, platform: Platform, external_id: str, name: str, join_sole: bool
+    ) -> Workspace:
         async with self.uow() as uow:
             workspace = await people_service.configured_workspace(
                 uow,
@@ -404,9 +417,10 @@ class Core:
         for attempt in range(IDENTIFY_ATTEMPTS):
             try:
                 found = await self._once(who, plan, turn)
-            except _Lost:  # another process created an identity first: the next try reads it
+            except _Lost:  # another unit created the identity (or workspace) first: read it
                 if attempt + 1 == IDENTIFY_ATTEMPTS:
                     raise Conflict("Someone else was being added at the same moment.") from None
+                await asyncio.sleep(LOST_PAUSE_S * (attempt + 1))
             except _Stale:
                 who = self._forget(who, turn)
             else:
@@ -466,6 +480,9 @@ class Core:
         callers: dict[str, Caller] = {}
         new: list[str] = []
         workspace: Workspace | None = None
+        unlinked = False
+        """The workspace is not linked yet, and the configuration serves it: nobody in it is
+        known, and it is linked below, once every profile is at hand."""
         for user_id in who.user_ids():
             key = (inbound.platform, inbound.workspace, user_id)
             cached = self._known.get(key)
@@ -475,16 +492,19 @@ class Core:
                     turn.seen[key] = aliased
                 callers[user_id] = aliased
                 continue
-            if workspace is None:
+            if workspace is None and not unlinked:
                 workspace = await uow.workspaces.first(
                     platform=inbound.platform, external_id=inbound.workspace
                 )
-                if workspace is None:
+                unlinked = workspace is None
+                if unlinked and inbound.configured is None:
                     raise NotFound(UNLINKED)
-            found = await _read_caller(uow, workspace, user_id=user_id)
-            if found is None and user_id != inbound.user_id:
-                # A mention may name someone by their other platform id (Identity.alias).
-                found = await _read_caller(uow, workspace, alias=user_id)
+            found = None
+            if workspace is not None:
+                found = await _read_caller(uow, workspace, user_id=user_id)
+                if found is None and user_id != inbound.user_id:
+                    # A mention may name someone by their other platform id (Identity.alias).
+                    found = await _read_caller(uow, workspace, alias=user_id)
             if found is None:
                 new.append(user_id)
             else:
@@ -496,6 +516,8 @@ class Core:
         needed = tuple(user_id for user_id in new if user_id not in inbound.profiles)
         if needed:
             return NeedProfiles(user_ids=needed)
+        if unlinked:
+            workspace = await self._link(uow, inbound, turn)
         for user_id in new:
             assert workspace is not None
             callers[user_id] = await self._create(uow, workspace, user_id, inbound, turn)
@@ -503,6 +525,25 @@ class Core:
         callers[inbound.user_id] = caller
         here = replace(caller, channel_id=inbound.channel_id, shared=inbound.shared)
         return here, {user_id: found.handle for user_id, found in callers.items()}
+
+    async def _link(self, uow: UnitOfWork, inbound: Inbound, turn: _Turn) -> Workspace:
+        """The workspace the configuration serves (``Inbound.configured``), linked in the
+        request's own unit of work: a fresh process's first request from a known tenant costs
+        no unit of its own, and a new tenant's first user is linked with their identity."""
+        assert inbound.configured is not None
+        try:
+            workspace = await people_service.configured_workspace(
+                uow,
+                platform=inbound.platform,
+                external_id=inbound.workspace,
+                name="",
+                now=self.clock.now(),
+                join_sole=inbound.configured.join_sole,
+            )
+        except Conflict:  # another process linked it first: the next try finds it
+            raise _Lost from None
+        turn.wrote = True
+        return workspace
 
     async def _create(
         self, uow: UnitOfWork, workspace: Workspace, user_id: str, inbound: Inbound, turn: _Turn

@@ -27,6 +27,7 @@ from bot.model import Platform
 __all__ = [
     "CheckClick",
     "Click",
+    "Configured",
     "Handled",
     "Hello",
     "HomeScreen",
@@ -132,6 +133,17 @@ Request = Text | Click | CheckClick | Submit | OpenForm | ShowHome | RefreshCard
 
 
 @dataclass(frozen=True, kw_only=True)
+class Configured:
+    """The server's configuration serves this workspace (a Teams tenant the bot is set up for):
+    when it is not linked yet, the request that first meets it links it, in the same unit of
+    work, by the rule of :func:`bot.services.people.configured_workspace`."""
+
+    join_sole: bool
+    """A fresh install's workspace may join the only organization (a tenant the configuration
+    names); False founds an organization of its own (a multi-tenant bot's newcomer)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Inbound:
     """One request from one platform user, as the core needs it and nothing more."""
 
@@ -174,6 +186,9 @@ class Inbound:
     to answer in): answered with the :class:`HomeScreen` as it is after the request, read in the
     same unit of work, with the request's reply in ``HomeScreen.reply``. A refused request is
     answered with its refusal alone (its unit of work was rolled back)."""
+    configured: Configured | None = None
+    """Set by an adapter whose configuration serves the workspace without an installation (a
+    Teams bot); None: a workspace not linked yet is refused."""
     caller: Caller | None = None
     """A person an operator path chose by handle (:meth:`bot.dispatch.Core.caller_for_handle`:
     the console, the CLI), where there is no chat identity to verify: nobody is identified

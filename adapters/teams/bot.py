@@ -44,6 +44,7 @@ from adapters.teams.settings import TeamsSettings
 from bot.context import Reply
 from bot.inbound import (
     Click,
+    Configured,
     Hello,
     Inbound,
     NeedProfiles,
@@ -127,11 +128,14 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             platform=Platform.TEAMS,
             external_id=tenant,
             name=name,
-            # Only a tenant the configuration names (or the local Emulator) may join the
-            # sole organization; a multi-tenant bot's newcomers each found their own.
-            join_sole=bool(self.settings.tenant_id) or tenant == EMULATOR,
+            join_sole=self._configured(tenant).join_sole,
         )
         self._linked.add(tenant)
+
+    def _configured(self, tenant: str) -> Configured:
+        # Only a tenant the configuration names (or the local Emulator) may join the sole
+        # organization; a multi-tenant bot's newcomers each found their own.
+        return Configured(join_sole=bool(self.settings.tenant_id) or tenant == EMULATOR)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -224,7 +228,6 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
         if not user_id or not bot_framework_id:
             return None
         tenant = self._tenant(turn_context)
-        await self._link(tenant)
         personal = inbound.is_personal(raw)
         message = activity.type == ActivityTypes.message
         channel = inbound.channel_id(raw)
@@ -250,6 +253,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]  # botbuilder ships no ty
             timezone=inbound.local_timezone(raw, _entities(activity)),
             shared=message and not personal,  # the answer is a post everyone there reads
             delivery=_delivery(activity) if changing else None,
+            configured=self._configured(tenant),  # linked by the request that first meets it
         )
         handled = await self.core.handle(asked)
         if isinstance(handled, NeedProfiles):

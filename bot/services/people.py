@@ -15,6 +15,7 @@ from datetime import datetime
 
 from bot.calendar import valid_timezone
 from bot.context import Caller, Profile
+from bot.errors import Conflict
 from bot.messages import Message, Target
 from bot.model import Identity, Organization, Person, Platform, Workspace
 from bot.ports import UnitOfWork
@@ -34,7 +35,9 @@ async def link_workspace(
     now: datetime,
 ) -> Workspace:
     """The workspace, created in ``organization_id`` when new. Only an explicit act calls this
-    (the server's configuration, an installation, a partner's link code), never a request."""
+    (the server's configuration, an installation, a partner's link code), never a request on its
+    own: a request links a workspace only where the configuration serves it (a Teams tenant,
+    ``bot.inbound.Configured``)."""
     existing = await uow.workspaces.first(platform=platform, external_id=external_id)
     if existing is not None:
         return existing
@@ -73,7 +76,11 @@ async def configured_workspace(
     it has no workspace on this platform yet — a fresh install, so ``make run`` plus a token just
     works — and otherwise gets an organization of its own. ``join_sole=False`` (a multi-tenant
     Teams bot, which any tenant can reach) always founds a new organization: a stranger's tenant
-    must never land in the one organization there is."""
+    must never land in the one organization there is.
+
+    Raises:
+        Conflict: another unit of work linked it meanwhile; a new try finds it.
+    """
     existing = await uow.workspaces.first(platform=platform, external_id=external_id)
     if existing is not None:
         return existing
@@ -86,7 +93,7 @@ async def configured_workspace(
         organization = organizations[0]
     else:
         organization = await uow.organizations.add(Organization(name=name or external_id))
-    return await link_workspace(
+    workspace = await link_workspace(
         uow,
         platform=platform,
         external_id=external_id,
@@ -94,6 +101,11 @@ async def configured_workspace(
         organization_id=organization.id,
         now=now,
     )
+    if workspace.organization_id != organization.id:
+        # Another request linked it to an organization between the first look and now: the
+        # one founded here must not stay behind, empty (the caller's unit is rolled back).
+        raise Conflict(f"{platform.value} workspace {external_id} was linked meanwhile")
+    return workspace
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,6 +16,7 @@ from bot.dispatch import ALREADY_HANDLED, UNLINKED, Core
 from bot.inbound import (
     CheckClick,
     Click,
+    Configured,
     HomeScreen,
     Inbound,
     NeedProfiles,
@@ -182,6 +183,46 @@ async def test_a_workspace_linked_to_no_organization_is_refused(core: Core) -> N
     )
 
     assert said(reply) == UNLINKED
+
+
+def configured(user: str) -> Inbound:
+    """A new user's first request in a Teams tenant the configuration serves, not linked yet."""
+    return Inbound(
+        platform=Platform.TEAMS,
+        workspace="tenant-new",
+        user_id=user,
+        request=Text(text="help"),
+        profiles={user: replace(NEWCOMER, email=f"{user}@elsewhere.example")},
+        configured=Configured(join_sole=False),
+    )
+
+
+async def test_a_configured_workspace_is_linked_by_its_first_request_in_that_requests_unit(
+    core: Core, counted: Counted
+) -> None:
+    counted.taken()
+    assert isinstance(await core.handle(configured("aad-0")), Reply)
+    assert counted.taken() == 1  # the link has no unit of its own
+    async with core.uow.inner() as uow:  # type: ignore[attr-defined]
+        (workspace,) = await uow.workspaces.find(platform=Platform.TEAMS)
+        assert await uow.identities.count(workspace_id=workspace.id) == 1
+
+
+async def test_simultaneous_first_requests_in_a_configured_workspace_link_it_once(
+    core: Core, counted: Counted
+) -> None:
+    """However many requests meet the tenant at once: one workspace, in one new organization
+    (none founded in vain by a loser of the race), each user identified once."""
+    users = [f"aad-{n}" for n in range(4)]
+    replies = await asyncio.gather(*(core.handle(configured(user)) for user in users))
+
+    assert all(isinstance(r, Reply) and r.ok for r in replies), [said(r) for r in replies]
+    async with core.uow.inner() as uow:  # type: ignore[attr-defined]
+        (workspace,) = await uow.workspaces.find(platform=Platform.TEAMS)
+        slack = await uow.workspaces.first(platform=Platform.SLACK, external_id=TEAM)
+        assert slack is not None and workspace.organization_id != slack.organization_id
+        assert await uow.identities.count(workspace_id=workspace.id) == len(users)
+        assert await uow.organizations.count() == 2
 
 
 async def test_simultaneous_first_requests_of_one_newcomer_make_one_identity(

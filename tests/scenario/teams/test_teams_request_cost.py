@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from adapters.teams import TeamsSettings
 from bot.clock import ManualClock
 from bot.dispatch import Core
+from bot.model import Platform
 from bot.ports import UnitOfWorkFactory
 from bot.services.demo import seed_demo
 from tests.fake_connector import FakeConnector
@@ -29,6 +31,7 @@ from tests.scenario.teams.test_teams_scenario import (
     installed,
     personal,
 )
+from tests.scenario.teams.test_teams_tenancy import DANA, OTHER, message
 from tests.scenario.test_request_costs import Counted
 
 
@@ -218,7 +221,7 @@ async def test_after_a_restart_a_known_persons_mention_costs_no_look_up_and_adds
         finally:
             await restarted.close()
         assert looked_up == []
-        assert units <= 2  # the request, and linking the tenant once per process
+        assert units == 1  # the tenant is linked already: nothing more per process
     async with core.uow() as uow:
         assert (await uow.people.count(), await uow.identities.count()) == before
 
@@ -244,3 +247,31 @@ async def test_a_person_known_before_aliases_were_stored_is_looked_up_once(
         assert looked_up == lookups
     async with core.uow() as uow:
         assert (await uow.people.count(), await uow.identities.count()) == before
+
+
+async def test_a_new_tenants_first_user_is_linked_and_identified_in_at_most_two_units(
+    core: Core, connector: FakeConnector, counted: Counted
+) -> None:
+    """A multi-tenant bot meets a tenant it has never seen: the request itself links it (an
+    organization of its own) with the user's identity — no unit of work of its own."""
+    connector.members[DANA["id"]] = DANA
+    server = await serve(Core(uow=counted, clock=core.clock), TeamsSettings(emulator=True))
+    try:
+        opened, calls = counted.entered, len(connector.calls)
+        response = await server.post("/api/messages", json=message(connector.url, tenant=OTHER))
+        assert response.status < 300
+    finally:
+        await server.close()
+    looked_up = [c.body["id"]["id"] for c in connector.calls[calls:] if c.kind == "member"]
+    assert (counted.entered - opened, looked_up) == (2, [DANA["id"]])  # was 3: the link too
+    (answer,) = [c for c in connector.calls[calls:] if c.kind != "member"]
+    assert answer.cards or answer.body.get("text"), answer.body  # the help it asked for
+    assert "not connected" not in str(answer.body)
+    async with core.uow() as uow:
+        workspace = await uow.workspaces.first(platform=Platform.TEAMS, external_id=OTHER)
+        demo = await uow.organizations.first(order_by="id")
+        assert workspace is not None and demo is not None
+        assert workspace.organization_id != demo.id  # its own organization, never the demo's
+        (dana,) = await uow.identities.find(workspace_id=workspace.id)
+        person = await uow.people.get(dana.person_id)
+        assert person is not None and person.organization_id == workspace.organization_id
