@@ -336,6 +336,8 @@ class DirectoryView:
             return None
         scope = SCOPES[entity]
         value = where.get(scope.column)
+        if value is None and "id" in where:
+            return await self._holding_ids(entity, where["id"])
         if scope.parent is None:
             if type(value) is not int or self._bound not in (None, value):
                 return None
@@ -348,6 +350,16 @@ class DirectoryView:
         if not ids <= parents.rows.keys():
             return None
         return await self._held(self._met, entity)
+
+    async def _holding_ids(self, entity: type[T], value: object) -> TableCopy[T] | None:
+        """Rows picked by their ids alone (``names_of``: people by id): the copy of the
+        organization this unit reads, when it has every one of them; else None. An id is
+        one row's in the whole database, so the copy's answer is the database's."""
+        ids = _ids(value)
+        if not ids or self._met is None:
+            return None
+        table = await self._held(self._met, entity)
+        return table if ids <= table.rows.keys() else None
 
     async def _held(self, organization_id: int, entity: type[T]) -> TableCopy[T]:
         key = (organization_id, entity)

@@ -162,6 +162,31 @@ async def test_finding_by_a_list_of_ids_keeps_id_order_and_the_other_criteria(
         assert await uow.people.find(id=[]) == []
 
 
+async def test_people_found_by_their_ids_alone_come_from_their_own_organizations_copy(
+    sql_database: Database, statements: list[str]
+) -> None:
+    """``names_of`` finds people by id only. Bound, the unit's organization filters them (and
+    its copy answers); unbound (a cadence job), the copy of the organization the unit met
+    answers when it has them all, and an id of another's person is read from the database."""
+    org = await _org_with(sql_database, "ana", "dana")
+    other = await _org_with(sql_database, "olga", name="Other")
+    async with _in(sql_database, org)() as uow:
+        ana, dana = await uow.people.find(order_by="handle")
+    async with _in(sql_database, other)() as uow:
+        (olga,) = await uow.people.find()
+    statements.clear()
+    async with _in(sql_database, org)() as uow:
+        assert await uow.people.find(id=[dana.id, ana.id]) == [ana, dana]
+        assert await uow.people.find(id=[ana.id, olga.id]) == [ana]  # never another's
+    assert _loads(statements) == []
+    statements.clear()
+    async with sql_database.uow() as uow:  # unbound (a cadence job): from the one it met
+        assert await uow.people.get(olga.id) == olga
+        assert await uow.people.find(id=[olga.id]) == [olga]
+        assert await uow.people.find(id=[olga.id, ana.id]) == [ana, olga]
+    assert len(_loads(statements)) == 2  # the get that met Olga's organization; then Ana's
+
+
 async def test_a_write_in_one_organization_reloads_nothing_of_another(
     sql_database: Database, statements: list[str]
 ) -> None:
