@@ -95,7 +95,7 @@ class _Tally:
     failures: int = 0
     late: int = 0
     unexpected: str = ""
-    """The first failure's status and answer, to tell why."""
+    """The first failure's status and answer (or transport error), to tell why."""
 
     async def send(self, session: ClientSession, url: str, body: bytes, headers: Any) -> str:
         """Post one command; the ack's text."""
@@ -103,8 +103,9 @@ class _Tally:
         try:
             async with session.post(url, data=body, headers=headers) as response:
                 text = await response.text()
-        except (ClientError, TimeoutError):
+        except (ClientError, TimeoutError) as error:
             self.failures += 1
+            self.unexpected = self.unexpected or f"{type(error).__name__}: {error}"
             return ""
         with contextlib.suppress(ValueError, AttributeError):
             text = str(json.loads(text).get("text", text))  # bolt's ack is JSON ("…" escaped)

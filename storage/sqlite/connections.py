@@ -5,13 +5,14 @@ and one reading connection of the event loop's own.
 Why the loop's own: a read on these small indexed tables takes tens of microseconds, less than
 the hop to a reader thread and back (a queue put, two wake-ups, GIL hand-offs) costs, and every
 unit of work makes one (the directory's counters). So a read first runs on the loop, under a
-deadline SQLite enforces itself (a progress handler, :data:`INLINE_BUDGET_S`); a read that
-runs out of it is stopped, runs again in full on a reader, and its statement goes to a reader
-at once from then on. A write never runs on the loop: stopping one would roll the whole batch
-back."""
+deadline SQLite enforces itself (a progress handler: :data:`INLINE_BUDGET_S` of the loop
+thread's CPU, :data:`INLINE_WALL_S` of the clock's); a read that runs out of it is stopped,
+runs again in full on a reader, and its statement goes to a reader at once from then on. A
+write never runs on the loop: stopping one would roll the whole batch back."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -42,12 +43,22 @@ cannot."""
 
 
 INLINE_BUDGET_S = 0.002
-"""How long a read may hold the event loop: SQLite stops it there (a progress handler) and it
-runs again on a reader. Most reads here take tens of microseconds, less than the hop to a
-reader thread and back costs; the budget keeps a long one from stalling every request."""
+"""How much of the loop thread's CPU a read may take: SQLite stops it there (a progress
+handler) and it runs again on a reader. Most reads here take tens of microseconds, less than
+the hop to a reader thread and back costs; the budget keeps a long one from stalling every
+request. CPU time, not wall time: a short read that waits for the GIL while another thread
+runs Python (a reader's, the writer's: up to the 5 ms switch interval) is not slow itself."""
 
-_PROGRESS_OPS = 2000
-"""SQLite VM instructions between two looks at the clock (a few microseconds' work)."""
+INLINE_WALL_S = 0.1
+"""The wall-clock bound beside it, for a read that waits without using CPU (pages read from
+a cold disk). Generous: each look at the clock takes the GIL, and under load each such wait
+can last a switch interval."""
+
+_NEVER = (float("inf"), float("inf"))
+
+_PROGRESS_OPS = 10_000
+"""SQLite VM instructions between two looks at the clock (~0.1 ms of its work): the short
+reads of a request never look at all."""
 
 
 class SqliteConnections:
@@ -62,7 +73,7 @@ class SqliteConnections:
         self._writer = Worker(self._engine, name="sqlite-writer")
         self._batcher = WriteBatcher(self._writer)
         self._inline: Connection | None = None
-        self._deadline = float("inf")
+        self._deadlines = _NEVER
         self._slow: dict[object, None] = {}
         """What ran out of the budget once: it goes to a reader at once from then on."""
 
@@ -89,15 +100,19 @@ class SqliteConnections:
         nothing and runs again in full."""
         if shape not in self._slow:
             connection = self._inline or self._open_inline()
-            self._deadline = time.perf_counter() + INLINE_BUDGET_S
+            self._deadlines = (
+                time.thread_time() + INLINE_BUDGET_S,
+                time.perf_counter() + INLINE_WALL_S,
+            )
             try:
                 return work(connection)
-            except OperationalError as error:
-                if "interrupted" not in str(error.orig):
+            except (OperationalError, sqlite3.OperationalError) as error:
+                # SQLAlchemy's (a statement) or sqlite3's own (plain SQL, read_plain).
+                if "interrupted" not in str(getattr(error, "orig", error)):
                     raise
                 self._slow[shape] = None
             finally:
-                self._deadline = float("inf")
+                self._deadlines = _NEVER
         return await self._reader().run(work)
 
     def _open_inline(self) -> Connection:
@@ -106,7 +121,8 @@ class SqliteConnections:
         return self._inline
 
     def _out_of_time(self) -> int:
-        return int(time.perf_counter() > self._deadline)
+        cpu, wall = self._deadlines
+        return int(time.thread_time() > cpu or time.perf_counter() > wall)
 
     def _reader(self) -> Worker:
         for reader in self._readers:

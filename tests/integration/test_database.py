@@ -141,6 +141,44 @@ async def test_a_read_that_outruns_its_budget_on_the_loop_goes_to_a_reader_from_
     assert loop_time[1] < INLINE_BUDGET_S / 2
 
 
+async def test_a_plain_read_over_budget_is_answered_too(url: str) -> None:
+    """The directory's counters are read through sqlite3 alone (``read_plain``): stopped at
+    the budget, it is answered from a reader like any other read, never as an error."""
+    connections = SqliteConnections(Database(url).url)
+    try:
+        pairs = await connections.read_plain(f"SELECT ({SLOW}), 1")
+    finally:
+        await connections.close()
+    assert pairs == {250**3: 1}
+
+
+async def test_a_short_read_held_up_by_another_threads_python_stays_on_the_loop(url: str) -> None:
+    """The budget is the loop thread's own CPU time: waiting for the GIL while another thread
+    runs Python (the writer's, a reader's) is not the read's doing, and must not send a short
+    read to a reader for good."""
+    stop = threading.Event()
+
+    def hog() -> None:
+        while not stop.is_set():
+            sum(range(1000))  # pure Python: holds the GIL for its switch interval at a time
+
+    connections = SqliteConnections(Database(url).url)
+    # A tenth of a millisecond of SQLite's work: long enough to meet the progress handler.
+    short = text("SELECT count(*) FROM filler a, filler b WHERE b.x <= 20")
+    hogs = [threading.Thread(target=hog, name="hog") for _ in range(2)]
+    for thread in hogs:
+        thread.start()
+    try:
+        for _ in range(50):
+            assert (await connections.read(short)).scalar_one() == 250 * 20
+        assert not [t for t in threading.enumerate() if t.name.startswith("sqlite-reader")]
+    finally:
+        stop.set()
+        for thread in hogs:
+            thread.join()
+        await connections.close()
+
+
 async def test_a_short_read_runs_on_the_loop_without_a_thread(url: str) -> None:
     async with Database(url) as database:
         async with database.uow() as uow:
