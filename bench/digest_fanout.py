@@ -6,8 +6,10 @@ dropped after), each seeded and measured by a child process of its own, so neith
 memory nor the other backend's is counted. Prints, per backend, the time to load and compose
 every digest, the SQL statements issued for N = 200 and N = 2,000 leaders (batch queries: the
 count must not grow with N; counted on every connection, SQLite's included: see
-:class:`StatementCounter`), and peak RSS. Target, per backend: statements counted (none counted
-proves nothing, and fails the target) and constant in N, < 3 s, RSS < 200 MB.
+:class:`StatementCounter`; a read SQLite stopped on the event loop at its budget runs again on
+a reader and is seen twice, which is printed and left out of the comparison), and peak RSS.
+Target, per backend: statements counted (none counted proves nothing, and fails the target)
+and constant in N, < 3 s, RSS < 200 MB.
 
     .venv/bin/python bench/digest_fanout.py [--leaders 2000] [--postgres URL | --postgres '']
     .venv/bin/python bench/digest_fanout.py --quick     # a smoke run: 200 leaders
@@ -43,7 +45,6 @@ from sqlalchemy import Engine, Pool, event, insert, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.util import await_only  # noqa: E402
 
-from adapters.app import core_session  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
 from bot.digest import compose_digest  # noqa: E402
 from bot.model import (  # noqa: E402
@@ -73,6 +74,7 @@ from bot.model import (  # noqa: E402
     Workspace,
 )
 from bot.services.digests import load_digest_inputs  # noqa: E402
+from storage.database import Database  # noqa: E402
 from storage.engine import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.tables import TABLES  # noqa: E402
@@ -341,15 +343,16 @@ async def measure(url: str, leaders: int) -> dict[str, Any]:
 async def _load_all(settings: Settings, counter: StatementCounter, leaders: int) -> dict[str, Any]:
     """Every digest's inputs loaded and composed, for a tenth of the leaders and for all."""
     figures: dict[str, Any] = {}
-    async with core_session(settings) as session:
+    async with Database(settings.database_url) as database:  # seeded (and migrated) before
         # A first unit of work loads the directory copy (a cost of the process, not of N).
-        async with session.uow() as uow:
+        async with database.uow() as uow:
             await load_digest_inputs(uow, leader_ids=[1], now=NOW, link_base="https://lb.example")
         figures["warm_up_statements"] = counter.statements
         for n in (leaders // 10, leaders):
             counter.statements = 0
+            stopped = database.reads_stopped
             started = time.perf_counter()
-            async with session.uow() as uow:
+            async with database.uow() as uow:
                 inputs = await load_digest_inputs(
                     uow, leader_ids=list(range(1, n + 1)), now=NOW, link_base="https://lb.example"
                 )
@@ -361,6 +364,9 @@ async def _load_all(settings: Settings, counter: StatementCounter, leaders: int)
                 "digests": len(inputs),
                 "sections": lines,
                 "statements": counter.statements,
+                # SQLite: reads stopped on the event loop at its budget and run again on a
+                # reader, so seen twice (a cost of the first large read of a kind, not of N).
+                "stopped": database.reads_stopped - stopped,
                 "load_s": round(loaded - started, 3),
                 "compose_s": round(done - loaded, 3),
                 "total_s": round(done - started, 3),
@@ -414,7 +420,9 @@ def judged(figures: dict[str, Any], leaders: int) -> dict[str, Any]:
     figures["statements_counted"] = bool(
         small["statements"] and large["statements"] and not figures["untraced_connections"]
     )
-    figures["statements_constant"] = small["statements"] == large["statements"]
+    figures["statements_constant"] = (
+        small["statements"] - small["stopped"] == large["statements"] - large["stopped"]
+    )
     figures["target_met"] = (
         figures["statements_counted"]
         and figures["statements_constant"]
@@ -429,8 +437,9 @@ def report(name: str, figures: dict[str, Any], leaders: int) -> None:
     for row in (figures[f"n{leaders // 10}"], figures[f"n{leaders}"]):
         print(
             f"  N={row['leaders']:>5}: {row['digests']} digests, {row['statements']} SQL "
-            f"statements, load {row['load_s']:.2f} s + compose {row['compose_s']:.2f} s "
-            f"= {row['total_s']:.2f} s"
+            f"statements ({row['stopped']} of them reads stopped on the loop at its budget and "
+            f"run again on a reader), load {row['load_s']:.2f} s + compose "
+            f"{row['compose_s']:.2f} s = {row['total_s']:.2f} s"
         )
     counted = "" if figures["statements_counted"] else " — no statements counted: no proof"
     print(

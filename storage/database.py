@@ -56,6 +56,12 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def reads_stopped(self) -> int:
+        """SQLite reads stopped on the event loop at their budget and run again on a reader
+        (:mod:`storage.sqlite.connections`); 0 elsewhere."""
+        return self._sqlite.stopped if self._sqlite is not None else 0
+
     def uow(self) -> UnitOfWork:
         """A new, independent unit of work (this method is the core's ``UnitOfWorkFactory``)."""
         sqlite = self._sqlite

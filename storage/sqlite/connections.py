@@ -76,6 +76,9 @@ class SqliteConnections:
         self._deadlines = _NEVER
         self._slow: dict[object, None] = {}
         """What ran out of the budget once: it goes to a reader at once from then on."""
+        self.stopped = 0
+        """Reads stopped on the loop at the budget and run again on a reader: SQLite saw each
+        of them twice (``bench/digest_fanout.py`` counts statements)."""
 
     def transaction(self) -> BatchedTransaction:
         """A new unit of work's statements (see :class:`BatchedTransaction`)."""
@@ -111,6 +114,7 @@ class SqliteConnections:
                 if "interrupted" not in str(getattr(error, "orig", error)):
                     raise
                 self._slow[shape] = None
+                self.stopped += 1
             finally:
                 self._deadlines = _NEVER
         return await self._reader().run(work)
