@@ -56,6 +56,10 @@ can last a switch interval."""
 
 _NEVER = (float("inf"), float("inf"))
 
+SLOW_HELD = 256
+"""Statements remembered as too long for the loop, at most (the oldest is forgotten first):
+repositories build one per shape, but a statement built anew per call must not grow this."""
+
 _PROGRESS_OPS = 10_000
 """SQLite VM instructions between two looks at the clock (~0.1 ms of its work): the short
 reads of a request never look at all."""
@@ -114,6 +118,8 @@ class SqliteConnections:
                 if "interrupted" not in str(getattr(error, "orig", error)):
                     raise
                 self._slow[shape] = None
+                if len(self._slow) > SLOW_HELD:
+                    del self._slow[next(iter(self._slow))]
                 self.stopped += 1
             finally:
                 self._deadlines = _NEVER

@@ -18,6 +18,7 @@ from bot.model import OutboxMessage, Platform
 from storage.database import Database
 from storage.engine import create_engine
 from storage.sqlite import SqliteConnections
+from storage.sqlite import connections as connections_module
 from storage.sqlite.connections import INLINE_BUDGET_S
 from tests.parents import add_parents
 
@@ -139,6 +140,29 @@ async def test_a_read_that_outruns_its_budget_on_the_loop_goes_to_a_reader_from_
     # test shows the loop stays free); the second went straight there.
     assert loop_time[0] >= INLINE_BUDGET_S
     assert loop_time[1] < INLINE_BUDGET_S / 2
+
+
+async def test_only_the_statements_stopped_last_are_remembered(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement built anew per call must not grow what is remembered as slow."""
+    monkeypatch.setattr(connections_module, "SLOW_HELD", 2)
+    connections = SqliteConnections(Database(url).url)
+    # A few milliseconds of SQLite's work each: over the budget, soon done on a reader.
+    slow = [
+        text(f"SELECT count(*) + {n} FROM filler a, filler b, filler c WHERE c.x <= 10")
+        for n in range(3)
+    ]
+    try:
+        for statement in slow:
+            await connections.read(statement)
+        assert connections.stopped == 3
+        await connections.read(slow[2])  # remembered: straight to a reader
+        assert connections.stopped == 3
+        await connections.read(slow[0])  # forgotten: tried on the loop again
+        assert connections.stopped == 4
+    finally:
+        await connections.close()
 
 
 async def test_a_plain_read_over_budget_is_answered_too(url: str) -> None:
