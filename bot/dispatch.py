@@ -135,7 +135,8 @@ class Core:
         another process linked it at the same moment: then it is found)."""
         try:
             return await self._configure(platform, external_id, name, join_sole)
-        except Conflict:  # another process linked it at that moment: this look finds it
+        except Conflict:  # another unit linked it at that moment: once committed, this finds it
+            await asyncio.sleep(LOST_PAUSE_S)
             return await self._configure(platform, external_id, name, join_sole)
 
     async def _configure(
@@ -480,9 +481,9 @@ class Core:
         callers: dict[str, Caller] = {}
         new: list[str] = []
         workspace: Workspace | None = None
+        # The workspace is not linked yet and the configuration serves it: nobody in it is
+        # known, and it is linked below, once every profile is at hand.
         unlinked = False
-        """The workspace is not linked yet, and the configuration serves it: nobody in it is
-        known, and it is linked below, once every profile is at hand."""
         for user_id in who.user_ids():
             key = (inbound.platform, inbound.workspace, user_id)
             cached = self._known.get(key)
