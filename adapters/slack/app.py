@@ -77,7 +77,7 @@ from adapters.slack.render import (
     reply_body,
 )
 from adapters.slack.settings import OFF, SlackSettings
-from adapters.slack.tokens import EncryptedInstallationStore, fernet
+from adapters.slack.tokens import EncryptedInstallationStore, RecentBots, fernet
 from adapters.slack.wire import bolt_request
 from bot.context import Profile, Reply
 from bot.dispatch import Core
@@ -129,7 +129,7 @@ class SlackBolt(AsyncApp):
         *,
         core: Core,
         slack: SlackSettings,
-        bots: AsyncInstallationStore | None = None,
+        bots: RecentBots | None = None,
         stores: tuple[Any, ...] = (),
         team: SingleTeam | None = None,
         on_ack: AckObserver | None = None,
@@ -300,13 +300,14 @@ def build_slack_app(
             log.info("Slack is off: OAuth mode (SLACK_CLIENT_ID) needs the database engine")
             return None
         tables = AsyncSQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine)
-        bots: AsyncInstallationStore = tables
+        stored: AsyncInstallationStore = tables
         if settings.encryption_key:
             try:
-                bots = EncryptedInstallationStore(tables, fernet(settings.encryption_key))
+                stored = EncryptedInstallationStore(tables, fernet(settings.encryption_key))
             except ValueError as error:
                 log.error("Slack is off: %s", error)
                 return None
+        bots = RecentBots(stored)
         states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRY, engine=engine)
         bolt = SlackBolt(
             bots=bots,

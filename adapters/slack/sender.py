@@ -2,7 +2,9 @@
 
 One attempt per call, and an answer saying what should happen next: the cadence drain owns
 pacing and retries, so this client has slack_sdk's retry handlers switched off (otherwise a 429
-would be slept on inside the drain and retried twice over).
+would be slept on inside the drain and retried twice over). The one exception: a token Slack
+refuses as unauthorized while the installation store holds a newer one (another process saw a
+reinstall) is tried once more with that one at once.
 
 Where a delivery goes:
 - ``outbox.address`` is a channel id (project channel, or a DM channel ``D…``), or a user id
@@ -62,6 +64,8 @@ GONE_ERRORS = frozenset(
     }
 )
 """The address can never be reached again (channel gone, bot removed, user left)."""
+AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive"})
+"""The token was refused: the workspace's bot may have a new one (a reinstall)."""
 USER_PREFIXES = ("U", "W")
 SEND_TIMEOUT = 30
 """Seconds to wait for Slack's answer: Slack can take a while to accept a post, and a post given
@@ -90,23 +94,44 @@ class SlackSender:
         self._dms: dict[tuple[str, str], str] = {}
 
     async def send(self, delivery: Delivery) -> SendResult:
-        outbox = delivery.outbox
+        workspace_id = delivery.outbox.workspace_id
         self._connect()
-        token = await self._token(outbox.workspace_id)
+        token = await self._token(workspace_id)
         if not token:
             return SendResult(
-                outcome=SendOutcome.FAILED,
-                error=f"no Slack bot token for workspace {outbox.workspace_id}",
+                outcome=SendOutcome.FAILED, error=f"no Slack bot token for workspace {workspace_id}"
             )
         try:
-            ref = await self._deliver(delivery, token=token)
+            return await self._attempt(delivery, token=token)
+        except SlackApiError as error:
+            renewed = await self._renewed(workspace_id, token=token, error=error)
+            if renewed is None:
+                return _failure(error)
+        try:
+            return await self._attempt(delivery, token=renewed)
         except SlackApiError as error:
             return _failure(error)
+
+    async def _attempt(self, delivery: Delivery, *, token: str) -> SendResult:
+        """One try with ``token``; what Slack refuses is raised, for :meth:`send` to judge."""
+        try:
+            ref = await self._deliver(delivery, token=token)
         except (ClientError, TimeoutError, OSError) as error:
             return SendResult(
                 outcome=SendOutcome.RETRY, error=f"Slack unreachable: {type(error).__name__}"
             )
         return SendResult(outcome=SendOutcome.SENT, platform_ref=ref)
+
+    async def _renewed(self, workspace_id: int, *, token: str, error: SlackApiError) -> str | None:
+        """A token to try again with, when Slack refused ``token`` as unauthorized and the
+        store holds another (another process reinstalled the app: see
+        :class:`adapters.slack.tokens.RecentBots`); None otherwise. Nothing was posted with a
+        token Slack refused, so a second try cannot post twice."""
+        if self.bots is None or _code(error) not in AUTH_ERRORS:
+            return None
+        self.bots.forget(enterprise_id=None, team_id=self._teams.get(workspace_id))
+        renewed = await self._token(workspace_id)
+        return renewed if renewed and renewed != token else None
 
     def _connect(self) -> None:
         """Give the Web API client one HTTP session, kept open between sends.
@@ -246,11 +271,16 @@ def split_ref(ref: str, *, channel: str) -> tuple[str, str]:
     return (head, tail) if sep and head else (channel, ref)
 
 
+def _code(error: SlackApiError) -> str:
+    """Slack's ``error`` field (``invalid_auth``), or ""."""
+    data = getattr(error.response, "data", None)
+    return str(data.get("error") or "") if isinstance(data, Mapping) else ""
+
+
 def _failure(error: SlackApiError) -> SendResult:
     response = error.response
     status = int(getattr(response, "status_code", 0) or getattr(response, "status", 0) or 0)
-    data = getattr(response, "data", None)
-    code = str(data.get("error") or "") if isinstance(data, Mapping) else ""
+    code = _code(error)
     detail = f"Slack answered {status} {code}".strip()
     if status == 429 or status >= 500 or code in RETRYABLE_ERRORS:
         return SendResult(

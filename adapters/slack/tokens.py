@@ -1,4 +1,5 @@
-"""Slack OAuth tokens encrypted at rest (DESIGN §8), when ``SLACK_ENCRYPTION_KEY`` is set.
+"""Slack OAuth tokens: encrypted at rest (DESIGN §8), and each workspace's bot found recently
+kept at hand.
 
 :class:`EncryptedInstallationStore` wraps slack_sdk's SQLAlchemy installation store: it encrypts
 the bot and user tokens (and their refresh tokens) with Fernet before a row is written and
@@ -11,12 +12,23 @@ Two situations must not take the server down:
   outbox rows fail — until the app is reinstalled there or the old key is restored;
 - a token stored in plain text before the key was configured (Slack tokens start with ``xox``):
   still read as it is, and encrypted the next time the workspace installs the app.
+
+:class:`RecentBots` sits in front of the store: every request is authorized by its workspace's
+bot, and every delivery sends with it, and finding it through slack_sdk's store (a query on the
+store's engine, a decryption) cost more than the rest of a command in OAuth mode. A bot found is
+kept for :data:`BOT_TTL_S`; a save or delete through this process forgets it at once. Another
+process's reinstall (a new token) is seen within that time, and sooner by the outbox: a send
+Slack refuses as unauthorized forgets the bot and tries once more with the stored one
+(:mod:`adapters.slack.sender`). A workspace not found is not remembered, so an install is seen
+at once.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import time
+from collections.abc import Callable
 from typing import TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -34,6 +46,12 @@ COLUMN = 200
 token about 2.2 times longer, so tokens up to 79 characters fit (bot tokens are about 55)."""
 PLAIN_PREFIX = "xox"
 """How every Slack token starts (``xoxb-``, ``xoxp-``, ``xoxe-``); a Fernet token never does."""
+
+BOT_TTL_S = 30.0
+"""How long a bot found is used without looking again: short beside a reinstall done by a
+person, long beside the requests of a busy workspace."""
+BOTS_HELD = 10_000
+"""Workspaces' bots kept at most (the oldest found is forgotten first)."""
 
 Stored = TypeVar("Stored", Bot, Installation)
 
@@ -150,3 +168,93 @@ class EncryptedInstallationStore(AsyncInstallationStore):
             "workspace (/slack/install); until then its requests are refused.",
             team,
         )
+
+
+class RecentBots(AsyncInstallationStore):
+    """``inner``, with each bot found kept for :data:`BOT_TTL_S` (see the module docstring)."""
+
+    def __init__(
+        self,
+        inner: AsyncInstallationStore,
+        *,
+        ttl: float = BOT_TTL_S,
+        held: int = BOTS_HELD,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = inner
+        self.ttl = ttl
+        self.held = held
+        self.clock = clock
+        self._found: dict[tuple[str, str], tuple[float, Bot]] = {}
+        """(enterprise, team) → (when it is looked for again, the bot)."""
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        self.forget(enterprise_id=installation.enterprise_id, team_id=installation.team_id)
+        await self.inner.async_save(installation)
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        self.forget(enterprise_id=bot.enterprise_id, team_id=bot.team_id)
+        await self.inner.async_save_bot(bot)
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        key = _key(enterprise_id, None if is_enterprise_install else team_id)
+        found = self._found.get(key)
+        if found is not None and self.clock() < found[0]:
+            return found[1]
+        bot = await self.inner.async_find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        self._found.pop(key, None)  # a bot found again is the newest, last to be forgotten
+        if bot is not None:
+            self._found[key] = (self.clock() + self.ttl, bot)
+            if len(self._found) > self.held:
+                del self._found[next(iter(self._found))]
+        return bot
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        return await self.inner.async_find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        self.forget(enterprise_id=enterprise_id, team_id=team_id)
+        await self.inner.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        self.forget(enterprise_id=enterprise_id, team_id=team_id)
+        await self.inner.async_delete_installation(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+        )
+
+    def forget(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """The next find of this workspace's bot asks the store."""
+        self._found.pop(_key(enterprise_id, team_id), None)
+
+
+def _key(enterprise_id: str | None, team_id: str | None) -> tuple[str, str]:
+    """slack_sdk's own key: an org-wide install is the enterprise's, whatever the team."""
+    return (enterprise_id or "", team_id or "")

@@ -24,6 +24,8 @@ import sqlalchemy
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 
 from adapters.app import Application, build_application, migrate
 from adapters.settings import Settings
@@ -433,3 +435,39 @@ async def test_an_install_with_a_used_invitation_founds_its_own_and_says_why(
     said = json.dumps(greeting.args["blocks"])
     assert "That invitation code was already used." in said
     assert "So Northfield is an organization of its own" in said
+
+
+async def test_a_reinstall_seen_by_another_process_is_sent_with_at_once(
+    server: Build, slack: FakeSlack
+) -> None:
+    """Each process keeps a workspace's bot for a while (``RecentBots``); when another process
+    stores a new token (a reinstall), Slack refuses the old one and the outbox sends with the
+    new one at once: the installer's greeting arrives, once."""
+    app, client = await server()
+    await install(client, slack)
+    route = SlackRoute(client)
+    fields = command(slack, "ana", "help", reply_to="help", team_id=TEAM)
+    assert (await route.command(fields))[0] == 200  # the bot found and kept, token and all
+
+    renewed = "xoxb-1111-2222-northfieldreinstalled"
+    elsewhere = AsyncSQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=app.database.engine)
+    await elsewhere.async_save(
+        Installation(
+            app_id="A0LEADER",
+            team_id=TEAM,
+            user_id=INSTALLER,
+            bot_token=renewed,
+            bot_id="B0NORTH",
+            bot_user_id="UB2",
+            bot_scopes="commands,chat:write,im:write,users:read",
+        )
+    )
+    slack.tokens.discard(TOKEN)  # Slack revoked the old one at the reinstall
+    slack.tokens.add(renewed)
+
+    report = await drain_until_idle(app.uow, senders=app.senders, clock=app.clock)
+    assert report.sent == 1 and report.failed == 0
+    (greeting,) = slack.posts("D0INSTALLER")
+    assert greeting.token == renewed
+    refused = [c for c in slack.calls if c.token == TOKEN and c.method == "conversations.open"]
+    assert len(refused) == 1 and not refused[0].answer
