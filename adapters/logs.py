@@ -35,6 +35,12 @@ FIELDS = "leaderbot"
 
 delivery_log = logging.getLogger("leaderbot.delivery")
 
+SLACK_SDK_CLIENTS = ("slack_sdk.web.async_base_client", "slack_sdk.webhook.async_client")
+"""slack_sdk's loggers that build a debug line of every request and answer whenever their own
+level is unset (they test ``logger.level``, not the effective level): a few percent of a busy
+server's time, for lines nobody asked for. Given the configured level, they build them only at
+DEBUG."""
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, the line's own fields, and
@@ -60,6 +66,8 @@ class JsonFormatter(logging.Formatter):
 def configure(*, level: str | int, log_format: LogFormat) -> None:
     """Set up the root logger's one handler (stderr) in ``log_format``."""
     logging.basicConfig(level=level, format=TEXT)
+    for name in SLACK_SDK_CLIENTS:
+        logging.getLogger(name).setLevel(level)
     if log_format == "json":
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())

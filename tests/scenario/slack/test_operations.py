@@ -229,3 +229,22 @@ def test_log_format_json_makes_every_line_of_the_process_json() -> None:
     first, second = (json.loads(line) for line in done.stderr.splitlines())
     assert first["message"] == "token=[redacted] said hi" and first["logger"] == "x"
     assert second["level"] == "ERROR" and "ZeroDivisionError" in second["exception"]
+
+
+@pytest.mark.parametrize(("level", "built"), [("INFO", "False False"), ("DEBUG", "True True")])
+def test_slack_sdk_builds_its_request_debug_lines_only_at_debug(level: str, built: str) -> None:
+    """slack_sdk builds a debug line of every call when ``logger.level <= DEBUG`` (its own
+    level, 0 when unset); after ``logs.configure`` that holds only at DEBUG."""
+    program = (
+        "import logging\n"
+        "from slack_sdk.web.async_client import AsyncWebClient\n"
+        "from slack_sdk.webhook.async_client import AsyncWebhookClient\n"
+        "from adapters import logs\n"
+        f"logs.configure(level={level!r}, log_format='text')\n"
+        "web, hook = AsyncWebClient(), AsyncWebhookClient('http://127.0.0.1:9/')\n"
+        "print(web._logger.level <= logging.DEBUG, hook.logger.level <= logging.DEBUG)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert done.stdout.strip() == built
