@@ -19,8 +19,9 @@ store's engine, a decryption) cost more than the rest of a command in OAuth mode
 kept for :data:`BOT_TTL_S`; a save or delete through this process forgets it at once. Another
 process's reinstall (a new token) is seen within that time, and sooner by the outbox: a send
 Slack refuses as unauthorized forgets the bot and tries once more with the stored one
-(:mod:`adapters.slack.sender`). A workspace not found is not remembered, so an install is seen
-at once.
+(:mod:`adapters.slack.sender`). Within that time a newcomer's ``users.info`` made with the old
+token fails, and they are told nothing was done and to try again (a clear refusal, no change).
+A workspace not found is not remembered, so an install is seen at once.
 """
 
 from __future__ import annotations
