@@ -69,14 +69,28 @@ def _at(day: date, clock: time, tz: str) -> datetime:
     return datetime.combine(day, clock).replace(tzinfo=_zone(tz), fold=0).astimezone(UTC)
 
 
-def _period_days(frequency: Frequency, day: date) -> list[date]:
-    """The local dates of the period ``day`` belongs to (a week, a pair of weeks, one day)."""
-    if frequency is Frequency.DAILY_DURING_ACTIVE_CYCLE:
-        return [day]
-    period = digest_period(frequency, day)
+def _period_start(frequency: Frequency, day: date) -> date:
+    """The Monday the weekly or biweekly period ``day`` belongs to begins on: its own week's,
+    or for the second week of a biweekly pair (an even ISO week: see
+    :func:`bot.digest.digest_period`; week 53, odd, stands alone) the week before's. Date
+    arithmetic, no time zone: a tick asks this of every leader, every minute."""
     monday = day - timedelta(days=day.weekday())
-    days = [monday + timedelta(days=n) for n in range(-7, 14)]
-    return [d for d in days if digest_period(frequency, d) == period]
+    if frequency is Frequency.BIWEEKLY:
+        week = day.isocalendar()[1]
+        if week % 2 == 0:
+            return monday - timedelta(days=7)
+    return monday
+
+
+def _slot_day(preference: CadencePreference, day: date) -> date | None:
+    """The local date of the digest of the period ``day`` belongs to; None when there is
+    none (frequency ``off``, a daily digest on a weekend)."""
+    frequency = preference.frequency
+    if frequency is Frequency.OFF:
+        return None
+    if frequency is Frequency.DAILY_DURING_ACTIVE_CYCLE:
+        return day if day.weekday() < 5 else None
+    return _period_start(frequency, day) + timedelta(days=preference.weekday)
 
 
 def digest_slot(preference: CadencePreference, *, tz: str, now: datetime) -> Slot | None:
@@ -86,17 +100,16 @@ def digest_slot(preference: CadencePreference, *, tz: str, now: datetime) -> Slo
     Weekly: the preference's weekday of the ISO week. Biweekly: that weekday in the first week
     of the pair. Daily (during an active cycle): every weekday at the local time.
     """
-    frequency = preference.frequency
-    if frequency is Frequency.OFF:
+    if preference.frequency is Frequency.OFF:
         return None
     today = local_date(now, tz)
-    if frequency is Frequency.DAILY_DURING_ACTIVE_CYCLE:
-        if today.weekday() >= 5:
-            return None
-        day = today
-    else:
-        day = next(d for d in _period_days(frequency, today) if d.weekday() == preference.weekday)
-    return Slot(period=digest_period(frequency, today), at=_at(day, preference.local_time, tz))
+    day = _slot_day(preference, today)
+    if day is None:
+        return None
+    return Slot(
+        period=digest_period(preference.frequency, today),
+        at=_at(day, preference.local_time, tz),
+    )
 
 
 def digest_due(slot: Slot | None, *, now: datetime) -> bool:
@@ -109,12 +122,14 @@ def next_digest_slot(preference: CadencePreference, *, tz: str, now: datetime) -
     period's), or None when digests are off. Looks at most a little over two weeks ahead."""
     if preference.frequency is Frequency.OFF:
         return None
-    day = local_date(now, tz)
+    today = local_date(now, tz)
     for offset in range(16):
-        probe = _at(day + timedelta(days=offset), time(12), tz)
-        slot = digest_slot(preference, tz=tz, now=probe)
-        if slot is not None and slot.at > now and local_date(slot.at, tz) == local_date(probe, tz):
-            return slot
+        day = today + timedelta(days=offset)
+        if _slot_day(preference, day) != day:
+            continue  # not the digest's day of its period: no time zone work for it
+        at = _at(day, preference.local_time, tz)
+        if at > now:
+            return Slot(period=digest_period(preference.frequency, day), at=at)
     return None
 
 

@@ -19,8 +19,9 @@ per missed day.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -65,6 +66,10 @@ _REMINDER_HORIZON = timedelta(days=2)
 """Asks needed later than this are not worth loading on a tick yet."""
 _LEADER_LETTERS = (Letter.A, Letter.C, Letter.I)
 _ONE_DAY = timedelta(days=1)
+LEADERS_PER_STEP = 200
+"""Leaders a tick plans for between two looks at the event loop (~10 ms of its time): the tick
+plans for every leader of every organization each minute, and the requests arriving meanwhile
+should not wait for all of it."""
 
 
 @dataclass(kw_only=True)
@@ -124,7 +129,7 @@ async def tick(
     preferences = {p.person_id: p for p in await uow.preferences.find(person_id=sorted(leaders))}
     slots: dict[int, Slot] = {}
     until: dict[int, datetime] = {}
-    for person in leaders.values():
+    async for person in _in_steps(leaders.values()):
         preference = preferences.get(person.id) or CadencePreference(person_id=person.id)
         slot = digest_slot(preference, tz=person.timezone, now=now)
         if slot is not None and digest_due(slot, now=now):
@@ -146,6 +151,14 @@ async def tick(
     report.escalations = await _escalations(uow, now=now, link_base=link_base)
     await uow.inbound.prune(before=now - INBOUND_KEPT)
     return report
+
+
+async def _in_steps(people: Iterable[Person]) -> AsyncIterator[Person]:
+    """``people``, giving the event loop a turn after every :data:`LEADERS_PER_STEP`."""
+    for n, person in enumerate(people, start=1):
+        yield person
+        if n % LEADERS_PER_STEP == 0:
+            await asyncio.sleep(0)
 
 
 async def _leaders(uow: UnitOfWork) -> dict[int, Person]:
@@ -238,7 +251,7 @@ async def _prompts(
     Accountable) who have posted no update in the week the digest will show — once per project,
     lead and week, whichever leader's digest comes first."""
     windows: dict[int, Slot] = {}
-    for person in leaders.values():
+    async for person in _in_steps(leaders.values()):
         preference = preferences.get(person.id) or CadencePreference(person_id=person.id)
         slot = prompt_window(preference, tz=person.timezone, now=now)
         if slot is not None:

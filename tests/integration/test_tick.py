@@ -10,6 +10,7 @@ import pytest
 
 from bot.model import CadencePreference, OutboxState
 from bot.ports import UnitOfWorkFactory
+from bot.services import tick as tick_service
 from bot.services.tick import DIGEST
 from cadence.drain import drain_once
 from cadence.scheduler import build_scheduler
@@ -111,3 +112,19 @@ async def test_the_scheduler_ticks_and_drains_then_stops_gracefully() -> None:
     assert sorted(s.key.partition("@")[0] for s in world.sender.sent) == [
         f"digest:{p.id}:2026-W48" for p in sorted(world.people.values(), key=lambda p: p.id)[1:]
     ]
+
+
+async def test_a_tick_over_many_leaders_gives_requests_a_turn_meanwhile(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tick plans for every leader each minute; a request arriving meanwhile runs between
+    its steps (``LEADERS_PER_STEP``), not after the whole plan, and the digests are the same."""
+    monkeypatch.setattr(tick_service, "LEADERS_PER_STEP", 2)
+    await _leaders(uow_factory, 8)
+    turns: list[int] = []
+    ticking = asyncio.ensure_future(run_tick(uow_factory, now=MONDAY, link_base=LINK))
+    while not ticking.done():
+        turns.append(len(turns))
+        await asyncio.sleep(0)
+    assert (await ticking).digests == 8
+    assert len(turns) >= 8  # nine people (the lead too) twice over, two at a time

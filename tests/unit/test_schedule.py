@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.calendar import local_date
+from bot.digest import digest_period
 from bot.model import (
     Ask,
     AskState,
@@ -17,6 +20,7 @@ from bot.model import (
     Severity,
 )
 from bot.schedule import (
+    Slot,
     ask_expires_at,
     ask_overdue_at,
     ask_reminder_at,
@@ -211,3 +215,64 @@ def test_due_escalations_are_live_blockers_past_their_deadline() -> None:
         now=now,
     )
     assert [b.id for b in due] == [2, 1]
+
+
+# The rule as first written, kept as the definition the fast arithmetic must match: a period's
+# days are the days digest_period names alike; the slot is its first day on the chosen weekday;
+# the next slot is found by looking at each day's noon for up to sixteen days.
+def _defined_slot(preference: CadencePreference, *, tz: str, now: datetime) -> Slot | None:
+    frequency = preference.frequency
+    if frequency is Frequency.OFF:
+        return None
+    today = local_date(now, tz)
+    if frequency is Frequency.DAILY_DURING_ACTIVE_CYCLE:
+        if today.weekday() >= 5:
+            return None
+        day = today
+    else:
+        period = digest_period(frequency, today)
+        monday = today - timedelta(days=today.weekday())
+        days = [monday + timedelta(days=n) for n in range(-7, 14)]
+        same = [d for d in days if digest_period(frequency, d) == period]
+        day = next(d for d in same if d.weekday() == preference.weekday)
+    at = datetime.combine(day, preference.local_time).replace(tzinfo=ZoneInfo(tz), fold=0)
+    return Slot(period=digest_period(frequency, today), at=at.astimezone(UTC))
+
+
+def _defined_next(preference: CadencePreference, *, tz: str, now: datetime) -> Slot | None:
+    if preference.frequency is Frequency.OFF:
+        return None
+    day = local_date(now, tz)
+    for offset in range(16):
+        noon = datetime.combine(day + timedelta(days=offset), time(12), tzinfo=ZoneInfo(tz))
+        slot = _defined_slot(preference, tz=tz, now=noon)
+        if slot is not None and slot.at > now and local_date(slot.at, tz) == local_date(noon, tz):
+            return slot
+    return None
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/London", "America/New_York", "Pacific/Auckland"])
+def test_slots_match_their_definition_across_dst_changes_and_a_53_week_year(tz: str) -> None:
+    """Every frequency, on a late and a DST-gap local time, every 29 hours through a
+    spring and an autumn change and the turn of 2026 (ISO week 53) into 2027."""
+    preferences = [
+        CadencePreference(person_id=1, frequency=frequency, weekday=weekday, local_time=clock)
+        for frequency in Frequency
+        for weekday in (0, 6)
+        for clock in (time(2, 30), time(23, 30))
+    ]
+    nows = [
+        start + timedelta(hours=29 * n)
+        for start in (utc(2026, 3, 20), utc(2026, 10, 20), utc(2026, 12, 10))
+        for n in range(32)
+    ]
+    for preference in preferences:
+        for now in nows:
+            slot = digest_slot(preference, tz=tz, now=now)
+            assert slot == _defined_slot(preference, tz=tz, now=now), (preference, now)
+            if slot is not None:  # the tick asks for the one after, from the slot's own time
+                following = next_digest_slot(preference, tz=tz, now=slot.at)
+                assert following == _defined_next(preference, tz=tz, now=slot.at), slot
+            assert next_digest_slot(preference, tz=tz, now=now) == _defined_next(
+                preference, tz=tz, now=now
+            ), (preference, now)
