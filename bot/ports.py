@@ -8,7 +8,7 @@ method on the repository that needs them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -99,6 +99,16 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
 
         The unique key is what makes a retry, a second process or a restart unable to send twice.
         """
+        ...
+
+    async def enqueue_all(self, items: Sequence[OutboxMessage]) -> list[bool]:
+        """:meth:`enqueue` of each item, in order, in one round trip where the database allows
+        (on SQLite a unit holds the one writer from its first write, and each round trip
+        holds it for a turn of the busy event loop); whether each was inserted."""
+        ...
+
+    async def save_all(self, items: Sequence[OutboxMessage]) -> None:
+        """:meth:`save` of each stored item, in one round trip where the database allows."""
         ...
 
     async def claim_due(

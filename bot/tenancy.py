@@ -36,7 +36,7 @@ health checks.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -285,16 +285,18 @@ class _BoundRepository(Generic[T]):
         self._owned.ids.add(id)
         return row
 
-    async def save(self, item: T) -> None:
+    async def _check_saved(self, item: T) -> None:
+        """Refuses a save of a row that is not, or would not stay, this organization's."""
         await self._check_stored(_field(item, "id"))
         if not await self._belongs(item):
             raise NotFound(FOREIGN)
+
+    async def save(self, item: T) -> None:
+        await self._check_saved(item)
         await self._inner.save(item)
 
     async def save_if(self, item: T, *, expected: Mapping[str, object]) -> bool:
-        await self._check_stored(_field(item, "id"))
-        if not await self._belongs(item):
-            raise NotFound(FOREIGN)
+        await self._check_saved(item)
         return await self._inner.save_if(item, expected=expected)
 
     async def delete(self, id: int) -> None:
@@ -339,12 +341,20 @@ class _BoundOutbox(_BoundRepository[OutboxMessage]):
         self._outbox: OutboxRepository = uow.inner.outbox
 
     async def enqueue(self, item: OutboxMessage) -> bool:
-        if not await self._belongs(item):
-            raise NotFound(FOREIGN)
-        inserted = await self._outbox.enqueue(item)
-        if inserted:
-            self._owned.ids.add(item.id)
+        return (await self.enqueue_all([item]))[0]
+
+    async def enqueue_all(self, items: Sequence[OutboxMessage]) -> list[bool]:
+        for item in items:
+            if not await self._belongs(item):
+                raise NotFound(FOREIGN)
+        inserted = await self._outbox.enqueue_all(items)
+        self._owned.ids.update(item.id for item, new in zip(items, inserted, strict=True) if new)
         return inserted
+
+    async def save_all(self, items: Sequence[OutboxMessage]) -> None:
+        for item in items:
+            await self._check_saved(item)
+        await self._outbox.save_all(items)
 
     async def claim_due(
         self,

@@ -235,9 +235,11 @@ async def drain_once(
 
 
 async def _postpone(uow: UnitOfWork, rows: list[tuple[OutboxMessage, datetime]]) -> None:
+    """Each row's next look and its in-flight mark, in one round trip (a pass's 50 saves, one
+    hop each, held SQLite's writer for ~30 ms under load)."""
     for row, until in rows:
         row.next_attempt_at = until
-        await uow.outbox.save(row)
+    await uow.outbox.save_all([row for row, _ in rows])
 
 
 async def drain_until_idle(

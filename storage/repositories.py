@@ -12,11 +12,12 @@ runs a dozen of them (see ``bench/slack_ack.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from sqlalchemy import (
     BindParameter,
@@ -55,6 +56,16 @@ class Statements(Protocol):
     work's :class:`storage.sqlite.batching.BatchedTransaction`."""
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result[Any]: ...
+
+
+@runtime_checkable
+class EachStatements(Statements, Protocol):
+    """Statements that run one statement for many parameter sets in one round trip and return
+    each one's result (SQLite's writer: one hop to its thread instead of one per row)."""
+
+    async def execute_each(
+        self, statement: Executable, params: Sequence[Params]
+    ) -> list[Result[Any]]: ...
 
 
 _COMPARISONS: dict[str, Callable[[ColumnElement[Any], BindParameter[Any]], ColumnElement[bool]]] = {
@@ -227,12 +238,25 @@ class SqlRepository(Generic[T]):
         return {name: getattr(item, name) for name in self._fields}
 
     async def _execute(self, statement: Executable, params: Params | None = None) -> Result[Any]:
-        """Runs a statement, turning a broken unique constraint into ``Conflict`` and a value
-        the columns refuse (a naive datetime, an unknown enum value) back into ``ValueError``.
-        A broken foreign key stays an ``IntegrityError``: a reference to a missing row is a bug,
-        never a race a caller could retry or a user could be told about."""
-        try:
+        with self._refusals():
             return await self._session.execute(statement, params)
+
+    async def _execute_each(self, statement: Executable, params: Sequence[Params]) -> list[Any]:
+        """``statement`` once per parameter set, in one round trip where the session can (see
+        :class:`EachStatements`), else one after the other; their results, in order."""
+        with self._refusals():
+            if isinstance(self._session, EachStatements):
+                return await self._session.execute_each(statement, params)
+            return [await self._session.execute(statement, values) for values in params]
+
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """Turns a broken unique constraint into ``Conflict`` and a value the columns refuse (a
+        naive datetime, an unknown enum value) back into ``ValueError``. A broken foreign key
+        stays an ``IntegrityError``: a reference to a missing row is a bug, never a race a
+        caller could retry or a user could be told about."""
+        try:
+            yield
         except IntegrityError as error:
             if is_foreign_key_violation(error):
                 raise
@@ -260,10 +284,15 @@ class SqlRepository(Generic[T]):
         return found[0] if found else None
 
     async def save(self, item: T) -> None:
-        id = cast(Any, item).id
-        result = await self._execute(_update(self._table), {**self._values(item), "row_id": id})
-        if cast(CursorResult[Any], result).rowcount != 1:
-            raise LookupError(f"no {self._table.name} row with id {id} to save")
+        await self._save_each([item])
+
+    async def _save_each(self, items: Sequence[T]) -> None:
+        params = [{**self._values(item), "row_id": cast(Any, item).id} for item in items]
+        for values, result in zip(
+            params, await self._execute_each(_update(self._table), params), strict=True
+        ):
+            if cast(CursorResult[Any], result).rowcount != 1:
+                raise LookupError(f"no {self._table.name} row with id {values['row_id']} to save")
 
     async def delete(self, id: int) -> None:
         await self._execute(_delete(self._table), {"row_id": id})
@@ -307,12 +336,19 @@ class SqlOutboxRepository(SqlRepository[OutboxMessage]):
         self._dialect = dialect
 
     async def enqueue(self, item: OutboxMessage) -> bool:
+        return (await self.enqueue_all([item]))[0]
+
+    async def enqueue_all(self, items: Sequence[OutboxMessage]) -> list[bool]:
         statement = _enqueue(self._table, self._dialect)
-        inserted = (await self._execute(statement, self._values(item))).scalar_one_or_none()
-        if inserted is None:
-            return False
-        item.id = inserted
-        return True
+        results = await self._execute_each(statement, [self._values(item) for item in items])
+        for item, result in zip(items, results, strict=True):
+            inserted = result.scalar_one_or_none()
+            if inserted is not None:
+                item.id = inserted
+        return [bool(item.id) for item in items]
+
+    async def save_all(self, items: Sequence[OutboxMessage]) -> None:
+        await self._save_each(items)
 
     async def claim_due(
         self,

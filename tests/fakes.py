@@ -25,7 +25,7 @@ import copy
 import itertools
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -210,6 +210,13 @@ class InMemoryOutboxRepository(InMemoryRepository[OutboxMessage]):
             return False
         await self.add(item)
         return True
+
+    async def enqueue_all(self, items: Sequence[OutboxMessage]) -> list[bool]:
+        return [await self.enqueue(item) for item in items]
+
+    async def save_all(self, items: Sequence[OutboxMessage]) -> None:
+        for item in items:
+            await self.save(item)
 
     async def claim_due(
         self,

@@ -165,16 +165,53 @@ async def deliver(
     :data:`LIFETIME` after it is due; never less than :data:`LEAST_LIFETIME`). A person with no
     reachable identity gets an undelivered row instead and the admin is told once.
     """
+    rows = await addressed(
+        uow,
+        message,
+        organization_id=organization_id,
+        now=now,
+        category=category,
+        deadline=deadline,
+        avoid_workspace=avoid_workspace,
+    )
+    return await enqueue_rows(uow, rows)
+
+
+async def enqueue_rows(uow: UnitOfWork, rows: list[OutboxMessage]) -> int:
+    """Write the rows :func:`addressed` made, of one message or many, in one round trip; how
+    many were written to be sent (a row whose key is taken is not written again)."""
+    inserted = await uow.outbox.enqueue_all(rows)
+    return sum(
+        1
+        for row, new in zip(rows, inserted, strict=True)
+        if new and row.state is OutboxState.PENDING
+    )
+
+
+async def addressed(
+    uow: UnitOfWork,
+    message: Message,
+    *,
+    organization_id: int,
+    now: datetime,
+    category: str = "reply",
+    deadline: datetime | None = None,
+    avoid_workspace: int | None = None,
+) -> list[OutboxMessage]:
+    """The outbox rows of ``message`` (see :func:`deliver`), not written yet: a caller with
+    many messages to send writes all their rows at once (:func:`enqueue_rows`). The admin is
+    told about an unreachable person at once; that person's undelivered row is among those
+    returned."""
     if not message.key:
         raise ValueError("an outbound message needs an idempotency key")
     target = message.target
-    written = 0
+    rows: list[OutboxMessage] = []
     if target.person_id is not None:
         person = await uow.people.get(target.person_id)
         identities = await uow.identities.find(person_id=target.person_id)
         identity = preferred_identity(identities, avoid_workspace=avoid_workspace)
         if person is not None and identity is None:
-            await _undeliverable(
+            rows += await _undeliverable(
                 uow,
                 message,
                 person=person,
@@ -192,40 +229,42 @@ async def deliver(
                 if category == PING
                 else None,
             )
-            written += await _enqueue(
-                uow,
-                message,
-                organization_id=organization_id,
-                platform=identity.platform,
-                workspace_id=identity.workspace_id,
-                address=dm_address(identity) or identity.user_id,
-                person_id=person.id,
-                project_id=None,
-                category=category,
-                now=now,
-                due=due,
-                deadline=deadline,
+            rows.append(
+                _row(
+                    message,
+                    organization_id=organization_id,
+                    platform=identity.platform,
+                    workspace_id=identity.workspace_id,
+                    address=dm_address(identity) or identity.user_id,
+                    person_id=person.id,
+                    project_id=None,
+                    category=category,
+                    now=now,
+                    due=due,
+                    deadline=deadline,
+                )
             )
     if target.project_id is not None:
         for channel in await uow.channels.find(project_id=target.project_id, order_by="id"):
             workspace = await uow.workspaces.get(channel.workspace_id)
             if workspace is None:
                 continue
-            written += await _enqueue(
-                uow,
-                message,
-                organization_id=organization_id,
-                platform=workspace.platform,
-                workspace_id=workspace.id,
-                address=channel.channel_id,
-                person_id=None,
-                project_id=target.project_id,
-                category=CHANNEL,
-                now=now,
-                due=now,
-                deadline=deadline,
+            rows.append(
+                _row(
+                    message,
+                    organization_id=organization_id,
+                    platform=workspace.platform,
+                    workspace_id=workspace.id,
+                    address=channel.channel_id,
+                    person_id=None,
+                    project_id=target.project_id,
+                    category=CHANNEL,
+                    now=now,
+                    due=now,
+                    deadline=deadline,
+                )
             )
-    return written
+    return rows
 
 
 def lifetime_end(due: datetime, deadline: datetime | None) -> datetime:
@@ -236,8 +275,7 @@ def lifetime_end(due: datetime, deadline: datetime | None) -> datetime:
     return max(deadline, due + LEAST_LIFETIME)
 
 
-async def _enqueue(
-    uow: UnitOfWork,
+def _row(
     message: Message,
     *,
     organization_id: int,
@@ -252,26 +290,23 @@ async def _enqueue(
     deadline: datetime | None,
     state: OutboxState = OutboxState.PENDING,
     error: str = "",
-) -> int:
-    inserted = await uow.outbox.enqueue(
-        OutboxMessage(
-            organization_id=organization_id,
-            key=outbox_key(message.key, workspace_id, address),
-            platform=platform,
-            workspace_id=workspace_id,
-            address=address,
-            person_id=person_id,
-            project_id=project_id,
-            payload=to_json(message),
-            category=category,
-            state=state,
-            error=error,
-            next_attempt_at=due,
-            created_at=now,
-            deadline=lifetime_end(due, deadline),
-        )
+) -> OutboxMessage:
+    return OutboxMessage(
+        organization_id=organization_id,
+        key=outbox_key(message.key, workspace_id, address),
+        platform=platform,
+        workspace_id=workspace_id,
+        address=address,
+        person_id=person_id,
+        project_id=project_id,
+        payload=to_json(message),
+        category=category,
+        state=state,
+        error=error,
+        next_attempt_at=due,
+        created_at=now,
+        deadline=lifetime_end(due, deadline),
     )
-    return 1 if inserted and state is OutboxState.PENDING else 0
 
 
 async def _undeliverable(
@@ -283,13 +318,19 @@ async def _undeliverable(
     organization_id: int,
     category: str,
     now: datetime,
-) -> None:
-    """Keep a message nobody can be sent as given up (the undelivered list; ``outbox retry``
-    finds an address for it again) and tell the admin once about the person."""
-    if identities:
-        first = min(identities, key=lambda i: i.id)
-        await _enqueue(
-            uow,
+) -> list[OutboxMessage]:
+    """The row of a message nobody can be sent, kept as given up (the undelivered list;
+    ``outbox retry`` finds an address for it again), when the person has an identity at all;
+    and the admin told once about the person."""
+    if not message.key.startswith(NOTICE_PREFIXES):
+        await _tell_unreachable(
+            uow, person=person, identities=identities, organization_id=organization_id, now=now
+        )
+    if not identities:
+        return []
+    first = min(identities, key=lambda i: i.id)
+    return [
+        _row(
             message,
             organization_id=organization_id,
             platform=first.platform,
@@ -304,10 +345,7 @@ async def _undeliverable(
             state=OutboxState.FAILED,
             error=f"unreachable: {why_unreachable(person, identities)}",
         )
-    if not message.key.startswith(NOTICE_PREFIXES):
-        await _tell_unreachable(
-            uow, person=person, identities=identities, organization_id=organization_id, now=now
-        )
+    ]
 
 
 async def _pings_by_day(uow: UnitOfWork, *, person: Person, now: datetime) -> dict[date, int]:

@@ -36,7 +36,8 @@ class Worker:
 
     def __init__(self, engine: Engine, *, name: str) -> None:
         self._engine = engine
-        self._name = name
+        self.name = name
+        """Its thread's name."""
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._waiting = 0
@@ -66,7 +67,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
         if self._thread is None:
-            self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+            self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
             self._thread.start()
         self._waiting += 1
         self._jobs.put((work, answer, loop))

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from bot.model import OutboxMessage, Platform
 from bot.ports import UnitOfWorkFactory
 from storage.database import Database
 from storage.engine import create_engine
+from storage.sqlite.worker import Worker
 from tests.parents import add_parents
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -204,3 +206,30 @@ async def test_two_processes_writing_one_file_both_commit_everything(
     async with Database(f"sqlite+aiosqlite:///{database}") as other:
         await asyncio.gather(*(write(uow if i % 2 else other.uow, f"k{i}") for i in range(40)))
     assert len(await keys_in(database)) == 40
+
+
+async def test_many_rows_of_one_statement_take_one_hop_to_the_writer(
+    uow: UnitOfWorkFactory, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit holds the one writer from its first write to its end, and each hop to the
+    writer's thread and back waits a turn of the event loop: fifty rows written one hop each
+    held it fifty turns (a drain's leases, ten asks' cards)."""
+    hops: list[str] = []
+    run = Worker.run
+
+    async def counted(worker: Worker, work: Any) -> Any:
+        hops.append(worker.name)
+        return await run(worker, work)
+
+    monkeypatch.setattr(Worker, "run", counted)
+    rows = [row(f"k{i}") for i in range(50)]
+    async with uow() as work:
+        assert await work.outbox.enqueue_all(rows) == [True] * 50
+        for item in rows:
+            item.error = "leased"
+        await work.outbox.save_all(rows)
+        await work.commit()
+    assert hops.count("sqlite-writer") == 3  # the inserts, the saves, the batch's COMMIT
+    assert len(await keys_in(database)) == 50
+    async with uow() as work:
+        assert {m.error for m in await work.outbox.find()} == {"leased"}

@@ -372,6 +372,50 @@ async def test_enqueue_is_idempotent_on_the_key(uow_factory: UnitOfWorkFactory) 
 
 
 @pytest.mark.usefixtures("parents")
+async def test_enqueue_all_writes_each_new_key_and_says_which(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        assert await uow.outbox.enqueue(message("ask:1:card@1:dana")) is True
+        rows = [message("ask:2:card@1:dana"), message("ask:1:card@1:dana"), message("ask:3@1:C")]
+        assert await uow.outbox.enqueue_all(rows) == [True, False, True]
+        assert [row.id > 0 for row in rows] == [True, False, True]
+        assert await uow.outbox.enqueue_all([]) == []
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert sorted(m.key for m in await uow.outbox.find()) == [
+            "ask:1:card@1:dana",
+            "ask:2:card@1:dana",
+            "ask:3@1:C",
+        ]
+
+
+@pytest.mark.usefixtures("parents")
+async def test_save_all_writes_every_row_and_refuses_one_not_stored(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        rows = [message(f"ask:{i}@1:C") for i in (1, 2, 3)]
+        await uow.outbox.enqueue_all(rows)
+        for i, row in enumerate(rows):
+            row.next_attempt_at = LEASE + timedelta(minutes=i)
+            row.error = f"try {i}"
+        await uow.outbox.save_all(rows[:2])
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = {m.key: (m.next_attempt_at, m.error) for m in await uow.outbox.find()}
+        assert stored == {
+            "ask:1@1:C": (LEASE, "try 0"),
+            "ask:2@1:C": (LEASE + timedelta(minutes=1), "try 1"),
+            "ask:3@1:C": (NOW, ""),
+        }
+        ghost = message("ask:9@1:C")
+        ghost.id = 999
+        with pytest.raises(LookupError):
+            await uow.outbox.save_all([ghost])
+
+
+@pytest.mark.usefixtures("parents")
 async def test_claim_due_takes_pending_due_messages_oldest_first(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
