@@ -4,9 +4,10 @@ directory copy its units of work read from.
 Why an object: the composition root builds one, hands its :meth:`Database.uow` to the core
 and closes it at shutdown; nothing about a database lives in a module (a test can open two
 side by side, as two server processes would be). On PostgreSQL a unit of work is one
-``AsyncSession`` (the server handles concurrent writers, asyncpg keeps the loop free). On SQLite
-it is a :class:`storage.sqlite.batching.BatchedTransaction` on connections that each run in a
-thread of their own (:mod:`storage.sqlite`), except reads, which run on the event loop only
+:class:`storage.uow.Session`, an ``AsyncSession`` (the server handles concurrent writers,
+asyncpg keeps the loop free). On SQLite it is a
+:class:`storage.sqlite.batching.BatchedTransaction` on connections that each run in a thread
+of their own (:mod:`storage.sqlite`), except reads, which run on the event loop only
 within a budget of a couple of milliseconds: no query holds the loop for longer.
 """
 
@@ -17,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.engine import URL, Result
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
 from bot.ports import UnitOfWork
@@ -31,7 +32,7 @@ from storage.directory import (
 from storage.engine import create_engine, normalize_url
 from storage.repositories import Params
 from storage.sqlite import SqliteConnections
-from storage.uow import SqlUnitOfWork
+from storage.uow import Session, SqlUnitOfWork
 
 __all__ = ["Database"]
 
@@ -78,7 +79,7 @@ class Database:
         # expire_on_commit=False: repositories return plain dataclasses, and nothing should
         # reload lazily after a commit. READ COMMITTED: the session itself sees committed data
         # only, as long as it has not written the directory (and then it no longer reads it).
-        session = AsyncSession(self.engine, expire_on_commit=False)
+        session = Session(self.engine, expire_on_commit=False)
         view = DirectoryView(self.directory, session.execute, counters_read_by(session.execute))
         return SqlUnitOfWork(session, dialect=self.dialect, view=view)
 

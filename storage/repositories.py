@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -52,20 +52,17 @@ Params = dict[str, Any]
 
 
 class Statements(Protocol):
-    """Where repositories run their statements: an ``AsyncSession``, or on SQLite the unit of
-    work's :class:`storage.sqlite.batching.BatchedTransaction`."""
+    """Where repositories run their statements: a :class:`storage.uow.Session`, or on SQLite
+    the unit of work's :class:`storage.sqlite.batching.BatchedTransaction`."""
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result[Any]: ...
 
-
-@runtime_checkable
-class EachStatements(Statements, Protocol):
-    """Statements that run one statement for many parameter sets in one round trip and return
-    each one's result (SQLite's writer: one hop to its thread instead of one per row)."""
-
     async def execute_each(
         self, statement: Executable, params: Sequence[Params]
-    ) -> list[Result[Any]]: ...
+    ) -> list[Result[Any]]:
+        """``statement`` once per parameter set, in order, each one's result: in one round trip
+        where the database allows (SQLite's writer: one hop to its thread, not one per row)."""
+        ...
 
 
 _COMPARISONS: dict[str, Callable[[ColumnElement[Any], BindParameter[Any]], ColumnElement[bool]]] = {
@@ -241,13 +238,11 @@ class SqlRepository(Generic[T]):
         with self._refusals():
             return await self._session.execute(statement, params)
 
-    async def _execute_each(self, statement: Executable, params: Sequence[Params]) -> list[Any]:
-        """``statement`` once per parameter set, in one round trip where the session can (see
-        :class:`EachStatements`), else one after the other; their results, in order."""
+    async def _execute_each(
+        self, statement: Executable, params: Sequence[Params]
+    ) -> list[Result[Any]]:
         with self._refusals():
-            if isinstance(self._session, EachStatements):
-                return await self._session.execute_each(statement, params)
-            return [await self._session.execute(statement, values) for values in params]
+            return await self._session.execute_each(statement, params)
 
     @contextmanager
     def _refusals(self) -> Iterator[None]:
