@@ -19,7 +19,15 @@ round is reported with every round's figure beside it (the spread).
 Figures: **ack-only** (commands acked per second, p50/p99) and **sustained** (commands per
 second from the first request until the fake has received every ask's card, the decider's and
 the channel's: the whole pipeline), each as a ratio of bolt answered at the ack. Targets: ack
-≥ 0.5 × with p99 < 50 ms at 20 connections; sustained ≥ 0.35 ×. The last line is one JSON
+≥ 0.5 × with p99 < 50 ms at 20 connections; sustained ≥ 0.35 ×.
+
+Beside them, **the libraries' ceiling** for sustained: what one bolt ack (bolt's process is
+CPU-bound, so its cost is 1 / its throughput) plus ``CARDS_PER_ASK`` ``chat.postMessage`` calls
+through slack_sdk (CPU time per call in a process of their own, at the drain's concurrency, one
+aiohttp session, as ``SlackSender`` sends) cost together: the best sustained ratio any
+one-process server built on these two libraries could reach, with nothing stored, routed or
+rendered. A target above it cannot be met on them; one just below it leaves no room for the
+rest of the work. The last line is one JSON
 object with every figure. Figures are only comparable within one run: run it on a quiet
 machine.
 
@@ -32,14 +40,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.load import (
     COMMAND,
+    ROOT,
     SECRET,
     Figures,
     Server,
@@ -88,6 +99,65 @@ def bare_bolt(*, port: int, api_url: str, at_ack: bool) -> None:
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
+async def _bare_sends(api_url: str, count: int, concurrency: int) -> None:
+    """Post ``count`` ask-sized cards with slack_sdk; print its process's CPU time per call."""
+    from aiohttp import ClientSession
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from adapters.slack.render import render
+    from bot.messages import Message
+
+    card = Message(
+        title="Ask #12 from Ana Silva",
+        sections=(
+            "*Two more nurses for the night shift* in #SEPSIS, needed by Friday.",
+            "Sepsis bundle compliance is at 61 % against a target of 80 %.",
+        ),
+    )
+    blocks = render(card)
+    async with ClientSession() as session:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=api_url, session=session)
+        calls = iter(range(count))
+
+        async def sender() -> None:
+            for i in calls:
+                await client.chat_postMessage(
+                    channel=f"CBARE{i}",
+                    text=card.title,
+                    blocks=blocks,
+                    unfurl_links=False,
+                    metadata={"event_type": "bare", "event_payload": {"key": f"bare:{i}"}},
+                )
+
+        began = time.process_time()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        print(json.dumps({"cpu_us_per_call": (time.process_time() - began) / count * 1e6}))
+
+
+async def sends_cost(api_url: str, *, count: int) -> float:
+    """Microseconds of CPU per ``chat.postMessage`` through slack_sdk (a process of its own)."""
+    from cadence.drain import DrainPolicy
+
+    argv = ["-m", "bench.slack_ack", "--sends", str(count), "--api-url", api_url]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *argv,
+        "--send-concurrency",
+        str(DrainPolicy().concurrency),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await child.communicate()
+    if child.returncode:
+        raise RuntimeError(f"the bare sends ended ({child.returncode})")
+    return float(json.loads(out.decode().strip().splitlines()[-1])["cpu_us_per_call"])
+
+
+def ceiling(bolt_rps: float, send_us: float) -> float:
+    """The best sustained ratio on these libraries: 1 / (1 + cards × send cost × bolt rate)."""
+    return round(1 / (1 + CARDS_PER_ASK * send_us / 1e6 * bolt_rps), 3)
+
+
 def bolt_process(api_url: str, *, at_ack: bool) -> Server:
     argv = ["-m", "bench.slack_ack", "--bare", "{port}", "--api-url", api_url]
     return Server([*argv, "--at-ack"] if at_ack else argv, env={}, ready="/slack/events")
@@ -129,9 +199,11 @@ async def measure(
                 # Alternate, round after round: a machine's speed drifts over a minute, and
                 # every side should see the same drift.
                 seen: dict[str, list[Figures]] = {name: [] for name in sides}
+                sends: list[float] = []
                 for _ in range(rounds):
                     for name, server in sides.items():
                         seen[name].append(await run(server))
+                    sends.append(await sends_cost(slack.api_url, count=requests))
     for name, runs in seen.items():
         figures[name] = median_round(runs)
     figures["leaderbot_sustained"] = median_round(seen["leaderbot"], "sustained_rps")
@@ -139,6 +211,8 @@ async def measure(
     real, sustained = figures["leaderbot"], figures["leaderbot_sustained"]
     figures["ack_ratio"] = ratio(real["throughput_rps"], base)
     figures["sustained_ratio"] = ratio(sustained["sustained_rps"], base)
+    figures["send_us"] = [round(us) for us in sends]
+    figures["sustained_ceiling"] = ceiling(base, statistics.median(sends))
     figures["ratio_vs_bolt_defaults"] = ratio(
         real["throughput_rps"], figures["bolt_defaults"]["throughput_rps"]
     )
@@ -179,6 +253,13 @@ def report(figures: Figures) -> None:
         f"{figures['sustained_ratio']} × bolt at the ack (target ≥ {SUSTAINED_TARGET} ×): "
         f"{verdict(figures['sustained_target_met'])}"
     )
+    print(
+        f"      ceiling: one bolt ack + {CARDS_PER_ASK} slack_sdk chat.postMessage "
+        f"({figures['send_us']} µs of CPU per call, each round) and nothing else: at most "
+        f"{figures['sustained_ceiling']} × sustained on these libraries in one process "
+        f"(target {SUSTAINED_TARGET} ×: "
+        f"{'above it' if figures['sustained_ceiling'] < SUSTAINED_TARGET else 'below it'})"
+    )
     defaults = figures["bolt_defaults"]
     print(
         f"  for information, bolt with its defaults (10 ms ack poll; not the baseline): "
@@ -203,7 +284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--at-ack", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sends", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--send-concurrency", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sends:
+        asyncio.run(_bare_sends(args.api_url, args.sends, args.send_concurrency))
+        return 0
     if args.bare:
         bare_bolt(port=args.bare, api_url=args.api_url, at_ack=args.at_ack)
         return 0

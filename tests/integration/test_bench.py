@@ -18,7 +18,7 @@ import pytest
 from adapters.app import core_session
 from adapters.settings import Settings
 from bench.digest_fanout import StatementCounter, judged, postgres_database
-from bench.slack_ack import measure
+from bench.slack_ack import ceiling, measure
 from tests.conftest import POSTGRES_URL
 
 
@@ -83,3 +83,12 @@ async def test_the_slack_benchmark_delivers_every_asks_cards() -> None:
     assert served["sustained_rps"] > 0
     assert figures["ack_ratio"] > 0
     assert figures["bolt_at_ack"]["failures"] == 0
+    (send_us,) = figures["send_us"]  # one measurement of slack_sdk's cost per round
+    assert send_us > 0
+    assert 0 < figures["sustained_ceiling"] < 1
+
+
+def test_the_libraries_ceiling_is_one_bolt_ack_and_both_cards_sends() -> None:
+    # 3,000 acks/s is 333 µs an ack; with two 300 µs sends an ask costs 933 µs in all.
+    assert ceiling(3000.0, 300.0) == round(333.3 / 933.3, 3)
+    assert ceiling(3000.0, 0.0) == 1.0
